@@ -1,0 +1,82 @@
+"""Request dependencies. ``SessionDep`` is the unit of work: it commits after the handler
+returns and before the response is sent (``scope="function"``), so a 200 means committed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketbridge.errors import Conflict, Unauthorized, Unprocessable
+from ticketbridge.provisioning import service as provisioning
+from ticketbridge.runtime import Runtime
+from ticketbridge.store.models import Connection
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with runtime.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_account_id(
+    session: SessionDep,
+    x_api_key: Annotated[
+        str | None, Header(alias="X-API-KEY", description="Account API key")
+    ] = None,
+) -> uuid.UUID:
+    if not x_api_key:
+        raise Unauthorized("missing X-API-KEY header")
+    account_id = await provisioning.authenticate(session, x_api_key)
+    if account_id is None:
+        raise Unauthorized("invalid API key")
+    return account_id
+
+
+AccountDep = Annotated[uuid.UUID, Depends(get_account_id)]
+
+
+def parse_uuid(value: str, field: str, location: str = "header") -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Unprocessable(f"{field} must be a UUID", field=field, location=location) from None
+
+
+async def get_connection(
+    session: SessionDep,
+    account_id: AccountDep,
+    x_connection_id: Annotated[
+        str | None, Header(alias="X-CONNECTION-ID", description="Connection of this account")
+    ] = None,
+) -> Connection:
+    if not x_connection_id:
+        raise Unprocessable(
+            "missing X-CONNECTION-ID header", field="X-CONNECTION-ID", location="header"
+        )
+    conn_id = parse_uuid(x_connection_id, "X-CONNECTION-ID")
+    conn = await provisioning.get_connection(session, account_id, conn_id)
+    if not conn.is_active:
+        raise Conflict("connection is disabled; re-enable it with PATCH is_active=true")
+    return conn
+
+
+ConnectionDep = Annotated[Connection, Depends(get_connection)]

@@ -1,0 +1,92 @@
+"""The FastAPI application: routers, error rendering, CORS and the process lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from ticketbridge import __version__
+from ticketbridge.api import health, provisioning
+from ticketbridge.config import Settings
+from ticketbridge.errors import TicketbridgeError
+from ticketbridge.logging import configure_logging, get_logger
+from ticketbridge.runtime import open_runtime
+
+log = get_logger(__name__)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Drop "input"/"ctx": the rejected value may be a credential, and the caller sent it anyway.
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TicketbridgeError)
+    async def _tb_error(_: Request, exc: TicketbridgeError) -> JSONResponse:
+        if exc.status_code >= 500:
+            log.warning("request_failed", error=type(exc).__name__, message=exc.message)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers()
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_errors(exc)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Logged with the traceback for operators; the caller gets no internals.
+        log.error("unhandled_error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    vendor_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            runtime = await stack.enter_async_context(
+                open_runtime(settings, vendor_transport=vendor_transport)
+            )
+            app.state.runtime = runtime
+            for hook in app.state.startup_hooks:
+                await stack.enter_async_context(hook(runtime))
+            yield
+
+    app = FastAPI(
+        title="ticketbridge",
+        version=__version__,
+        description="Normalized ITSM API (create, update, bulk, search, sync) over Jira Cloud.",
+        lifespan=lifespan,
+    )
+    # Background services (job runner, sync scheduler) register here as async context managers.
+    app.state.startup_hooks = []
+    app.state.settings = settings
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Retry-After"],
+        )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(provisioning.router)
+    return app

@@ -1,0 +1,139 @@
+"""The one error tree of ticketbridge.
+
+Every error a caller can see is a :class:`TicketbridgeError`; one handler in ``app.py``
+renders it as ``{"detail": ...}`` with its ``status_code``::
+
+    TicketbridgeError (500)
+    ├── NotFound (404)                 unknown id, or an id the caller may not see
+    ├── Unauthorized (401)             missing or unknown API key
+    ├── Conflict (409)                 duplicate identifier, unreachable status, ...
+    ├── Unprocessable (422)            invalid input; ``field`` names the offending field
+    ├── RateLimited (429)              ``retry_after`` seconds become a Retry-After header
+    └── VendorError (502)              the vendor misbehaved
+        ├── VendorRejected (422)       the vendor refused the input; its messages verbatim
+        ├── VendorNotFound (404)       the vendor says the object does not exist
+        ├── VendorAuthFailed (502)     the connection's credentials were refused
+        ├── VendorRateLimited (429)    the vendor kept answering 429 past our retry budget
+        ├── VendorUnavailable (503)    5xx from the vendor after retries
+        └── VendorTimeout (504)        no answer in time after retries
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TicketbridgeError(Exception):
+    status_code = 500
+
+    def __init__(self, message: str, *, detail: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        # ``detail`` overrides the rendered body when a structured detail helps the caller
+        # (e.g. FastAPI-style lists of field errors); otherwise the message is the detail.
+        self.detail = detail if detail is not None else message
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class NotFound(TicketbridgeError):
+    status_code = 404
+
+
+class Unauthorized(TicketbridgeError):
+    status_code = 401
+
+
+class Conflict(TicketbridgeError):
+    status_code = 409
+
+
+class Unprocessable(TicketbridgeError):
+    status_code = 422
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | tuple[str, ...] | None = None,
+        location: str = "body",
+    ) -> None:
+        loc: list[str] = [location]
+        if isinstance(field, str):
+            loc.append(field)
+        elif field:
+            loc.extend(field)
+        detail = [{"loc": loc, "msg": message, "type": "value_error"}] if field else message
+        super().__init__(message, detail=detail)
+        self.field = field
+
+
+class RateLimited(TicketbridgeError):
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class VendorError(TicketbridgeError):
+    status_code = 502
+
+    def __init__(self, message: str, *, vendor_status: int | None = None, detail: Any = None):
+        super().__init__(message, detail=detail)
+        self.vendor_status = vendor_status
+
+
+class VendorRejected(VendorError):
+    status_code = 422
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor_status: int | None = None,
+        errors: dict[str, str] | None = None,
+        error_messages: list[str] | None = None,
+    ) -> None:
+        self.errors = errors or {}
+        self.error_messages = error_messages or []
+        super().__init__(
+            message,
+            vendor_status=vendor_status,
+            detail={
+                "message": message,
+                "vendor_errors": self.errors,
+                "vendor_error_messages": self.error_messages,
+            },
+        )
+
+
+class VendorNotFound(VendorError):
+    status_code = 404
+
+
+class VendorAuthFailed(VendorError):
+    status_code = 502
+
+
+class VendorRateLimited(VendorError):
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, vendor_status=429)
+        self.retry_after = max(1, int(retry_after))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class VendorUnavailable(VendorError):
+    status_code = 503
+
+
+class VendorTimeout(VendorError):
+    status_code = 504

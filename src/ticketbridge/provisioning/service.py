@@ -1,0 +1,195 @@
+"""Accounts, API keys, organizations and connections. Services never commit."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketbridge.connectors.registry import ConnectorFactory, validate_config
+from ticketbridge.crypto import SecretBox
+from ticketbridge.errors import NotFound, VendorError
+from ticketbridge.logging import get_logger
+from ticketbridge.provisioning import keys
+from ticketbridge.provisioning.repository import (
+    AccountRepository,
+    ApiKeyRepository,
+    ConnectionRepository,
+    OrganizationRepository,
+)
+from ticketbridge.provisioning.schemas import (
+    ConnectionCreate,
+    ConnectionRead,
+    ConnectionTestResult,
+    ConnectionUpdate,
+    OrganizationCreate,
+)
+from ticketbridge.store.base import utcnow
+from ticketbridge.store.models import Account, ApiKey, Connection, Organization
+
+log = get_logger(__name__)
+
+
+async def create_api_key(
+    session: AsyncSession, *, name: str, account_name: str
+) -> tuple[ApiKey, str]:
+    """Returns the stored key row and the plain key, which is never stored or shown again."""
+    accounts = AccountRepository(session)
+    account = await accounts.get_by_name(account_name)
+    if account is None:
+        account = await accounts.add(Account(name=account_name))
+    plain = keys.generate_key()
+    row = await ApiKeyRepository(session).add(
+        ApiKey(
+            account_id=account.id,
+            name=name,
+            prefix=keys.display_prefix(plain),
+            key_hash=keys.hash_key(plain),
+        )
+    )
+    return row, plain
+
+
+async def authenticate(session: AsyncSession, plain_key: str) -> uuid.UUID | None:
+    row = await ApiKeyRepository(session).get_active_by_hash(keys.hash_key(plain_key))
+    return row.account_id if row else None
+
+
+async def create_organization(
+    session: AsyncSession, account_id: uuid.UUID, data: OrganizationCreate
+) -> Organization:
+    return await OrganizationRepository(session).add(
+        Organization(account_id=account_id, name=data.name, external_id=data.external_id)
+    )
+
+
+async def get_organization(
+    session: AsyncSession, account_id: uuid.UUID, org_id: uuid.UUID
+) -> Organization:
+    org = await OrganizationRepository(session).get_for_account(account_id, org_id)
+    if org is None:
+        raise NotFound("organization not found")
+    return org
+
+
+async def get_connection(
+    session: AsyncSession, account_id: uuid.UUID, conn_id: uuid.UUID
+) -> Connection:
+    conn = await ConnectionRepository(session).get_for_account(account_id, conn_id)
+    if conn is None:
+        raise NotFound("connection not found")
+    return conn
+
+
+def to_read(conn: Connection) -> ConnectionRead:
+    return ConnectionRead(
+        id=conn.id,
+        vendor=conn.vendor,
+        is_active=conn.is_active,
+        refresh_interval_secs=conn.refresh_interval_secs,
+        timeout_secs=conn.timeout_secs,
+        organization_id=conn.organization_id,
+        state=conn.state,
+        health=conn.health,
+        health_detail=conn.health_detail,
+        health_checked_at=conn.health_checked_at,
+        identifier=conn.identifier,
+        options=conn.options,
+        credentials=conn.credentials_hint,
+        created_at=conn.created_at,
+        updated_at=conn.updated_at,
+    )
+
+
+async def create_connection(
+    session: AsyncSession,
+    box: SecretBox,
+    account_id: uuid.UUID,
+    org_id: uuid.UUID,
+    data: ConnectionCreate,
+    *,
+    default_refresh_interval: int,
+) -> Connection:
+    await get_organization(session, account_id, org_id)
+    vendor = data.vendor.upper()
+    creds, opts = validate_config(vendor, data.credentials, data.options)
+    assert creds is not None
+    conn = Connection(
+        account_id=account_id,
+        organization_id=org_id,
+        vendor=vendor,
+        identifier=data.identifier,
+        is_active=data.is_active,
+        refresh_interval_secs=data.refresh_interval_secs or default_refresh_interval,
+        timeout_secs=data.timeout_secs,
+        credentials_encrypted=box.encrypt_json(_plain(creds.model_dump())),
+        credentials_hint=creds.hint(),  # type: ignore[attr-defined]
+        options=opts.model_dump(exclude_none=True),
+    )
+    await ConnectionRepository(session).add(conn)
+    log.info("connection_created", connection_id=str(conn.id), vendor=vendor)
+    return conn
+
+
+async def update_connection(
+    session: AsyncSession,
+    box: SecretBox,
+    account_id: uuid.UUID,
+    conn_id: uuid.UUID,
+    data: ConnectionUpdate,
+) -> Connection:
+    conn = await get_connection(session, account_id, conn_id)
+    fields = data.model_fields_set
+    creds, opts = validate_config(
+        conn.vendor, data.credentials, data.options if data.options is not None else conn.options
+    )
+    if creds is not None:
+        conn.credentials_encrypted = box.encrypt_json(_plain(creds.model_dump()))
+        conn.credentials_hint = creds.hint()  # type: ignore[attr-defined]
+        conn.health = "UNKNOWN"
+    if data.options is not None:
+        conn.options = opts.model_dump(exclude_none=True)
+    for name in ("identifier", "refresh_interval_secs", "timeout_secs", "is_active"):
+        if name in fields and getattr(data, name) is not None:
+            setattr(conn, name, getattr(data, name))
+    conn.updated_at = utcnow()
+    await session.flush()
+    return conn
+
+
+async def delete_connection(
+    session: AsyncSession, account_id: uuid.UUID, conn_id: uuid.UUID
+) -> None:
+    conn = await get_connection(session, account_id, conn_id)
+    await ConnectionRepository(session).delete(conn)
+
+
+async def test_connection(
+    session: AsyncSession, box: SecretBox, factory: ConnectorFactory, conn: Connection
+) -> ConnectionTestResult:
+    connector = factory.jira(
+        str(conn.id), box.decrypt_json(conn.credentials_encrypted), conn.options
+    )
+    try:
+        identity = await connector.check_credentials()
+    except VendorError as exc:
+        result = ConnectionTestResult(health="UNHEALTHY", detail=exc.message)
+    else:
+        result = ConnectionTestResult(
+            health="HEALTHY",
+            detail=None,
+            vendor_account_id=identity.vendor_id,
+            vendor_account_name=identity.name,
+        )
+    conn.health = result.health
+    conn.health_detail = result.detail
+    conn.health_checked_at = utcnow()
+    await session.flush()
+    return result
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (v.get_secret_value() if hasattr(v, "get_secret_value") else v) for k, v in data.items()
+    }

@@ -1,0 +1,33 @@
+"""Shared repository helpers: every SQL statement lives in a repository class."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketbridge.store.base import Base
+
+M = TypeVar("M", bound=Base)
+
+
+class RepositoryBase(Generic[M]):
+    model: type[M]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, obj: M) -> M:
+        self.session.add(obj)
+        await self.session.flush()
+        return obj
+
+    async def delete(self, obj: M) -> None:
+        await self.session.delete(obj)
+        await self.session.flush()
+
+    async def page(self, stmt: Select[Any], *, limit: int, offset: int) -> tuple[list[M], int]:
+        total = await self.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = (await self.session.scalars(stmt.limit(limit).offset(offset))).all()
+        return list(rows), int(total or 0)

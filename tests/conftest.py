@@ -1,0 +1,138 @@
+"""Shared fixtures: the database backends, the runtime and the API client.
+
+Every test that uses ``db_url`` runs twice: on a SQLite file and on PostgreSQL. The
+PostgreSQL server comes from ``TICKETBRIDGE_TEST_DATABASE_URL``; each test session creates its
+own database there and drops it at the end. With ``CI=true`` an unreachable server fails the
+run; elsewhere the PostgreSQL half is skipped with a banner at the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+import ticketbridge.store.models  # noqa: F401
+from ticketbridge.app import create_app
+from ticketbridge.config import Settings
+from ticketbridge.store.base import Base
+from ticketbridge.store.migrate import upgrade
+from ticketbridge.store.urls import sync_url
+
+PG_URL = os.environ.get(
+    "TICKETBRIDGE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+_pg_skip_reason: list[str] = []
+
+
+def _pg_reachable() -> str | None:
+    try:
+        with psycopg.connect(make_url(PG_URL).render_as_string(False), connect_timeout=3):
+            return None
+    except Exception as exc:  # any failure to connect means "unreachable", reported verbatim
+        return f"{type(exc).__name__}: {exc}"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A fresh database on the PostgreSQL server for this test session."""
+    error = _pg_reachable()
+    if error:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL at {PG_URL} is unreachable and CI=true: {error}")
+        _pg_skip_reason.append(error)
+        pytest.skip(f"PostgreSQL unreachable: {error}")
+    name = f"tb_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = make_url(PG_URL).render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_URL).set(database=name).render_as_string(False)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def migrated_pg(pg_server_url: str) -> str:
+    upgrade(pg_server_url)
+    return pg_server_url
+
+
+def _truncate(url: str) -> None:
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(text(f'DELETE FROM "{table.name}"'))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    url: str = request.getfixturevalue(f"migrated_{'sqlite' if request.param == 'sqlite' else 'pg'}")
+    _truncate(url)
+    yield url
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path / "data",
+        secret_key="Qm9vdHN0cmFwLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmc=",
+        scheduler_enabled=False,
+    )
+
+
+@pytest.fixture
+def vendor_transport() -> httpx.AsyncBaseTransport | None:
+    """Overridden where tests need a vendor (fakejira in-process)."""
+    return None
+
+
+@pytest.fixture
+async def app(settings: Settings, vendor_transport: httpx.AsyncBaseTransport | None) -> Any:
+    application = create_app(settings, vendor_transport=vendor_transport)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tb.test") as c:
+        yield c
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _pg_skip_reason:
+        bar = "!" * 78
+        terminalreporter.write_line(bar, red=True, bold=True)
+        terminalreporter.write_line(
+            f"PostgreSQL TESTS WERE SKIPPED: {PG_URL} unreachable ({_pg_skip_reason[0]}).",
+            red=True, bold=True,
+        )
+        terminalreporter.write_line(
+            "Only the SQLite half of the suite ran. Set TICKETBRIDGE_TEST_DATABASE_URL.",
+            red=True, bold=True,
+        )
+        terminalreporter.write_line(bar, red=True, bold=True)
