@@ -176,7 +176,9 @@ def _tokenize(text: str) -> list[_Token]:
             while True:
                 if i >= n:
                     raise _error(
-                        text, start, f"The quoted string '{text[start + 1 :]}' has not been completed."
+                        text,
+                        start,
+                        f"The quoted string '{text[start + 1 :]}' has not been completed.",
                     )
                 c = text[i]
                 if c == ch:

@@ -6,18 +6,20 @@ times are stored as UTC and always read back timezone-aware, JSON is JSONB on Po
 
 from __future__ import annotations
 
+import secrets
+import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, Uuid
+from sqlalchemy import JSON, Date, DateTime, MetaData, TypeDecorator, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -51,13 +53,27 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def uuid7() -> uuid.UUID:
+    """A time-ordered UUID (RFC 9562 v7): ids sort by creation time, which keeps keyset pages
+    in a natural order and inserts at the right end of the primary-key index."""
+    ms = time.time_ns() // 1_000_000
+    rand = secrets.randbits(74)
+    value = (ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | (rand >> 62) << 64 | 0b10 << 62
+    return uuid.UUID(int=value | (rand & ((1 << 62) - 1)))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {uuid.UUID: Uuid(), datetime: UTCDateTime(), dict[str, Any]: JSONType}
+    type_annotation_map = {
+        uuid.UUID: Uuid(),
+        datetime: UTCDateTime(),
+        date: Date(),
+        dict[str, Any]: JSONType,
+    }
 
 
 class IdMixin:
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
 
 
 class TimestampMixin:
