@@ -1,14 +1,15 @@
-"""The connector protocol: what services may ask of any vendor.
+"""The connector protocols: what services may ask of any vendor.
 
 Services see normalized data only; each vendor package (``connectors/<vendor>/``) turns these
 calls into vendor requests. A connector instance belongs to one connection: it is built from
-the connection's decrypted configuration and the process-wide HTTP client.
+the connection's decrypted configuration and the process-wide HTTP client. Capabilities are
+separate protocols so a vendor can support a subset (e.g. no bulk API).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,10 @@ class Connector(Protocol):
         ...
 
 
-class VendorConfig(Protocol):
-    """What the registry needs to know about a vendor's configuration models."""
+# --- sync capability (issue 4) ---------------------------------------------------------------
 
-    def hint(self) -> dict[str, Any]: ...
+
+# --- write capability (issue 5) --------------------------------------------------------------
+
+
+# --- passthrough capability (issue 6) --------------------------------------------------------

@@ -209,9 +209,10 @@ def _bad_key(text: str, field: str) -> JqlError:
     return JqlError(f"The issue key '{text}' for field '{field}' is invalid.")
 
 
-def _unsupported_value(clause: Clause, what: str) -> JqlError:
+def _misused(clause: Clause, what: str, value: str = "") -> JqlError:
+    shown = f" '{value}'" if value else ""
     return JqlError(
-        f"The operator '{clause.op}' does not support {what} for field '{clause.field}'."
+        f"Operator '{clause.op}' does not support {what}{shown} for field '{clause.field}'."
     )
 
 
@@ -219,8 +220,8 @@ def _key_compare(clause: Clause) -> Pred:
     operand, cmp = clause.operand, _CMP_FUNCS[clause.op]
     if isinstance(operand, Function):
         check_function(operand, clause.field, frozenset())
-    if not isinstance(operand, Literal):
-        raise _unsupported_value(clause, "EMPTY")
+    # Operator-usage validation has already refused EMPTY and lists with comparisons.
+    assert isinstance(operand, Literal)
     text = operand.text.strip()
     if DIGITS.fullmatch(text):
         target_id = int(text)
@@ -240,8 +241,6 @@ def _date_clause(spec: _Field, clause: Clause) -> Binder:
     get = date_getter(spec.name)
     op, operand = clause.op, clause.operand
     if op in _IS or isinstance(operand, Empty):
-        if op not in ("is", "is not", "=", "!="):
-            raise _unsupported_value(clause, "EMPTY")
         return _static(_emptiness(get, op in ("is", "=")))
     if isinstance(operand, ListValue) or op in ("in", "not in"):
         items = operand.items if isinstance(operand, ListValue) else (operand,)
@@ -277,30 +276,39 @@ def _date_clause(spec: _Field, clause: Clause) -> Binder:
 
 def _text_clause(spec: _Field, clause: Clause) -> Binder:
     get = text_getter(spec.name)
-    if clause.op in _IS:
-        want_empty = clause.op == "is"
-        return _static(lambda d: (not get(d)) is want_empty)
     operand = clause.operand
+    if isinstance(operand, Empty):  # "~ EMPTY" is Jira's other spelling of "is EMPTY"
+        want_empty = clause.op in ("is", "~")
+        return _static(lambda d: (not get(d)) is want_empty)
     if isinstance(operand, Function):
         check_function(operand, clause.field, frozenset())
-    if not isinstance(operand, Literal):
-        raise _unsupported_value(clause, "EMPTY")
+    assert isinstance(operand, Literal)
     match = text_matcher(operand.text, clause.field)
     if clause.op == "~":
         return _static(lambda d: match(get(d)))
     return _static(lambda d: not match(get(d)))
 
 
-def _compile_clause(clause: Clause) -> Binder:
-    spec = _field(clause.field)
+def _check_operator_usage(clause: Clause) -> None:
+    """Jira validates operator against operand shape before it even looks at the field."""
     op, operand = clause.op, clause.operand
-    if op not in spec.ops:
-        raise JqlError(f"The operator '{op}' is not supported by the '{clause.field}' field.")
-    if op in ("in", "not in") and isinstance(operand, Literal | Empty):
-        shown = "EMPTY" if isinstance(operand, Empty) else operand.text
-        raise _unsupported_value(clause, f"the non-list value '{shown}'")
+    if isinstance(operand, Empty) and op in _CMP | {"in", "not in"}:
+        raise _misused(clause, "the empty value representation 'EMPTY'")
+    if op in _IS and not isinstance(operand, Empty):
+        raise _misused(clause, "searching for non-empty values")
+    if op in ("in", "not in") and not isinstance(operand, ListValue):
+        raise _misused(clause, "the non-list value", display(operand))
     if op not in ("in", "not in") and isinstance(operand, ListValue):
-        raise _unsupported_value(clause, "a list of values")
+        raise _misused(clause, "the list value", display(operand))
+
+
+def _compile_clause(clause: Clause) -> Binder:
+    _check_operator_usage(clause)
+    spec = _field(clause.field)
+    if clause.op not in spec.ops:
+        raise JqlError(
+            f"The operator '{clause.op}' is not supported by the '{clause.field}' field."
+        )
     if spec.kind == "date":
         return _date_clause(spec, clause)
     if spec.kind == "text":

@@ -316,14 +316,7 @@ class _Parser:
     def clause(self) -> Clause:
         field, pos = self.field_name()
         op = self.operator()
-        operand = self.operand()
-        if op in ("is", "is not") and not isinstance(operand, Empty):
-            raise _error(
-                self.text,
-                operand.pos,
-                f"The operator '{op.upper()}' only supports the values 'EMPTY' or 'NULL'.",
-            )
-        return Clause(field, op, operand, pos)
+        return Clause(field, op, self.operand(), pos)
 
     def operator(self) -> str:
         tok = self.tok

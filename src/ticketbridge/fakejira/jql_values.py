@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .jql_parser import Function, JqlError, Literal
+from .jql_parser import Empty, Function, JqlError, ListValue, Literal, Operand
 
 __all__ = [
     "DIGITS",
@@ -27,6 +27,7 @@ __all__ = [
     "check_function",
     "date_getter",
     "date_value",
+    "display",
     "key_order",
     "key_tokens",
     "label_tokens",
@@ -44,12 +45,14 @@ Tokens = Callable[[Doc], tuple[str, ...] | None]
 
 _DAY = 86_400_000
 _UNITS = {"w": 7 * _DAY, "d": _DAY, "h": 3_600_000, "m": 60_000}
+# Jira also accepts spelled-out units such as "-100minutes".
+_UNIT = r"(weeks?|w|days?|d|hours?|h|minutes?|m)"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 DIGITS = re.compile(r"[0-9]+")
 ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
-_PERIOD = re.compile(r"([-+]?)\s*((?:[0-9]+\s*[wdhm]\s*)+)")
-_PERIOD_PART = re.compile(r"([0-9]+)\s*([wdhm])")
+_PERIOD = re.compile(rf"([-+]?)\s*((?:[0-9]+\s*{_UNIT}\s*)+)")
+_PERIOD_PART = re.compile(rf"([0-9]+)\s*{_UNIT}")
 _ABSOLUTE = re.compile(r"([0-9]{4})([/-])([0-9]{1,2})\2([0-9]{1,2})(?:\s+([0-9]{1,2}):([0-9]{2}))?")
 _WORD = re.compile(r"\w+")
 _TERM_WORD = re.compile(r"\w+\*?")
@@ -162,18 +165,29 @@ SORTERS: dict[str, Callable[[Doc], Any]] = {
 
 
 # -- values --------------------------------------------------------------------------------
+def display(operand: Operand) -> str:
+    """An operand as Jira prints it in messages: strings quoted, numbers and functions bare."""
+    if isinstance(operand, Empty):
+        return "EMPTY"
+    if isinstance(operand, Function):
+        return f"{operand.name}({', '.join(operand.args)})"
+    if isinstance(operand, ListValue):
+        return f"({', '.join(display(item) for item in operand.items)})"
+    return operand.text if DIGITS.fullmatch(operand.text) else f'"{operand.text}"'
+
+
 def check_arity(fn: Function, low: int, high: int) -> None:
     if not low <= len(fn.args) <= high:
         expected = f"'{high}'" if low == high else f"between '{low}' and '{high}'"
         raise JqlError(
-            f"Function '{fn.name}' expected {expected} arguments but got '{len(fn.args)}'."
+            f"Function '{fn.name}' expected {expected} arguments but received '{len(fn.args)}'."
         )
 
 
 def check_function(fn: Function, field: str, allowed: frozenset[str]) -> str:
     name = fn.name.lower()
     if name not in _FUNCTIONS:
-        raise JqlError(f"Unable to find JQL function '{fn.name}()'.")
+        raise JqlError(f"Unable to find JQL function '{display(fn)}'.")
     if name not in allowed:
         raise JqlError(
             f"A value provided by the function '{fn.name}' is invalid for the field '{field}'."
@@ -185,7 +199,7 @@ def _period_ms(text: str) -> int | None:
     m = _PERIOD.fullmatch(text.strip())
     if m is None:
         return None
-    total = sum(int(n) * _UNITS[unit] for n, unit in _PERIOD_PART.findall(m.group(2)))
+    total = sum(int(n) * _UNITS[unit[0]] for n, unit in _PERIOD_PART.findall(m.group(2)))
     return -total if m.group(1) == "-" else total
 
 

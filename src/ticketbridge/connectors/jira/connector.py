@@ -1,19 +1,32 @@
-"""The Jira implementation of the connector protocol."""
+"""The Jira implementation of the connector protocols in ``connectors/base.py``.
+
+Split by capability so that each concern stays small: sync reads (``sync_ops``), ticket
+writes (``write_ops``) and live passthrough reads (``passthrough_ops``).
+"""
 
 from __future__ import annotations
 
 from ticketbridge.connectors.base import Identity
 from ticketbridge.connectors.jira.client import JiraClient
 from ticketbridge.connectors.jira.config import JiraCredentials, JiraOptions
+from ticketbridge.connectors.jira.passthrough_ops import PassthroughOps
+from ticketbridge.connectors.jira.sync_ops import SyncOps
+from ticketbridge.connectors.jira.write_ops import WriteOps
 
 
-class JiraConnector:
+class JiraConnector(SyncOps, WriteOps, PassthroughOps):
     vendor = "JIRA"
 
-    def __init__(self, client: JiraClient, credentials: JiraCredentials, options: JiraOptions):
+    def __init__(
+        self, client: JiraClient, credentials: JiraCredentials, options: JiraOptions
+    ) -> None:
         self.client = client
         self.credentials = credentials
         self.options = options
+
+    @property
+    def base_url(self) -> str:
+        return self.credentials.base_url
 
     async def check_credentials(self) -> Identity:
         me = await self.client.myself()

@@ -1,0 +1,386 @@
+"""Emulator state: sites, and per site its users, projects, issues and workflow operations.
+
+A :class:`FakeJiraState` holds any number of :class:`Site` objects, chosen by the request's
+``Host`` header: ``acme.atlassian.net`` is site ``acme``; any other host (``127.0.0.1:8081``,
+``testserver``) is the default site. A site appears on first use, bootstrapped (or seeded, if the
+state was given a seed) the same way as every other.
+
+Every site starts with the default admin user, ``admin@example.com`` with API token
+``fake-token`` (:data:`DEFAULT_ADMIN_EMAIL`, :data:`DEFAULT_ADMIN_TOKEN`), and, when not seeded,
+one empty project ``DEMO``. Only users with an API token can authenticate.
+
+The Python API (``site.get_issue(key)``, ``site.issues_count()``, ``site.create_issue(...)``...)
+is for in-process tests. The emulator is single-threaded: routes run on the event loop, so the
+Python API should be used from the loop or while no request is in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .bulk import BulkTasks
+from .errors import JiraError, not_found
+from .faults import FaultConfig, Faults, Stats
+from .model import (
+    CAT_DONE,
+    ISSUE_TYPES_BY_ID,
+    PRIORITIES_BY_ID,
+    RESOLUTION_DONE,
+    RESOLUTIONS_BY_ID,
+    STATUSES,
+    TRANSITIONS,
+    TRANSITIONS_BY_ID,
+    Issue,
+    Project,
+    Transition,
+    User,
+)
+from .search import SearchEngine
+from .validation import IssueInput
+
+DEFAULT_ADMIN_EMAIL = "admin@example.com"
+DEFAULT_ADMIN_TOKEN = "fake-token"
+DEFAULT_ADMIN_ACCOUNT_ID = "5b10a2844c20165700ede21g"
+DEFAULT_SITE = "default"
+FIRST_ISSUE_ID = 10000
+FIRST_PROJECT_ID = 10000
+
+
+def account_id_for(seed: str) -> str:
+    """A stable, Atlassian-looking 24-hex-digit account id derived from ``seed``."""
+    return hashlib.sha1(seed.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class SeedSpec:
+    """What :func:`seed.seed_site` builds: ``projects`` x ``issues_per_project`` issues."""
+
+    projects: int = 3
+    issues_per_project: int = 50
+    users: int = 30
+    seed: int = 1
+    now_ms: int | None = None
+
+    @classmethod
+    def for_total(cls, total_issues: int, seed: int | None = None) -> SeedSpec:
+        """The CLI's ``--seed N``: N issues in total, spread over a few projects."""
+        projects = 2 if total_issues < 200 else 4 if total_issues < 10_000 else 6
+        per_project, extra = divmod(total_issues, projects)
+        # Round up so the total is at least N, then seed_site trims the last project.
+        return cls(projects=projects, issues_per_project=per_project + (1 if extra else 0),
+                   users=30, seed=total_issues if seed is None else seed)
+
+
+class Site:
+    """One Jira Cloud site (``<name>.atlassian.net``) with its own data, faults and stats."""
+
+    def __init__(self, name: str, *, clock: Callable[[], float] | None = None,
+                 faults: FaultConfig | None = None) -> None:
+        self.name = name
+        self.clock: Callable[[], float] = clock or time.time
+        self.faults = Faults(faults)
+        self.stats = Stats()
+        self.users: dict[str, User] = {}
+        self.projects: dict[str, Project] = {}
+        self.issues: dict[int, Issue] = {}
+        self._wipe()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def _wipe(self) -> None:
+        self.users = {}
+        self._users_by_email: dict[str, User] = {}
+        self.projects = {}
+        self._projects_by_key: dict[str, Project] = {}
+        self._project_refs: dict[str, dict[str, str]] = {}
+        self.issues = {}
+        self._issues_by_key: dict[str, Issue] = {}
+        self.children: dict[int, list[int]] = {}
+        self.next_issue_id = FIRST_ISSUE_ID
+        self.next_project_id = FIRST_PROJECT_ID
+        self.tasks = BulkTasks(self)
+        self.search = SearchEngine(self)
+
+    def bootstrap(self) -> None:
+        """The state of a fresh, unseeded site: the admin user and an empty DEMO project."""
+        admin = self.add_admin()
+        self.add_project("DEMO", "Demo project", lead=admin.account_id)
+
+    def add_admin(self) -> User:
+        return self.add_user(DEFAULT_ADMIN_EMAIL, "Site Admin", api_token=DEFAULT_ADMIN_TOKEN,
+                             account_id=DEFAULT_ADMIN_ACCOUNT_ID)
+
+    def reset(self, seed: SeedSpec | None = None, *, keep_faults: bool = False) -> None:
+        """Wipe everything; then bootstrap, or seed deterministically from ``seed``."""
+        self._wipe()
+        if not keep_faults:
+            self.faults.configure({})
+            self.stats.reset()
+        if seed is None:
+            self.bootstrap()
+        else:
+            from .seed import seed_site  # seed imports state: import here to avoid a cycle
+
+            seed_site(self, seed)
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # -- users -------------------------------------------------------------------------------
+    def add_user(self, email: str, display_name: str, *, api_token: str | None = None,
+                 active: bool = True, account_id: str | None = None,
+                 time_zone: str = "Etc/UTC") -> User:
+        user = User(account_id or account_id_for(f"{self.name}:{email.lower()}"), display_name,
+                    email, active=active, api_token=api_token, time_zone=time_zone)
+        self.users[user.account_id] = user
+        self._users_by_email[email.lower()] = user
+        return user
+
+    def user_by_email(self, email: str) -> User | None:
+        return self._users_by_email.get(email.lower())
+
+    def set_api_token(self, email: str, token: str | None) -> User:
+        user = self.user_by_email(email)
+        if user is None:
+            raise KeyError(email)
+        user.api_token = token
+        return user
+
+    def authenticate(self, email: str, token: str) -> User | None:
+        user = self.user_by_email(email)
+        if user is None or not user.active or user.api_token is None:
+            return None
+        return user if user.api_token == token else None
+
+    # -- projects ------------------------------------------------------------------------------
+    def add_project(self, key: str, name: str, *, lead: str | None = None,
+                    simplified: bool = False, description: str = "") -> Project:
+        if key in self._projects_by_key:
+            raise ValueError(f"project {key} exists")
+        lead = lead or next(iter(self.users), DEFAULT_ADMIN_ACCOUNT_ID)
+        project = Project(str(self.next_project_id), key, name, lead, simplified, description)
+        self.next_project_id += 1
+        self.projects[project.id] = project
+        self._projects_by_key[key] = project
+        self._project_refs[project.id] = {"id": project.id, "key": key, "name": name}
+        return project
+
+    def find_project(self, key_or_id: str) -> Project | None:
+        return self._projects_by_key.get(key_or_id) or self.projects.get(key_or_id)
+
+    # -- issues: lookup ------------------------------------------------------------------------
+    def find_issue(self, key_or_id: str | int) -> Issue | None:
+        text = str(key_or_id)
+        if text.isdigit():
+            return self.issues.get(int(text))
+        return self._issues_by_key.get(text.upper())
+
+    def get_issue(self, key_or_id: str | int) -> Issue:
+        """The stored issue (raises ``KeyError`` if there is none)."""
+        issue = self.find_issue(key_or_id)
+        if issue is None:
+            raise KeyError(key_or_id)
+        return issue
+
+    def require_issue(self, key_or_id: str) -> Issue:
+        issue = self.find_issue(key_or_id)
+        if issue is None:
+            raise not_found()
+        return issue
+
+    def issues_count(self) -> int:
+        return len(self.issues)
+
+    def subtasks_of(self, issue: Issue) -> list[Issue]:
+        return [self.issues[i] for i in self.children.get(issue.id, ())
+                if self.issues[i].issuetype.subtask]
+
+    def all_children(self, issue: Issue) -> list[Issue]:
+        return [self.issues[i] for i in self.children.get(issue.id, ())]
+
+    # -- issues: writes ------------------------------------------------------------------------
+    def insert(self, issue: Issue) -> Issue:
+        """Store a fully built issue (seeding's fast path; no validation)."""
+        self.issues[issue.id] = issue
+        self._issues_by_key[issue.key] = issue
+        if issue.parent_id is not None:
+            self.children.setdefault(issue.parent_id, []).append(issue.id)
+        self.next_issue_id = max(self.next_issue_id, issue.id + 1)
+        return issue
+
+    def create_issue(self, body: Mapping[str, Any], *, api_version: int = 3,
+                     actor: User | None = None) -> Issue:
+        """``POST /issue``: validate like Jira, store, return the new issue."""
+        project, issuetype, changes, custom = IssueInput(self, body,
+                                                         api_version=api_version).for_create()
+        now = self.now_ms()
+        issue = Issue(id=self.next_issue_id, key=f"{project.key}-{project.next_number}",
+                      project_id=project.id, issuetype_id=issuetype.id, summary="",
+                      reporter=actor.account_id if actor else None,
+                      created=now, updated=now, statuscategorychangedate=now)
+        project.next_number += 1
+        for name, value in changes.items():
+            setattr(issue, name, value)
+        issue.custom.update(custom)
+        self.insert(issue)
+        self.refresh(issue)
+        return issue
+
+    def edit_issue(self, issue: Issue, body: Mapping[str, Any], *, api_version: int = 3) -> None:
+        """``PUT /issue/{key}``: validate and apply ``fields`` and ``update``."""
+        changes, custom = IssueInput(self, body, api_version=api_version,
+                                     issue=issue).for_edit()
+        self._apply(issue, changes, custom)
+
+    def _apply(self, issue: Issue, changes: Mapping[str, Any], custom: Mapping[str, Any]) -> None:
+        if "parent_id" in changes and changes["parent_id"] != issue.parent_id:
+            if issue.parent_id is not None:
+                self.children[issue.parent_id].remove(issue.id)
+            if changes["parent_id"] is not None:
+                self.children.setdefault(changes["parent_id"], []).append(issue.id)
+        for name, value in changes.items():
+            setattr(issue, name, value)
+        issue.custom.update(custom)
+        self.touch(issue)
+
+    def touch(self, issue: Issue) -> None:
+        issue.updated = max(self.now_ms(), issue.updated)
+        self.refresh(issue)
+
+    def refresh(self, issue: Issue) -> None:
+        """Rebuild the cached JQL search document after a write."""
+        issue.search_doc = None
+        self.search_doc(issue)
+
+    def delete_issue(self, issue: Issue, *, delete_subtasks: bool = False) -> list[Issue]:
+        """``DELETE /issue/{key}``; returns every issue removed."""
+        subtasks = self.subtasks_of(issue)
+        if subtasks and not delete_subtasks:
+            raise JiraError(400, "The issue has subtasks. "
+                                 "Use the deleteSubtasks parameter to delete them too.")
+        removed = [issue, *subtasks]
+        for gone in removed:
+            del self.issues[gone.id]
+            del self._issues_by_key[gone.key]
+            if gone.parent_id is not None and gone.parent_id in self.children:
+                siblings = self.children[gone.parent_id]
+                if gone.id in siblings:
+                    siblings.remove(gone.id)
+        for child in self.all_children(issue):  # epic children lose their parent
+            child.parent_id = None
+            self.touch(child)
+        self.children.pop(issue.id, None)
+        return removed
+
+    # -- workflow ------------------------------------------------------------------------------
+    def transitions_for(self, issue: Issue) -> list[Transition]:
+        """Global transitions to every status but the current one."""
+        return [t for t in TRANSITIONS if t.to.id != issue.status_id]
+
+    def transition_issue(self, issue: Issue, transition_id: str,
+                         body: Mapping[str, Any] | None = None, *, api_version: int = 3) -> None:
+        transition = TRANSITIONS_BY_ID.get(transition_id)
+        if transition is None or transition not in self.transitions_for(issue):
+            raise JiraError(400, f"Transition id '{transition_id}' is not valid for this issue.")
+        changes: dict[str, Any] = {}
+        custom: dict[str, Any] = {}
+        if body and (body.get("fields") or body.get("update")):
+            only = {k: body[k] for k in ("fields", "update") if body.get(k)}
+            changes, custom = IssueInput(self, only, api_version=api_version, issue=issue,
+                                         allow_resolution=True).for_edit()
+        self._move(issue, transition, changes)
+        self._apply(issue, changes, custom)
+
+    def _move(self, issue: Issue, transition: Transition, changes: dict[str, Any]) -> None:
+        now = self.now_ms()
+        old = issue.status
+        issue.status_id = transition.to.id
+        if transition.to.category is not old.category:
+            issue.statuscategorychangedate = now
+        if transition.to.category is CAT_DONE:
+            # Entering Done resolves (as "Done" unless the transition screen chose another).
+            if changes.get("resolution_id") is None:
+                changes["resolution_id"] = RESOLUTION_DONE.id
+            if old.category is not CAT_DONE or issue.resolutiondate is None:
+                changes["resolutiondate"] = now
+        else:
+            changes["resolution_id"] = None
+            changes["resolutiondate"] = None
+
+    # -- search documents ----------------------------------------------------------------------
+    def search_doc(self, issue: Issue) -> dict[str, Any]:
+        """The JQL search document of ``issue`` (cached on the issue until its next write)."""
+        doc = issue.search_doc
+        if doc is None:
+            parent = self.issues.get(issue.parent_id) if issue.parent_id is not None else None
+            status = STATUSES[issue.status_id]
+            resolution = RESOLUTIONS_BY_ID.get(issue.resolution_id or "")
+            priority = PRIORITIES_BY_ID.get(issue.priority_id or "")
+            issuetype = ISSUE_TYPES_BY_ID[issue.issuetype_id]
+            category = status.category
+            doc = {
+                "id": issue.id,
+                "key": issue.key,
+                "project": self._project_refs[issue.project_id],
+                "issuetype": {"id": issuetype.id, "name": issuetype.name},
+                "status": {"id": status.id, "name": status.name},
+                "statusCategory": {"id": category.id, "key": category.key,
+                                   "name": category.name},
+                "resolution": {"id": resolution.id, "name": resolution.name}
+                if resolution else None,
+                "priority": {"id": priority.id, "name": priority.name} if priority else None,
+                "assignee": issue.assignee,
+                "reporter": issue.reporter,
+                "labels": issue.labels,
+                "parent": {"id": str(parent.id), "key": parent.key} if parent else None,
+                "summary": issue.summary,
+                "description_text": issue.description_text,
+                "created": issue.created,
+                "updated": issue.updated,
+                "duedate": issue.duedate,
+            }
+            issue.search_doc = doc
+        return doc
+
+
+class FakeJiraState:
+    """All sites of one emulator instance.
+
+    ``seed`` (a :class:`SeedSpec`, or an int meaning "that many issues in total") seeds every
+    site when it is first used; ``faults`` is every new site's initial fault configuration.
+    """
+
+    def __init__(self, *, seed: SeedSpec | int | None = None, faults: FaultConfig | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
+        self.seed = SeedSpec.for_total(seed) if isinstance(seed, int) else seed
+        self.default_faults = faults
+        self.clock = clock
+        self.sites: dict[str, Site] = {}
+
+    @staticmethod
+    def site_name(host: str) -> str:
+        """``acme.atlassian.net[:443]`` -> ``acme``; any other host -> the default site."""
+        hostname = host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
+        if hostname.endswith(".atlassian.net") and hostname.count(".") == 2:
+            return hostname.split(".", 1)[0]
+        return DEFAULT_SITE
+
+    def site(self, host: str = DEFAULT_SITE) -> Site:
+        """The site for a ``Host`` header value (or a site name), created on first use."""
+        name = host if host in self.sites else self.site_name(host)
+        found = self.sites.get(name)
+        if found is None:
+            found = Site(name, clock=self.clock, faults=self.default_faults)
+            found.reset(self.seed, keep_faults=True)
+            self.sites[name] = found
+        return found
+
+    @property
+    def default(self) -> Site:
+        return self.site(DEFAULT_SITE)
+
+    def all_sites(self) -> Iterable[Site]:
+        return self.sites.values()
