@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from ticketbridge import __version__
-from ticketbridge.api import health, provisioning
+from ticketbridge.api import health, passthrough, provisioning, ticket_writes
 from ticketbridge.config import Settings
 from ticketbridge.errors import TicketbridgeError
 from ticketbridge.logging import configure_logging, get_logger
@@ -89,4 +89,6 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(provisioning.router)
+    app.include_router(passthrough.router)
+    app.include_router(ticket_writes.router)
     return app

@@ -74,8 +74,14 @@ class ConnectorFactory:
         return sem
 
     def jira(
-        self, connection_id: str, credentials: dict[str, Any], options: dict[str, Any]
+        self,
+        connection_id: str,
+        credentials: dict[str, Any],
+        options: dict[str, Any],
+        *,
+        policy: RetryPolicy | None = None,
     ) -> JiraConnector:
+        """``policy`` overrides the shared retry policy (interactive calls wait less)."""
         creds = JiraCredentials.model_validate(credentials)
         opts = JiraOptions.model_validate(options or {})
         http = VendorHttp(
@@ -83,7 +89,7 @@ class ConnectorFactory:
             base_url=creds.base_url,
             auth=httpx.BasicAuth(creds.email, creds.api_token.get_secret_value()),
             limiter=self.limiter(connection_id),
-            policy=self.policy,
+            policy=policy or self.policy,
             timeout=self.timeout,
         )
         return JiraConnector(JiraClient(http), creds, opts)

@@ -18,13 +18,22 @@ Supported subset (keywords, field names and function names are case-insensitive)
   (accountId or ``currentUser()``), ``labels`` (``=`` means contains), ``parent`` (key or id),
   ``summary``/``description``/``text`` (``~`` only), ``created``/``createdDate``,
   ``updated``/``updatedDate``, ``duedate``/``due``. Names and keys match case-insensitively.
+  Values are not checked against existing data: an unknown project or status matches
+  nothing, where Jira would answer "The value 'X' does not exist for the field 'project'."
 * ``~`` is a word search: every query word must occur as a whole word (or as a prefix when
   written ``word*``) in the field; English stop words are ignored and there is no stemming.
+  ``~ EMPTY`` / ``!~ EMPTY`` mean ``is EMPTY`` / ``is not EMPTY``.
 * Dates: ``"yyyy/MM/dd HH:mm"``, ``"yyyy-MM-dd HH:mm"``, ``"yyyy/MM/dd"``, ``"yyyy-MM-dd"``
-  (UTC), periods relative to now such as ``-15m``, ``-1d``, ``"-4w 2d"``, ``+1h``, or an
-  unquoted integer of epoch milliseconds. A due date is compared as midnight UTC of its day.
-* ``ORDER BY field [ASC|DESC], ...``; empty values sort last ascending (first descending);
-  ties are broken by ascending issue id. Without ORDER BY the order is ``created DESC``.
+  (UTC), periods relative to now such as ``-15m``, ``-1d``, ``"-4w 2d"``, ``+1h``,
+  ``"-90minutes"``, or an integer of epoch milliseconds. A due date is compared as midnight
+  UTC of its day.
+* ``ORDER BY field [ASC|DESC], ...`` (ASC by default). ``priority`` sorts by numeric id,
+  ``project`` by name, ``status``/``issuetype``/``resolution``/``summary`` by folded name,
+  ``statusCategory`` as To Do < In Progress < Done, users by accountId, ``key`` by project
+  then number. Empty values sort last ascending (first descending); ties are broken by
+  ascending issue id. Without ORDER BY the order is ``created DESC``.
+* Errors are checked in Jira's order: syntax, operator against operand (e.g. ``in`` needs a
+  list), field name, operator supported by the field, then values (dates, keys, functions).
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ from .jql_values import (
     check_function,
     date_getter,
     date_value,
+    display,
     key_order,
     key_tokens,
     label_tokens,

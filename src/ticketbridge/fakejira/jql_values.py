@@ -1,8 +1,8 @@
 """Values of the fakejira JQL engine: query operands (dates, periods, date functions, text
 search terms) and the accessors that read the matching value out of a search document.
 
-Everything here is computed once per compiled query; the closures returned are what runs per
-document, so they avoid per-call parsing and allocation where they can.
+Operands are parsed once, when a query is compiled; what runs per document is only the
+accessors and the closures returned here, which is why they avoid parsing and allocation.
 """
 
 from __future__ import annotations

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 API = "/rest/api/3"
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
-ALL_FIELD_IDS = SYSTEM_FIELD_IDS + tuple(f.id for f in CUSTOM_FIELDS)
+# "*extra" stands for custom fields an issue holds that GET /field does not declare.
+ALL_FIELD_IDS = (*SYSTEM_FIELD_IDS, *(f.id for f in CUSTOM_FIELDS), "*extra")
 
 
 def avatar_urls(base: str, kind: str, ident: str) -> dict[str, str]:
@@ -177,6 +178,7 @@ def select_fields(requested: Sequence[str], default: Sequence[str]) -> tuple[lis
             chosen.append(token)
     ids = [f for f in dict.fromkeys(chosen) if f not in excluded]
     id_only = not ids and set(tokens) <= {"id", "*none"}
+    ids = ids if ids != ["*extra"] else []
     return ids, id_only
 
 
@@ -194,6 +196,9 @@ class IssueRenderer:
     def issue(self, issue: Issue) -> dict[str, Any]:
         fields: dict[str, Any] = {}
         for fid in self.field_ids:
+            if fid == "*extra":
+                fields.update((k, v) for k, v in issue.custom.items() if k not in FIELDS_BY_ID)
+                continue
             value = self._field(issue, fid)
             if value is not _ABSENT:
                 fields[fid] = value

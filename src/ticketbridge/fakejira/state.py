@@ -64,15 +64,22 @@ class SeedSpec:
     users: int = 30
     seed: int = 1
     now_ms: int | None = None
+    total_issues: int | None = None  # overrides projects * issues_per_project when set
+
+    @property
+    def issue_count(self) -> int:
+        if self.total_issues is not None:
+            return self.total_issues
+        return self.projects * self.issues_per_project
 
     @classmethod
-    def for_total(cls, total_issues: int, seed: int | None = None) -> SeedSpec:
-        """The CLI's ``--seed N``: N issues in total, spread over a few projects."""
+    def for_total(cls, total_issues: int, seed: int | None = None,
+                  now_ms: int | None = None) -> SeedSpec:
+        """The CLI's ``--seed N``: exactly N issues, spread over a few projects, seeded by N."""
         projects = 2 if total_issues < 200 else 4 if total_issues < 10_000 else 6
-        per_project, extra = divmod(total_issues, projects)
-        # Round up so the total is at least N, then seed_site trims the last project.
-        return cls(projects=projects, issues_per_project=per_project + (1 if extra else 0),
-                   users=30, seed=total_issues if seed is None else seed)
+        return cls(projects=projects, issues_per_project=-(-total_issues // projects), users=30,
+                   seed=total_issues if seed is None else seed, now_ms=now_ms,
+                   total_issues=total_issues)
 
 
 class Site:
@@ -133,7 +140,8 @@ class Site:
     def add_user(self, email: str, display_name: str, *, api_token: str | None = None,
                  active: bool = True, account_id: str | None = None,
                  time_zone: str = "Etc/UTC") -> User:
-        user = User(account_id or account_id_for(f"{self.name}:{email.lower()}"), display_name,
+        # Atlassian account ids are global (one person, many sites): derive from the email.
+        user = User(account_id or account_id_for(email.lower()), display_name,
                     email, active=active, api_token=api_token, time_zone=time_zone)
         self.users[user.account_id] = user
         self._users_by_email[email.lower()] = user
@@ -236,6 +244,8 @@ class Site:
         self._apply(issue, changes, custom)
 
     def _apply(self, issue: Issue, changes: Mapping[str, Any], custom: Mapping[str, Any]) -> None:
+        if not changes and not custom:
+            return  # like Jira, an edit that changes nothing does not bump ``updated``
         if "parent_id" in changes and changes["parent_id"] != issue.parent_id:
             if issue.parent_id is not None:
                 self.children[issue.parent_id].remove(issue.id)

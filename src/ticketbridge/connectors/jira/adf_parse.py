@@ -86,13 +86,15 @@ def _blocks(nodes: Sequence[SyntaxTreeNode]) -> list[Node]:
 def _block(node: SyntaxTreeNode) -> list[Node]:
     kind = node.type
     if kind == "paragraph":
-        return [paragraph(_inline_of(node))]
+        inline = _inline_of(node)
+        return [paragraph(inline)] if inline else []
     if kind == "heading":
         # A heading is one line in markdown; a setext heading's line breaks become spaces.
-        inline = [
-            {"type": "text", "text": " "} if n["type"] == "hardBreak" else n
-            for n in _inline_of(node)
-        ]
+        inline = [text_node(" ") if n["type"] == "hardBreak" else n for n in _inline_of(node)]
+        inline = merge_text(inline)
+        for pos, strip in ((0, str.lstrip), (-1, str.rstrip)):
+            if inline and inline[pos]["type"] == "text" and "marks" not in inline[pos]:
+                inline[pos] = text_node(strip(inline[pos]["text"]))
         level = int(node.tag[1:])
         return [{"type": "heading", "attrs": {"level": level}, "content": merge_text(inline)}]
     if kind in ("fence", "code_block"):
@@ -137,7 +139,7 @@ def nestable(blocks: list[Node]) -> list[Node]:
         kind = block["type"]
         if kind in NESTABLE:
             out.append(block)
-        elif kind == "heading":
+        elif kind == "heading" and block["content"]:
             out.append(paragraph(block["content"]))
         elif kind == "blockquote":
             out.extend(block["content"])
@@ -147,7 +149,8 @@ def nestable(blocks: list[Node]) -> list[Node]:
                 for i, cell in enumerate(row["content"]):
                     sep = [text_node(" | ")] if i else []
                     cells += sep + [n for p in cell["content"] for n in p["content"]]
-                out.append(paragraph(merge_text(cells)))
+                if merged := merge_text(cells):
+                    out.append(paragraph(merged))
         # rule: a divider has no text to keep and no ADF form at this depth.
     return out
 
@@ -219,7 +222,8 @@ def _linkify(text: str, marks: tuple[Mark, ...]) -> list[Node]:
     for start, end in find_urls(text):
         url = text[start:end]
         out.append(text_node(text[pos:start], marks))
-        out.append(text_node(url, _with(marks, {"type": "link", "attrs": {"href": url}})))
+        link = {"type": "link", "attrs": {"href": _MD.normalizeLink(url)}}
+        out.append(text_node(url, _with(marks, link)))
         pos = end
     out.append(text_node(text[pos:], marks))
     return out

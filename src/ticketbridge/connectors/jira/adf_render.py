@@ -43,7 +43,7 @@ class _Seg(NamedTuple):
     raw: bool = False  # already markdown (mentions); never escaped
 
 
-Line = list[_Seg]
+Line = list[_Seg | None]  # None is a hard break
 
 
 # ---------------------------------------------------------------- tolerant accessors
@@ -129,7 +129,8 @@ def _segments(nodes: Sequence[Node], out: list[_Seg | None]) -> list[_Seg | None
             out.append(None)
         elif kind == "mention":
             attrs = _attrs(node)
-            name = _str(leaf_text(node))[1:] or _str(attrs.get("id"))
+            name = _str(attrs.get("text") or attrs.get("id"))
+            name = name[1:] if name.startswith("@") else name
             dest = _dest(MENTION_SCHEME + _str(attrs.get("id")))
             out.append(_Seg(f"@[{_escape(name, in_link=True)}]({dest})", raw=True))
         elif kind in ("text", "inlineCard") or leaf_text(node) is not None:
@@ -153,34 +154,35 @@ def _segments(nodes: Sequence[Node], out: list[_Seg | None]) -> list[_Seg | None
 
 def _lines(nodes: Sequence[Node], *, single: bool = False) -> list[str]:
     segs = _segments(nodes, [])
-    lines: list[Line] = [[]]
+    if single:  # headings and table cells are one line in markdown
+        segs = [_Seg(" ") if s is None else s for s in segs]
+    lines: list[list[_Seg]] = [[]]
     for seg in segs:
         if seg is None:
             lines.append([])
-        elif (
-            lines[-1]
-            and not seg.raw
-            and lines[-1][-1]._replace(text="") == seg._replace(text="")
-        ):
+        elif lines[-1] and not seg.raw and lines[-1][-1]._replace(text="") == seg._replace(text=""):
             lines[-1][-1] = seg._replace(text=lines[-1][-1].text + seg.text)
         else:
             lines[-1].append(seg)
-    if single:
-        lines = [[s if s.code or s.raw else s._replace(text=s.text + " ") for s in ln]
-                 for ln in lines]  # fmt: skip
-    # Mirror markdown-it's whitespace rules: a paragraph is stripped as a whole, each
-    # continuation line loses leading blanks and each line its trailing spaces.
+    # Mirror markdown-it's whitespace rules: a paragraph is stripped as a whole and each
+    # continuation line loses its leading blanks.
     for k, line in enumerate(lines):
         _strip(line, 0, None if k == 0 else " \t")
-        _strip(line, -1, None if k == len(lines) - 1 else " ")
-    while len(lines) > 1 and not lines[-1]:
+    while lines and not lines[-1]:
         lines.pop()
-        _strip(lines[-1], -1, None)
-    rendered = [_render_line(line, start=not single, cell=single) for line in lines]
-    return rendered if rendered != [""] else []
+    if not lines:
+        return []
+    _strip(lines[-1], -1, None)
+    flat: Line = [seg for k, line in enumerate(lines) for seg in [None][: bool(k)] + line]
+    rendered = _render(flat, start=not single, cell=single)
+    rendered[-1] = rendered[-1].rstrip(" \t")
+    # A plain newline would drop trailing blanks (and an empty line would end the
+    # paragraph); a backslash hard break keeps both.
+    breaks = ["\\" if not ln or ln[-1] in " \t" else "" for ln in rendered[:-1]]
+    return [ln + br for ln, br in zip(rendered, breaks, strict=False)] + rendered[-1:]
 
 
-def _strip(line: Line, pos: int, chars: str | None) -> None:
+def _strip(line: list[_Seg], pos: int, chars: str | None) -> None:
     while line and not (line[pos].raw or line[pos].code or line[pos].emph or line[pos].href):
         seg = line[pos]
         text = seg.text.lstrip(chars) if pos == 0 else seg.text.rstrip(chars)
@@ -190,83 +192,124 @@ def _strip(line: Line, pos: int, chars: str | None) -> None:
         del line[pos]
 
 
-def _render_line(line: Line, *, start: bool, cell: bool) -> str:
-    out, i = [], 0
-    while i < len(line):
-        j = i
-        while j < len(line) and line[j].href == line[i].href:
-            j += 1
-        group, href = line[i:j], line[i].href
-        if href is None:
-            out.append(_emphasis(group, start=start and i == 0, final=j == len(line), cell=cell))
-        elif len(group) == 1 and group[0].text == href and _bare_ok(group[0], line[j:], cell):
-            out.append(href)
-        else:
-            inner = _emphasis(group, start=False, final=False, cell=cell, in_link=True)
-            out.append(f"[{inner}]({_dest(href)})")
-        i = j
-    return "".join(out).lstrip(" \t").rstrip(" ")
+def _keys(seg: _Seg | None) -> frozenset[str]:
+    """Marks a segment wants open; a link is keyed "@" + href so neighbours can differ."""
+    if seg is None:
+        return frozenset()
+    return seg.emph | {"@" + seg.href} if seg.href is not None else seg.emph
 
 
-def _bare_ok(seg: _Seg, rest: Line, cell: bool) -> bool:
-    """A bare URL is only safe if re-parsing finds exactly the same URL, no more, no less."""
-    if seg.emph or seg.code or _escape(seg.text, final=True, cell=cell) != seg.text:
-        return False
-    after = ""
-    if rest and not (rest[0].emph or rest[0].code or rest[0].href):
-        after = rest[0].text if rest[0].raw else _escape(rest[0].text, cell=cell)
-    return find_urls(seg.text + after)[:1] == [(0, len(seg.text))]
-
-
-def _emphasis(
-    segs: Line, *, start: bool, final: bool, cell: bool, in_link: bool = False
-) -> str:
+def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
+    """Open and close marks as a stack over the segments, like ProseMirror's serializer."""
+    done: list[str] = []
     out: list[str] = []
     stack: list[str] = []
+    closer: dict[str, str] = {}
+    keys = [_keys(seg) for seg in line]
+    for i, seg in enumerate(line):  # a mark stays open across a break if both sides have it
+        if seg is None:
+            keys[i] = _keys(line[i - 1]) & _keys(line[i + 1] if i + 1 < len(line) else None)
     pending = ""
-    for i, seg in enumerate(segs):
-        want = set(seg.emph)
-        lead, core, trail = "", seg.text, ""
-        if not (seg.code or seg.raw):
-            # Delimiters next to whitespace do not open/close, so keep blanks outside.
+    for i, seg in enumerate(line):
+        want, lead, core, trail = set(keys[i]), "", "", ""
+        nxt = keys[i + 1] if i + 1 < len(line) else frozenset()
+        if seg is None:
+            want &= set(stack)
+        elif not (seg.code or seg.raw):
             core = seg.text.strip()
             lead = seg.text[: len(seg.text) - len(seg.text.lstrip())] if core else seg.text
             trail = seg.text[len(seg.text.rstrip()) :] if core else ""
-            if not core:
-                want &= set(stack)
+            if not core:  # never open emphasis around bare whitespace
+                want = {m for m in want if m in stack or m[0] == "@"}
+        else:
+            # ADF forbids emphasis on mentions and code, yet markdown may nest them in it;
+            # stay inside when closing would push trailing blanks out of the emphasis.
+            want |= {m for m in stack if m[0] != "@" and (pending or m in nxt)}
         while any(m not in want for m in stack):
-            out.append(_DELIMS[stack.pop()])
-        out.append(pending + lead)
-        # The mark that lasts longest opens first, so it can stay open across segments.
-        for mark in sorted(want - set(stack), key=lambda m: (-_run(segs, i, m), _ORDER.index(m))):
+            mark = stack.pop()
+            # Blanks may sit inside a link's brackets but never just inside an emphasis
+            # delimiter: those only close when not preceded by whitespace.
+            if mark[0] == "@":
+                out.append(pending)
+                pending = ""
+            out.append(closer[mark])
+        out.append(pending)
+        pending = trail
+        if seg is None:
+            done.append("".join(out).lstrip(" \t"))
+            out = []
+            continue
+        opening = sorted(want - set(stack), key=lambda m: (-_run(keys, i, m), _rank(m)))
+        links = [k for k, m in enumerate(opening) if m[0] == "@"]
+        if not links:
+            out.append(lead)
+        for k, mark in enumerate(opening):
             stack.append(mark)
-            out.append(_DELIMS[mark])
+            if mark[0] != "@":
+                out.append(_DELIMS[mark])
+                closer[mark] = _DELIMS[mark]
+            elif _bare_ok(line, keys, i, cell):
+                closer[mark] = ""
+            else:
+                out.append("[")
+                closer[mark] = f"]({_dest(mark[1:])})"
+            if links and k == links[-1]:
+                out.append(lead)
         if seg.raw:
             out.append(seg.text)
         elif seg.code:
             out.append(_code_span(seg.text, cell))
         elif core:
-            last = final and i == len(segs) - 1
-            text = _escape(core, final=last, in_link=in_link, cell=cell)
-            if start and i == 0 and not want:
-                text = _escape_line_start(text)
-            out.append(text)
-        pending = trail
-    out.extend(_DELIMS[m] for m in reversed(stack))
+            in_link = any(closer[m] for m in stack if m[0] == "@")
+            final = i + 1 == len(line) or line[i + 1] is None
+            text = _escape(core, final=final, in_link=in_link, cell=cell)
+            at_start = start and not "".join(out).strip(" \t")
+            out.append(_escape_line_start(text) if at_start else text)
+    for mark in reversed(stack):
+        if mark[0] == "@":
+            out.append(pending)
+            pending = ""
+        out.append(closer[mark])
     out.append(pending)
-    return "".join(out)
+    return [*done, "".join(out).lstrip(" \t")]
 
 
-def _run(segs: Line, i: int, mark: str) -> int:
+def _rank(mark: str) -> int:
+    return _ORDER.index(mark) if mark in _ORDER else len(_ORDER)  # links innermost on ties
+
+
+def _run(keys: list[frozenset[str]], i: int, mark: str) -> int:
     n = 0
-    while i + n < len(segs) and mark in segs[i + n].emph:
+    while i + n < len(keys) and mark in keys[i + n]:
         n += 1
     return n
 
 
-def _escape(
-    text: str, *, final: bool = False, in_link: bool = False, cell: bool = False
-) -> str:
+def _bare_ok(line: Line, keys: list[frozenset[str]], i: int, cell: bool) -> bool:
+    """A bare URL is only safe if re-parsing finds exactly the same URL, no more, no less."""
+    seg = line[i]
+    if seg is None or seg.code or seg.href != seg.text or _run(keys, i, "@" + seg.text) > 1:
+        return False
+    if _escape(seg.text, final=True, cell=cell) != seg.text:
+        return False
+    prev = line[i - 1] if i else None
+    nxt = line[i + 1] if i + 1 < len(line) else None
+    # Without brackets, an emphasis delimiter next to the URL might no longer flank.
+    if not (_bare_side(seg, prev, -1) and _bare_side(seg, nxt, 0)):
+        return False
+    after = ""
+    if nxt and nxt.emph == seg.emph and not nxt.code:  # nothing separates them
+        after = nxt.text if nxt.raw or nxt.href is not None else _escape(nxt.text, cell=cell)
+    return find_urls(seg.text + after)[:1] == [(0, len(seg.text))]
+
+
+def _bare_side(seg: _Seg, other: _Seg | None, edge: int) -> bool:
+    if other is None or other.emph == seg.emph:
+        return True
+    return not (other.code or other.raw) and other.text[edge].isspace()
+
+
+def _escape(text: str, *, final: bool = False, in_link: bool = False, cell: bool = False) -> str:
     out = []
     for i, ch in enumerate(text):
         prev = text[i - 1] if i else ""
@@ -336,9 +379,14 @@ def _parts(children: Sequence[Node]) -> list[tuple[Node, str]]:
     for node in children:
         kind = node.get("type")
         # Two adjacent lists with the same marker would merge into one when re-read.
-        alt = kind in _LISTS and bool(parts) and parts[-1][0].get("type") == kind and not alt
+        same = bool(parts) and _family(parts[-1][0].get("type")) == _family(kind)
+        alt = kind in _LISTS and same and not alt
         parts.append((node, _block(node, alt)))
     return parts
+
+
+def _family(kind: Any) -> str | None:
+    return None if kind not in _LISTS else "ordered" if kind == "orderedList" else "bullet"
 
 
 def _block(node: Node, alt: bool) -> str:
@@ -359,9 +407,11 @@ def _block(node: Node, alt: bool) -> str:
         return "---"
     if kind == "table":
         return _table(content)
-    if kind in ("blockCard", "embedCard", "media"):
-        return "\n".join(_lines([{"type": "inlineCard" if kind != "media" else kind, **node}]))
-    if kind in ("paragraph", "mediaSingle", "mediaGroup") or content and _is_inline(content[0]):
+    if kind in ("blockCard", "embedCard"):
+        return "\n".join(_lines([{**node, "type": "inlineCard"}]))
+    if kind in ("media", "mediaSingle", "mediaGroup"):
+        return " ".join(ln for media in content or [node] for ln in _lines([media]))
+    if kind == "paragraph":
         return "\n".join(_lines(content))
     if "content" not in node and not _is_inline(node):
         return "\n".join(_lines([node]))  # unknown atom: keep whatever text it carries
@@ -372,41 +422,47 @@ def _block(node: Node, alt: bool) -> str:
 def _list(node: Node, alt: bool) -> str:
     ordered = node.get("type") == "orderedList"
     order = _attrs(node).get("order", 1)
-    start = order if isinstance(order, int) and 0 <= order < 10**9 - 1000 else 1
+    start = order if isinstance(order, int) and 0 <= order < 10**8 else 1
     items = []
     for n, item in enumerate(_nodes(node.get("content"))):
         marker = f"{start + n}{')' if alt else '.'} " if ordered else ("* " if alt else "- ")
         body = _item_body(item)
         if item.get("type") == "taskItem":
             body = ("[x] " if _attrs(item).get("state") == "DONE" else "[ ] ") + body
-        indent = "\n" + " " * len(marker)
-        items.append((marker + indent.join(body.split("\n"))).replace(indent[:-1] + "\n", "\n"))
-    return "\n".join(item.replace(" \n", "\n").rstrip() for item in items)
+        first, *rest = body.split("\n")
+        pad = " " * len(marker)
+        items.append(
+            "\n".join([(marker + first).rstrip(" ")] + [pad + ln if ln else "" for ln in rest])
+        )
+    return "\n".join(items)
 
 
 def _item_body(item: Node) -> str:
-    body = ""
-    for k, (child, md) in enumerate(_parts(_runs(_nodes(item.get("content"))))):
-        if k == 0 or not md:
-            body = body or md
-            continue
-        kind = child.get("type")
-        # A fence or a list that may interrupt a paragraph stays tight; anything else
-        # needs a blank line or it would be read as lazy continuation text.
-        tight = kind == "codeBlock" or (kind in _LISTS and _interrupts(child, md))
-        body += md if not body else ("\n" if tight else "\n\n") + md
-    return body
+    body: str | None = None
+    for child, md in _parts(_runs(_nodes(item.get("content")))):
+        if body is None or not md:
+            body = md if body is None else body
+        elif not body:
+            body = "\n" + md  # on the marker line, "- - -" would read as a rule
+        else:
+            kind = child.get("type")
+            # A fence or a list that may interrupt a paragraph stays tight; anything else
+            # needs a blank line or it would be read as lazy continuation text.
+            tight = kind == "codeBlock" or (kind in _LISTS and _interrupts(child, md))
+            body += ("\n" if tight else "\n\n") + md
+    return body or ""
 
 
 def _interrupts(lst: Node, md: str) -> bool:
-    first = md.split("\n", 1)[0]
-    return len(first.split(None, 1)) == 2 and first.split()[0][:-1] in ("", "-", "*", "1")
+    """Can this list start right after a paragraph line (CommonMark 5.2)?"""
+    marker, *text = md.split("\n", 1)[0].split(None, 1)
+    return bool(text) and (lst.get("type") != "orderedList" or marker[:-1] == "1")
 
 
 def _code_block(node: Node) -> str:
     code = "".join(_str(n.get("text")) for n in _nodes(node.get("content")))
     words = _str(_attrs(node).get("language")).split()
-    lang = words[0] if words else ""
+    lang = re.sub(r"([\\&])", r"\\\1", words[0]) if words else ""  # info strings unescape
     char = "~" if "`" in lang else "`"
     fence = char * max(3, max(map(len, re.findall(re.escape(char) + "+", code)), default=0) + 1)
     return f"{fence}{lang}\n{code}\n{fence}"
@@ -426,9 +482,9 @@ def _cell(node: Node) -> str:
     """A GFM cell is a single line, so nested blocks are flattened to inline text."""
     content = _nodes(node.get("content"))
     if node.get("type") == "codeBlock":
-        code = " ".join(_code_block(node).split("\n")[1:-1])
+        code = " ".join("".join(_str(n.get("text")) for n in content).split("\n"))
         return _code_span(code, True) if code.strip() else ""
-    if content and _is_inline(content[0]) or not content:
+    if not content or _is_inline(content[0]):
         return " ".join(_lines(content or [node], single=True))
     return " ".join(filter(None, map(_cell, _runs(content))))
 
@@ -440,9 +496,9 @@ def render_text(node: Node) -> str:
     text = leaf_text(node)
     if text is not None:
         return "" if node.get("type") in ("media", "mediaInline") else text
-    children = _runs(_nodes(node.get("content")))
-    if node.get("type") == "tableRow":
+    kind, children = node.get("type"), _nodes(node.get("content"))
+    if kind == "tableRow":
         return "\t".join(render_text(c).replace("\n", " ") for c in children)
-    if node.get("type") in ("paragraph", "heading", "codeBlock") or node.get("_wrapped"):
-        return "".join(render_text(c) for c in children)
-    return "\n".join(filter(None, map(render_text, children)))
+    if kind in ("paragraph", "heading", "codeBlock") or all(map(_is_inline, children)):
+        return "".join(map(render_text, children))
+    return "\n".join(filter(None, map(render_text, _runs(children))))

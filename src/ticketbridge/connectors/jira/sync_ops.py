@@ -1,15 +1,124 @@
-"""Sync reads: projects, issue types, users and ticket pages, normalized."""
+"""Sync reads: projects, issue types, users and ticket pages, normalized.
+
+Every reader is a page iterator: a caller holds one vendor page at a time, whatever the size
+of the site.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ticketbridge.connectors.base import (
+    NormalizedIssue,
+    NormalizedIssueType,
+    NormalizedProject,
+    NormalizedUser,
+)
+from ticketbridge.connectors.jira import jql as jqlb
+from ticketbridge.connectors.jira.mapping import (
+    SYNC_FIELDS,
+    issue_from_jira,
+    issue_type_from_jira,
+    project_from_jira,
+    user_from_jira,
+)
+from ticketbridge.connectors.jira.payloads import visible_tags
 
 if TYPE_CHECKING:
     from ticketbridge.connectors.jira.client import JiraClient
     from ticketbridge.connectors.jira.config import JiraCredentials, JiraOptions
+
+PROJECT_PAGE = 50  # project/search allows 100; 50 keeps each page light with descriptions
+ISSUE_TYPE_PAGE = 200
+USER_PAGE = 100
+ID_PAGE = 5000  # search/jql allows 5000 when only ids are requested
+ISSUE_PAGE = 100  # ... and 100 when fields are requested
 
 
 class SyncOps:
     client: JiraClient
     credentials: JiraCredentials
     options: JiraOptions
+
+    async def iter_projects(self) -> AsyncIterator[list[NormalizedProject]]:
+        keys = self.options.project_keys_filter or None
+        start = 0
+        while True:
+            body = await self.client.search_projects(
+                start_at=start, max_results=PROJECT_PAGE, keys=keys, expand="description"
+            )
+            values: list[dict[str, Any]] = body.get("values") or []
+            if values:
+                yield [project_from_jira(p) for p in values]
+            start += len(values)
+            if body.get("isLast", True) or not values:
+                return
+
+    async def iter_issue_types(self, project_key: str) -> AsyncIterator[list[NormalizedIssueType]]:
+        start = 0
+        while True:
+            body = await self.client.project_issue_types(
+                project_key, start_at=start, max_results=ISSUE_TYPE_PAGE
+            )
+            # Cloud answers "issueTypes"; Data Center "values".
+            values: list[dict[str, Any]] = body.get("issueTypes") or body.get("values") or []
+            if values:
+                yield [issue_type_from_jira(t) for t in values]
+            start += len(values)
+            total = body.get("total")
+            if not values or (isinstance(total, int) and start >= total):
+                return
+
+    async def iter_assignable_users(self, project_key: str) -> AsyncIterator[list[NormalizedUser]]:
+        # Jira may answer a short page while more users exist (it filters after paging), so
+        # only an empty page ends the walk.
+        start = 0
+        while True:
+            users = await self.client.assignable_users(
+                project_key, start_at=start, max_results=USER_PAGE
+            )
+            if not users:
+                return
+            yield [user_from_jira(u) for u in users]
+            start += len(users)
+
+    def incremental_jql(self, project_keys: Sequence[str] | None, since_ms: int) -> str:
+        return jqlb.updated_since_jql(project_keys, since_ms)
+
+    def scope_jql(self, project_keys: Sequence[str] | None) -> str:
+        return jqlb.scope_jql(project_keys)
+
+    async def search_issues_page(
+        self, jql: str, next_page_token: str | None, max_results: int = ISSUE_PAGE
+    ) -> tuple[list[NormalizedIssue], str | None]:
+        body = await self.client.search_jql(
+            jql,
+            next_page_token=next_page_token,
+            max_results=min(max_results, ISSUE_PAGE),
+            fields=SYNC_FIELDS,
+        )
+        base, options = self.credentials.base_url, self.options
+        issues = []
+        for raw in body["issues"]:
+            issue = issue_from_jira(raw, base_url=base, options=options)
+            # Our own reconciliation markers on API-created issues are not user tags.
+            issues.append(replace(issue, tags=visible_tags(issue.tags)))
+        return issues, body.get("nextPageToken") or None
+
+    async def iter_issue_ids(self, jql: str) -> AsyncIterator[list[str]]:
+        token: str | None = None
+        while True:
+            body = await self.client.search_jql(
+                jql, next_page_token=token, max_results=ID_PAGE, fields=["id"]
+            )
+            ids = [str(i["id"]) for i in body.get("issues") or ()]
+            if ids:
+                yield ids
+            token = body.get("nextPageToken") or None
+            if token is None:
+                return
+
+    async def count_issues(self, jql: str) -> int:
+        return await self.client.approximate_count(jql)

@@ -1,0 +1,101 @@
+"""Passthrough routes: live Jira data for dropdowns and ad-hoc JQL search.
+
+The router carries its own lifespan (merged into the app's by ``include_router``): it puts
+the per-process cache, cursor signer and interactive retry policy on ``app.state.passthrough``
+once the runtime exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+
+from ticketbridge.api.deps import ConnectionDep, RuntimeDep, SessionDep
+from ticketbridge.api.pagination import OffsetDep, Page
+from ticketbridge.passthrough.cursor import MAX_CURSOR_LENGTH
+from ticketbridge.passthrough.schemas import IssueTypeItem, ProjectItem, SearchPage, UserItem
+from ticketbridge.passthrough.service import (
+    PassthroughResources,
+    PassthroughService,
+    open_service,
+    parse_fields,
+)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.passthrough = PassthroughResources.create(app.state.runtime)
+    yield
+
+
+router = APIRouter(prefix="/v1/itsm/passthrough", tags=["passthrough"], lifespan=_lifespan)
+
+
+async def get_service(
+    request: Request, runtime: RuntimeDep, session: SessionDep, conn: ConnectionDep
+) -> PassthroughService:
+    service = open_service(runtime, request.app.state.passthrough, conn)
+    # Nothing is written here: end the read transaction now so that the database connection
+    # goes back to the pool instead of waiting out the vendor call with us.
+    await session.commit()
+    return service
+
+
+ServiceDep = Annotated[PassthroughService, Depends(get_service)]
+
+
+@router.get("/projects", response_model=Page[ProjectItem])
+async def list_projects(
+    service: ServiceDep,
+    page: OffsetDep,
+    expand_issue_types: bool = False,
+    query: Annotated[
+        str | None, Query(max_length=200, description="Jira's filter on project key or name")
+    ] = None,
+) -> Page[ProjectItem]:
+    items, total = await service.projects(
+        offset=page.offset, limit=page.limit, query=query, expand_issue_types=expand_issue_types
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/projects/{project_key}/issue-types", response_model=Page[IssueTypeItem])
+async def list_issue_types(
+    project_key: str, service: ServiceDep, page: OffsetDep
+) -> Page[IssueTypeItem]:
+    items, total = await service.issue_types(project_key, offset=page.offset, limit=page.limit)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/projects/{project_key}/assignable-users", response_model=Page[UserItem])
+async def list_assignable_users(
+    project_key: str,
+    service: ServiceDep,
+    page: OffsetDep,
+    query: Annotated[
+        str | None, Query(max_length=200, description="Prefix of a name or email (Jira's match)")
+    ] = None,
+) -> Page[UserItem]:
+    items, total = await service.assignable_users(
+        project_key, query=query or None, offset=page.offset, limit=page.limit
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/tickets/search", response_model=SearchPage)
+async def search_tickets(
+    service: ServiceDep,
+    jql: Annotated[str, Query(min_length=1, max_length=5000, description="Jira JQL")],
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    fields: Annotated[
+        str | None,
+        Query(max_length=4000, description="Comma-separated Jira field ids for vendor.fields"),
+    ] = None,
+) -> SearchPage:
+    return await service.search(
+        jql=jql, cursor=cursor or None, limit=limit, fields=parse_fields(fields)
+    )

@@ -1,0 +1,58 @@
+"""``POST /v1/itsm/sync`` starts a background sync of the connection; ``GET`` reports it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from ticketbridge.api.deps import ConnectionDep, SessionDep
+from ticketbridge.errors import TicketbridgeError
+from ticketbridge.store.base import utcnow
+from ticketbridge.sync.repository import SyncRepository
+from ticketbridge.sync.scheduler import SyncScheduler
+from ticketbridge.sync.schemas import SyncAccepted, SyncStateRead
+from ticketbridge.sync.service import SyncAlreadyRunning
+from ticketbridge.sync.state import state_read
+
+router = APIRouter(prefix="/v1/itsm/sync", tags=["sync"])
+
+
+class SchedulerUnavailable(TicketbridgeError):
+    status_code = 503
+
+
+def _scheduler(request: Request) -> SyncScheduler:
+    scheduler: SyncScheduler | None = getattr(request.app.state, "sync_scheduler", None)
+    if scheduler is None:
+        raise SchedulerUnavailable("the sync scheduler is not running in this process")
+    return scheduler
+
+
+@router.post(
+    "",
+    response_model=SyncAccepted,
+    status_code=202,
+    responses={409: {"description": "A sync of this connection is already running"}},
+)
+async def start_sync(
+    request: Request,
+    session: SessionDep,
+    conn: ConnectionDep,
+    full: Annotated[bool, Query(description="Re-read every issue, not only changes")] = False,
+) -> SyncAccepted:
+    scheduler = _scheduler(request)
+    state = await SyncRepository(session).state(conn.id)
+    leased = state is not None and state.lease_expires_at is not None
+    if scheduler.running(conn.id) or (leased and state.lease_expires_at > utcnow()):  # type: ignore[union-attr,operator]
+        raise SyncAlreadyRunning("a sync of this connection is already running")
+    scheduler.start(conn.id, full=full)
+    return SyncAccepted(connection_id=conn.id, full=full)
+
+
+@router.get("", response_model=SyncStateRead)
+async def get_sync(request: Request, session: SessionDep, conn: ConnectionDep) -> SyncStateRead:
+    scheduler: SyncScheduler | None = getattr(request.app.state, "sync_scheduler", None)
+    state = await SyncRepository(session).state(conn.id)
+    running_here = scheduler is not None and scheduler.running(conn.id)
+    return state_read(conn.id, state, running_here=running_here)

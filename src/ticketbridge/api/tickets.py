@@ -1,0 +1,90 @@
+"""Synced ticket reads: ``GET /v1/itsm/tickets[/{id}|/by-identifier/{identifier}]``.
+
+Lists answer offset pages or cursor pages (``api/cursor.py``); see docs/api-reads.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from ticketbridge.api.cursor import CursorPage, ListDep, check_updated_since, cursor_page
+from ticketbridge.api.deps import ConnectionDep, SessionDep
+from ticketbridge.api.pagination import Page
+from ticketbridge.errors import NotFound
+from ticketbridge.tickets.repository import TicketFilters, TicketRepository
+from ticketbridge.tickets.schemas import TicketPriority, TicketRead, TicketStatus
+
+router = APIRouter(prefix="/v1/itsm/tickets", tags=["tickets"])
+
+_404 = {404: {"description": "No such ticket in this connection"}}
+
+
+@router.get("", response_model=Page[TicketRead] | CursorPage[TicketRead])
+async def list_tickets(
+    session: SessionDep,
+    conn: ConnectionDep,
+    params: ListDep,
+    status: TicketStatus | None = None,
+    priority: TicketPriority | None = None,
+    project_id: uuid.UUID | None = None,
+    assigned_user_id: uuid.UUID | None = None,
+    type: Annotated[str | None, Query(description="Issue type name (case-insensitive)")] = None,
+    updated_since: Annotated[
+        datetime | None,
+        Query(alias="updatedSince", description="Tickets changed in the store since (offset mode)"),
+    ] = None,
+    name: Annotated[
+        str | None, Query(description="Substring of the name, case-insensitive", max_length=255)
+    ] = None,
+    active: Annotated[
+        bool | None, Query(description="false: only tickets deleted in the vendor")
+    ] = None,
+) -> Page[TicketRead] | CursorPage[TicketRead]:
+    check_updated_since(params, updated_since)
+    filters = TicketFilters(
+        status=status.value if status else None,
+        priority=priority.value if priority else None,
+        project_id=project_id,
+        assigned_user_id=assigned_user_id,
+        type=type,
+        updated_since=updated_since,
+        name=name,
+        active=active,
+    )
+    repo = TicketRepository(session)
+    if params.cursor_mode:
+        page = await repo.list_keyset(conn.id, filters, limit=params.limit, seek=params.seek)
+        return cursor_page(page, [repo.to_read(t) for t in page.items])
+    rows, total = await repo.list_offset(
+        conn.id, filters, limit=params.limit, offset=params.offset
+    )
+    return Page[TicketRead](
+        items=[repo.to_read(t) for t in rows],
+        total=total,
+        limit=params.limit,
+        offset=params.offset,
+    )
+
+
+@router.get("/by-identifier/{identifier}", response_model=TicketRead, responses=_404)
+async def get_ticket_by_identifier(
+    identifier: str, session: SessionDep, conn: ConnectionDep
+) -> TicketRead:
+    repo = TicketRepository(session)
+    ticket = await repo.get_by_identifier(conn.id, identifier)
+    if ticket is None:
+        raise NotFound("ticket not found")
+    return repo.to_read(ticket)
+
+
+@router.get("/{ticket_id}", response_model=TicketRead, responses=_404)
+async def get_ticket(ticket_id: uuid.UUID, session: SessionDep, conn: ConnectionDep) -> TicketRead:
+    repo = TicketRepository(session)
+    ticket = await repo.get(conn.id, ticket_id)
+    if ticket is None:
+        raise NotFound("ticket not found")
+    return repo.to_read(ticket)

@@ -1,0 +1,159 @@
+"""The emulator's own admin API under ``/_fake`` (JSON, no authentication, never faulted).
+
+Each call acts on the site chosen by the ``Host`` header, like the Jira routes.
+
+* ``POST /_fake/reset`` ``{}`` or ``{"seed": <seed spec>}``: wipe the site (data, faults,
+  stats); bootstrap it (admin + empty DEMO project) or seed it.
+* ``POST /_fake/seed`` ``<seed spec>``: replace the site's data with seeded data (faults and
+  stats are kept). A seed spec is ``{"projects", "issues_per_project", "users", "seed"}`` or
+  ``{"issues": N, "seed": S}`` (N issues in total, like the CLI's ``--seed N``).
+* ``GET /_fake/stats``, ``POST /_fake/stats/reset``: request counts per
+  ``"METHOD /route/template"``, per status, in total, and injected faults.
+* ``GET /_fake/faults``, ``PUT /_fake/faults``: the fault configuration (see :mod:`faults`).
+* ``GET /_fake/issues/{key}``: the stored issue as the emulator holds it.
+* ``GET /_fake/users``, ``POST /_fake/users`` ``{"email", "displayName", "apiToken"?,
+  "active"?}``: list or add users (a user with an ``apiToken`` can authenticate).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .faults import FaultConfig
+from .model import STATUSES
+from .state import FakeJiraState, SeedSpec, Site
+
+
+def _site(request: Request) -> Site:
+    state: FakeJiraState = request.app.state.fakejira
+    return state.site(request.headers.get("host", ""))
+
+
+def _problem(message: str, status: int = 400) -> Response:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    return json.loads(raw) if raw.strip() else {}
+
+
+def seed_spec(data: Any) -> SeedSpec:
+    """Parse a seed spec; raises ``ValueError``."""
+    if not isinstance(data, dict):
+        raise ValueError("a seed spec must be an object")
+    numbers = {k: v for k, v in data.items() if k != "now_ms"}
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+               for v in numbers.values()):
+        raise ValueError("seed spec values must be non-negative integers")
+    if "issues" in data:
+        unknown = set(data) - {"issues", "seed", "now_ms"}
+        if unknown:
+            raise ValueError(f"unknown seed settings: {sorted(unknown)}")
+        return SeedSpec.for_total(data["issues"], data.get("seed"), data.get("now_ms"))
+    try:
+        return SeedSpec(**data)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def summary(site: Site) -> dict[str, Any]:
+    return {"site": site.name, "projects": len(site.projects), "users": len(site.users),
+            "issues": site.issues_count()}
+
+
+async def reset(request: Request) -> Response:
+    site = _site(request)
+    try:
+        data = await _body(request)
+        spec = seed_spec(data["seed"]) if isinstance(data, dict) and data.get("seed") else None
+    except ValueError as exc:
+        return _problem(str(exc))
+    site.reset(spec)
+    return JSONResponse(summary(site))
+
+
+async def seed(request: Request) -> Response:
+    site = _site(request)
+    try:
+        spec = seed_spec(await _body(request))
+    except ValueError as exc:
+        return _problem(str(exc))
+    site.reset(spec, keep_faults=True)
+    return JSONResponse(summary(site))
+
+
+async def stats(request: Request) -> Response:
+    site = _site(request)
+    return JSONResponse(site.stats.to_json(site.faults))
+
+
+async def stats_reset(request: Request) -> Response:
+    site = _site(request)
+    site.stats.reset()
+    site.faults.injected.clear()
+    return JSONResponse(site.stats.to_json(site.faults))
+
+
+async def faults(request: Request) -> Response:
+    site = _site(request)
+    if request.method == "PUT":
+        try:
+            site.faults.configure(FaultConfig.from_json(await _body(request)))
+        except ValueError as exc:
+            return _problem(str(exc))
+    return JSONResponse(site.faults.config.to_json())
+
+
+def stored_issue(site: Site, key: str) -> dict[str, Any] | None:
+    issue = site.find_issue(key)
+    if issue is None:
+        return None
+    data = asdict(issue)
+    data.pop("search_doc", None)
+    data["project_key"] = site.projects[issue.project_id].key
+    data["status_name"] = STATUSES[issue.status_id].name
+    data["issuetype_name"] = issue.issuetype.name
+    data["subtask_keys"] = [s.key for s in site.subtasks_of(issue)]
+    return data
+
+
+async def issue(request: Request) -> Response:
+    data = stored_issue(_site(request), request.path_params["key"])
+    return JSONResponse(data) if data else _problem("no such issue", 404)
+
+
+def _user(site: Site, account_id: str) -> dict[str, Any]:
+    user = site.users[account_id]
+    return {"accountId": user.account_id, "displayName": user.display_name,
+            "emailAddress": user.email, "active": user.active,
+            "hasApiToken": user.api_token is not None}
+
+
+async def users(request: Request) -> Response:
+    site = _site(request)
+    if request.method == "POST":
+        data = await _body(request)
+        if not isinstance(data, dict) or not isinstance(data.get("email"), str):
+            return _problem("email is required")
+        user = site.add_user(data["email"], str(data.get("displayName") or data["email"]),
+                             api_token=data.get("apiToken"), active=bool(data.get("active", True)))
+        return JSONResponse(_user(site, user.account_id), status_code=201)
+    return JSONResponse([_user(site, a) for a in site.users])
+
+
+ROUTES = [
+    Route("/_fake/reset", reset, methods=["POST"]),
+    Route("/_fake/seed", seed, methods=["POST"]),
+    Route("/_fake/stats", stats, methods=["GET"]),
+    Route("/_fake/stats/reset", stats_reset, methods=["POST"]),
+    Route("/_fake/faults", faults, methods=["GET", "PUT"]),
+    Route("/_fake/issues/{key}", issue, methods=["GET"]),
+    Route("/_fake/users", users, methods=["GET", "POST"]),
+]

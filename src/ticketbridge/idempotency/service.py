@@ -1,0 +1,234 @@
+"""Idempotent POSTs (the ``Idempotency-Key`` header) and short-lived reservations.
+
+Usage, in a route handler (``session`` is the request's unit of work)::
+
+    async with idempotent(runtime, session, account_id=..., connection_id=..., route=ROUTE,
+                          key=idempotency_key, request_hash=hash_request(body)) as slot:
+        if slot.replay is not None:
+            return replay_response(slot.replay)
+        ... do the work (vendor calls, store writes in ``session``) ...
+        await slot.complete(200, response_body)
+
+How it holds up under concurrency and failures:
+
+* The key is claimed with an INSERT in its own, immediately committed transaction BEFORE any
+  vendor call, so the unique constraint picks one winner among concurrent requests.
+* A concurrent request with the same key and body waits (polling, up to ``wait_secs``) for
+  the winner and then replays its response; if the winner is still running after that, it
+  gets 409. The same key with a different body is a 422 naming the header.
+* ``complete`` writes the response in the caller's session, so it commits atomically with the
+  caller's own writes (a replay never returns something that was rolled back).
+* A request that fails with an error of ours (4xx, vendor errors) releases the key, so the
+  client may retry; an unexpected crash keeps the claim until its lease (``CLAIM_LEASE``)
+  expires, so a retry cannot race a write that may have happened.
+* Expired rows of a route are purged whenever that route claims a key.
+
+:func:`reserve` uses the same mechanism for a value that must be unique while a request is
+running (a ticket identifier): the row is deleted with the caller's commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketbridge.errors import Conflict, TicketbridgeError, Unprocessable
+from ticketbridge.idempotency.repository import DONE, IN_PROGRESS, IdempotencyRepository
+from ticketbridge.store.base import utcnow
+from ticketbridge.store.models import IdempotencyKey
+
+if TYPE_CHECKING:
+    from ticketbridge.runtime import Runtime
+
+HEADER = "Idempotency-Key"
+REPLAY_TTL = timedelta(hours=24)
+CLAIM_LEASE = timedelta(minutes=5)
+WAIT_SECS = 10.0
+_POLL_FIRST, _POLL_MAX = 0.02, 0.5
+
+
+@dataclass(frozen=True)
+class Replay:
+    status_code: int
+    body: Any
+
+
+class Slot:
+    """One claimed (or replayed) key. ``replay`` is set when the work was already done."""
+
+    def __init__(
+        self, session: AsyncSession, row_id: uuid.UUID | None, replay: Replay | None = None
+    ) -> None:
+        self.session = session
+        self.row_id = row_id
+        self.replay = replay
+        self.settled = row_id is None
+
+    async def complete(self, status_code: int, body: Any) -> None:
+        """Record the response to replay (in the caller's session: commits with its work)."""
+        if self.row_id is not None:
+            await IdempotencyRepository(self.session).complete(
+                self.row_id, status_code=status_code, body=body, expires_at=utcnow() + REPLAY_TTL
+            )
+        self.settled = True
+
+    async def forget(self) -> None:
+        """Drop the row with the caller's commit (reservations; or work that needs no replay)."""
+        if self.row_id is not None:
+            await IdempotencyRepository(self.session).remove(self.row_id)
+        self.settled = True
+
+
+def hash_request(body: Any) -> str:
+    """A stable digest of a JSON-able request body (key order and spacing do not matter)."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@asynccontextmanager
+async def idempotent(
+    runtime: Runtime,
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    connection_id: uuid.UUID,
+    route: str,
+    key: str | None,
+    request_hash: str,
+    wait_secs: float = WAIT_SECS,
+) -> AsyncIterator[Slot]:
+    """Claim ``key`` for ``route`` (see the module docstring). ``key=None`` is a no-op slot.
+
+    On an exception the caller's session is rolled back (its work is void anyway) before
+    the claim is released, so a SQLite write lock held by that session cannot block it.
+    """
+    if key is None:
+        yield Slot(session, None)
+        return
+    scope = _Scope(account_id, connection_id, route, key)
+    slot = await _claim(
+        runtime,
+        session,
+        scope,
+        request_hash,
+        wait_secs,
+        in_progress=f"a request with this {HEADER} is in progress; retry later",
+        mismatch=f"this {HEADER} was used with a different request body; use a new key",
+    )
+    async with _settle(runtime, session, slot):
+        yield slot
+
+
+@asynccontextmanager
+async def reserve(
+    runtime: Runtime,
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    connection_id: uuid.UUID,
+    route: str,
+    value: str,
+    in_progress: str,
+    wait_secs: float = WAIT_SECS,
+) -> AsyncIterator[Slot]:
+    """Hold ``value`` (unique per connection and ``route``) while the block runs; a
+    concurrent holder makes this wait, then 409 ``in_progress``. The row is removed with the
+    caller's commit, or at once on an error."""
+    scope = _Scope(account_id, connection_id, route, value)
+    slot = await _claim(
+        runtime, session, scope, "reservation", wait_secs, in_progress=in_progress, mismatch=""
+    )
+    async with _settle(runtime, session, slot):
+        yield slot
+
+
+@dataclass(frozen=True)
+class _Scope:
+    account_id: uuid.UUID
+    connection_id: uuid.UUID
+    route: str
+    key: str
+
+
+@asynccontextmanager
+async def _settle(runtime: Runtime, session: AsyncSession, slot: Slot) -> AsyncIterator[None]:
+    if slot.replay is not None:
+        yield
+        return
+    try:
+        yield
+    except BaseException as exc:
+        await session.rollback()
+        if isinstance(exc, TicketbridgeError):
+            await _release(runtime, slot)
+        raise
+    if not slot.settled:
+        await slot.forget()
+
+
+async def _claim(
+    runtime: Runtime,
+    session: AsyncSession,
+    scope: _Scope,
+    request_hash: str,
+    wait_secs: float,
+    *,
+    in_progress: str,
+    mismatch: str,
+) -> Slot:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_secs
+    delay = _POLL_FIRST
+    while True:
+        now = utcnow()
+        async with runtime.sessionmaker() as own:
+            repo = IdempotencyRepository(own)
+            await repo.purge_expired(scope.account_id, scope.connection_id, scope.route, now)
+            row = IdempotencyKey(
+                account_id=scope.account_id,
+                connection_id=scope.connection_id,
+                route=scope.route,
+                key=scope.key,
+                request_hash=request_hash,
+                status=IN_PROGRESS,
+                created_at=now,
+                expires_at=now + CLAIM_LEASE,
+            )
+            try:
+                await repo.add(row)
+                await own.commit()
+                return Slot(session, row.id)
+            except IntegrityError:
+                await own.rollback()
+            existing = await repo.find(
+                scope.account_id, scope.connection_id, scope.route, scope.key
+            )
+            if existing is not None:
+                if existing.request_hash != request_hash:
+                    raise Unprocessable(mismatch, field=HEADER, location="header")
+                if existing.status == DONE:
+                    replay = Replay(int(existing.response_status or 200), existing.response_body)
+                    return Slot(session, None, replay)
+        # Released (retry the insert now) or still running (wait for it, then look again).
+        if existing is not None:
+            if loop.time() + delay > deadline:
+                raise Conflict(in_progress)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _POLL_MAX)
+
+
+async def _release(runtime: Runtime, slot: Slot) -> None:
+    if slot.row_id is None:
+        return
+    async with runtime.session() as own:
+        await IdempotencyRepository(own).remove(slot.row_id, only_in_progress=True)

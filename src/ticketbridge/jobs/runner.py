@@ -1,0 +1,258 @@
+"""The runner protocol and the one way a job is executed, whatever runner picked it.
+
+:func:`execute_job` claims the row with a lease (an atomic ``UPDATE ... WHERE status='QUEUED'
+OR lease expired``), renews it from a heartbeat task while the handler runs, and records the
+outcome under the lease. A runner that dies simply stops renewing: once the lease expires any
+runner may claim the job again and the handler resumes from what the rows say was done
+(handlers are written to be resumable; see bulk/jobs.py for the exactly-once create).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import secrets
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketbridge.errors import VendorRateLimited, VendorTimeout, VendorUnavailable
+from ticketbridge.jobs.repository import JobChunkRepository, JobRepository
+from ticketbridge.jobs.schemas import JobStatus
+from ticketbridge.logging import get_logger
+from ticketbridge.runtime import Runtime
+from ticketbridge.store.base import utcnow
+from ticketbridge.store.models import Job
+
+log = get_logger(__name__)
+
+# Modules that register job handlers (imported by every runner before it runs jobs).
+HANDLER_MODULES = ("ticketbridge.bulk.jobs",)
+DEFAULT_LEASE_SECS = 15.0
+MAX_ATTEMPTS = 8
+PROCESS_NONCE = secrets.token_hex(4)
+
+
+class JobRunner(Protocol):
+    """Where the API hands a committed job over for execution."""
+
+    async def enqueue(self, job_id: uuid.UUID) -> None: ...
+
+
+class LeaseLost(Exception):
+    """Another runner owns the job now: stop without writing anything."""
+
+
+class RetryLater(Exception):
+    """A transient failure: give the job back and resume it after ``delay`` seconds."""
+
+    def __init__(self, message: str, *, delay: float = 5.0) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+@dataclass
+class JobContext:
+    runtime: Runtime
+    job: Job
+    owner: str
+    lease_secs: float
+
+    @property
+    def last_attempt(self) -> bool:
+        return self.job.attempts >= MAX_ATTEMPTS
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.runtime.session() as session:
+            yield session
+
+    async def save_progress(self, done: int, results: list[dict[str, Any]]) -> None:
+        async with self.session() as s:
+            if not await JobRepository(s).save_progress(
+                self.job.id, self.owner, utcnow(), done=done, results=results
+            ):
+                raise LeaseLost(str(self.job.id))
+
+    async def mark_chunk_sent(self, index: int) -> None:
+        """Commit the intent to call the vendor for chunk ``index`` before making the call.
+
+        Fenced with a margin: the lease must last at least half its length more, so the call
+        starts well inside it (the heartbeat keeps extending it while the call runs)."""
+        until = utcnow() + timedelta(seconds=self.lease_secs / 2)
+        async with self.session() as s:
+            if not await JobChunkRepository(s).mark_sent(
+                self.job.id, index, self.owner, lease_valid_until=until
+            ):
+                raise LeaseLost(str(self.job.id))
+
+
+@dataclass(frozen=True)
+class JobType:
+    """What a job type needs: run it (resumably) and, after the last attempt, give up."""
+
+    run: Callable[[JobContext], Awaitable[list[dict[str, Any]]]]
+    give_up: Callable[[JobContext, str], Awaitable[list[dict[str, Any]]]]
+
+
+_TYPES: dict[str, JobType] = {}
+
+
+def register(name: str, job_type: JobType) -> None:
+    _TYPES[name] = job_type
+
+
+def load_handlers() -> None:
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+
+
+def process_owner(role: str) -> str:
+    """A lease owner id: host, pid and a per-process nonce (``host:pid:nonce:role``)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{PROCESS_NONCE}:{role}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True only when ``owner`` is certainly a dead process of this host (start-up uses it to
+    resume a killed predecessor's jobs at once instead of waiting for the lease to expire)."""
+    parts = owner.split(":")
+    if len(parts) < 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid, nonce = int(parts[1]), parts[2]
+    if nonce == PROCESS_NONCE:
+        return False
+    if pid == os.getpid():
+        return True  # our pid with another nonce: a previous incarnation (e.g. PID 1 in a box)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    succeeded = sum(1 for r in results if r.get("success"))
+    return {
+        "total": len(results),
+        "succeeded": succeeded,
+        "failed": len(results) - succeeded,
+        "results": results,
+    }
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, VendorUnavailable | VendorTimeout | VendorRateLimited | OperationalError)
+
+
+async def _heartbeat(ctx: JobContext, work: asyncio.Task[Any]) -> None:
+    interval = ctx.lease_secs / 3
+    last_ok = utcnow()
+    while not work.done():
+        await asyncio.sleep(interval)
+        now = utcnow()
+        try:
+            async with ctx.session() as s:
+                ok = await JobRepository(s).heartbeat(ctx.job.id, ctx.owner, now, ctx.lease_secs)
+        except Exception as exc:  # a database hiccup: keep trying while the lease lasts
+            log.warning("job_heartbeat_failed", job_id=str(ctx.job.id), error=type(exc).__name__)
+            ok = (now - last_ok).total_seconds() < ctx.lease_secs * 0.8
+        else:
+            last_ok = now if ok else last_ok
+        if not ok:
+            log.warning("job_lease_lost", job_id=str(ctx.job.id), owner=ctx.owner)
+            work.cancel()
+            return
+
+
+async def _finish(ctx: JobContext, results: list[dict[str, Any]]) -> None:
+    failed = any(not r.get("success") for r in results)
+    status = JobStatus.FAILED if failed else JobStatus.SUCCESS
+    async with ctx.session() as s:
+        finished = await JobRepository(s).finish(
+            ctx.job.id,
+            ctx.owner,
+            utcnow(),
+            status=status.value,
+            results=results,
+            failure_reason=summarize(results) if failed else None,
+            done=len(results),
+        )
+    if not finished:
+        raise LeaseLost(str(ctx.job.id))
+    log.info("job_finished", job_id=str(ctx.job.id), type=ctx.job.type, status=status.value)
+
+
+async def _release(ctx: JobContext, delay: float) -> None:
+    now = utcnow()
+    async with ctx.session() as s:
+        await JobRepository(s).release(ctx.job.id, ctx.owner, now, now + timedelta(seconds=delay))
+
+
+async def execute_job(
+    runtime: Runtime, job_id: uuid.UUID, *, owner: str, lease_secs: float = DEFAULT_LEASE_SECS
+) -> bool:
+    """Claim and run one job; False when it was not claimable (finished, or leased by a
+    live runner). Never raises for a job's own failure: that is recorded on the row."""
+    async with runtime.session() as s:
+        repo = JobRepository(s)
+        if not await repo.claim(job_id, owner, utcnow(), lease_secs):
+            return False
+        job = await repo.get(job_id)
+    assert job is not None
+    ctx = JobContext(runtime, job, owner, lease_secs)
+    job_type = _TYPES.get(job.type)
+    log.info("job_claimed", job_id=str(job_id), type=job.type, attempt=job.attempts, owner=owner)
+    if job_type is None:
+        await _finish(ctx, [{"success": False, "error": f"unknown job type {job.type!r}"}])
+        return True
+    work = asyncio.create_task(_run(ctx, job_type))
+    beat = asyncio.create_task(_heartbeat(ctx, work))
+    try:
+        # wait() does not raise when the heartbeat cancels ``work`` (lease lost); it raises
+        # CancelledError only when this coroutine itself is cancelled (shutdown).
+        await asyncio.wait({work})
+    except asyncio.CancelledError:
+        # Our own cancellation (shutdown): stop the work and hand the job back at once, so
+        # the next runner (or this process after a restart) resumes it without waiting.
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        await asyncio.shield(_release(ctx, 0))
+        raise
+    finally:
+        beat.cancel()
+        await asyncio.gather(beat, return_exceptions=True)
+    return True
+
+
+async def _run(ctx: JobContext, job_type: JobType) -> None:
+    job = ctx.job
+    try:
+        results = await job_type.run(ctx)
+        await _finish(ctx, results)
+    except LeaseLost:
+        log.warning("job_abandoned_lease_lost", job_id=str(job.id))
+    except asyncio.CancelledError:
+        log.warning("job_cancelled", job_id=str(job.id))
+        raise
+    except Exception as exc:
+        transient = isinstance(exc, RetryLater) or _transient(exc)
+        reason = str(exc) if transient else "internal error"
+        if not transient:
+            log.error("job_error", job_id=str(job.id), error=type(exc).__name__, exc_info=exc)
+        if ctx.last_attempt:
+            results = await job_type.give_up(ctx, f"gave up after {job.attempts} attempts: {reason}")
+            await _finish(ctx, results)
+            return
+        delay = exc.delay if isinstance(exc, RetryLater) else min(60.0, 2.0**job.attempts)
+        log.warning("job_retry_later", job_id=str(job.id), reason=reason, delay=delay)
+        await _release(ctx, delay)

@@ -1,0 +1,43 @@
+"""Job wire shapes: ``GET /v1/jobs/{job_id}`` and the 202 answer of the async bulk routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class JobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+
+
+FINISHED = frozenset({JobStatus.SUCCESS, JobStatus.FAILED})
+
+
+class JobProgress(BaseModel):
+    total: int
+    done: int
+
+
+class JobRead(BaseModel):
+    id: uuid.UUID
+    type: str
+    status: JobStatus
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress: JobProgress
+    # Per-item results, in request order, whatever the status (empty until items finish).
+    results: list[dict[str, Any]]
+    # Set when the job FAILED: {total, succeeded, failed, results} (compatible API).
+    failure_reason: dict[str, Any] | None
+
+
+class JobAccepted(BaseModel):
+    job_id: uuid.UUID

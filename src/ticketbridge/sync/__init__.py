@@ -1,0 +1,1 @@
+"""Connector sync into the normalized store (see docs/sync.md)."""

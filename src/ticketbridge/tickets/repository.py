@@ -1,0 +1,392 @@
+"""All ticket SQL: lookups, filtered pages, the vendor upsert and reconciliation updates.
+
+Identifier rule: a ticket first stored by the sync gets its vendor key (``ENG-12``) as its
+``identifier``; an existing identifier (e.g. the caller's own, set on create) is never
+overwritten. When the key is already another ticket's identifier, the new ticket's own UUID
+is used instead, so a sync never fails on the ``(connection_id, identifier)`` constraint.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, select, update
+from sqlalchemy.orm import aliased
+
+from ticketbridge.connectors.base import NormalizedIssue
+from ticketbridge.store.base import utcnow, uuid7
+from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
+from ticketbridge.store.models import IssueType, Project, Ticket, User
+from ticketbridge.store.repository import RepositoryBase
+from ticketbridge.store.upsert import upsert
+from ticketbridge.tickets.schemas import TicketRead
+
+# Columns the vendor owns: rewritten by every upsert that sees a difference.
+VENDOR_COLUMNS = (
+    "vendor_key",
+    "name",
+    "description",
+    "status",
+    "priority",
+    "type",
+    "type_id",
+    "project_id",
+    "parent_ticket_id",
+    "assigned_user_id",
+    "created_by_user_id",
+    "project_vendor_id",
+    "assigned_user_vendor_id",
+    "parent_ticket_vendor_id",
+    "url",
+    "tags",
+    "due_date",
+    "ticket_created_at",
+    "closed_at",
+    "status_updated_at",
+    "vendor_updated_at",
+    "vendor_attributes",
+)
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: str | None = None
+    priority: str | None = None
+    project_id: uuid.UUID | None = None
+    assigned_user_id: uuid.UUID | None = None
+    type: str | None = None
+    updated_since: datetime | None = None
+    name: str | None = None
+    active: bool | None = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def vendor_attributes(issue: NormalizedIssue) -> dict[str, Any]:
+    return {
+        "id": issue.vendor_id,
+        "vendor": "JIRA",
+        "created_at": _iso(issue.ticket_created_at),
+        "updated_at": _iso(issue.vendor_updated_at),
+        "type": issue.type,
+        "type_id": issue.type_vendor_id,
+        "status": issue.vendor_status_name,
+        "priority": issue.vendor_priority_name,
+        "data": {
+            "vendor": "JIRA",
+            "id": issue.vendor_id,
+            "key": issue.vendor_key,
+            "statusCategory": issue.status_category,
+            "customFields": issue.custom_fields,
+        },
+    }
+
+
+@dataclass
+class _Links:
+    projects: dict[str, uuid.UUID]  # project key -> id
+    types: dict[tuple[uuid.UUID, str], uuid.UUID]  # (project id, type vendor id) -> id
+    users: dict[str, uuid.UUID]  # accountId -> id
+    parents: dict[str, uuid.UUID]  # issue key -> id
+    taken: dict[str, str]  # identifier -> vendor id of the ticket holding it
+
+
+class TicketRepository(RepositoryBase[Ticket]):
+    model = Ticket
+
+    # -- lookups -------------------------------------------------------------------------------
+    async def get(self, connection_id: uuid.UUID, ticket_id: uuid.UUID) -> Ticket | None:
+        return await self.session.scalar(
+            select(Ticket).where(Ticket.connection_id == connection_id, Ticket.id == ticket_id)
+        )
+
+    async def get_by_identifier(self, connection_id: uuid.UUID, identifier: str) -> Ticket | None:
+        return await self.session.scalar(
+            select(Ticket).where(
+                Ticket.connection_id == connection_id, Ticket.identifier == identifier
+            )
+        )
+
+    async def get_by_vendor_key(self, connection_id: uuid.UUID, key: str) -> Ticket | None:
+        # A key can repeat after an issue moved projects and another took its old key; the
+        # most recently updated one is the live holder.
+        return await self.session.scalar(
+            select(Ticket)
+            .where(Ticket.connection_id == connection_id, Ticket.vendor_key == key)
+            .order_by(Ticket.active.desc(), Ticket.vendor_updated_at.desc().nulls_last())
+            .limit(1)
+        )
+
+    async def get_by_vendor_id(self, connection_id: uuid.UUID, vendor_id: str) -> Ticket | None:
+        return await self.session.scalar(
+            select(Ticket).where(
+                Ticket.connection_id == connection_id, Ticket.vendor_id == vendor_id
+            )
+        )
+
+    @staticmethod
+    def to_read(ticket: Ticket) -> TicketRead:
+        return TicketRead.model_validate(ticket)
+
+    # -- filtered reads ------------------------------------------------------------------------
+    def _filtered(self, connection_id: uuid.UUID, f: TicketFilters) -> Select[Any]:
+        stmt = select(Ticket).where(Ticket.connection_id == connection_id)
+        if f.status is not None:
+            stmt = stmt.where(Ticket.status == f.status)
+        if f.priority is not None:
+            stmt = stmt.where(Ticket.priority == f.priority)
+        if f.project_id is not None:
+            stmt = stmt.where(Ticket.project_id == f.project_id)
+        if f.assigned_user_id is not None:
+            stmt = stmt.where(Ticket.assigned_user_id == f.assigned_user_id)
+        if f.type is not None:
+            stmt = stmt.where(func.lower(Ticket.type) == f.type.lower())
+        if f.updated_since is not None:
+            stmt = stmt.where(Ticket.updated_at >= f.updated_since)
+        if f.name:
+            stmt = stmt.where(Ticket.name.icontains(f.name, autoescape=True))
+        if f.active is not None:
+            stmt = stmt.where(Ticket.active.is_(f.active))
+        return stmt
+
+    async def list_offset(
+        self, connection_id: uuid.UUID, filters: TicketFilters, *, limit: int, offset: int
+    ) -> tuple[list[Ticket], int]:
+        return await self.page(
+            self._filtered(connection_id, filters).order_by(Ticket.id), limit=limit, offset=offset
+        )
+
+    async def list_keyset(
+        self, connection_id: uuid.UUID, filters: TicketFilters, *, limit: int, seek: Seek
+    ) -> KeysetPage[Ticket]:
+        stmt = self._filtered(connection_id, filters)
+        return await keyset_page(self.session, stmt, Ticket.id, limit=limit, seek=seek)
+
+    # -- vendor upsert -------------------------------------------------------------------------
+    async def _links(self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue]) -> _Links:
+        def wanted(values: Iterable[str | None]) -> list[str]:
+            return sorted({v for v in values if v})
+
+        keys = wanted(i.project_vendor_id for i in issues)
+        accounts = wanted(
+            v for i in issues for v in (i.assigned_user_vendor_id, i.created_by_vendor_id)
+        )
+        parent_keys = wanted(i.parent_ticket_vendor_id for i in issues)
+        type_ids = wanted(i.type_vendor_id for i in issues)
+        s, c = self.session, connection_id
+        projects: dict[str, uuid.UUID] = {}
+        if keys:
+            rows = await s.execute(
+                select(Project.key, Project.id).where(
+                    Project.connection_id == c, Project.key.in_(keys)
+                )
+            )
+            projects = {k: i for k, i in rows.tuples()}
+        types: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+        if type_ids and projects:
+            rows2 = await s.execute(
+                select(IssueType.project_id, IssueType.vendor_id, IssueType.id).where(
+                    IssueType.connection_id == c,
+                    IssueType.project_id.in_(list(projects.values())),
+                    IssueType.vendor_id.in_(type_ids),
+                )
+            )
+            types = {(p, v): i for p, v, i in rows2.tuples()}
+        users: dict[str, uuid.UUID] = {}
+        if accounts:
+            rows3 = await s.execute(
+                select(User.vendor_id, User.id).where(
+                    User.connection_id == c, User.vendor_id.in_(accounts)
+                )
+            )
+            users = {v: i for v, i in rows3.tuples()}
+        parents: dict[str, uuid.UUID] = {}
+        if parent_keys:
+            rows4 = await s.execute(
+                select(Ticket.vendor_key, Ticket.id)
+                .where(Ticket.connection_id == c, Ticket.vendor_key.in_(parent_keys))
+                .order_by(Ticket.vendor_updated_at.asc().nulls_first())
+            )
+            parents = {k: i for k, i in rows4.tuples()}  # the latest holder of a key wins
+        rows5 = await s.execute(
+            select(Ticket.identifier, Ticket.vendor_id).where(
+                Ticket.connection_id == c,
+                Ticket.identifier.in_(wanted(i.vendor_key for i in issues)),
+            )
+        )
+        return _Links(projects, types, users, parents, {k: v for k, v in rows5.tuples()})
+
+    def _row(self, connection_id: uuid.UUID, issue: NormalizedIssue, links: _Links) -> dict[str, Any]:
+        project_id = links.projects.get(issue.project_vendor_id or "")
+        type_id = (
+            links.types.get((project_id, issue.type_vendor_id))
+            if project_id and issue.type_vendor_id
+            else None
+        )
+        new_id = uuid7()
+        holder = links.taken.get(issue.vendor_key)
+        identifier = issue.vendor_key if holder in (None, issue.vendor_id) else str(new_id)
+        now = utcnow()
+        return {
+            "id": new_id,
+            "connection_id": connection_id,
+            "vendor_id": issue.vendor_id,
+            "identifier": identifier,
+            "vendor_key": issue.vendor_key,
+            "name": issue.name,
+            "description": issue.description,
+            "status": issue.status,
+            "priority": issue.priority,
+            "type": issue.type,
+            "type_id": type_id,
+            "project_id": project_id,
+            "parent_ticket_id": links.parents.get(issue.parent_ticket_vendor_id or ""),
+            "assigned_user_id": links.users.get(issue.assigned_user_vendor_id or ""),
+            "created_by_user_id": links.users.get(issue.created_by_vendor_id or ""),
+            "project_vendor_id": issue.project_vendor_id,
+            "assigned_user_vendor_id": issue.assigned_user_vendor_id,
+            "parent_ticket_vendor_id": issue.parent_ticket_vendor_id,
+            "url": issue.url,
+            "active": True,
+            "tags": list(issue.tags),
+            "due_date": issue.due_date,
+            "ticket_created_at": issue.ticket_created_at,
+            "closed_at": issue.closed_at,
+            "status_updated_at": issue.status_updated_at,
+            "vendor_updated_at": issue.vendor_updated_at,
+            "vendor_attributes": vendor_attributes(issue),
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    async def upsert_page(
+        self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue]
+    ) -> int:
+        """Insert or update one page of vendor issues with one statement; returns the number
+        of rows inserted or changed. UUID links are resolved against the store; a parent that
+        is not stored yet stays unresolved until :meth:`resolve_parents`."""
+        unique = list({i.vendor_id: i for i in issues}.values())  # a repeat would abort PG
+        if not unique:
+            return 0
+        links = await self._links(connection_id, unique)
+        rows = [self._row(connection_id, i, links) for i in unique]
+        table = Ticket.__table__
+        stmt = upsert(
+            self.session,
+            table,  # type: ignore[arg-type]
+            rows,
+            conflict=("connection_id", "vendor_id"),
+            update=VENDOR_COLUMNS,
+            always={"active": True, "updated_at": utcnow()},
+            extra_when=[Ticket.active.is_(False)],
+        )
+        result = await self.session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def upsert_from_vendor(
+        self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue]
+    ) -> list[Ticket]:
+        """:meth:`upsert_page`, then the stored tickets in the order of ``issues``."""
+        await self.upsert_page(connection_id, issues)
+        if not issues:
+            return []
+        await self.resolve_parents(connection_id, [i.vendor_id for i in issues])
+        ids = [i.vendor_id for i in issues]
+        found = await self.session.scalars(
+            select(Ticket)
+            .where(Ticket.connection_id == connection_id, Ticket.vendor_id.in_(ids))
+            .execution_options(populate_existing=True)
+        )
+        by_vendor = {t.vendor_id: t for t in found}
+        return [by_vendor[v] for v in dict.fromkeys(ids) if v in by_vendor]
+
+    async def resolve_parents(
+        self, connection_id: uuid.UUID, vendor_ids: Sequence[str] | None = None
+    ) -> int:
+        """Link children whose parent arrived after them (one UPDATE per sync run)."""
+        parent = aliased(Ticket)
+        parent_id = (
+            select(parent.id)
+            .where(
+                parent.connection_id == Ticket.connection_id,
+                parent.vendor_key == Ticket.parent_ticket_vendor_id,
+            )
+            .order_by(parent.vendor_updated_at.desc().nulls_last())
+            .limit(1)
+            .scalar_subquery()
+        )
+        stmt = (
+            update(Ticket)
+            .where(
+                Ticket.connection_id == connection_id,
+                Ticket.parent_ticket_vendor_id.is_not(None),
+                Ticket.parent_ticket_id.is_(None),
+                exists().where(
+                    parent.connection_id == Ticket.connection_id,
+                    parent.vendor_key == Ticket.parent_ticket_vendor_id,
+                ),
+            )
+            .values(parent_ticket_id=parent_id, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if vendor_ids is not None:
+            stmt = stmt.where(Ticket.vendor_id.in_(list(vendor_ids)))
+        result = await self.session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # -- reconciliation ------------------------------------------------------------------------
+    async def set_active_by_presence(
+        self, connection_id: uuid.UUID, present: Any, *, created_before: datetime
+    ) -> tuple[int, int]:
+        """``present`` is a table with a ``vendor_id`` column holding every id the vendor
+        still has. Tickets missing from it become inactive (unless stored after
+        ``created_before``: the vendor list was read before they existed); tickets in it that
+        were inactive become active again. Returns (deactivated, reactivated)."""
+        seen = exists().where(present.c.vendor_id == Ticket.vendor_id)
+        now = utcnow()
+        gone = await self.session.execute(
+            update(Ticket)
+            .where(
+                Ticket.connection_id == connection_id,
+                Ticket.active.is_(True),
+                Ticket.created_at < created_before,
+                ~seen,
+            )
+            .values(active=False, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        back = await self.session.execute(
+            update(Ticket)
+            .where(and_(Ticket.connection_id == connection_id, Ticket.active.is_(False), seen))
+            .values(active=True, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(gone, "rowcount", 0) or 0), int(getattr(back, "rowcount", 0) or 0)
+
+    async def deactivate_all(self, connection_id: uuid.UUID, *, created_before: datetime) -> int:
+        result = await self.session.execute(
+            update(Ticket)
+            .where(
+                Ticket.connection_id == connection_id,
+                Ticket.active.is_(True),
+                Ticket.created_at < created_before,
+            )
+            .values(active=False, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # -- writes (issue 5) ----------------------------------------------------------------------
+    async def set_identifier(self, ticket: Ticket, identifier: str) -> Ticket:
+        """Give a just-created ticket the caller's identifier (the upsert defaulted it to the
+        vendor key); the caller checked it is free."""
+        if ticket.identifier != identifier:
+            ticket.identifier = identifier
+            await self.session.flush()
+        return ticket

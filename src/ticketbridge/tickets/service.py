@@ -1,0 +1,229 @@
+"""Ticket writes, vendor-first: resolve the request, write to Jira, store Jira's view.
+
+UUID forms (``project_id``, ``type``/``type_id``, ``assigned_user_id``, ``parent_ticket_id``)
+are resolved from the store, scoped to the connection (another connection's UUID is a 404).
+Vendor-id forms go to Jira as they are: no store lookup happens before the vendor call.
+The service never commits: the request's unit of work does, after the handler returns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketbridge.connectors.base import UNSET, CreateSpec, NormalizedIssue, Unset, UpdateSpec
+from ticketbridge.connectors.jira.connector import JiraConnector
+from ticketbridge.connectors.jira.payloads import is_marker_label, marker_label
+from ticketbridge.errors import Conflict, NotFound, Unprocessable
+from ticketbridge.idempotency.service import reserve
+from ticketbridge.store.base import uuid7
+from ticketbridge.store.models import Connection, Ticket
+from ticketbridge.tickets.lookups import CatalogLookups
+from ticketbridge.tickets.repository import TicketRepository
+from ticketbridge.tickets.schemas import TicketCreate, TicketRead, TicketUpdate
+
+if TYPE_CHECKING:
+    from ticketbridge.runtime import Runtime
+
+IDENTIFIER_ROUTE = "tickets.identifier"
+GENERATED_PREFIX = "tb-"
+
+
+def connector_for(runtime: Runtime, conn: Connection) -> JiraConnector:
+    credentials = runtime.box.decrypt_json(conn.credentials_encrypted)
+    return runtime.connectors.jira(str(conn.id), credentials, conn.options)
+
+
+def generate_identifier() -> str:
+    """A fresh identifier for a ticket created without one (time-ordered, never reused)."""
+    return f"{GENERATED_PREFIX}{uuid7().hex}"
+
+
+# -- create ------------------------------------------------------------------------------------
+async def create_ticket(
+    session: AsyncSession, runtime: Runtime, conn: Connection, data: TicketCreate
+) -> TicketRead:
+    connector = connector_for(runtime, conn)
+    if data.identifier is None:
+        # A generated identifier cannot collide: no reservation, no store lookup.
+        return await _create(session, connector, conn, data, generate_identifier())
+    async with reserve(
+        runtime,
+        session,
+        account_id=conn.account_id,
+        connection_id=conn.id,
+        route=IDENTIFIER_ROUTE,
+        value=data.identifier,
+        in_progress="a ticket with this identifier is being created; retry later",
+    ):
+        # Checked before Jira is called, so a client retrying with its identifier never
+        # creates a second issue.
+        if await TicketRepository(session).get_by_identifier(conn.id, data.identifier):
+            raise Conflict(f"a ticket with identifier {data.identifier!r} already exists")
+        return await _create(session, connector, conn, data, data.identifier)
+
+
+async def _create(
+    session: AsyncSession,
+    connector: JiraConnector,
+    conn: Connection,
+    data: TicketCreate,
+    identifier: str,
+) -> TicketRead:
+    spec = await resolve_create(session, connector, conn, data, identifier=identifier)
+    issue = await connector.create_issue(spec)
+    repo = TicketRepository(session)
+    ticket = await store_issue(session, conn, issue)
+    await repo.set_identifier(ticket, identifier)
+    return repo.to_read(ticket)
+
+
+async def resolve_create(
+    session: AsyncSession,
+    connector: JiraConnector,
+    conn: Connection,
+    data: TicketCreate,
+    *,
+    identifier: str,
+) -> CreateSpec:
+    """``TicketCreate`` -> ``CreateSpec`` (every UUID form resolved; vendor ids untouched).
+
+    Bulk creation calls this per item. Raises NotFound (a UUID not in this connection) or
+    Unprocessable (unknown issue type name, reserved tag)."""
+    lookups = CatalogLookups(session)
+    project_uuid: uuid.UUID | None = None
+    if data.project_id is not None:
+        project = await lookups.project(conn.id, data.project_id)
+        if project is None:
+            raise NotFound(f"project_id: project {data.project_id} not found")
+        project_ref, project_uuid = project.key, project.id
+    else:
+        assert data.project_vendor_id is not None  # the schema requires one form
+        project_ref = data.project_vendor_id
+    return CreateSpec(
+        project=project_ref,
+        issue_type_id=await _issue_type(lookups, connector, conn, data, project_ref, project_uuid),
+        name=data.name,
+        description=data.description,
+        status=data.status.value if data.status else None,
+        priority=data.priority.value if data.priority else None,
+        assignee=await _assignee(
+            lookups, conn, data.assigned_user_id, data.assigned_user_vendor_id
+        ),
+        parent=await _parent(session, conn, data),
+        tags=check_tags(data.tags),
+        due_date=data.due_date,
+        custom_fields=dict(data.custom_fields or {}),
+        identifier=identifier,
+        marker=marker_label(str(conn.id), identifier),
+    )
+
+
+async def _issue_type(
+    lookups: CatalogLookups,
+    connector: JiraConnector,
+    conn: Connection,
+    data: TicketCreate,
+    project_ref: str,
+    project_uuid: uuid.UUID | None,
+) -> str:
+    if data.type_vendor_id is not None:
+        return data.type_vendor_id
+    if data.type_id is not None:
+        found = await lookups.issue_type(conn.id, data.type_id)
+        if found is None:
+            raise NotFound(f"type_id: issue type {data.type_id} not found")
+        return found.vendor_id
+    assert data.type is not None  # the schema requires one form
+    names: dict[str, str] = {}
+    if project_uuid is not None:
+        names = {t.name: t.vendor_id for t in await lookups.issue_types(conn.id, project_uuid)}
+    if not names:
+        # A vendor-id project (or one whose issue types were never synced): ask Jira.
+        names = await connector.issue_type_names(project_ref)
+    wanted = data.type.casefold()
+    for name, vendor_id in names.items():
+        if name.casefold() == wanted:
+            return vendor_id
+    valid = ", ".join(sorted(names)) or "none"
+    raise Unprocessable(
+        f"unknown issue type {data.type!r} in project {project_ref}; valid names: {valid}",
+        field="type",
+    )
+
+
+async def _assignee(
+    lookups: CatalogLookups, conn: Connection, user_id: uuid.UUID | None, vendor_id: str | None
+) -> str | None:
+    if user_id is None:
+        return vendor_id
+    user = await lookups.user(conn.id, user_id)
+    if user is None:
+        raise NotFound(f"assigned_user_id: user {user_id} not found")
+    return user.vendor_id
+
+
+async def _parent(session: AsyncSession, conn: Connection, data: TicketCreate) -> str | None:
+    if data.parent_ticket_id is None:
+        return data.parent_ticket_vendor_id
+    parent = await TicketRepository(session).get(conn.id, data.parent_ticket_id)
+    if parent is None:
+        raise NotFound(f"parent_ticket_id: ticket {data.parent_ticket_id} not found")
+    return parent.vendor_id
+
+
+def check_tags(tags: list[str] | None) -> tuple[str, ...]:
+    """Tags may not look like our reconciliation markers (they would be hidden)."""
+    for index, tag in enumerate(tags or ()):
+        if is_marker_label(tag):
+            raise Unprocessable(
+                f"tag {tag!r} is reserved (tb- followed by 16 hex digits marks tickets "
+                "created through this API)",
+                field=("tags", str(index)),
+            )
+    return tuple(dict.fromkeys(tags or ()))
+
+
+async def store_issue(session: AsyncSession, conn: Connection, issue: NormalizedIssue) -> Ticket:
+    [ticket] = await TicketRepository(session).upsert_from_vendor(conn.id, [issue])
+    return ticket
+
+
+# -- update ------------------------------------------------------------------------------------
+async def update_ticket(
+    session: AsyncSession,
+    runtime: Runtime,
+    conn: Connection,
+    ticket_id: uuid.UUID,
+    data: TicketUpdate,
+) -> TicketRead:
+    repo = TicketRepository(session)
+    ticket = await repo.get(conn.id, ticket_id)
+    if ticket is None:
+        raise NotFound("ticket not found")
+    spec = await resolve_update(session, conn, data)
+    if spec.is_empty:
+        return repo.to_read(ticket)  # nothing to change: no vendor call
+    issue = await connector_for(runtime, conn).update_issue(ticket.vendor_id, spec)
+    return repo.to_read(await store_issue(session, conn, issue))
+
+
+async def resolve_update(session: AsyncSession, conn: Connection, data: TicketUpdate) -> UpdateSpec:
+    sent = data.model_fields_set
+    assignee: str | None | Unset = UNSET
+    if "assigned_user_id" in sent:
+        assignee = await _assignee(CatalogLookups(session), conn, data.assigned_user_id, None)
+    elif "assigned_user_vendor_id" in sent:
+        assignee = data.assigned_user_vendor_id
+    return UpdateSpec(
+        name=data.name if "name" in sent and data.name is not None else UNSET,
+        description=data.description if "description" in sent else UNSET,
+        status=data.status.value if "status" in sent and data.status else UNSET,
+        priority=data.priority.value if "priority" in sent and data.priority else UNSET,
+        assignee=assignee,
+        due_date=data.due_date if "due_date" in sent else UNSET,
+        tags=check_tags(data.tags) if "tags" in sent else UNSET,
+        custom_fields=dict(data.custom_fields or {}),
+    )

@@ -1,0 +1,275 @@
+"""GET /v1/itsm/passthrough/tickets/search against the emulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import Tenant
+from tests.passthrough.conftest import SEARCH_JQL, SEARCH_URL, calls
+from ticketbridge.connectors.jira.passthrough_mapping import NORMALIZED_FIELDS
+from ticketbridge.fakejira import DEFAULT_ADMIN_ACCOUNT_ID, SeedSpec, Site
+
+DESCRIPTION = {
+    "type": "doc",
+    "version": 1,
+    "content": [
+        {
+            "type": "paragraph",
+            "content": [
+                {"type": "text", "text": "Smoke "},
+                {"type": "text", "text": "everywhere", "marks": [{"type": "strong"}]},
+            ],
+        }
+    ],
+}
+
+
+def make_issue(site: Site, summary: str = "Printer on fire", **fields: Any) -> str:
+    body = {
+        "fields": {
+            "project": {"key": "DEMO"},
+            "issuetype": {"id": "10004"},
+            "summary": summary,
+            **fields,
+        }
+    }
+    admin = site.users[DEFAULT_ADMIN_ACCOUNT_ID]
+    return site.create_issue(body, actor=admin).key
+
+
+@pytest.fixture
+def thousand(site: Site) -> list[str]:
+    """1,000 ACME issues (and 1,000 OPS ones that must not match); ACME keys in id order."""
+    site.reset(SeedSpec(projects=2, issues_per_project=1000, users=10))
+    acme = site.find_project("ACME")
+    assert acme is not None
+    return [i.key for i in sorted(site.issues.values(), key=lambda i: i.id)
+            if i.project_id == acme.id]
+
+
+class TestShape:
+    async def test_item_has_vendor_shape_and_normalized_view(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        key = make_issue(
+            site,
+            description=DESCRIPTION,
+            labels=["ops", "urgent"],
+            duedate="2024-07-01",
+            priority={"id": "1"},
+            assignee={"accountId": DEFAULT_ADMIN_ACCOUNT_ID},
+        )
+        stored = site.get_issue(key)
+        r = await client.get(SEARCH_URL, params={"jql": "project = DEMO"}, headers=tenant.headers)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["next_cursor"] is None
+        (item,) = body["items"]
+        vendor = item["vendor"]
+        assert vendor["key"] == key and vendor["id"] == str(stored.id)
+        # Jira's own shapes, untouched: ADF description, status object, user objects.
+        assert vendor["fields"]["description"] == DESCRIPTION
+        assert vendor["fields"]["status"]["name"] == "To Do"
+        assert vendor["fields"]["assignee"]["accountId"] == DEFAULT_ADMIN_ACCOUNT_ID
+        assert set(vendor["fields"]) == set(NORMALIZED_FIELDS) - {"parent"}  # no parent here
+        normalized = item["normalized"]
+        assert normalized["vendor_attributes"]["created_at"] == normalized["ticket_created_at"]
+        assert normalized["vendor_attributes"]["updated_at"] is not None
+        for moving in ("ticket_created_at", "status_updated_at"):
+            assert normalized.pop(moving) is not None
+        normalized["vendor_attributes"].pop("created_at")
+        normalized["vendor_attributes"].pop("updated_at")
+        assert normalized == {
+            "name": "Printer on fire",
+            "description": "Smoke **everywhere**",
+            "status": "TODO",
+            "priority": "CRITICAL",
+            "type": "Bug",
+            "type_vendor_id": "10004",
+            "active": True,
+            "url": f"https://acme.atlassian.net/browse/{key}",
+            "identifier": key,
+            "project_vendor_id": "DEMO",
+            "assigned_user_vendor_id": DEFAULT_ADMIN_ACCOUNT_ID,
+            "created_by_user_vendor_id": DEFAULT_ADMIN_ACCOUNT_ID,
+            "parent_ticket_vendor_id": None,
+            "due_date": "2024-07-01",
+            "closed_at": None,
+            "tags": ["ops", "urgent"],
+            "vendor_attributes": {
+                "id": str(stored.id),
+                "vendor": "JIRA",
+                "type": "Bug",
+                "type_id": "10004",
+                "status": "To Do",
+                "priority": "Highest",
+                "data": {
+                    "vendor": "JIRA",
+                    "id": str(stored.id),
+                    "key": key,
+                    "statusCategory": "new",
+                    "customFields": {},
+                },
+            },
+        }
+
+    async def test_no_match_is_an_empty_last_page(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        r = await client.get(SEARCH_URL, params={"jql": "project = DEMO"}, headers=tenant.headers)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"items": [], "next_cursor": None}
+
+
+class TestFields:
+    async def test_listed_fields_only_in_vendor_shape_normalized_stays_whole(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        make_issue(site, customfield_10030="CUST-42", labels=["x"])
+        r = await client.get(
+            SEARCH_URL,
+            params={"jql": "project = DEMO", "fields": "summary, customfield_10030"},
+            headers=tenant.headers,
+        )
+        assert r.status_code == 200, r.text
+        (item,) = r.json()["items"]
+        assert item["vendor"]["fields"] == {
+            "summary": "Printer on fire",
+            "customfield_10030": "CUST-42",
+        }
+        normalized = item["normalized"]
+        assert normalized["status"] == "TODO" and normalized["tags"] == ["x"]
+        assert normalized["vendor_attributes"]["data"]["customFields"] == {
+            "customfield_10030": "CUST-42"
+        }
+
+    async def test_all_minus_excluded(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        make_issue(site, description=DESCRIPTION)
+        r = await client.get(
+            SEARCH_URL,
+            params={"jql": "project = DEMO", "fields": "*all,-description,-labels"},
+            headers=tenant.headers,
+        )
+        assert r.status_code == 200, r.text
+        (item,) = r.json()["items"]
+        assert "description" not in item["vendor"]["fields"]
+        assert "labels" not in item["vendor"]["fields"]
+        assert "resolution" in item["vendor"]["fields"]  # not in the default set
+        assert item["normalized"]["description"] == "Smoke **everywhere**"
+
+    @pytest.mark.parametrize("fields", ["summary,bad field", "summary;drop", ",".join(
+        f"customfield_{n}" for n in range(101))])
+    async def test_malformed_fields_name_the_field(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, fields: str
+    ) -> None:
+        r = await client.get(
+            SEARCH_URL, params={"jql": "project = DEMO", "fields": fields}, headers=tenant.headers
+        )
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["query", "fields"]
+        assert site.stats.total == 0
+
+
+class TestJql:
+    @pytest.mark.parametrize("params", [{}, {"jql": ""}, {"jql": "x" * 5001}])
+    async def test_missing_empty_or_too_long_names_jql(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, params: dict[str, str]
+    ) -> None:
+        r = await client.get(SEARCH_URL, params=params, headers=tenant.headers)
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["query", "jql"]
+        assert site.stats.total == 0
+
+    async def test_jql_of_exactly_5000_characters_is_sent(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        make_issue(site)
+        jql = "project = DEMO".ljust(5000)
+        r = await client.get(SEARCH_URL, params={"jql": jql}, headers=tenant.headers)
+        assert r.status_code == 200, r.text
+        assert len(r.json()["items"]) == 1
+
+    @pytest.mark.parametrize("jql", ["project = = DEMO", "project in (DEMO", "nosuchfield = 1"])
+    async def test_invalid_jql_carries_jiras_message_verbatim(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        site: Site,
+        vendor_transport: httpx.AsyncBaseTransport,
+        jql: str,
+    ) -> None:
+        async with httpx.AsyncClient(
+            transport=vendor_transport,
+            base_url="https://acme.atlassian.net",
+            auth=("admin@example.com", "fake-token"),
+        ) as jira:
+            direct = await jira.post("/rest/api/3/search/jql", json={"jql": jql})
+        assert direct.status_code == 400
+        (message,) = direct.json()["errorMessages"]
+        r = await client.get(SEARCH_URL, params={"jql": jql}, headers=tenant.headers)
+        assert r.status_code == 422
+        assert r.json()["detail"] == [
+            {"loc": ["query", "jql"], "msg": message, "type": "value_error"}
+        ]
+
+
+class TestLimits:
+    @pytest.mark.parametrize("limit", [1, 37, 100])
+    async def test_accepted_limits(
+        self, client: httpx.AsyncClient, tenant: Tenant, thousand: list[str], limit: int
+    ) -> None:
+        r = await client.get(
+            SEARCH_URL,
+            params={"jql": "project = ACME ORDER BY id ASC", "limit": limit},
+            headers=tenant.headers,
+        )
+        assert r.status_code == 200, r.text
+        assert [i["vendor"]["key"] for i in r.json()["items"]] == thousand[:limit]
+        assert r.json()["next_cursor"]
+
+    async def test_default_limit_is_50(
+        self, client: httpx.AsyncClient, tenant: Tenant, thousand: list[str]
+    ) -> None:
+        r = await client.get(
+            SEARCH_URL, params={"jql": "project = ACME ORDER BY id ASC"}, headers=tenant.headers
+        )
+        assert r.status_code == 200, r.text
+        assert len(r.json()["items"]) == 50
+
+    @pytest.mark.parametrize("limit", [0, 101, -1])
+    async def test_refused_limits_name_limit(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, limit: int
+    ) -> None:
+        r = await client.get(
+            SEARCH_URL, params={"jql": "project = DEMO", "limit": limit}, headers=tenant.headers
+        )
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["query", "limit"]
+        assert site.stats.total == 0
+
+
+class TestWalk:
+    async def test_thousand_issues_by_37_each_once_in_order(
+        self, client: httpx.AsyncClient, tenant: Tenant, thousand: list[str], site: Site
+    ) -> None:
+        params: dict[str, Any] = {"jql": "project = ACME ORDER BY id ASC", "limit": 37}
+        seen: list[str] = []
+        pages = 0
+        while True:
+            r = await client.get(SEARCH_URL, params=params, headers=tenant.headers)
+            assert r.status_code == 200, r.text
+            body = r.json()
+            pages += 1
+            seen += [i["vendor"]["key"] for i in body["items"]]
+            assert all(i["normalized"]["identifier"] == i["vendor"]["key"] for i in body["items"])
+            if body["next_cursor"] is None:
+                break
+            params["cursor"] = body["next_cursor"]
+        assert seen == thousand
+        assert pages == 28  # ceil(1000 / 37)
+        assert calls(site, SEARCH_JQL) == 28
