@@ -8,6 +8,7 @@ run; elsewhere the PostgreSQL half is skipped with a banner at the end of the ru
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -21,8 +22,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import ticketbridge.store.models  # noqa: F401
+from tests.helpers import Tenant, make_tenant
 from ticketbridge.app import create_app
 from ticketbridge.config import Settings
+from ticketbridge.connectors.http import RetryPolicy
+from ticketbridge.fakejira import FakeJiraState, Site
+from ticketbridge.fakejira import create_app as create_fake_jira
+from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import Base
 from ticketbridge.store.migrate import upgrade
 from ticketbridge.store.urls import sync_url
@@ -88,7 +94,9 @@ def _truncate(url: str) -> None:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    url: str = request.getfixturevalue(f"migrated_{'sqlite' if request.param == 'sqlite' else 'pg'}")
+    url: str = request.getfixturevalue(
+        f"migrated_{'sqlite' if request.param == 'sqlite' else 'pg'}"
+    )
     _truncate(url)
     yield url
 
@@ -104,16 +112,57 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def vendor_transport() -> httpx.AsyncBaseTransport | None:
-    """Overridden where tests need a vendor (fakejira in-process)."""
-    return None
+def fake_jira() -> FakeJiraState:
+    """A fresh Jira Cloud emulator per test; sites appear on first use (empty DEMO project)."""
+    return FakeJiraState()
 
 
 @pytest.fixture
-async def app(settings: Settings, vendor_transport: httpx.AsyncBaseTransport | None) -> Any:
-    application = create_app(settings, vendor_transport=vendor_transport)
+def fake_site(fake_jira: FakeJiraState) -> Site:
+    """The emulator's site behind ``https://acme.atlassian.net`` (the tenants' connection)."""
+    return fake_jira.site("acme.atlassian.net")
+
+
+@pytest.fixture
+def vendor_transport(fake_jira: FakeJiraState) -> httpx.AsyncBaseTransport:
+    """All vendor traffic of a test goes in-process to the emulator: never to the network."""
+    return httpx.ASGITransport(app=create_fake_jira(fake_jira))
+
+
+class RecordingSleep:
+    """Retry waits are recorded instead of slept, so tests can assert Retry-After was used."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def retry_sleep() -> RecordingSleep:
+    return RecordingSleep()
+
+
+@pytest.fixture
+def retry_policy(retry_sleep: RecordingSleep) -> RetryPolicy:
+    return RetryPolicy(sleep=retry_sleep)
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, vendor_transport: httpx.AsyncBaseTransport, retry_policy: RetryPolicy
+) -> Any:
+    application = create_app(settings, vendor_transport=vendor_transport, retry_policy=retry_policy)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@pytest.fixture
+def runtime(app: Any) -> Runtime:
+    runtime: Runtime = app.state.runtime
+    return runtime
 
 
 @pytest.fixture
@@ -123,16 +172,30 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+@pytest.fixture
+async def tenant(client: httpx.AsyncClient, runtime: Runtime) -> Tenant:
+    """Account "acme" with a key, an organization and a Jira connection to the emulator."""
+    return await make_tenant(client, runtime, "acme")
+
+
+@pytest.fixture
+async def other_tenant(client: httpx.AsyncClient, runtime: Runtime) -> Tenant:
+    """A second account ("globex") with its own connection to the same emulator site."""
+    return await make_tenant(client, runtime, "globex")
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _pg_skip_reason:
         bar = "!" * 78
         terminalreporter.write_line(bar, red=True, bold=True)
         terminalreporter.write_line(
             f"PostgreSQL TESTS WERE SKIPPED: {PG_URL} unreachable ({_pg_skip_reason[0]}).",
-            red=True, bold=True,
+            red=True,
+            bold=True,
         )
         terminalreporter.write_line(
             "Only the SQLite half of the suite ran. Set TICKETBRIDGE_TEST_DATABASE_URL.",
-            red=True, bold=True,
+            red=True,
+            bold=True,
         )
         terminalreporter.write_line(bar, red=True, bold=True)

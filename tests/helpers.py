@@ -40,18 +40,26 @@ def jira_credentials(**over: Any) -> dict[str, Any]:
 
 
 async def make_tenant(
-    client: httpx.AsyncClient, runtime: Runtime, account: str, *, options: dict[str, Any] | None = None,
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    account: str,
+    *,
+    options: dict[str, Any] | None = None,
     credentials: dict[str, Any] | None = None,
 ) -> Tenant:
     tenant = Tenant(api_key=await make_key(runtime, account))
-    r = await client.post("/v1/provisioning/organizations", json={"name": f"{account} org"},
-                          headers=tenant.headers)
+    r = await client.post(
+        "/v1/provisioning/organizations", json={"name": f"{account} org"}, headers=tenant.headers
+    )
     assert r.status_code == 201, r.text
     tenant.org_id = r.json()["id"]
     r = await client.post(
         f"/v1/provisioning/organizations/{tenant.org_id}/connections",
-        json={"vendor": "JIRA", "credentials": credentials or jira_credentials(),
-              "options": options or {}},
+        json={
+            "vendor": "JIRA",
+            "credentials": credentials or jira_credentials(),
+            "options": options or {},
+        },
         headers=tenant.headers,
     )
     assert r.status_code == 201, r.text

@@ -13,8 +13,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from ticketbridge import __version__
-from ticketbridge.api import health, passthrough, provisioning, ticket_writes
+from ticketbridge.api import (
+    catalog,
+    health,
+    passthrough,
+    provisioning,
+    sync,
+    ticket_writes,
+    tickets,
+)
+from ticketbridge.api import jobs as jobs_api
 from ticketbridge.config import Settings
+from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.errors import TicketbridgeError
 from ticketbridge.logging import configure_logging, get_logger
 from ticketbridge.runtime import open_runtime
@@ -54,6 +64,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     vendor_transport: httpx.AsyncBaseTransport | None = None,
+    retry_policy: RetryPolicy | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -62,7 +73,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             runtime = await stack.enter_async_context(
-                open_runtime(settings, vendor_transport=vendor_transport)
+                open_runtime(settings, vendor_transport=vendor_transport, retry_policy=retry_policy)
             )
             app.state.runtime = runtime
             for hook in app.state.startup_hooks:
@@ -91,4 +102,9 @@ def create_app(
     app.include_router(provisioning.router)
     app.include_router(passthrough.router)
     app.include_router(ticket_writes.router)
+    app.include_router(tickets.router)
+    app.include_router(catalog.router)
+    app.include_router(sync.router)
+    app.state.startup_hooks.append(sync.scheduler_hook(app.state))
+    jobs_api.install(app)  # /v1/jobs, bulk routes, and the job runner's startup hook
     return app

@@ -25,6 +25,11 @@ def db_upgrade(revision: str = "head") -> None:
     settings = Settings()
     upgrade(settings.resolved_database_url, revision)
     console.print(f"database at revision {revision}")
+    if settings.mode == "distributed":
+        from ticketbridge.jobs.procrastinate_runner import apply_schema
+
+        created = apply_schema(settings)
+        console.print(f"procrastinate schema {'created' if created else 'already present'}")
 
 
 @keys_app.command("create")
@@ -76,6 +81,28 @@ def serve(
         port=port or settings.port,
         log_level=settings.log_level.lower(),
     )
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(4, help="Jobs run at once by this worker"),
+    name: str | None = typer.Option(None, help="Worker name (logs; default: host and pid)"),
+) -> None:
+    """Run a job worker (distributed mode, PostgreSQL): bulk jobs and scheduled syncs."""
+    from ticketbridge.jobs.procrastinate_runner import main_worker
+
+    raise typer.Exit(main_worker(Settings(), concurrency=concurrency, name=name))
+
+
+@app.command("sync")
+def sync(
+    connection: str = typer.Option(..., "--connection", help="Connection id to sync"),
+    full: bool = typer.Option(False, "--full", help="Re-read every issue, not only changes"),
+) -> None:
+    """Sync one connection now, with a progress bar (an interrupted sync resumes)."""
+    from ticketbridge.sync.cli import sync_command
+
+    raise typer.Exit(sync_command(Settings(), connection, full=full, console=console))
 
 
 @app.command("fake-jira")

@@ -8,15 +8,10 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from ticketbridge.store.urls import sync_url
 from tests.helpers import Tenant, jira_credentials, make_key, make_tenant
+from ticketbridge.store.urls import sync_url
 
 SECRET_TOKEN = "sekret-jira-token-0123456789"
-
-
-@pytest.fixture
-def runtime(app: Any) -> Any:
-    return app.state.runtime
 
 
 class TestHealth:
@@ -59,28 +54,47 @@ class TestAuth:
 
 
 class TestOrganizationsAndConnections:
-    async def test_create_and_read_connection(self, client: httpx.AsyncClient, runtime: Any) -> None:
-        tenant = await make_tenant(client, runtime, "acme", credentials=jira_credentials(
-            api_token=SECRET_TOKEN), options={"project_keys_filter": ["ENG"]})
-        r = await client.get(f"/v1/provisioning/connections/{tenant.connection_id}",
-                             headers=tenant.headers)
+    async def test_create_and_read_connection(
+        self, client: httpx.AsyncClient, runtime: Any
+    ) -> None:
+        tenant = await make_tenant(
+            client,
+            runtime,
+            "acme",
+            credentials=jira_credentials(api_token=SECRET_TOKEN),
+            options={"project_keys_filter": ["ENG"]},
+        )
+        r = await client.get(
+            f"/v1/provisioning/connections/{tenant.connection_id}", headers=tenant.headers
+        )
         body = r.json()
         assert r.status_code == 200
         assert body["vendor"] == "JIRA" and body["organization_id"] == tenant.org_id
         assert body["is_active"] is True and body["health"] == "UNKNOWN"
         assert body["options"]["project_keys_filter"] == ["ENG"]
-        assert body["credentials"] == {"base_url": "https://acme.atlassian.net",
-                                       "email": "admin@example.com", "api_token": "****6789"}
-        listed = await client.get(f"/v1/provisioning/organizations/{tenant.org_id}/connections",
-                                  headers=tenant.headers)
+        assert body["credentials"] == {
+            "base_url": "https://acme.atlassian.net",
+            "email": "admin@example.com",
+            "api_token": "****6789",
+        }
+        listed = await client.get(
+            f"/v1/provisioning/organizations/{tenant.org_id}/connections", headers=tenant.headers
+        )
         assert [c["id"] for c in listed.json()["items"]] == [tenant.connection_id]
 
-    async def test_patch_changes_only_sent_fields(self, client: httpx.AsyncClient, runtime: Any) -> None:
+    async def test_patch_changes_only_sent_fields(
+        self, client: httpx.AsyncClient, runtime: Any
+    ) -> None:
         tenant = await make_tenant(client, runtime, "acme")
         url = f"/v1/provisioning/connections/{tenant.connection_id}"
-        r = await client.patch(url, json={"refresh_interval_secs": 600,
-                                          "options": {"status_mapping": {"Done": "RESOLVED"}}},
-                               headers=tenant.headers)
+        r = await client.patch(
+            url,
+            json={
+                "refresh_interval_secs": 600,
+                "options": {"status_mapping": {"Done": "RESOLVED"}},
+            },
+            headers=tenant.headers,
+        )
         assert r.status_code == 200, r.text
         assert r.json()["refresh_interval_secs"] == 600
         assert r.json()["options"]["status_mapping"] == {"Done": "RESOLVED"}
@@ -95,7 +109,9 @@ class TestOrganizationsAndConnections:
     async def test_credentials_encrypted_at_rest(
         self, client: httpx.AsyncClient, runtime: Any, db_url: str
     ) -> None:
-        await make_tenant(client, runtime, "acme", credentials=jira_credentials(api_token=SECRET_TOKEN))
+        await make_tenant(
+            client, runtime, "acme", credentials=jira_credentials(api_token=SECRET_TOKEN)
+        )
         engine = create_engine(sync_url(db_url))
         with engine.connect() as conn:
             row = conn.execute(text("SELECT * FROM connections")).one()
@@ -113,11 +129,25 @@ class TestBadInput:
             ({"vendor": "SERVICENOW", "credentials": jira_credentials()}, "vendor"),
             ({"vendor": "JIRA", "credentials": jira_credentials(email="nope")}, "email"),
             ({"vendor": "JIRA", "credentials": jira_credentials(base_url="ftp://x")}, "base_url"),
-            ({"vendor": "JIRA", "credentials": {"base_url": "https://a.atlassian.net",
-                                                "email": "a@b.c"}}, "api_token"),
-            ({"vendor": "JIRA", "credentials": jira_credentials(),
-              "options": {"status_mapping": {"Done": "FINISHED"}}}, "status_mapping"),
-            ({"vendor": "JIRA", "credentials": jira_credentials(), "options": {"bogus": 1}}, "bogus"),
+            (
+                {
+                    "vendor": "JIRA",
+                    "credentials": {"base_url": "https://a.atlassian.net", "email": "a@b.c"},
+                },
+                "api_token",
+            ),
+            (
+                {
+                    "vendor": "JIRA",
+                    "credentials": jira_credentials(),
+                    "options": {"status_mapping": {"Done": "FINISHED"}},
+                },
+                "status_mapping",
+            ),
+            (
+                {"vendor": "JIRA", "credentials": jira_credentials(), "options": {"bogus": 1}},
+                "bogus",
+            ),
             ({"credentials": jira_credentials()}, "vendor"),
         ],
     )
@@ -125,10 +155,16 @@ class TestBadInput:
         self, client: httpx.AsyncClient, runtime: Any, body: dict[str, Any], field: str
     ) -> None:
         tenant = Tenant(api_key=await make_key(runtime, "acme"))
-        org = (await client.post("/v1/provisioning/organizations", json={"name": "o"},
-                                 headers=tenant.headers)).json()
-        r = await client.post(f"/v1/provisioning/organizations/{org['id']}/connections",
-                              json=body, headers=tenant.headers)
+        org = (
+            await client.post(
+                "/v1/provisioning/organizations", json={"name": "o"}, headers=tenant.headers
+            )
+        ).json()
+        r = await client.post(
+            f"/v1/provisioning/organizations/{org['id']}/connections",
+            json=body,
+            headers=tenant.headers,
+        )
         assert r.status_code == 422
         locs = [e["loc"] for e in r.json()["detail"]]
         assert any(field in loc for loc in locs), r.json()
@@ -140,14 +176,25 @@ class TestBadInput:
         r = await client.get("/v1/provisioning/organizations/123", headers=tenant.headers)
         assert r.status_code == 422
 
-    async def test_invalid_token_never_echoed(self, client: httpx.AsyncClient, runtime: Any) -> None:
+    async def test_invalid_token_never_echoed(
+        self, client: httpx.AsyncClient, runtime: Any
+    ) -> None:
         tenant = Tenant(api_key=await make_key(runtime, "acme"))
-        org = (await client.post("/v1/provisioning/organizations", json={"name": "o"},
-                                 headers=tenant.headers)).json()
+        org = (
+            await client.post(
+                "/v1/provisioning/organizations", json={"name": "o"}, headers=tenant.headers
+            )
+        ).json()
         r = await client.post(
             f"/v1/provisioning/organizations/{org['id']}/connections",
-            json={"vendor": "JIRA", "credentials": {"base_url": "https://x.atlassian.net",
-                  "email": "a@b.c", "api_token": {"nested": SECRET_TOKEN}}},
+            json={
+                "vendor": "JIRA",
+                "credentials": {
+                    "base_url": "https://x.atlassian.net",
+                    "email": "a@b.c",
+                    "api_token": {"nested": SECRET_TOKEN},
+                },
+            },
             headers=tenant.headers,
         )
         assert r.status_code == 422 and SECRET_TOKEN not in r.text
@@ -159,8 +206,9 @@ class TestTenantIsolation:
     ) -> None:
         a = await make_tenant(client, runtime, "alpha")
         b = await make_tenant(client, runtime, "beta")
-        before = (await client.get(f"/v1/provisioning/connections/{b.connection_id}",
-                                   headers=b.headers)).json()
+        before = (
+            await client.get(f"/v1/provisioning/connections/{b.connection_id}", headers=b.headers)
+        ).json()
         cid, oid = b.connection_id, b.org_id
         attempts = [
             ("GET", f"/v1/provisioning/connections/{cid}", None),
@@ -169,14 +217,19 @@ class TestTenantIsolation:
             ("DELETE", f"/v1/provisioning/connections/{cid}", None),
             ("GET", f"/v1/provisioning/organizations/{oid}", None),
             ("GET", f"/v1/provisioning/organizations/{oid}/connections", None),
-            ("POST", f"/v1/provisioning/organizations/{oid}/connections",
-             {"vendor": "JIRA", "credentials": jira_credentials()}),
+            (
+                "POST",
+                f"/v1/provisioning/organizations/{oid}/connections",
+                {"vendor": "JIRA", "credentials": jira_credentials()},
+            ),
         ]
         for method, url, body in attempts:
             r = await client.request(method, url, json=body, headers={"X-API-KEY": a.api_key})
             unknown = await client.request(
-                method, url.replace(str(cid), str(uuid.uuid4())).replace(str(oid), str(uuid.uuid4())),
-                json=body, headers={"X-API-KEY": a.api_key},
+                method,
+                url.replace(str(cid), str(uuid.uuid4())).replace(str(oid), str(uuid.uuid4())),
+                json=body,
+                headers={"X-API-KEY": a.api_key},
             )
             assert r.status_code == 404, (method, url, r.text)
             assert r.json() == unknown.json(), (method, url)
@@ -187,9 +240,15 @@ class TestTenantIsolation:
                 if "X-CONNECTION-ID" not in params:
                     continue
                 url = path.replace("{", "").replace("}", "")
-                url = "/".join(str(uuid.uuid4()) if s.endswith("_id") else s for s in url.split("/"))
-                r = await client.request(method.upper(), url, json={},
-                                         headers={"X-API-KEY": a.api_key, "X-CONNECTION-ID": cid})
+                url = "/".join(
+                    str(uuid.uuid4()) if s.endswith("_id") else s for s in url.split("/")
+                )
+                r = await client.request(
+                    method.upper(),
+                    url,
+                    json={},
+                    headers={"X-API-KEY": a.api_key, "X-CONNECTION-ID": cid},
+                )
                 assert r.status_code == 404, (method, path, r.text)
                 assert r.json() == {"detail": "connection not found"}
         after = (await client.get(f"/v1/provisioning/connections/{cid}", headers=b.headers)).json()
@@ -201,19 +260,52 @@ class TestSecretsNeverLogged:
         self, client: httpx.AsyncClient, runtime: Any, caplog: pytest.LogCaptureFixture
     ) -> None:
         caplog.set_level(logging.DEBUG)
-        tenant = await make_tenant(client, runtime, "acme",
-                                   credentials=jira_credentials(api_token=SECRET_TOKEN))
+        tenant = await make_tenant(
+            client, runtime, "acme", credentials=jira_credentials(api_token=SECRET_TOKEN)
+        )
         bodies = []
         for r in [
-            await client.get(f"/v1/provisioning/connections/{tenant.connection_id}", headers=tenant.headers),
-            await client.post(f"/v1/provisioning/connections/{tenant.connection_id}/test",
-                              headers=tenant.headers),
-            await client.patch(f"/v1/provisioning/connections/{tenant.connection_id}",
-                               json={"credentials": jira_credentials(api_token=SECRET_TOKEN + "x")},
-                               headers=tenant.headers),
+            await client.get(
+                f"/v1/provisioning/connections/{tenant.connection_id}", headers=tenant.headers
+            ),
+            await client.post(
+                f"/v1/provisioning/connections/{tenant.connection_id}/test", headers=tenant.headers
+            ),
+            await client.patch(
+                f"/v1/provisioning/connections/{tenant.connection_id}",
+                json={"credentials": jira_credentials(api_token=SECRET_TOKEN + "x")},
+                headers=tenant.headers,
+            ),
         ]:
             bodies.append(r.text)
         assert all(SECRET_TOKEN not in b for b in bodies)
         assert caplog.records, "expected the service to log something"
         assert SECRET_TOKEN not in caplog.text
         assert tenant.api_key not in caplog.text
+
+
+class TestConnectionCheck:
+    async def test_valid_credentials_are_healthy(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        url = f"/v1/provisioning/connections/{tenant.connection_id}"
+        r = await client.post(f"{url}/test", headers=tenant.headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["health"] == "HEALTHY"
+        assert r.json()["vendor_account_name"]
+        stored = (await client.get(url, headers=tenant.headers)).json()
+        assert stored["health"] == "HEALTHY" and stored["health_checked_at"]
+
+    async def test_wrong_token_is_unhealthy_with_clear_detail(
+        self, client: httpx.AsyncClient, runtime: Any, fake_site: Any
+    ) -> None:
+        tenant = await make_tenant(
+            client, runtime, "acme", credentials=jira_credentials(api_token="wrong-token")
+        )
+        url = f"/v1/provisioning/connections/{tenant.connection_id}"
+        r = await client.post(f"{url}/test", headers=tenant.headers)
+        assert r.status_code == 200
+        assert r.json()["health"] == "UNHEALTHY"
+        assert "credentials" in r.json()["detail"] and "wrong-token" not in r.text
+        assert (await client.get(url, headers=tenant.headers)).json()["health"] == "UNHEALTHY"
+        assert fake_site.stats.routes["GET /rest/api/3/myself"] == 1

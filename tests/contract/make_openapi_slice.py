@@ -91,8 +91,9 @@ def make_slice(document: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str]) -> None:
     source = Path(argv[1]) if len(argv) > 1 else SOURCE
     document = json.loads(source.read_text(encoding="utf-8"))
-    TARGET.write_text(json.dumps(make_slice(document), indent=1, sort_keys=True) + "\n",
-                      encoding="utf-8")
+    TARGET.write_text(
+        json.dumps(make_slice(document), indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
     print(f"wrote {TARGET} ({TARGET.stat().st_size} bytes)")
 
 

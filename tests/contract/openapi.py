@@ -9,8 +9,10 @@
   ``fields``).
 * A response status the document declares with a JSON schema is validated against it; one
   declared without a schema, or not declared at all, must be an error (>= 400) and is
-  validated against ``ErrorCollection`` (how Jira answers errors), except that an undeclared
-  2xx is a failure. An empty schema (``{}``, e.g. ``PUT issue`` 204) accepts anything.
+  validated against the operation's error envelope: ``BulkOperationErrorResponse`` for the
+  ``/bulk`` operations (which document only that), ``ErrorCollection`` (how Jira answers
+  errors) elsewhere. An undeclared 2xx is a failure. An empty schema (``{}``, e.g.
+  ``PUT issue`` 204) accepts anything.
 * OpenAPI 3.0's ``nullable: true`` is translated to JSON Schema (``type: [t, "null"]``);
   ``format`` is not asserted. Validation uses Draft 7 with ``components`` attached so
   ``#/components/schemas/...`` references resolve.
@@ -31,7 +33,8 @@ _ERRORS = "#/components/schemas/ErrorCollection"
 
 @functools.cache
 def document() -> dict[str, Any]:
-    return _nullable(json.loads(SLICE.read_text(encoding="utf-8")))
+    loaded: dict[str, Any] = _nullable(json.loads(SLICE.read_text(encoding="utf-8")))
+    return loaded
 
 
 def _nullable(node: Any) -> Any:
@@ -71,6 +74,18 @@ def _name(schema: dict[str, Any]) -> str:
     return f"array of {name}" if schema.get("type") == "array" else name
 
 
+def _error_envelope(responses: dict[str, Any]) -> str:
+    """The error schema of an operation: ``BulkOperationErrorResponse`` where every documented
+    error of the operation uses it (the ``/bulk`` endpoints), ``ErrorCollection`` otherwise."""
+    refs = {
+        r.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
+        for code, r in responses.items()
+        if code.isdigit() and int(code) >= 400
+    }
+    bulk = "#/components/schemas/BulkOperationErrorResponse"
+    return bulk if refs == {bulk} else _ERRORS
+
+
 def validate_response(path_template: str, method: str, status: int, body: Any) -> str:
     """Validate one response body; returns the name of the schema it was checked against."""
     responses = _operation(path_template, method)["responses"]
@@ -83,7 +98,7 @@ def validate_response(path_template: str, method: str, status: int, body: Any) -
             if declared is not None and status == 204:
                 return "no content"
             raise AssertionError(f"{method} {path_template} does not document status {status}")
-        schema = {"$ref": _ERRORS}
+        schema = {"$ref": _error_envelope(responses)}
     _validate(schema, body)
     return _name(schema) if schema else "any"
 
@@ -91,8 +106,12 @@ def validate_response(path_template: str, method: str, status: int, body: Any) -
 def validate_request(path_template: str, method: str, body: Any) -> str:
     """Validate a request body against the operation's ``requestBody`` schema."""
     operation = _operation(path_template, method)
-    schema = operation.get("requestBody", {}).get("content", {}).get(
-        "application/json", {}).get("schema")
+    schema = (
+        operation.get("requestBody", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema")
+    )
     if schema is None:
         raise AssertionError(f"{method} {path_template} takes no JSON request body")
     _validate(schema, body)

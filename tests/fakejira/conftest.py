@@ -56,10 +56,10 @@ def site(state: FakeJiraState) -> Site:
     return state.site("acme.atlassian.net")
 
 
-def make_client(app: Any, *, auth: tuple[str, str] | None = ADMIN,
-                base_url: str = SITE_URL) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url,
-                             auth=auth)
+def make_client(
+    app: Any, *, auth: tuple[str, str] | None = ADMIN, base_url: str = SITE_URL
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url, auth=auth)
 
 
 @pytest.fixture
@@ -75,12 +75,24 @@ def live_server() -> Iterator[BackgroundServer]:
         yield server
 
 
-async def create(client: httpx.AsyncClient, summary: str = "Something broke", *,
-                 project: str = "DEMO", issuetype: str = "10001", api: int = 3,
-                 **fields: Any) -> dict[str, Any]:
+async def create(
+    client: httpx.AsyncClient,
+    summary: str = "Something broke",
+    *,
+    project: str = "DEMO",
+    issuetype: str = "10001",
+    api: int = 3,
+    **fields: Any,
+) -> dict[str, Any]:
     """Create an issue through the API and return the 201 body."""
-    body = {"fields": {"project": {"key": project}, "issuetype": {"id": issuetype},
-                       "summary": summary, **fields}}
+    body = {
+        "fields": {
+            "project": {"key": project},
+            "issuetype": {"id": issuetype},
+            "summary": summary,
+            **fields,
+        }
+    }
     response = await client.post(f"/rest/api/{api}/issue", json=body)
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()

@@ -9,13 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from ticketbridge.fakejira import FaultConfig, Site
+from ticketbridge.fakejira import FaultConfig, RateLimitFault, Site
 from ticketbridge.fakejira.server import BackgroundServer
 
 from .conftest import ADMIN, create
 
-ISSUE_BODY = {"fields": {"project": {"key": "DEMO"}, "issuetype": {"id": "10001"},
-                         "summary": "maybe written"}}
+ISSUE_BODY = {
+    "fields": {"project": {"key": "DEMO"}, "issuetype": {"id": "10001"}, "summary": "maybe written"}
+}
 
 
 async def put_faults(client: httpx.AsyncClient, faults: dict[str, Any]) -> httpx.Response:
@@ -38,7 +39,10 @@ class TestRateLimit:
         assert response.json()["errorMessages"] == ["Rate limit exceeded."]
 
     async def test_token_bucket_throttles_only_that_endpoint(
-            self, client: httpx.AsyncClient) -> None:
+        self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Frozen clock: no refill between requests, however slow the machine is.
+        monkeypatch.setattr("ticketbridge.fakejira.faults.time.monotonic", lambda: 500.0)
         await put_faults(client, {"rate_limit": {"per_second": 3}})
         statuses = [(await client.get("/rest/api/3/myself")).status_code for _ in range(5)]
         assert statuses == [200, 200, 200, 429, 429]
@@ -48,27 +52,30 @@ class TestRateLimit:
         # Another endpoint has its own bucket.
         assert (await client.get("/rest/api/3/priority")).status_code == 200
 
-    async def test_bucket_refills(self, client: httpx.AsyncClient, site: Site,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    async def test_bucket_refills(
+        self, client: httpx.AsyncClient, site: Site, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         now = [1000.0]
         monkeypatch.setattr("ticketbridge.fakejira.faults.time.monotonic", lambda: now[0])
-        site.faults.configure(FaultConfig(rate_limit={"per_second": 2}))  # type: ignore[arg-type]
+        site.faults.configure(FaultConfig(rate_limit=RateLimitFault(per_second=2)))
         codes = [(await client.get("/rest/api/3/field")).status_code for _ in range(3)]
         now[0] += 1.0
         codes.append((await client.get("/rest/api/3/field")).status_code)
         assert codes == [200, 200, 429, 200]
 
     async def test_limited_to_listed_routes(self, client: httpx.AsyncClient) -> None:
-        await put_faults(client, {"rate_limit": {
-            "share": 1.0, "routes": ["GET /rest/api/3/priority"]}})
+        await put_faults(
+            client, {"rate_limit": {"share": 1.0, "routes": ["GET /rest/api/3/priority"]}}
+        )
         assert (await client.get("/rest/api/3/priority")).status_code == 429
         assert (await client.get("/rest/api/2/priority")).status_code == 200
         assert (await client.get("/rest/api/3/myself")).status_code == 200
 
 
 class TestErrorRate:
-    async def test_share_is_roughly_right_and_reproducible(self, client: httpx.AsyncClient,
-                                                           site: Site) -> None:
+    async def test_share_is_roughly_right_and_reproducible(
+        self, client: httpx.AsyncClient, site: Site
+    ) -> None:
         async def run() -> list[int]:
             await put_faults(client, {"seed": 42, "error_rate": {"share": 0.2, "status": 503}})
             return [(await client.get("/rest/api/3/priority")).status_code for _ in range(400)]
@@ -78,8 +85,9 @@ class TestErrorRate:
         assert 0.14 < first.count(503) / len(first) < 0.26
         assert await run() == first  # same seed, same sequence
 
-    async def test_5xx_is_returned_before_applying(self, client: httpx.AsyncClient,
-                                                   site: Site) -> None:
+    async def test_5xx_is_returned_before_applying(
+        self, client: httpx.AsyncClient, site: Site
+    ) -> None:
         await put_faults(client, {"error_rate": {"share": 1.0, "status": 502}})
         response = await client.post("/rest/api/3/issue", json=ISSUE_BODY)
         assert response.status_code == 502
@@ -88,8 +96,17 @@ class TestErrorRate:
 
 class TestAmbiguousInProcess:
     async def test_5xx_after_applying(self, client: httpx.AsyncClient, site: Site) -> None:
-        await put_faults(client, {"ambiguous": {"share": 1.0, "mode": "5xx", "count": 1,
-                                                "routes": ["POST /rest/api/3/issue"]}})
+        await put_faults(
+            client,
+            {
+                "ambiguous": {
+                    "share": 1.0,
+                    "mode": "5xx",
+                    "count": 1,
+                    "routes": ["POST /rest/api/3/issue"],
+                }
+            },
+        )
         response = await client.post("/rest/api/3/issue", json=ISSUE_BODY)
         assert response.status_code == 504
         assert site.issues_count() == 1  # the write happened anyway
@@ -103,22 +120,28 @@ class TestAmbiguousInProcess:
             await client.post("/rest/api/3/issue", json=ISSUE_BODY)
         assert site.get_issue("DEMO-1").summary == "maybe written"
 
-    async def test_reads_and_failures_are_not_ambiguous(self, client: httpx.AsyncClient,
-                                                        site: Site) -> None:
-        await put_faults(client, {"ambiguous": {"share": 1.0, "mode": "5xx",
-                                                "routes": ["POST /rest/api/3/issue"]}})
+    async def test_reads_and_failures_are_not_ambiguous(
+        self, client: httpx.AsyncClient, site: Site
+    ) -> None:
+        await put_faults(
+            client,
+            {"ambiguous": {"share": 1.0, "mode": "5xx", "routes": ["POST /rest/api/3/issue"]}},
+        )
         assert (await client.get("/rest/api/3/myself")).status_code == 200
         bad = await client.post("/rest/api/3/issue", json={"fields": {}})
         assert bad.status_code == 400
 
 
 class TestAmbiguousOverSocket:
-    def test_drop_closes_the_connection_after_applying(self,
-                                                       live_server: BackgroundServer) -> None:
+    def test_drop_closes_the_connection_after_applying(self, live_server: BackgroundServer) -> None:
         with httpx.Client(base_url=live_server.base_url, auth=ADMIN) as http:
-            assert http.put("/_fake/faults", json={
-                "ambiguous": {"mode": "drop", "routes": ["POST /rest/api/3/issue"]}
-            }).status_code == 200
+            assert (
+                http.put(
+                    "/_fake/faults",
+                    json={"ambiguous": {"mode": "drop", "routes": ["POST /rest/api/3/issue"]}},
+                ).status_code
+                == 200
+            )
             with pytest.raises(httpx.RemoteProtocolError):
                 http.post("/rest/api/3/issue", json=ISSUE_BODY)
             stored = http.get("/_fake/issues/DEMO-1")
@@ -150,13 +173,20 @@ class TestFaultConfigApi:
         assert data["error_rate"] == {"share": 0.5, "status": 503, "routes": None}
         assert data["rate_limit"] is None
 
-    @pytest.mark.parametrize("body", [
-        {"nope": 1}, {"error_rate": {"share": 2}}, {"ambiguous": {"mode": "later"}},
-        {"error_rate": {"status": 404, "share": 1}}, {"latency_ms": -1},
-        {"rate_limit": {"routes": "GET /x"}},
-    ])
-    async def test_invalid_config_is_400(self, client: httpx.AsyncClient,
-                                         body: dict[str, Any]) -> None:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"nope": 1},
+            {"error_rate": {"share": 2}},
+            {"ambiguous": {"mode": "later"}},
+            {"error_rate": {"status": 404, "share": 1}},
+            {"latency_ms": -1},
+            {"rate_limit": {"routes": "GET /x"}},
+        ],
+    )
+    async def test_invalid_config_is_400(
+        self, client: httpx.AsyncClient, body: dict[str, Any]
+    ) -> None:
         response = await client.put("/_fake/faults", json=body)
         assert response.status_code == 400
         assert response.json()["error"]

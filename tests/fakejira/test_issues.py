@@ -12,15 +12,21 @@ from ticketbridge.fakejira.text import text_to_adf
 
 from .conftest import create
 
-ADF = {"type": "doc", "version": 1, "content": [
-    {"type": "heading", "attrs": {"level": 1}, "content": [{"type": "text", "text": "Titre"}]},
-    {"type": "paragraph", "content": [{"type": "text", "text": "Ça marche 🚀"}]},
-]}
+ADF = {
+    "type": "doc",
+    "version": 1,
+    "content": [
+        {"type": "heading", "attrs": {"level": 1}, "content": [{"type": "text", "text": "Titre"}]},
+        {"type": "paragraph", "content": [{"type": "text", "text": "Ça marche 🚀"}]},
+    ],
+}
 
 
-async def create_error(client: httpx.AsyncClient, fields: dict[str, Any],
-                       api: int = 3) -> dict[str, Any]:
-    base = {"project": {"key": "DEMO"}, "issuetype": {"id": "10001"}, "summary": "ok"}
+async def create_error(
+    client: httpx.AsyncClient, fields: dict[str, Any], api: int = 3
+) -> dict[str, Any]:
+    base: dict[str, Any] = {"project": {"key": "DEMO"}, "issuetype": {"id": "10001"}}
+    base["summary"] = "ok"
     base.update(fields)
     body = {"fields": {k: v for k, v in base.items() if v is not ...}}
     response = await client.post(f"/rest/api/{api}/issue", json=body)
@@ -31,12 +37,21 @@ async def create_error(client: httpx.AsyncClient, fields: dict[str, Any],
 
 
 class TestCreate:
-    async def test_created_issue_has_jira_shape_and_defaults(self, client: httpx.AsyncClient,
-                                                             site: Site) -> None:
-        created = await create(client, "Première issue ✨", description=ADF,
-                               labels=["backend", "ux"], duedate="2024-07-01")
-        assert created == {"id": created["id"], "key": "DEMO-1",
-                           "self": f"https://acme.atlassian.net/rest/api/3/issue/{created['id']}"}
+    async def test_created_issue_has_jira_shape_and_defaults(
+        self, client: httpx.AsyncClient, site: Site
+    ) -> None:
+        created = await create(
+            client,
+            "Première issue ✨",
+            description=ADF,
+            labels=["backend", "ux"],
+            duedate="2024-07-01",
+        )
+        assert created == {
+            "id": created["id"],
+            "key": "DEMO-1",
+            "self": f"https://acme.atlassian.net/rest/api/3/issue/{created['id']}",
+        }
         assert created["id"].isdigit()
         issue = (await client.get("/rest/api/3/issue/DEMO-1")).json()
         fields = issue["fields"]
@@ -51,12 +66,15 @@ class TestCreate:
         assert fields["labels"] == ["backend", "ux"]
         assert fields["duedate"] == "2024-07-01"
         assert fields["created"] == "2024-06-01T00:00:00.000+0000"
-        assert fields["issuetype"] == {**fields["issuetype"], "id": "10001", "name": "Task",
-                                       "subtask": False}
+        assert fields["issuetype"] == {
+            **fields["issuetype"],
+            "id": "10001",
+            "name": "Task",
+            "subtask": False,
+        }
         assert site.get_issue("DEMO-1").summary == "Première issue ✨"
 
-    async def test_keys_count_up_per_project(self, client: httpx.AsyncClient,
-                                             site: Site) -> None:
+    async def test_keys_count_up_per_project(self, client: httpx.AsyncClient, site: Site) -> None:
         site.add_project("OPS", "Operations")
         keys = [(await create(client, project=p))["key"] for p in ("DEMO", "OPS", "DEMO")]
         assert keys == ["DEMO-1", "OPS-1", "DEMO-2"]
@@ -69,8 +87,9 @@ class TestCreate:
         assert fields["customfield_12345"] == {"any": ["json", 1]}
         assert fields["customfield_10030"] is None  # declared but unset
 
-    async def test_subtask_with_parent_and_epic_children(self, client: httpx.AsyncClient,
-                                                         site: Site) -> None:
+    async def test_subtask_with_parent_and_epic_children(
+        self, client: httpx.AsyncClient, site: Site
+    ) -> None:
         epic = await create(client, "Epic", issuetype="10000")
         story = await create(client, "Story", issuetype="10003", parent={"key": epic["key"]})
         sub = await create(client, "Sub", issuetype="10002", parent={"id": story["id"]})
@@ -80,7 +99,9 @@ class TestCreate:
         assert story_fields["parent"]["key"] == epic["key"]
         assert [s["key"] for s in story_fields["subtasks"]] == [sub["key"]]
         assert site.search_doc(site.get_issue(sub["key"]))["parent"] == {
-            "id": story["id"], "key": story["key"]}
+            "id": story["id"],
+            "key": story["key"],
+        }
 
 
 class TestCreateValidation:
@@ -101,14 +122,16 @@ class TestCreateValidation:
         assert "parent" in data["errors"]["issuetype"]
 
     async def test_unknown_parent(self, client: httpx.AsyncClient) -> None:
-        data = await create_error(client, {"issuetype": {"id": "10002"},
-                                           "parent": {"key": "DEMO-999"}})
+        data = await create_error(
+            client, {"issuetype": {"id": "10002"}, "parent": {"key": "DEMO-999"}}
+        )
         assert data["errors"] == {"parent": "Could not find issue by id or key."}
 
     async def test_parent_in_wrong_hierarchy(self, client: httpx.AsyncClient) -> None:
         task = await create(client)
-        data = await create_error(client, {"issuetype": {"id": "10003"},
-                                           "parent": {"key": task["key"]}})
+        data = await create_error(
+            client, {"issuetype": {"id": "10003"}, "parent": {"key": task["key"]}}
+        )
         assert "hierarchy" in data["errors"]["parent"]
 
     async def test_unknown_assignee(self, client: httpx.AsyncClient) -> None:
@@ -146,15 +169,26 @@ class TestCreateValidation:
         data = await create_error(client, {"summary": "", "labels": ["a b"], "duedate": "x"})
         assert set(data["errors"]) == {"summary", "labels", "duedate"}
 
-    @pytest.mark.parametrize(("raw", "message"), [
-        (b"", "No content to map to Object due to end of input"),
-        (b"{not json", "There was an error parsing JSON. Check that your request body is valid."),
-        (b"[1, 2]", "Invalid request payload. Refer to the REST API documentation and try again."),
-    ])
-    async def test_malformed_body(self, client: httpx.AsyncClient, raw: bytes,
-                                  message: str) -> None:
-        response = await client.post("/rest/api/3/issue", content=raw,
-                                     headers={"content-type": "application/json"})
+    @pytest.mark.parametrize(
+        ("raw", "message"),
+        [
+            (b"", "No content to map to Object due to end of input"),
+            (
+                b"{not json",
+                "There was an error parsing JSON. Check that your request body is valid.",
+            ),
+            (
+                b"[1, 2]",
+                "Invalid request payload. Refer to the REST API documentation and try again.",
+            ),
+        ],
+    )
+    async def test_malformed_body(
+        self, client: httpx.AsyncClient, raw: bytes, message: str
+    ) -> None:
+        response = await client.post(
+            "/rest/api/3/issue", content=raw, headers={"content-type": "application/json"}
+        )
         assert response.status_code == 400
         assert response.json() == {"errorMessages": [message], "errors": {}}
 
@@ -165,7 +199,8 @@ class TestGet:
         assert response.status_code == 404
         assert response.json() == {
             "errorMessages": ["Issue does not exist or you do not have permission to see it."],
-            "errors": {}}
+            "errors": {},
+        }
 
     async def test_by_id_and_case_insensitive_key(self, client: httpx.AsyncClient) -> None:
         created = await create(client)
@@ -173,17 +208,23 @@ class TestGet:
         by_key = (await client.get("/rest/api/3/issue/demo-1")).json()
         assert by_id["key"] == by_key["key"] == "DEMO-1"
 
-    @pytest.mark.parametrize(("param", "expected"), [
-        ("summary,status", {"summary", "status"}),
-        ("*all,-description,-subtasks", None),
-        ("*navigable", None),
-        ("id", set()),
-    ])
-    async def test_fields_selection(self, client: httpx.AsyncClient, param: str,
-                                    expected: set[str] | None) -> None:
+    @pytest.mark.parametrize(
+        ("param", "expected"),
+        [
+            ("summary,status", {"summary", "status"}),
+            ("*all,-description,-subtasks", None),
+            ("-description", None),
+            ("*navigable", None),
+            ("id", set()),
+        ],
+    )
+    async def test_fields_selection(
+        self, client: httpx.AsyncClient, param: str, expected: set[str] | None
+    ) -> None:
         await create(client, description=ADF)
-        fields = (await client.get("/rest/api/3/issue/DEMO-1", params={"fields": param})
-                  ).json()["fields"]
+        fields = (await client.get("/rest/api/3/issue/DEMO-1", params={"fields": param})).json()[
+            "fields"
+        ]
         if expected is None:
             assert "summary" in fields and "created" in fields
             assert ("description" in fields) == ("-description" not in param)
@@ -192,16 +233,20 @@ class TestGet:
 
     async def test_expand_transitions_and_names(self, client: httpx.AsyncClient) -> None:
         await create(client)
-        data = (await client.get("/rest/api/3/issue/DEMO-1",
-                                 params={"expand": "names,transitions", "fields": "summary"})
-                ).json()
+        data = (
+            await client.get(
+                "/rest/api/3/issue/DEMO-1",
+                params={"expand": "names,transitions", "fields": "summary"},
+            )
+        ).json()
         assert data["names"] == {"summary": "Summary"}
         assert [t["id"] for t in data["transitions"]] == ["21", "31"]
 
 
 class TestV2Description:
-    async def test_v2_string_is_stored_as_adf_and_read_back(self, client: httpx.AsyncClient,
-                                                            site: Site) -> None:
+    async def test_v2_string_is_stored_as_adf_and_read_back(
+        self, client: httpx.AsyncClient, site: Site
+    ) -> None:
         text = "First line\nsecond line\n\nNew paragraph — ünïcode"
         await create(client, api=2, description=text)
         assert site.get_issue("DEMO-1").description == text_to_adf(text)
@@ -210,8 +255,9 @@ class TestV2Description:
         assert v2 == text
         assert v3["type"] == "doc" and len(v3["content"]) == 2
 
-    async def test_v2_rejects_adf_and_v3_to_v2_is_plain_text(self,
-                                                              client: httpx.AsyncClient) -> None:
+    async def test_v2_rejects_adf_and_v3_to_v2_is_plain_text(
+        self, client: httpx.AsyncClient
+    ) -> None:
         data = await create_error(client, {"description": ADF}, api=2)
         assert data["errors"] == {"description": "Operation value must be a string"}
         await create(client, description=ADF)
@@ -220,15 +266,22 @@ class TestV2Description:
 
 
 class TestEdit:
-    async def test_put_fields_and_label_operations(self, client: httpx.AsyncClient,
-                                                   site: Site, clock: Any) -> None:
+    async def test_put_fields_and_label_operations(
+        self, client: httpx.AsyncClient, site: Site, clock: Any
+    ) -> None:
         await create(client, labels=["a", "b"])
         clock.advance(60)
-        response = await client.put("/rest/api/3/issue/DEMO-1", json={
-            "fields": {"summary": "Renamed", "priority": {"name": "High"},
-                       "duedate": "2024-09-09"},
-            "update": {"labels": [{"add": "c"}, {"remove": "a"}]},
-        })
+        response = await client.put(
+            "/rest/api/3/issue/DEMO-1",
+            json={
+                "fields": {
+                    "summary": "Renamed",
+                    "priority": {"name": "High"},
+                    "duedate": "2024-09-09",
+                },
+                "update": {"labels": [{"add": "c"}, {"remove": "a"}]},
+            },
+        )
         assert response.status_code == 204
         assert response.content == b""
         issue = site.get_issue("DEMO-1")
@@ -238,8 +291,11 @@ class TestEdit:
 
     async def test_return_issue(self, client: httpx.AsyncClient) -> None:
         await create(client)
-        response = await client.put("/rest/api/3/issue/DEMO-1", params={"returnIssue": "true"},
-                                    json={"update": {"summary": [{"set": "Via update"}]}})
+        response = await client.put(
+            "/rest/api/3/issue/DEMO-1",
+            params={"returnIssue": "true"},
+            json={"update": {"summary": [{"set": "Via update"}]}},
+        )
         assert response.status_code == 200
         assert response.json()["fields"]["summary"] == "Via update"
 
@@ -247,25 +303,30 @@ class TestEdit:
         await create(client)
         admin = site.user_by_email("admin@example.com")
         assert admin is not None
-        await client.put("/rest/api/3/issue/DEMO-1",
-                         json={"fields": {"assignee": {"accountId": admin.account_id}}})
+        await client.put(
+            "/rest/api/3/issue/DEMO-1",
+            json={"fields": {"assignee": {"accountId": admin.account_id}}},
+        )
         assert site.get_issue("DEMO-1").assignee == admin.account_id
         await client.put("/rest/api/3/issue/DEMO-1", json={"fields": {"assignee": None}})
         assert site.get_issue("DEMO-1").assignee is None
 
     async def test_status_is_not_editable(self, client: httpx.AsyncClient, site: Site) -> None:
         await create(client)
-        response = await client.put("/rest/api/3/issue/DEMO-1",
-                                    json={"fields": {"status": {"name": "Done"}}})
+        response = await client.put(
+            "/rest/api/3/issue/DEMO-1", json={"fields": {"status": {"name": "Done"}}}
+        )
         assert response.status_code == 400
         assert "cannot be set" in response.json()["errors"]["status"]
         assert site.get_issue("DEMO-1").status_id == "10000"
 
-    async def test_invalid_edit_changes_nothing(self, client: httpx.AsyncClient,
-                                                site: Site) -> None:
+    async def test_invalid_edit_changes_nothing(
+        self, client: httpx.AsyncClient, site: Site
+    ) -> None:
         await create(client, labels=["keep"])
-        response = await client.put("/rest/api/3/issue/DEMO-1", json={
-            "fields": {"summary": "New", "labels": ["has space"]}})
+        response = await client.put(
+            "/rest/api/3/issue/DEMO-1", json={"fields": {"summary": "New", "labels": ["has space"]}}
+        )
         assert response.status_code == 400
         assert site.get_issue("DEMO-1").summary == "Something broke"
         assert site.get_issue("DEMO-1").labels == ["keep"]
@@ -282,8 +343,9 @@ class TestDelete:
         assert site.issues_count() == 0
         assert (await client.get("/rest/api/3/issue/DEMO-1")).status_code == 404
 
-    async def test_subtasks_need_delete_subtasks(self, client: httpx.AsyncClient,
-                                                 site: Site) -> None:
+    async def test_subtasks_need_delete_subtasks(
+        self, client: httpx.AsyncClient, site: Site
+    ) -> None:
         parent = await create(client)
         await create(client, issuetype="10002", parent={"key": parent["key"]})
         refused = await client.delete("/rest/api/3/issue/DEMO-1")

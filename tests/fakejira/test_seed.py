@@ -16,8 +16,10 @@ from .conftest import START_MS
 
 
 def snapshot(site: Site) -> list[dict[str, Any]]:
-    return [{k: v for k, v in dataclasses.asdict(i).items() if k != "search_doc"}
-            for i in site.issues.values()]
+    return [
+        {k: v for k, v in dataclasses.asdict(i).items() if k != "search_doc"}
+        for i in site.issues.values()
+    ]
 
 
 def seeded(spec: SeedSpec) -> Site:
@@ -32,7 +34,8 @@ class TestDeterminism:
         first, second = seeded(spec), seeded(spec)
         assert snapshot(first) == snapshot(second)
         assert [u.account_id for u in first.users.values()] == [
-            u.account_id for u in second.users.values()]
+            u.account_id for u in second.users.values()
+        ]
 
     def test_different_seed_differs(self) -> None:
         base = SeedSpec(projects=2, issues_per_project=100, seed=1, now_ms=START_MS)
@@ -53,8 +56,9 @@ class TestDeterminism:
 
 class TestRealism:
     def test_content_is_varied_and_consistent(self) -> None:
-        site = seeded(SeedSpec(projects=4, issues_per_project=250, users=30, seed=3,
-                               now_ms=START_MS))
+        site = seeded(
+            SeedSpec(projects=4, issues_per_project=250, users=30, seed=3, now_ms=START_MS)
+        )
         issues = list(site.issues.values())
         users = list(site.users.values())
         assert 25 <= len(users) <= 51 and any(not u.active for u in users)
@@ -78,8 +82,7 @@ class TestRealism:
         assert any(ord(c) > 0x1F000 for c in summaries)  # emoji
         assert any(i.assignee is None for i in issues)
         assert any(i.duedate for i in issues) and any(i.labels for i in issues)
-        kinds = {n["type"] for i in issues if i.description
-                 for n in i.description["content"]}
+        kinds = {n["type"] for i in issues if i.description for n in i.description["content"]}
         assert {"heading", "paragraph", "orderedList", "codeBlock"} <= kinds
         assert any("@" in i.description_text for i in issues)  # mentions
         ids = [i.id for i in issues]
@@ -90,15 +93,25 @@ class TestRealism:
         site = seeded(SeedSpec(projects=2, issues_per_project=30, now_ms=START_MS))
         issue = site.get_issue("ACME-1")
         site.edit_issue(issue, {"fields": {"summary": "changed"}})
-        assert stored_issue(site, "ACME-1")["summary"] == "changed"  # type: ignore[index]
+        stored = stored_issue(site, "ACME-1")
+        assert stored is not None and stored["summary"] == "changed"
         assert len(site.search.matching_ids("project = OPS", None)) == 30
 
 
 class TestAdminSeeding:
     async def test_seed_and_reset_endpoints(self, client: httpx.AsyncClient, site: Site) -> None:
-        seeded_info = (await client.post("/_fake/seed", json={
-            "projects": 2, "issues_per_project": 10, "users": 5, "seed": 3,
-            "now_ms": START_MS})).json()
+        seeded_info = (
+            await client.post(
+                "/_fake/seed",
+                json={
+                    "projects": 2,
+                    "issues_per_project": 10,
+                    "users": 5,
+                    "seed": 3,
+                    "now_ms": START_MS,
+                },
+            )
+        ).json()
         assert seeded_info == {"site": "acme", "projects": 2, "users": 6, "issues": 20}
         total = (await client.post("/_fake/seed", json={"issues": 33})).json()
         assert total["issues"] == 33
@@ -110,12 +123,16 @@ class TestAdminSeeding:
         assert bad.status_code == 400
 
     async def test_stored_issue_and_users_endpoints(self, client: httpx.AsyncClient) -> None:
-        created = await client.post("/_fake/users", json={
-            "email": "qa@example.com", "displayName": "QA", "apiToken": "qa-token"})
+        created = await client.post(
+            "/_fake/users",
+            json={"email": "qa@example.com", "displayName": "QA", "apiToken": "qa-token"},
+        )
         assert created.status_code == 201 and created.json()["hasApiToken"] is True
-        async with httpx.AsyncClient(transport=client._transport,  # same app, QA's credentials
-                                     base_url=str(client.base_url),
-                                     auth=("qa@example.com", "qa-token")) as qa:
+        async with httpx.AsyncClient(
+            transport=client._transport,  # same app, QA's credentials
+            base_url=str(client.base_url),
+            auth=("qa@example.com", "qa-token"),
+        ) as qa:
             assert (await qa.get("/rest/api/3/myself")).json()["displayName"] == "QA"
         listed = (await client.get("/_fake/users")).json()
         assert {u["emailAddress"] for u in listed} == {"admin@example.com", "qa@example.com"}

@@ -11,15 +11,15 @@ from ticketbridge.fakejira import DEFAULT_ADMIN_ACCOUNT_ID, SeedSpec, Site
 
 
 @pytest.fixture
-def people(site: Site) -> Site:
-    site.reset(SeedSpec(projects=1, issues_per_project=0, users=60))
-    return site
+def people(fake_site: Site) -> Site:
+    fake_site.reset(SeedSpec(projects=1, issues_per_project=0, users=60))
+    return fake_site
 
 
-def assignable(site: Site) -> list[str]:
+def assignable(fake_site: Site) -> list[str]:
     """Active users in the emulator's order (display name, then account id)."""
     users = sorted(
-        (u for u in site.users.values() if u.active),
+        (u for u in fake_site.users.values() if u.active),
         key=lambda u: (u.display_name.lower(), u.account_id),
     )
     return [u.account_id for u in users]
@@ -27,9 +27,9 @@ def assignable(site: Site) -> list[str]:
 
 class TestShape:
     async def test_items_are_usable_as_assigned_user_vendor_id(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
-        site.add_user("zoe@example.com", "Zoë Öberg")
+        fake_site.add_user("zoe@example.com", "Zoë Öberg")
         r = await client.get(users_url("DEMO"), headers=tenant.headers)
         assert r.status_code == 200, r.text
         body = r.json()
@@ -44,9 +44,9 @@ class TestShape:
         assert by_name["Zoë Öberg"]["email"] == "zoe@example.com"
 
     async def test_inactive_users_are_not_offered(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
-        gone = site.add_user("gone@example.com", "Gone User", active=False)
+        gone = fake_site.add_user("gone@example.com", "Gone User", active=False)
         r = await client.get(users_url("DEMO"), headers=tenant.headers)
         assert r.status_code == 200, r.text
         assert gone.account_id not in {u["vendor_id"] for u in r.json()["items"]}
@@ -82,12 +82,12 @@ class TestPagination:
 
     @pytest.mark.parametrize("limit", [0, 1001])
     async def test_refused_limits(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, limit: int
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, limit: int
     ) -> None:
         r = await client.get(users_url("DEMO"), params={"limit": limit}, headers=tenant.headers)
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["query", "limit"]
-        assert site.stats.total == 0
+        assert fake_site.stats.total == 0
 
     async def test_offset_past_the_end_is_empty(
         self, client: httpx.AsyncClient, tenant: Tenant, people: Site
@@ -99,17 +99,17 @@ class TestPagination:
 
 class TestQuery:
     async def test_query_matches_name_or_email_prefix(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
-        site.add_user("kim.lee@example.com", "Kim Lee")
-        site.add_user("jo@example.com", "Jo Kimura")
-        site.add_user("bob@example.com", "Bob Stone")
+        fake_site.add_user("kim.lee@example.com", "Kim Lee")
+        fake_site.add_user("jo@example.com", "Jo Kimura")
+        fake_site.add_user("bob@example.com", "Bob Stone")
         r = await client.get(users_url("DEMO"), params={"query": "kim"}, headers=tenant.headers)
         assert r.status_code == 200, r.text
         assert sorted(u["name"] for u in r.json()["items"]) == ["Jo Kimura", "Kim Lee"]
 
     async def test_query_matching_nobody_is_empty(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         r = await client.get(users_url("DEMO"), params={"query": "qqq"}, headers=tenant.headers)
         assert r.status_code == 200, r.text
@@ -118,9 +118,9 @@ class TestQuery:
 
 class TestUnknownProject:
     async def test_unknown_key_is_404(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         r = await client.get(users_url("NOPE"), headers=tenant.headers)
         assert r.status_code == 404
         assert "NOPE" in r.json()["detail"]
-        assert calls(site, ASSIGNABLE) == 1
+        assert calls(fake_site, ASSIGNABLE) == 1

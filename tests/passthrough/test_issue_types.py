@@ -15,7 +15,7 @@ JIRA_TYPES = ["10001", "10002", "10003", "10004", "10000"]
 
 class TestShape:
     async def test_items_are_usable_as_type_vendor_id(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         r = await client.get(issue_types_url("DEMO"), headers=tenant.headers)
         assert r.status_code == 200, r.text
@@ -30,9 +30,9 @@ class TestShape:
         }
 
     async def test_project_id_works_like_the_key(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
-        demo = site.find_project("DEMO")
+        demo = fake_site.find_project("DEMO")
         assert demo is not None
         r = await client.get(issue_types_url(demo.id), headers=tenant.headers)
         assert r.status_code == 200, r.text
@@ -41,7 +41,7 @@ class TestShape:
 
 class TestPagination:
     async def test_walk_lists_each_type_once(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         seen: list[str] = []
         for offset in range(0, 10, 2):
@@ -56,60 +56,58 @@ class TestPagination:
         assert seen == JIRA_TYPES
 
     async def test_offset_past_the_end_is_empty(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
-        r = await client.get(
-            issue_types_url("DEMO"), params={"offset": 5}, headers=tenant.headers
-        )
+        r = await client.get(issue_types_url("DEMO"), params={"offset": 5}, headers=tenant.headers)
         assert r.status_code == 200, r.text
         assert r.json() == {"items": [], "total": 5, "limit": 100, "offset": 5}
 
     @pytest.mark.parametrize(("limit", "expected"), [(1, 1), (100, 5), (101, 5), (1000, 5)])
     async def test_accepted_limits(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, limit: int, expected: int
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, limit: int, expected: int
     ) -> None:
         r = await client.get(
             issue_types_url("DEMO"), params={"limit": limit}, headers=tenant.headers
         )
         assert r.status_code == 200, r.text
         assert [t["vendor_id"] for t in r.json()["items"]] == JIRA_TYPES[:expected]
-        assert calls(site, CREATEMETA) == 1
+        assert calls(fake_site, CREATEMETA) == 1
 
     @pytest.mark.parametrize("limit", [0, 1001])
     async def test_refused_limits(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, limit: int
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, limit: int
     ) -> None:
         r = await client.get(
             issue_types_url("DEMO"), params={"limit": limit}, headers=tenant.headers
         )
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["query", "limit"]
-        assert site.stats.total == 0
+        assert fake_site.stats.total == 0
 
 
 class TestUnknownProject:
     async def test_unknown_key_is_404(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         r = await client.get(issue_types_url("NOPE"), headers=tenant.headers)
         assert r.status_code == 404
         assert "NOPE" in r.json()["detail"]
-        assert calls(site, CREATEMETA) == 1
+        assert calls(fake_site, CREATEMETA) == 1
 
     @pytest.mark.parametrize("key", ["A.B", "-1", "%2E%2E", "DEMO%20X"])
     async def test_malformed_key_is_refused_before_jira(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, key: str
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, key: str
     ) -> None:
         # "%2E%2E" arrives as "..": pasted into Jira's path it would climb out of the route.
         r = await client.get(issue_types_url(key), headers=tenant.headers)
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["path", "project_key"]
-        assert site.stats.total == 0
+        assert fake_site.stats.total == 0
 
     @pytest.mark.parametrize("key", ["..", "DEMO%2F..%2Fmyself"])
     async def test_path_tricks_match_no_route(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, key: str
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, key: str
     ) -> None:
         r = await client.get(issue_types_url(key), headers=tenant.headers)
         assert r.status_code == 404
-        assert site.stats.total == 0
+        assert fake_site.stats.total == 0

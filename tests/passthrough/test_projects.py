@@ -10,22 +10,22 @@ from tests.passthrough.conftest import PROJECT_SEARCH, PROJECTS_URL, calls
 from ticketbridge.fakejira import SeedSpec, Site
 
 
-def jira_order(site: Site) -> list[str]:
+def jira_order(fake_site: Site) -> list[str]:
     """Project keys in the order Jira's project/search lists them (by name)."""
-    return [p.key for p in sorted(site.projects.values(), key=lambda p: p.name.lower())]
+    return [p.key for p in sorted(fake_site.projects.values(), key=lambda p: p.name.lower())]
 
 
 @pytest.fixture
-def many(site: Site) -> Site:
-    site.reset(SeedSpec(projects=250, issues_per_project=0, users=3))
-    return site
+def many(fake_site: Site) -> Site:
+    fake_site.reset(SeedSpec(projects=250, issues_per_project=0, users=3))
+    return fake_site
 
 
 class TestShape:
     async def test_items_carry_key_id_name_and_type(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
-        site.add_project("OPS", "Operations", simplified=True)
+        fake_site.add_project("OPS", "Operations", simplified=True)
         r = await client.get(PROJECTS_URL, headers=tenant.headers)
         assert r.status_code == 200, r.text
         body = r.json()
@@ -33,14 +33,14 @@ class TestShape:
         ops = next(p for p in body["items"] if p["vendor_id"] == "OPS")
         assert ops == {
             "vendor_id": "OPS",
-            "id": site.find_project("OPS").id,  # type: ignore[union-attr]
+            "id": fake_site.find_project("OPS").id,  # type: ignore[union-attr]
             "name": "Operations",
             "project_type": "software",
             "issue_types": None,
         }
 
     async def test_expand_issue_types_embeds_them(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         r = await client.get(
             PROJECTS_URL, params={"expand_issue_types": "true"}, headers=tenant.headers
@@ -111,8 +111,9 @@ class TestPagination:
 
 
 class TestLimits:
-    @pytest.mark.parametrize(("limit", "expected", "jira_calls"), [(1, 1, 1), (100, 100, 1),
-                                                                    (101, 101, 2)])
+    @pytest.mark.parametrize(
+        ("limit", "expected", "jira_calls"), [(1, 1, 1), (100, 100, 1), (101, 101, 2)]
+    )
     async def test_accepted_limits(
         self,
         client: httpx.AsyncClient,
@@ -129,12 +130,12 @@ class TestLimits:
 
     @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"offset": -1}])
     async def test_refused_limits_name_the_field(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, params: dict[str, int]
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, params: dict[str, int]
     ) -> None:
         r = await client.get(PROJECTS_URL, params=params, headers=tenant.headers)
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["query", next(iter(params))]
-        assert site.stats.total == 0
+        assert fake_site.stats.total == 0
 
 
 class TestQuery:

@@ -27,7 +27,7 @@ DESCRIPTION = {
 }
 
 
-def make_issue(site: Site, summary: str = "Printer on fire", **fields: Any) -> str:
+def make_issue(fake_site: Site, summary: str = "Printer on fire", **fields: Any) -> str:
     body = {
         "fields": {
             "project": {"key": "DEMO"},
@@ -36,33 +36,36 @@ def make_issue(site: Site, summary: str = "Printer on fire", **fields: Any) -> s
             **fields,
         }
     }
-    admin = site.users[DEFAULT_ADMIN_ACCOUNT_ID]
-    return site.create_issue(body, actor=admin).key
+    admin = fake_site.users[DEFAULT_ADMIN_ACCOUNT_ID]
+    return fake_site.create_issue(body, actor=admin).key
 
 
 @pytest.fixture
-def thousand(site: Site) -> list[str]:
+def thousand(fake_site: Site) -> list[str]:
     """1,000 ACME issues (and 1,000 OPS ones that must not match); ACME keys in id order."""
-    site.reset(SeedSpec(projects=2, issues_per_project=1000, users=10))
-    acme = site.find_project("ACME")
+    fake_site.reset(SeedSpec(projects=2, issues_per_project=1000, users=10))
+    acme = fake_site.find_project("ACME")
     assert acme is not None
-    return [i.key for i in sorted(site.issues.values(), key=lambda i: i.id)
-            if i.project_id == acme.id]
+    return [
+        i.key
+        for i in sorted(fake_site.issues.values(), key=lambda i: i.id)
+        if i.project_id == acme.id
+    ]
 
 
 class TestShape:
     async def test_item_has_vendor_shape_and_normalized_view(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         key = make_issue(
-            site,
+            fake_site,
             description=DESCRIPTION,
             labels=["ops", "urgent"],
             duedate="2024-07-01",
             priority={"id": "1"},
             assignee={"accountId": DEFAULT_ADMIN_ACCOUNT_ID},
         )
-        stored = site.get_issue(key)
+        stored = fake_site.get_issue(key)
         r = await client.get(SEARCH_URL, params={"jql": "project = DEMO"}, headers=tenant.headers)
         assert r.status_code == 200, r.text
         body = r.json()
@@ -117,7 +120,7 @@ class TestShape:
         }
 
     async def test_no_match_is_an_empty_last_page(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         r = await client.get(SEARCH_URL, params={"jql": "project = DEMO"}, headers=tenant.headers)
         assert r.status_code == 200, r.text
@@ -126,9 +129,9 @@ class TestShape:
 
 class TestFields:
     async def test_listed_fields_only_in_vendor_shape_normalized_stays_whole(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
-        make_issue(site, customfield_10030="CUST-42", labels=["x"])
+        make_issue(fake_site, customfield_10030="CUST-42", labels=["x"])
         r = await client.get(
             SEARCH_URL,
             params={"jql": "project = DEMO", "fields": "summary, customfield_10030"},
@@ -147,9 +150,9 @@ class TestFields:
         }
 
     async def test_all_minus_excluded(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
-        make_issue(site, description=DESCRIPTION)
+        make_issue(fake_site, description=DESCRIPTION)
         r = await client.get(
             SEARCH_URL,
             params={"jql": "project = DEMO", "fields": "*all,-description,-labels"},
@@ -162,33 +165,35 @@ class TestFields:
         assert "resolution" in item["vendor"]["fields"]  # not in the default set
         assert item["normalized"]["description"] == "Smoke **everywhere**"
 
-    @pytest.mark.parametrize("fields", ["summary,bad field", "summary;drop", ",".join(
-        f"customfield_{n}" for n in range(101))])
+    @pytest.mark.parametrize(
+        "fields",
+        ["summary,bad field", "summary;drop", ",".join(f"customfield_{n}" for n in range(101))],
+    )
     async def test_malformed_fields_name_the_field(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, fields: str
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, fields: str
     ) -> None:
         r = await client.get(
             SEARCH_URL, params={"jql": "project = DEMO", "fields": fields}, headers=tenant.headers
         )
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["query", "fields"]
-        assert site.stats.total == 0
+        assert fake_site.stats.total == 0
 
 
 class TestJql:
     @pytest.mark.parametrize("params", [{}, {"jql": ""}, {"jql": "x" * 5001}])
     async def test_missing_empty_or_too_long_names_jql(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, params: dict[str, str]
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, params: dict[str, str]
     ) -> None:
         r = await client.get(SEARCH_URL, params=params, headers=tenant.headers)
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["query", "jql"]
-        assert site.stats.total == 0
+        assert fake_site.stats.total == 0
 
     async def test_jql_of_exactly_5000_characters_is_sent(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
-        make_issue(site)
+        make_issue(fake_site)
         jql = "project = DEMO".ljust(5000)
         r = await client.get(SEARCH_URL, params={"jql": jql}, headers=tenant.headers)
         assert r.status_code == 200, r.text
@@ -199,7 +204,7 @@ class TestJql:
         self,
         client: httpx.AsyncClient,
         tenant: Tenant,
-        site: Site,
+        fake_site: Site,
         vendor_transport: httpx.AsyncBaseTransport,
         jql: str,
     ) -> None:
@@ -243,19 +248,19 @@ class TestLimits:
 
     @pytest.mark.parametrize("limit", [0, 101, -1])
     async def test_refused_limits_name_limit(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, limit: int
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, limit: int
     ) -> None:
         r = await client.get(
             SEARCH_URL, params={"jql": "project = DEMO", "limit": limit}, headers=tenant.headers
         )
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["query", "limit"]
-        assert site.stats.total == 0
+        assert fake_site.stats.total == 0
 
 
 class TestWalk:
     async def test_thousand_issues_by_37_each_once_in_order(
-        self, client: httpx.AsyncClient, tenant: Tenant, thousand: list[str], site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, thousand: list[str], fake_site: Site
     ) -> None:
         params: dict[str, Any] = {"jql": "project = ACME ORDER BY id ASC", "limit": 37}
         seen: list[str] = []
@@ -272,4 +277,4 @@ class TestWalk:
             params["cursor"] = body["next_cursor"]
         assert seen == thousand
         assert pages == 28  # ceil(1000 / 37)
-        assert calls(site, SEARCH_JQL) == 28
+        assert calls(fake_site, SEARCH_JQL) == 28

@@ -80,7 +80,9 @@ async def list_projects(
 
 
 @router.get("/projects/{project_id}", response_model=ProjectRead)
-async def get_project(project_id: uuid.UUID, session: SessionDep, conn: ConnectionDep) -> ProjectRead:
+async def get_project(
+    project_id: uuid.UUID, session: SessionDep, conn: ConnectionDep
+) -> ProjectRead:
     project = await CatalogRepository(session).get_project(conn.id, project_id)
     if project is None:
         raise NotFound("project not found")

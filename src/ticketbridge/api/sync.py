@@ -10,10 +10,12 @@ from ticketbridge.api.deps import ConnectionDep, SessionDep
 from ticketbridge.errors import TicketbridgeError
 from ticketbridge.store.base import utcnow
 from ticketbridge.sync.repository import SyncRepository
-from ticketbridge.sync.scheduler import SyncScheduler
+from ticketbridge.sync.scheduler import SyncScheduler, scheduler_hook
 from ticketbridge.sync.schemas import SyncAccepted, SyncStateRead
 from ticketbridge.sync.service import SyncAlreadyRunning
 from ticketbridge.sync.state import state_read
+
+__all__ = ["router", "scheduler_hook"]
 
 router = APIRouter(prefix="/v1/itsm/sync", tags=["sync"])
 
@@ -43,8 +45,8 @@ async def start_sync(
 ) -> SyncAccepted:
     scheduler = _scheduler(request)
     state = await SyncRepository(session).state(conn.id)
-    leased = state is not None and state.lease_expires_at is not None
-    if scheduler.running(conn.id) or (leased and state.lease_expires_at > utcnow()):  # type: ignore[union-attr,operator]
+    expires = state.lease_expires_at if state is not None else None
+    if scheduler.running(conn.id) or (expires is not None and expires > utcnow()):
         raise SyncAlreadyRunning("a sync of this connection is already running")
     scheduler.start(conn.id, full=full)
     return SyncAccepted(connection_id=conn.id, full=full)

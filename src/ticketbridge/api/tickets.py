@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -20,7 +20,7 @@ from ticketbridge.tickets.schemas import TicketPriority, TicketRead, TicketStatu
 
 router = APIRouter(prefix="/v1/itsm/tickets", tags=["tickets"])
 
-_404 = {404: {"description": "No such ticket in this connection"}}
+_404: dict[int | str, dict[str, Any]] = {404: {"description": "No such ticket in this connection"}}
 
 
 @router.get("", response_model=Page[TicketRead] | CursorPage[TicketRead])
@@ -59,9 +59,7 @@ async def list_tickets(
     if params.cursor_mode:
         page = await repo.list_keyset(conn.id, filters, limit=params.limit, seek=params.seek)
         return cursor_page(page, [repo.to_read(t) for t in page.items])
-    rows, total = await repo.list_offset(
-        conn.id, filters, limit=params.limit, offset=params.offset
-    )
+    rows, total = await repo.list_offset(conn.id, filters, limit=params.limit, offset=params.offset)
     return Page[TicketRead](
         items=[repo.to_read(t) for t in rows],
         total=total,

@@ -22,12 +22,12 @@ Module map: :mod:`.app` (factory), ``routes_*`` (endpoints), :mod:`.state` (site
 
 from .app import FakeJiraApp, create_app
 from .faults import AmbiguousFault, ErrorFault, FaultConfig, RateLimitFault
+from .seed import SeedSpec
 from .state import (
     DEFAULT_ADMIN_ACCOUNT_ID,
     DEFAULT_ADMIN_EMAIL,
     DEFAULT_ADMIN_TOKEN,
     FakeJiraState,
-    SeedSpec,
     Site,
 )
 

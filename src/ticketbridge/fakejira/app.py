@@ -75,22 +75,30 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     site = state.site(request.headers.get("host", ""))
     site.stats.record(request.method, "<unmatched>", status)
     if status == 405:
-        return JiraJSON({"errorMessages": [f"Method {request.method} is not allowed here."],
-                         "errors": {}}, status_code=405)
-    return JiraJSON({"errorMessages": [f"null for uri: {request.url}"], "errors": {}},
-                    status_code=404)
+        return JiraJSON(
+            {"errorMessages": [f"Method {request.method} is not allowed here."], "errors": {}},
+            status_code=405,
+        )
+    return JiraJSON(
+        {"errorMessages": [f"null for uri: {request.url}"], "errors": {}}, status_code=404
+    )
 
 
-def create_app(sites: FakeJiraState | None = None, *, seed: int | None = None,
-               **state_options: Any) -> FakeJiraApp:
+def create_app(
+    sites: FakeJiraState | None = None, *, seed: int | None = None, **state_options: Any
+) -> FakeJiraApp:
     """The fake Jira ASGI app.
 
     ``sites`` is the state to serve (a fresh one by default); ``seed`` (N issues in total per
     site) and ``state_options`` (``faults=``, ``clock=``) configure that fresh state.
     """
     state = sites if sites is not None else FakeJiraState(seed=seed, **state_options)
-    declared = (*routes_meta.ROUTES, *routes_issues.ROUTES, *routes_search.ROUTES,
-                *routes_bulk.ROUTES)
+    declared = (
+        *routes_meta.ROUTES,
+        *routes_issues.ROUTES,
+        *routes_search.ROUTES,
+        *routes_bulk.ROUTES,
+    )
     app = FakeJiraApp(
         routes=[*routes_admin.ROUTES, *jira_routes(declared)],
         exception_handlers={404: _not_found, 405: _not_found},

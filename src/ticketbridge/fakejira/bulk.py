@@ -63,8 +63,9 @@ class BulkTasks:
         self._next_id = 10000
 
     # -- submission ----------------------------------------------------------------------------
-    def submit(self, refs: list[tuple[str, Callable[[Issue], None]]],
-               submitted_by: str | None) -> BulkTask:
+    def submit(
+        self, refs: list[tuple[str, Callable[[Issue], None]]], submitted_by: str | None
+    ) -> BulkTask:
         now = self.site.now_ms()
         delay = self.site.faults.config.bulk_delay_ms
         task = BulkTask(str(self._next_id), submitted_by, now, now + delay, refs, updated=now)
@@ -180,8 +181,9 @@ def _string_list(value: object) -> bool:
 
 def _check_size(count: int) -> None:
     if count > MAX_BULK_ISSUES:
-        raise JiraError(400, f"A bulk operation accepts at most {MAX_BULK_ISSUES} issues; "
-                             f"{count} were given.")
+        raise JiraError(
+            400, f"A bulk operation accepts at most {MAX_BULK_ISSUES} issues; {count} were given."
+        )
 
 
 def _by_field(edited: Mapping[str, Any], group: str) -> dict[str, Mapping[str, Any]]:
@@ -191,8 +193,9 @@ def _by_field(edited: Mapping[str, Any], group: str) -> dict[str, Mapping[str, A
     return {str(i.get("fieldId")): i for i in items if isinstance(i, Mapping)}
 
 
-def _edit_body(actions: list[str],
-               edited: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+def _edit_body(
+    actions: list[str], edited: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
     """``selectedActions`` + ``editedFieldsInput`` as a plain ``fields`` dict and label ops."""
     text = _by_field(edited, "singleLineTextFields")
     users = _by_field(edited, "singleSelectClearableUserPickerFields")
@@ -226,14 +229,17 @@ def _edit_body(actions: list[str],
                 if problem:
                     raise JiraError(400, None, {"labels": problem})
             else:
-                raise JiraError(400, "bulkEditMultiSelectFieldOption must be ADD, REMOVE, "
-                                     "REPLACE or REMOVE_ALL.")
+                raise JiraError(
+                    400,
+                    "bulkEditMultiSelectFieldOption must be ADD, REMOVE, REPLACE or REMOVE_ALL.",
+                )
         elif action in text:
             fields[action] = text[action].get("text")
         elif action in users:
             user = users[action].get("user")
-            fields[action] = {"accountId": user.get("accountId")} if isinstance(
-                user, Mapping) else None
+            fields[action] = (
+                {"accountId": user.get("accountId")} if isinstance(user, Mapping) else None
+            )
         elif action in dates:
             date = dates[action].get("date")
             fields[action] = date.get("formattedDate") if isinstance(date, Mapping) else None
@@ -242,8 +248,9 @@ def _edit_body(actions: list[str],
             fields[action] = rich_text.get("adfValue") if isinstance(rich_text, Mapping) else None
         elif action in numbers:
             fields[action] = numbers[action].get("value")
-        elif action in _TEXT_FIELDS or action in _USER_FIELDS or action in (
-                "duedate", "description"):
+        elif (
+            action in _TEXT_FIELDS or action in _USER_FIELDS or action in ("duedate", "description")
+        ):
             raise missing
         else:
             raise JiraError(400, f"The field '{action}' can't be bulk edited.")

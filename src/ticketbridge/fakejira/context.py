@@ -83,8 +83,7 @@ class Ctx:
     def flag(self, name: str) -> bool:
         return (self.query(name) or "").lower() == "true"
 
-    def int_query(self, name: str, default: int, *, low: int = 0,
-                  high: int | None = None) -> int:
+    def int_query(self, name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
         """An integer parameter, clamped to ``[low, high]`` as Jira's paged listings do."""
         raw = self.query(name)
         if raw is None or raw.strip() == "":
@@ -176,16 +175,18 @@ def _endpoint(route: JiraRoute, version: int) -> Callable[[Request], Any]:
             response = error_response(exc, bulk=route.bulk_errors)
         except Exception:  # a bug in the emulator: answer like Jira's 500, keep the trace
             log.exception("fakejira: unhandled error in %s %s", method, template)
-            response = JiraJSON({"errorMessages": ["Internal server error"], "errors": {}},
-                                status_code=500)
+            response = JiraJSON(
+                {"errorMessages": ["Internal server error"], "errors": {}}, status_code=500
+            )
         site.stats.record(method, template, response.status_code)
         return response
 
     return endpoint
 
 
-def _after_apply(request: Request, site: Site, method: str, template: str,
-                 response: Response) -> Response:
+def _after_apply(
+    request: Request, site: Site, method: str, template: str, response: Response
+) -> Response:
     fault = site.faults.ambiguous(method, template)
     if fault is None:
         return response
@@ -194,8 +195,10 @@ def _after_apply(request: Request, site: Site, method: str, template: str,
         if isinstance(flag, list):
             flag[0] = True
         return response
-    return JiraJSON({"errorMessages": [f"Injected fault after applying: {fault.status}."],
-                     "errors": {}}, status_code=fault.status)
+    return JiraJSON(
+        {"errorMessages": [f"Injected fault after applying: {fault.status}."], "errors": {}},
+        status_code=fault.status,
+    )
 
 
 def jira_routes(declared: Sequence[JiraRoute]) -> list[Route]:

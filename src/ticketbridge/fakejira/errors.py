@@ -15,9 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-NOT_AUTHENTICATED = (
-    "You are not authenticated. Authentication required to perform this operation."
-)
+NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
 ISSUE_NOT_FOUND = "Issue does not exist or you do not have permission to see it."
 SEARCH_REMOVED = (
     "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "

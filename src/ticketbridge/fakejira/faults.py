@@ -80,8 +80,15 @@ class FaultConfig:
         """Parse the admin API's JSON; raises ``ValueError`` with a readable message."""
         if not isinstance(data, Mapping):
             raise ValueError("faults must be a JSON object")
-        known = {"seed", "latency_ms", "latency_jitter_ms", "rate_limit", "error_rate",
-                 "ambiguous", "bulk_delay_ms"}
+        known = {
+            "seed",
+            "latency_ms",
+            "latency_jitter_ms",
+            "rate_limit",
+            "error_rate",
+            "ambiguous",
+            "bulk_delay_ms",
+        }
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
@@ -128,8 +135,9 @@ def _build(cls: type[Any], data: Any, name: str) -> Any:
     if not isinstance(share, int | float) or not 0.0 <= share <= 1.0:
         raise ValueError(f"{name}.share must be between 0 and 1")
     routes = getattr(built, "routes", None)
-    if routes is not None and (not isinstance(routes, list)
-                               or not all(isinstance(r, str) for r in routes)):
+    if routes is not None and (
+        not isinstance(routes, list) or not all(isinstance(r, str) for r in routes)
+    ):
         raise ValueError(f"{name}.routes must be a list of route templates")
     return built
 
@@ -175,8 +183,9 @@ class Faults:
         jitter = self.rng.uniform(0, c.latency_jitter_ms) if c.latency_jitter_ms else 0.0
         return (c.latency_ms + jitter) / 1000
 
-    def rate_limited(self, method: str, template: str,
-                     now: float | None = None) -> dict[str, str] | None:
+    def rate_limited(
+        self, method: str, template: str, now: float | None = None
+    ) -> dict[str, str] | None:
         """The 429 headers if this request is throttled, else ``None``."""
         fault = self.config.rate_limit
         if fault is None or not _applies(fault.routes, method, template):

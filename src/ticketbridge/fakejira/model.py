@@ -120,7 +120,9 @@ CAT_DONE = StatusCategory(3, "done", "Done", "green")
 STATUS_CATEGORIES = (CAT_NEW, CAT_INDETERMINATE, CAT_DONE)
 
 TODO = Status("10000", "To Do", "", CAT_NEW)
-IN_PROGRESS = Status("3", "In Progress", "This issue is being actively worked on.", CAT_INDETERMINATE)
+IN_PROGRESS = Status(
+    "3", "In Progress", "This issue is being actively worked on.", CAT_INDETERMINATE
+)
 DONE = Status("10001", "Done", "", CAT_DONE)
 STATUSES = {s.id: s for s in (TODO, IN_PROGRESS, DONE)}
 INITIAL_STATUS = TODO
@@ -153,29 +155,40 @@ DEFAULT_PRIORITY = PRIORITIES[2]
 
 EPIC = IssueType("10000", "Epic", "A big user story that needs to be broken down.", False, 1, 10307)
 TASK = IssueType("10001", "Task", "A small, distinct piece of work.", False, 0, 10318)
-SUBTASK = IssueType("10002", "Sub-task", "A small piece of work that's part of a larger task.",
-                    True, -1, 10316)
-STORY = IssueType("10003", "Story", "Functionality or a feature expressed as a user goal.",
-                  False, 0, 10315)
+SUBTASK = IssueType(
+    "10002", "Sub-task", "A small piece of work that's part of a larger task.", True, -1, 10316
+)
+STORY = IssueType(
+    "10003", "Story", "Functionality or a feature expressed as a user goal.", False, 0, 10315
+)
 BUG = IssueType("10004", "Bug", "A problem or error.", False, 0, 10303)
 ISSUE_TYPES = (TASK, SUBTASK, STORY, BUG, EPIC)
 ISSUE_TYPES_BY_ID = {t.id: t for t in ISSUE_TYPES}
 
 
-def _system(fid: str, name: str, schema_type: str | None, *, items: str | None = None,
-            clauses: tuple[str, ...] | None = None, orderable: bool = True,
-            searchable: bool = True) -> FieldDef:
+def _system(
+    fid: str,
+    name: str,
+    schema_type: str | None,
+    *,
+    items: str | None = None,
+    clauses: tuple[str, ...] | None = None,
+    orderable: bool = True,
+    searchable: bool = True,
+) -> FieldDef:
     schema: dict[str, Any] | None = None
     if schema_type is not None:
         schema = {"type": schema_type, "system": fid}
         if items is not None:
             schema["items"] = items
-    return FieldDef(fid, name, schema, clauses or (fid,), orderable=orderable,
-                    searchable=searchable)
+    return FieldDef(
+        fid, name, schema, clauses or (fid,), orderable=orderable, searchable=searchable
+    )
 
 
-def _custom(num: int, name: str, schema_type: str, custom: str, *,
-            items: str | None = None) -> FieldDef:
+def _custom(
+    num: int, name: str, schema_type: str, custom: str, *, items: str | None = None
+) -> FieldDef:
     schema: dict[str, Any] = {"type": schema_type, "custom": custom, "customId": num}
     if items is not None:
         schema["items"] = items
@@ -197,26 +210,45 @@ SYSTEM_FIELDS = (
     _system("parent", "Parent", None, clauses=("parent",)),
     _system("issuetype", "Issue Type", "issuetype", clauses=("issuetype", "type")),
     _system("project", "Project", "project"),
-    _system("created", "Created", "datetime", clauses=("created", "createdDate"),
-            orderable=False),
-    _system("updated", "Updated", "datetime", clauses=("updated", "updatedDate"),
-            orderable=False),
+    _system("created", "Created", "datetime", clauses=("created", "createdDate"), orderable=False),
+    _system("updated", "Updated", "datetime", clauses=("updated", "updatedDate"), orderable=False),
     _system("resolution", "Resolution", "resolution"),
-    _system("resolutiondate", "Resolved", "datetime",
-            clauses=("resolutiondate", "resolved"), orderable=False),
-    _system("statuscategorychangedate", "Status Category Changed", "datetime",
-            clauses=("statusCategoryChangedDate",), orderable=False),
-    _system("subtasks", "Sub-tasks", "array", items="issuelinks", clauses=("subtasks",),
-            orderable=False),
+    _system(
+        "resolutiondate",
+        "Resolved",
+        "datetime",
+        clauses=("resolutiondate", "resolved"),
+        orderable=False,
+    ),
+    _system(
+        "statuscategorychangedate",
+        "Status Category Changed",
+        "datetime",
+        clauses=("statusCategoryChangedDate",),
+        orderable=False,
+    ),
+    _system(
+        "subtasks", "Sub-tasks", "array", items="issuelinks", clauses=("subtasks",), orderable=False
+    ),
 )
 CUSTOM_FIELDS = (
-    _custom(10015, "Start date", "date", "com.atlassian.jira.plugin.system.customfieldtypes:datepicker"),
-    _custom(10016, "Story point estimate", "number",
-            "com.atlassian.jira.plugin.system.customfieldtypes:float"),
+    _custom(
+        10015, "Start date", "date", "com.atlassian.jira.plugin.system.customfieldtypes:datepicker"
+    ),
+    _custom(
+        10016,
+        "Story point estimate",
+        "number",
+        "com.atlassian.jira.plugin.system.customfieldtypes:float",
+    ),
     _custom(10019, "Rank", "any", "com.pyxis.greenhopper.jira:gh-lexo-rank"),
     _custom(10020, "Sprint", "array", "com.pyxis.greenhopper.jira:gh-sprint", items="json"),
-    _custom(10030, "Customer reference", "string",
-            "com.atlassian.jira.plugin.system.customfieldtypes:textfield"),
+    _custom(
+        10030,
+        "Customer reference",
+        "string",
+        "com.atlassian.jira.plugin.system.customfieldtypes:textfield",
+    ),
 )
 FIELDS = SYSTEM_FIELDS + CUSTOM_FIELDS
 FIELDS_BY_ID = {f.id: f for f in FIELDS}

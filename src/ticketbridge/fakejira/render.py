@@ -44,8 +44,10 @@ ALL_FIELD_IDS = (*SYSTEM_FIELD_IDS, *(f.id for f in CUSTOM_FIELDS), "*extra")
 
 
 def avatar_urls(base: str, kind: str, ident: str) -> dict[str, str]:
-    return {f"{n}x{n}": f"{base}/secure/{kind}avatar?size={n}&avatarId={ident}"
-            for n in (48, 24, 16, 32)}
+    return {
+        f"{n}x{n}": f"{base}/secure/{kind}avatar?size={n}&avatarId={ident}"
+        for n in (48, 24, 16, 32)
+    }
 
 
 def user_json(base: str, user: User, *, api: str = API) -> dict[str, Any]:
@@ -63,12 +65,14 @@ def user_json(base: str, user: User, *, api: str = API) -> dict[str, Any]:
 
 def myself_json(base: str, user: User, *, api: str = API) -> dict[str, Any]:
     data = user_json(base, user, api=api)
-    data.update({
-        "locale": "en_US",
-        "groups": {"size": 1, "items": []},
-        "applicationRoles": {"size": 1, "items": []},
-        "expand": "groups,applicationRoles",
-    })
+    data.update(
+        {
+            "locale": "en_US",
+            "groups": {"size": 1, "items": []},
+            "applicationRoles": {"size": 1, "items": []},
+            "expand": "groups,applicationRoles",
+        }
+    )
     return data
 
 
@@ -78,7 +82,7 @@ def issuetype_json(base: str, t: IssueType, *, api: str = API) -> dict[str, Any]
         "id": t.id,
         "description": t.description,
         "iconUrl": f"{base}/rest/api/2/universal_avatar/view/type/issuetype/avatar/{t.avatar_id}"
-                   "?size=medium",
+        "?size=medium",
         "name": t.name,
         "subtask": t.subtask,
         "avatarId": t.avatar_id,
@@ -106,21 +110,39 @@ def status_json(base: str, s: Status, *, api: str = API) -> dict[str, Any]:
         "iconUrl": f"{base}/",
         "name": s.name,
         "id": s.id,
-        "statusCategory": {"self": f"{base}{api}/statuscategory/{c.id}", "id": c.id,
-                           "key": c.key, "colorName": c.color, "name": c.name},
+        "statusCategory": {
+            "self": f"{base}{api}/statuscategory/{c.id}",
+            "id": c.id,
+            "key": c.key,
+            "colorName": c.color,
+            "name": c.name,
+        },
     }
 
 
 def transition_json(base: str, t: Transition, *, api: str = API) -> dict[str, Any]:
     return {
-        "id": t.id, "name": t.name, "to": status_json(base, t.to, api=api),
-        "hasScreen": False, "isGlobal": True, "isInitial": False, "isAvailable": True,
-        "isConditional": False, "isLooped": False,
+        "id": t.id,
+        "name": t.name,
+        "to": status_json(base, t.to, api=api),
+        "hasScreen": False,
+        "isGlobal": True,
+        "isInitial": False,
+        "isAvailable": True,
+        "isConditional": False,
+        "isLooped": False,
     }
 
 
-def project_json(base: str, site: Site, p: Project, *, expand: Iterable[str] = (),
-                 full: bool = False, api: str = API) -> dict[str, Any]:
+def project_json(
+    base: str,
+    site: Site,
+    p: Project,
+    *,
+    expand: Iterable[str] = (),
+    full: bool = False,
+    api: str = API,
+) -> dict[str, Any]:
     expand = set(expand)
     data: dict[str, Any] = {
         "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight",
@@ -144,15 +166,20 @@ def project_json(base: str, site: Site, p: Project, *, expand: Iterable[str] = (
     if full or "issueTypes" in expand:
         data["issueTypes"] = [issuetype_json(base, t, api=api) for t in ISSUE_TYPES]
     if full:
-        data.update({"components": [], "versions": [], "assigneeType": "UNASSIGNED",
-                     "roles": {}})
+        data.update({"components": [], "versions": [], "assigneeType": "UNASSIGNED", "roles": {}})
     return data
 
 
 def field_json(f: FieldDef) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": f.id, "key": f.id, "name": f.name, "custom": f.custom, "orderable": f.orderable,
-        "navigable": f.navigable, "searchable": f.searchable, "clauseNames": list(f.clause_names),
+        "id": f.id,
+        "key": f.id,
+        "name": f.name,
+        "custom": f.custom,
+        "orderable": f.orderable,
+        "navigable": f.navigable,
+        "searchable": f.searchable,
+        "clauseNames": list(f.clause_names),
     }
     if f.schema is not None:
         data["schema"] = dict(f.schema)
@@ -165,8 +192,8 @@ def select_fields(requested: Sequence[str], default: Sequence[str]) -> tuple[lis
     ``requested`` is the list of comma-separated values (repeated params allowed).
     """
     tokens = [t.strip() for item in requested for t in item.split(",") if t.strip()]
-    if not tokens:
-        tokens = list(default)
+    if all(t.startswith("-") for t in tokens):  # only exclusions: exclude from the default
+        tokens = list(default) + tokens
     chosen: list[str] = []
     excluded: set[str] = set()
     for token in tokens:
@@ -185,8 +212,9 @@ def select_fields(requested: Sequence[str], default: Sequence[str]) -> tuple[lis
 class IssueRenderer:
     """Renders ``IssueBean`` objects for one request (base URL, API version, field list)."""
 
-    def __init__(self, site: Site, base: str, api_version: int,
-                 field_ids: Sequence[str] = ALL_FIELD_IDS) -> None:
+    def __init__(
+        self, site: Site, base: str, api_version: int, field_ids: Sequence[str] = ALL_FIELD_IDS
+    ) -> None:
         self.site = site
         self.base = base
         self.api_version = api_version
@@ -202,14 +230,19 @@ class IssueRenderer:
             value = self._field(issue, fid)
             if value is not _ABSENT:
                 fields[fid] = value
-        return {"expand": ISSUE_EXPAND, "id": str(issue.id),
-                "self": f"{self.base}{self.api}/issue/{issue.id}", "key": issue.key,
-                "fields": fields}
+        return {
+            "expand": ISSUE_EXPAND,
+            "id": str(issue.id),
+            "self": f"{self.base}{self.api}/issue/{issue.id}",
+            "key": issue.key,
+            "fields": fields,
+        }
 
     def issue_ref(self, issue: Issue) -> dict[str, Any]:
         """The compact form used for ``parent`` and ``subtasks``."""
         return {
-            "id": str(issue.id), "key": issue.key,
+            "id": str(issue.id),
+            "key": issue.key,
             "self": f"{self.base}{self.api}/issue/{issue.id}",
             "fields": {
                 "summary": issue.summary,
@@ -261,17 +294,28 @@ class IssueRenderer:
                 return issuetype_json(base, issue.issuetype, api=api)
             case "project":
                 p = self.site.projects[issue.project_id]
-                return {k: v for k, v in project_json(base, self.site, p, api=api).items()
-                        if k in ("self", "id", "key", "name", "projectTypeKey", "simplified",
-                                 "avatarUrls")}
+                return {
+                    k: v
+                    for k, v in project_json(base, self.site, p, api=api).items()
+                    if k
+                    in ("self", "id", "key", "name", "projectTypeKey", "simplified", "avatarUrls")
+                }
             case "created":
                 return jira_time(issue.created)
             case "updated":
                 return jira_time(issue.updated)
             case "resolution":
                 r = RESOLUTIONS_BY_ID.get(issue.resolution_id or "")
-                return ({"self": f"{base}{api}/resolution/{r.id}", "id": r.id,
-                         "description": r.description, "name": r.name} if r else None)
+                return (
+                    {
+                        "self": f"{base}{api}/resolution/{r.id}",
+                        "id": r.id,
+                        "description": r.description,
+                        "name": r.name,
+                    }
+                    if r
+                    else None
+                )
             case "resolutiondate":
                 return jira_time(issue.resolutiondate) if issue.resolutiondate else None
             case "statuscategorychangedate":

@@ -27,7 +27,8 @@ from starlette.routing import Route
 
 from .faults import FaultConfig
 from .model import STATUSES
-from .state import FakeJiraState, SeedSpec, Site
+from .seed import SeedSpec
+from .state import FakeJiraState, Site
 
 
 def _site(request: Request) -> Site:
@@ -49,8 +50,7 @@ def seed_spec(data: Any) -> SeedSpec:
     if not isinstance(data, dict):
         raise ValueError("a seed spec must be an object")
     numbers = {k: v for k, v in data.items() if k != "now_ms"}
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
-               for v in numbers.values()):
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in numbers.values()):
         raise ValueError("seed spec values must be non-negative integers")
     if "issues" in data:
         unknown = set(data) - {"issues", "seed", "now_ms"}
@@ -64,8 +64,12 @@ def seed_spec(data: Any) -> SeedSpec:
 
 
 def summary(site: Site) -> dict[str, Any]:
-    return {"site": site.name, "projects": len(site.projects), "users": len(site.users),
-            "issues": site.issues_count()}
+    return {
+        "site": site.name,
+        "projects": len(site.projects),
+        "users": len(site.users),
+        "issues": site.issues_count(),
+    }
 
 
 async def reset(request: Request) -> Response:
@@ -131,19 +135,30 @@ async def issue(request: Request) -> Response:
 
 def _user(site: Site, account_id: str) -> dict[str, Any]:
     user = site.users[account_id]
-    return {"accountId": user.account_id, "displayName": user.display_name,
-            "emailAddress": user.email, "active": user.active,
-            "hasApiToken": user.api_token is not None}
+    return {
+        "accountId": user.account_id,
+        "displayName": user.display_name,
+        "emailAddress": user.email,
+        "active": user.active,
+        "hasApiToken": user.api_token is not None,
+    }
 
 
 async def users(request: Request) -> Response:
     site = _site(request)
     if request.method == "POST":
-        data = await _body(request)
+        try:
+            data = await _body(request)
+        except ValueError as exc:
+            return _problem(str(exc))
         if not isinstance(data, dict) or not isinstance(data.get("email"), str):
             return _problem("email is required")
-        user = site.add_user(data["email"], str(data.get("displayName") or data["email"]),
-                             api_token=data.get("apiToken"), active=bool(data.get("active", True)))
+        user = site.add_user(
+            data["email"],
+            str(data.get("displayName") or data["email"]),
+            api_token=data.get("apiToken"),
+            active=bool(data.get("active", True)),
+        )
         return JSONResponse(_user(site, user.account_id), status_code=201)
     return JSONResponse([_user(site, a) for a in site.users])
 

@@ -29,8 +29,9 @@ def bulk_progress(ctx: Ctx) -> Response:
 
 
 def available_transitions(ctx: Ctx) -> Response:
-    refs = [r.strip() for item in ctx.query_list("issueIdsOrKeys") for r in item.split(",")
-            if r.strip()]
+    refs = [
+        r.strip() for item in ctx.query_list("issueIdsOrKeys") for r in item.split(",") if r.strip()
+    ]
     if not refs:
         raise JiraError(400, "issueIdsOrKeys is required.")
     groups: dict[tuple[str, ...], list[str]] = {}
@@ -43,13 +44,19 @@ def available_transitions(ctx: Ctx) -> Response:
     available = []
     for ids, keys in groups.items():
         transitions = [
-            {"transitionId": int(tid), "transitionName": TRANSITIONS_BY_ID[tid].name,
-             "to": {"statusId": int(TRANSITIONS_BY_ID[tid].to.id),
-                    "statusName": TRANSITIONS_BY_ID[tid].to.name}}
+            {
+                "transitionId": int(tid),
+                "transitionName": TRANSITIONS_BY_ID[tid].name,
+                "to": {
+                    "statusId": int(TRANSITIONS_BY_ID[tid].to.id),
+                    "statusName": TRANSITIONS_BY_ID[tid].to.name,
+                },
+            }
             for tid in ids
         ]
-        available.append({"issues": keys, "isTransitionsFiltered": False,
-                          "transitions": transitions})
+        available.append(
+            {"issues": keys, "isTransitionsFiltered": False, "transitions": transitions}
+        )
     return JiraJSON({"availableTransitions": available})
 
 

@@ -53,8 +53,13 @@ def create_issues(ctx: Ctx) -> Response:
         try:
             issue = ctx.site.create_issue(update, api_version=ctx.api_version, actor=ctx.user)
         except JiraError as exc:
-            errors.append({"status": exc.status, "elementErrors": exc.collection(),
-                           "failedElementNumber": index})
+            errors.append(
+                {
+                    "status": exc.status,
+                    "elementErrors": exc.collection(),
+                    "failedElementNumber": index,
+                }
+            )
         else:
             issues.append(_created(ctx, issue))
     return JiraJSON({"issues": issues, "errors": errors}, status_code=201 if issues else 400)
@@ -77,8 +82,9 @@ def issue_json(ctx: Ctx, issue: Issue, renderer: IssueRenderer) -> dict[str, Any
     if "names" in expand:
         data["names"] = {f: FIELDS_BY_ID[f].name for f in data["fields"] if f in FIELDS_BY_ID}
     if "transitions" in expand:
-        data["transitions"] = [transition_json(ctx.base, t, api=ctx.api)
-                               for t in ctx.site.transitions_for(issue)]
+        data["transitions"] = [
+            transition_json(ctx.base, t, api=ctx.api) for t in ctx.site.transitions_for(issue)
+        ]
     return data
 
 
@@ -105,8 +111,11 @@ def delete_issue(ctx: Ctx) -> Response:
 def get_transitions(ctx: Ctx) -> Response:
     issue = ctx.site.require_issue(ctx.path_param("issueIdOrKey"))
     wanted = ctx.query("transitionId")
-    transitions = [transition_json(ctx.base, t, api=ctx.api)
-                   for t in ctx.site.transitions_for(issue) if wanted in (None, t.id)]
+    transitions = [
+        transition_json(ctx.base, t, api=ctx.api)
+        for t in ctx.site.transitions_for(issue)
+        if wanted in (None, t.id)
+    ]
     return JiraJSON({"expand": "transitions", "transitions": transitions})
 
 

@@ -32,20 +32,22 @@ BUILD_DATE = "2025-06-02T00:00:00.000+0000"
 
 
 def server_info(ctx: Ctx) -> Response:
-    return JiraJSON({
-        "baseUrl": ctx.base,
-        "displayUrl": ctx.base,
-        "displayUrlServicedeskHelpCenter": ctx.base,
-        "displayUrlConfluence": f"{ctx.base}/wiki",
-        "version": VERSION,
-        "versionNumbers": VERSION_NUMBERS,
-        "deploymentType": "Cloud",
-        "buildNumber": BUILD_NUMBER,
-        "buildDate": BUILD_DATE,
-        "serverTime": jira_time(ctx.site.now_ms()),
-        "scmInfo": "f7e3ffc1e5d3b1c4bdbf4a2b8f5c0d6e2f1a9b8c",
-        "serverTitle": "Jira",
-    })
+    return JiraJSON(
+        {
+            "baseUrl": ctx.base,
+            "displayUrl": ctx.base,
+            "displayUrlServicedeskHelpCenter": ctx.base,
+            "displayUrlConfluence": f"{ctx.base}/wiki",
+            "version": VERSION,
+            "versionNumbers": VERSION_NUMBERS,
+            "deploymentType": "Cloud",
+            "buildNumber": BUILD_NUMBER,
+            "buildDate": BUILD_DATE,
+            "serverTime": jira_time(ctx.site.now_ms()),
+            "scmInfo": "f7e3ffc1e5d3b1c4bdbf4a2b8f5c0d6e2f1a9b8c",
+            "serverTitle": "Jira",
+        }
+    )
 
 
 def myself(ctx: Ctx) -> Response:
@@ -71,8 +73,12 @@ def _expand(ctx: Ctx) -> set[str]:
 
 def projects(ctx: Ctx) -> Response:
     expand = _expand(ctx)
-    return JiraJSON([project_json(ctx.base, ctx.site, p, expand=expand, api=ctx.api)
-                     for p in ctx.site.projects.values()])
+    return JiraJSON(
+        [
+            project_json(ctx.base, ctx.site, p, expand=expand, api=ctx.api)
+            for p in ctx.site.projects.values()
+        ]
+    )
 
 
 def project_search(ctx: Ctx) -> Response:
@@ -81,24 +87,27 @@ def project_search(ctx: Ctx) -> Response:
     query = (ctx.query("query") or "").lower()
     keys = {k.strip() for item in ctx.query_list("keys") for k in item.split(",") if k.strip()}
     found: list[Project] = [
-        p for p in ctx.site.projects.values()
+        p
+        for p in ctx.site.projects.values()
         if (not query or query in p.key.lower() or query in p.name.lower())
         and (not keys or p.key in keys or p.id in keys)
     ]
     found.sort(key=lambda p: p.name.lower())
-    page = found[start:start + size]
+    page = found[start : start + size]
     expand = _expand(ctx)
     here = f"{ctx.base}{ctx.template}"
-    params = [(k, v) for k, v in ctx.request.query_params.multi_items()
-              if k not in ("startAt", "maxResults")]
+    params = [
+        (k, v)
+        for k, v in ctx.request.query_params.multi_items()
+        if k not in ("startAt", "maxResults")
+    ]
     body: dict[str, object] = {
         "self": f"{here}?{urlencode([*params, ('startAt', start), ('maxResults', size)])}",
         "maxResults": size,
         "startAt": start,
         "total": len(found),
         "isLast": start + size >= len(found),
-        "values": [project_json(ctx.base, ctx.site, p, expand=expand, api=ctx.api)
-                   for p in page],
+        "values": [project_json(ctx.base, ctx.site, p, expand=expand, api=ctx.api) for p in page],
     }
     if not body["isLast"]:
         body["nextPage"] = (
@@ -116,21 +125,24 @@ def _project(ctx: Ctx, name: str = "projectIdOrKey") -> Project:
 
 
 def project(ctx: Ctx) -> Response:
-    return JiraJSON(project_json(ctx.base, ctx.site, _project(ctx), expand=_expand(ctx),
-                                 full=True, api=ctx.api))
+    return JiraJSON(
+        project_json(ctx.base, ctx.site, _project(ctx), expand=_expand(ctx), full=True, api=ctx.api)
+    )
 
 
 def createmeta_issue_types(ctx: Ctx) -> Response:
     _project(ctx)
     start = ctx.int_query("startAt", 0)
     size = ctx.int_query("maxResults", 50, low=1, high=200)
-    page = ISSUE_TYPES[start:start + size]
-    return JiraJSON({
-        "issueTypes": [issuetype_json(ctx.base, t, api=ctx.api) for t in page],
-        "maxResults": size,
-        "startAt": start,
-        "total": len(ISSUE_TYPES),
-    })
+    page = ISSUE_TYPES[start : start + size]
+    return JiraJSON(
+        {
+            "issueTypes": [issuetype_json(ctx.base, t, api=ctx.api) for t in page],
+            "maxResults": size,
+            "startAt": start,
+            "total": len(ISSUE_TYPES),
+        }
+    )
 
 
 def assignable_users(ctx: Ctx) -> Response:
@@ -152,12 +164,13 @@ def assignable_users(ctx: Ctx) -> Response:
         if not user.active or (account_id and user.account_id != account_id):
             continue
         words = [user.email.lower(), *user.display_name.lower().split()]
-        if query and not (user.display_name.lower().startswith(query)
-                          or any(w.startswith(query) for w in words)):
+        if query and not (
+            user.display_name.lower().startswith(query) or any(w.startswith(query) for w in words)
+        ):
             continue
         matches.append(user)
     matches.sort(key=lambda u: (u.display_name.lower(), u.account_id))
-    return JiraJSON([user_json(ctx.base, u, api=ctx.api) for u in matches[start:start + size]])
+    return JiraJSON([user_json(ctx.base, u, api=ctx.api) for u in matches[start : start + size]])
 
 
 def search_removed(ctx: Ctx) -> Response:
@@ -173,8 +186,7 @@ ROUTES = (
     JiraRoute(("GET",), "/project", projects),
     JiraRoute(("GET",), "/project/search", project_search),
     JiraRoute(("GET",), "/project/{projectIdOrKey}", project),
-    JiraRoute(("GET",), "/issue/createmeta/{projectIdOrKey}/issuetypes",
-              createmeta_issue_types),
+    JiraRoute(("GET",), "/issue/createmeta/{projectIdOrKey}/issuetypes", createmeta_issue_types),
     JiraRoute(("GET",), "/user/assignable/search", assignable_users),
     JiraRoute(("GET", "POST"), "/search", search_removed, anonymous=True),
 )

@@ -22,8 +22,19 @@ from .render import IssueRenderer, select_fields
 MAX_RESULTS_DEFAULT = 50
 MAX_RESULTS_IDS = 5000
 MAX_RESULTS_FIELDS = 100
-_BODY_KEYS = frozenset({"jql", "nextPageToken", "maxResults", "fields", "expand", "properties",
-                        "fieldsByKeys", "reconcileIssues", "failFast"})
+_BODY_KEYS = frozenset(
+    {
+        "jql",
+        "nextPageToken",
+        "maxResults",
+        "fields",
+        "expand",
+        "properties",
+        "fieldsByKeys",
+        "reconcileIssues",
+        "failFast",
+    }
+)
 
 
 def _strings(value: Any, name: str) -> list[str]:
@@ -36,8 +47,9 @@ def _strings(value: Any, name: str) -> list[str]:
     raise JiraError(400, f"'{name}' must be a list of strings.")
 
 
-def _search(ctx: Ctx, jql: str, token: str | None, max_results: int, fields: list[str],
-            expand: list[str]) -> Response:
+def _search(
+    ctx: Ctx, jql: str, token: str | None, max_results: int, fields: list[str], expand: list[str]
+) -> Response:
     if not 1 <= max_results <= MAX_RESULTS_IDS:
         raise JiraError(400, "The maxResults parameter must be between 1 and 5000.")
     field_ids, id_only = select_fields(fields, ("id",))
@@ -73,7 +85,7 @@ def search_post(ctx: Ctx) -> Response:
     body = ctx.json()
     unknown = set(body) - _BODY_KEYS
     if unknown:
-        raise JiraError(400, f"Unrecognized field \"{sorted(unknown)[0]}\" in the request body.")
+        raise JiraError(400, f'Unrecognized field "{sorted(unknown)[0]}" in the request body.')
     max_results = body.get("maxResults")
     if max_results is None:
         max_results = MAX_RESULTS_DEFAULT
@@ -82,8 +94,14 @@ def search_post(ctx: Ctx) -> Response:
     jql, token = body.get("jql") or "", body.get("nextPageToken")
     if not isinstance(jql, str) or not (token is None or isinstance(token, str)):
         raise JiraError(400, "'jql' and 'nextPageToken' must be strings.")
-    return _search(ctx, jql, token, max_results, _strings(body.get("fields"), "fields"),
-                   _strings(body.get("expand"), "expand"))
+    return _search(
+        ctx,
+        jql,
+        token,
+        max_results,
+        _strings(body.get("fields"), "fields"),
+        _strings(body.get("expand"), "expand"),
+    )
 
 
 def approximate_count(ctx: Ctx) -> Response:

@@ -17,11 +17,17 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import BAD_PAGE_TOKEN, UNBOUNDED_JQL, JiraError
 from .jql import JqlContext, JqlError, compile_jql
-from .model import Issue
+from .model import (
+    ISSUE_TYPES_BY_ID,
+    PRIORITIES_BY_ID,
+    RESOLUTIONS_BY_ID,
+    STATUSES,
+    Issue,
+)
 
 if TYPE_CHECKING:
     from .state import Site
@@ -49,8 +55,9 @@ class SearchEngine:
     def _context(self, account_id: str | None) -> JqlContext:
         return JqlContext(now_ms=self.site.now_ms(), current_account_id=account_id)
 
-    def matching_ids(self, jql: str, account_id: str | None, *,
-                     require_bounded: bool = True) -> tuple[int, ...]:
+    def matching_ids(
+        self, jql: str, account_id: str | None, *, require_bounded: bool = True
+    ) -> tuple[int, ...]:
         """All matching issue ids in the query's order (raises ``JiraError`` 400 on bad JQL)."""
         try:
             compiled = compile_jql(jql)
@@ -69,8 +76,9 @@ class SearchEngine:
     def count(self, jql: str, account_id: str | None) -> int:
         return len(self.matching_ids(jql, account_id))
 
-    def page(self, jql: str, token: str | None, max_results: int,
-             account_id: str | None) -> tuple[list[Issue], str | None]:
+    def page(
+        self, jql: str, token: str | None, max_results: int, account_id: str | None
+    ) -> tuple[list[Issue], str | None]:
         """One page of issues and the token for the next one (``None`` on the last page)."""
         now = time.monotonic()
         if token:
@@ -96,3 +104,39 @@ class SearchEngine:
                 break
             del self.tokens[oldest_token]
         self.tokens[token] = cursor
+
+
+# Search documents only ever get read, so their constant parts are shared between issues:
+# with 100k issues this halves the time to build them and saves most of their memory.
+_TYPE_REFS = {t.id: {"id": t.id, "name": t.name} for t in ISSUE_TYPES_BY_ID.values()}
+_STATUS_REFS = {s.id: {"id": s.id, "name": s.name} for s in STATUSES.values()}
+_CATEGORY_REFS = {
+    s.id: {"id": s.category.id, "key": s.category.key, "name": s.category.name}
+    for s in STATUSES.values()
+}
+_RESOLUTION_REFS = {r.id: {"id": r.id, "name": r.name} for r in RESOLUTIONS_BY_ID.values()}
+_PRIORITY_REFS = {p.id: {"id": p.id, "name": p.name} for p in PRIORITIES_BY_ID.values()}
+
+
+def build_search_doc(site: Site, issue: Issue) -> dict[str, Any]:
+    """The document ``ticketbridge.fakejira.jql`` evaluates for ``issue`` (read-only)."""
+    parent = site.issues.get(issue.parent_id) if issue.parent_id is not None else None
+    return {
+        "id": issue.id,
+        "key": issue.key,
+        "project": site.project_ref(issue.project_id),
+        "issuetype": _TYPE_REFS[issue.issuetype_id],
+        "status": _STATUS_REFS[issue.status_id],
+        "statusCategory": _CATEGORY_REFS[issue.status_id],
+        "resolution": _RESOLUTION_REFS.get(issue.resolution_id) if issue.resolution_id else None,
+        "priority": _PRIORITY_REFS.get(issue.priority_id) if issue.priority_id else None,
+        "assignee": issue.assignee,
+        "reporter": issue.reporter,
+        "labels": issue.labels,
+        "parent": {"id": str(parent.id), "key": parent.key} if parent else None,
+        "summary": issue.summary,
+        "description_text": issue.description_text,
+        "created": issue.created,
+        "updated": issue.updated,
+        "duedate": issue.duedate,
+    }

@@ -27,21 +27,27 @@ from .state import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_TOKEN, FakeJiraState
 def _config(app: Any, host: str, port: int, log_level: str) -> uvicorn.Config:
     # No websockets and no lifespan: nothing here needs them, and skipping them keeps optional
     # protocol imports (and their deprecation warnings) out of test runs.
-    return uvicorn.Config(app, host=host, port=port, log_level=log_level, ws="none",
-                          lifespan="off", access_log=False)
+    return uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, ws="none", lifespan="off", access_log=False
+    )
 
 
-def run(host: str = "127.0.0.1", port: int = 8081, seed: int | None = None,
-        latency_ms: int = 0) -> None:
+def run(
+    host: str = "127.0.0.1", port: int = 8081, seed: int | None = None, latency_ms: int = 0
+) -> None:
     """Serve a fake Jira Cloud until interrupted."""
     state = FakeJiraState(seed=seed, faults=FaultConfig(latency_ms=latency_ms))
     app = create_app(state)
     state.site()  # build (and seed) the default site before announcing readiness
     shown = "localhost" if host in ("0.0.0.0", "::") else host
-    print(f"fake Jira Cloud at http://{shown}:{port}  (any <name>.atlassian.net Host header "
-          f"selects site <name>)")
-    print(f"credentials: {DEFAULT_ADMIN_EMAIL} / {DEFAULT_ADMIN_TOKEN}   "
-          f"admin API: http://{shown}:{port}/_fake/stats")
+    print(
+        f"fake Jira Cloud at http://{shown}:{port}  (any <name>.atlassian.net Host header "
+        f"selects site <name>)"
+    )
+    print(
+        f"credentials: {DEFAULT_ADMIN_EMAIL} / {DEFAULT_ADMIN_TOKEN}   "
+        f"admin API: http://{shown}:{port}/_fake/stats"
+    )
     if seed:
         print(f"seeded: {seed} issues per site")
     uvicorn.Server(_config(app, host, port, "info")).run()
@@ -50,8 +56,14 @@ def run(host: str = "127.0.0.1", port: int = 8081, seed: int | None = None,
 class BackgroundServer:
     """A uvicorn server in a daemon thread; a context manager."""
 
-    def __init__(self, app: FakeJiraApp | None = None, *, host: str = "127.0.0.1",
-                 port: int = 0, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        app: FakeJiraApp | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_level: str = "warning",
+    ) -> None:
         self.app = app if app is not None else create_app()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -88,6 +100,10 @@ class BackgroundServer:
     def __enter__(self) -> BackgroundServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

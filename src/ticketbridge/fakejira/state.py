@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .bulk import BulkTasks
@@ -27,11 +26,7 @@ from .errors import JiraError, not_found
 from .faults import FaultConfig, Faults, Stats
 from .model import (
     CAT_DONE,
-    ISSUE_TYPES_BY_ID,
-    PRIORITIES_BY_ID,
     RESOLUTION_DONE,
-    RESOLUTIONS_BY_ID,
-    STATUSES,
     TRANSITIONS,
     TRANSITIONS_BY_ID,
     Issue,
@@ -39,7 +34,8 @@ from .model import (
     Transition,
     User,
 )
-from .search import SearchEngine
+from .search import SearchEngine, build_search_doc
+from .seed import SeedSpec, seed_site
 from .validation import IssueInput
 
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
@@ -55,38 +51,16 @@ def account_id_for(seed: str) -> str:
     return hashlib.sha1(seed.encode()).hexdigest()[:24]
 
 
-@dataclass(frozen=True)
-class SeedSpec:
-    """What :func:`seed.seed_site` builds: ``projects`` x ``issues_per_project`` issues."""
-
-    projects: int = 3
-    issues_per_project: int = 50
-    users: int = 30
-    seed: int = 1
-    now_ms: int | None = None
-    total_issues: int | None = None  # overrides projects * issues_per_project when set
-
-    @property
-    def issue_count(self) -> int:
-        if self.total_issues is not None:
-            return self.total_issues
-        return self.projects * self.issues_per_project
-
-    @classmethod
-    def for_total(cls, total_issues: int, seed: int | None = None,
-                  now_ms: int | None = None) -> SeedSpec:
-        """The CLI's ``--seed N``: exactly N issues, spread over a few projects, seeded by N."""
-        projects = 2 if total_issues < 200 else 4 if total_issues < 10_000 else 6
-        return cls(projects=projects, issues_per_project=-(-total_issues // projects), users=30,
-                   seed=total_issues if seed is None else seed, now_ms=now_ms,
-                   total_issues=total_issues)
-
-
 class Site:
     """One Jira Cloud site (``<name>.atlassian.net``) with its own data, faults and stats."""
 
-    def __init__(self, name: str, *, clock: Callable[[], float] | None = None,
-                 faults: FaultConfig | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        clock: Callable[[], float] | None = None,
+        faults: FaultConfig | None = None,
+    ) -> None:
         self.name = name
         self.clock: Callable[[], float] = clock or time.time
         self.faults = Faults(faults)
@@ -117,8 +91,12 @@ class Site:
         self.add_project("DEMO", "Demo project", lead=admin.account_id)
 
     def add_admin(self) -> User:
-        return self.add_user(DEFAULT_ADMIN_EMAIL, "Site Admin", api_token=DEFAULT_ADMIN_TOKEN,
-                             account_id=DEFAULT_ADMIN_ACCOUNT_ID)
+        return self.add_user(
+            DEFAULT_ADMIN_EMAIL,
+            "Site Admin",
+            api_token=DEFAULT_ADMIN_TOKEN,
+            account_id=DEFAULT_ADMIN_ACCOUNT_ID,
+        )
 
     def reset(self, seed: SeedSpec | None = None, *, keep_faults: bool = False) -> None:
         """Wipe everything; then bootstrap, or seed deterministically from ``seed``."""
@@ -129,20 +107,31 @@ class Site:
         if seed is None:
             self.bootstrap()
         else:
-            from .seed import seed_site  # seed imports state: import here to avoid a cycle
-
             seed_site(self, seed)
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
 
     # -- users -------------------------------------------------------------------------------
-    def add_user(self, email: str, display_name: str, *, api_token: str | None = None,
-                 active: bool = True, account_id: str | None = None,
-                 time_zone: str = "Etc/UTC") -> User:
+    def add_user(
+        self,
+        email: str,
+        display_name: str,
+        *,
+        api_token: str | None = None,
+        active: bool = True,
+        account_id: str | None = None,
+        time_zone: str = "Etc/UTC",
+    ) -> User:
         # Atlassian account ids are global (one person, many sites): derive from the email.
-        user = User(account_id or account_id_for(email.lower()), display_name,
-                    email, active=active, api_token=api_token, time_zone=time_zone)
+        user = User(
+            account_id or account_id_for(email.lower()),
+            display_name,
+            email,
+            active=active,
+            api_token=api_token,
+            time_zone=time_zone,
+        )
         self.users[user.account_id] = user
         self._users_by_email[email.lower()] = user
         return user
@@ -164,8 +153,15 @@ class Site:
         return user if user.api_token == token else None
 
     # -- projects ------------------------------------------------------------------------------
-    def add_project(self, key: str, name: str, *, lead: str | None = None,
-                    simplified: bool = False, description: str = "") -> Project:
+    def add_project(
+        self,
+        key: str,
+        name: str,
+        *,
+        lead: str | None = None,
+        simplified: bool = False,
+        description: str = "",
+    ) -> Project:
         if key in self._projects_by_key:
             raise ValueError(f"project {key} exists")
         lead = lead or next(iter(self.users), DEFAULT_ADMIN_ACCOUNT_ID)
@@ -203,8 +199,11 @@ class Site:
         return len(self.issues)
 
     def subtasks_of(self, issue: Issue) -> list[Issue]:
-        return [self.issues[i] for i in self.children.get(issue.id, ())
-                if self.issues[i].issuetype.subtask]
+        return [
+            self.issues[i]
+            for i in self.children.get(issue.id, ())
+            if self.issues[i].issuetype.subtask
+        ]
 
     def all_children(self, issue: Issue) -> list[Issue]:
         return [self.issues[i] for i in self.children.get(issue.id, ())]
@@ -219,16 +218,25 @@ class Site:
         self.next_issue_id = max(self.next_issue_id, issue.id + 1)
         return issue
 
-    def create_issue(self, body: Mapping[str, Any], *, api_version: int = 3,
-                     actor: User | None = None) -> Issue:
+    def create_issue(
+        self, body: Mapping[str, Any], *, api_version: int = 3, actor: User | None = None
+    ) -> Issue:
         """``POST /issue``: validate like Jira, store, return the new issue."""
-        project, issuetype, changes, custom = IssueInput(self, body,
-                                                         api_version=api_version).for_create()
+        project, issuetype, changes, custom = IssueInput(
+            self, body, api_version=api_version
+        ).for_create()
         now = self.now_ms()
-        issue = Issue(id=self.next_issue_id, key=f"{project.key}-{project.next_number}",
-                      project_id=project.id, issuetype_id=issuetype.id, summary="",
-                      reporter=actor.account_id if actor else None,
-                      created=now, updated=now, statuscategorychangedate=now)
+        issue = Issue(
+            id=self.next_issue_id,
+            key=f"{project.key}-{project.next_number}",
+            project_id=project.id,
+            issuetype_id=issuetype.id,
+            summary="",
+            reporter=actor.account_id if actor else None,
+            created=now,
+            updated=now,
+            statuscategorychangedate=now,
+        )
         project.next_number += 1
         for name, value in changes.items():
             setattr(issue, name, value)
@@ -239,8 +247,7 @@ class Site:
 
     def edit_issue(self, issue: Issue, body: Mapping[str, Any], *, api_version: int = 3) -> None:
         """``PUT /issue/{key}``: validate and apply ``fields`` and ``update``."""
-        changes, custom = IssueInput(self, body, api_version=api_version,
-                                     issue=issue).for_edit()
+        changes, custom = IssueInput(self, body, api_version=api_version, issue=issue).for_edit()
         self._apply(issue, changes, custom)
 
     def _apply(self, issue: Issue, changes: Mapping[str, Any], custom: Mapping[str, Any]) -> None:
@@ -269,8 +276,9 @@ class Site:
         """``DELETE /issue/{key}``; returns every issue removed."""
         subtasks = self.subtasks_of(issue)
         if subtasks and not delete_subtasks:
-            raise JiraError(400, "The issue has subtasks. "
-                                 "Use the deleteSubtasks parameter to delete them too.")
+            raise JiraError(
+                400, "The issue has subtasks. Use the deleteSubtasks parameter to delete them too."
+            )
         removed = [issue, *subtasks]
         for gone in removed:
             del self.issues[gone.id]
@@ -290,8 +298,14 @@ class Site:
         """Global transitions to every status but the current one."""
         return [t for t in TRANSITIONS if t.to.id != issue.status_id]
 
-    def transition_issue(self, issue: Issue, transition_id: str,
-                         body: Mapping[str, Any] | None = None, *, api_version: int = 3) -> None:
+    def transition_issue(
+        self,
+        issue: Issue,
+        transition_id: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        api_version: int = 3,
+    ) -> None:
         transition = TRANSITIONS_BY_ID.get(transition_id)
         if transition is None or transition not in self.transitions_for(issue):
             raise JiraError(400, f"Transition id '{transition_id}' is not valid for this issue.")
@@ -299,8 +313,9 @@ class Site:
         custom: dict[str, Any] = {}
         if body and (body.get("fields") or body.get("update")):
             only = {k: body[k] for k in ("fields", "update") if body.get(k)}
-            changes, custom = IssueInput(self, only, api_version=api_version, issue=issue,
-                                         allow_resolution=True).for_edit()
+            changes, custom = IssueInput(
+                self, only, api_version=api_version, issue=issue, allow_resolution=True
+            ).for_edit()
         self._move(issue, transition, changes)
         self._apply(issue, changes, custom)
 
@@ -325,35 +340,12 @@ class Site:
         """The JQL search document of ``issue`` (cached on the issue until its next write)."""
         doc = issue.search_doc
         if doc is None:
-            parent = self.issues.get(issue.parent_id) if issue.parent_id is not None else None
-            status = STATUSES[issue.status_id]
-            resolution = RESOLUTIONS_BY_ID.get(issue.resolution_id or "")
-            priority = PRIORITIES_BY_ID.get(issue.priority_id or "")
-            issuetype = ISSUE_TYPES_BY_ID[issue.issuetype_id]
-            category = status.category
-            doc = {
-                "id": issue.id,
-                "key": issue.key,
-                "project": self._project_refs[issue.project_id],
-                "issuetype": {"id": issuetype.id, "name": issuetype.name},
-                "status": {"id": status.id, "name": status.name},
-                "statusCategory": {"id": category.id, "key": category.key,
-                                   "name": category.name},
-                "resolution": {"id": resolution.id, "name": resolution.name}
-                if resolution else None,
-                "priority": {"id": priority.id, "name": priority.name} if priority else None,
-                "assignee": issue.assignee,
-                "reporter": issue.reporter,
-                "labels": issue.labels,
-                "parent": {"id": str(parent.id), "key": parent.key} if parent else None,
-                "summary": issue.summary,
-                "description_text": issue.description_text,
-                "created": issue.created,
-                "updated": issue.updated,
-                "duedate": issue.duedate,
-            }
-            issue.search_doc = doc
+            doc = issue.search_doc = build_search_doc(self, issue)
         return doc
+
+    def project_ref(self, project_id: str) -> dict[str, str]:
+        """``{id, key, name}`` of a project, one shared dict per project (search documents)."""
+        return self._project_refs[project_id]
 
 
 class FakeJiraState:
@@ -363,8 +355,13 @@ class FakeJiraState:
     site when it is first used; ``faults`` is every new site's initial fault configuration.
     """
 
-    def __init__(self, *, seed: SeedSpec | int | None = None, faults: FaultConfig | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: SeedSpec | int | None = None,
+        faults: FaultConfig | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.seed = SeedSpec.for_total(seed) if isinstance(seed, int) else seed
         self.default_faults = faults
         self.clock = clock

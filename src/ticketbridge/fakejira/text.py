@@ -22,9 +22,22 @@ __all__ = ["adf_to_text", "is_adf_doc", "text_to_adf"]
 
 # Block nodes whose children are themselves blocks (or list items).
 _CONTAINERS = frozenset(
-    {"doc", "blockquote", "panel", "expand", "nestedExpand", "layoutSection", "layoutColumn",
-     "table", "tableRow", "tableCell", "tableHeader", "bodiedExtension", "decisionList",
-     "taskList"}
+    {
+        "doc",
+        "blockquote",
+        "panel",
+        "expand",
+        "nestedExpand",
+        "layoutSection",
+        "layoutColumn",
+        "table",
+        "tableRow",
+        "tableCell",
+        "tableHeader",
+        "bodiedExtension",
+        "decisionList",
+        "taskList",
+    }
 )
 
 

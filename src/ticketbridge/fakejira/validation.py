@@ -65,8 +65,15 @@ def check_label(label: object) -> str | None:
 class IssueInput:
     """One ``IssueUpdateDetails`` body checked against a site (and the issue, when editing)."""
 
-    def __init__(self, site: Site, body: object, *, api_version: int,
-                 issue: Issue | None = None, allow_resolution: bool = False) -> None:
+    def __init__(
+        self,
+        site: Site,
+        body: object,
+        *,
+        api_version: int,
+        issue: Issue | None = None,
+        allow_resolution: bool = False,
+    ) -> None:
         if not isinstance(body, Mapping):
             raise JiraError(400, BODY_NOT_AN_OBJECT)
         self.site = site
@@ -141,8 +148,10 @@ class IssueInput:
         issuetype = issue.issuetype
         if "issuetype" in self.values:
             new_type = self._issuetype(project)
-            if new_type is not None and (new_type.subtask != issuetype.subtask
-                                         or new_type.hierarchy_level != issuetype.hierarchy_level):
+            if new_type is not None and (
+                new_type.subtask != issuetype.subtask
+                or new_type.hierarchy_level != issuetype.hierarchy_level
+            ):
                 self.errors["issuetype"] = "The issue type selected is invalid."
             elif new_type is not None:
                 self.changes["issuetype_id"] = new_type.id
@@ -182,8 +191,7 @@ class IssueInput:
             if ref.get("id") is not None:
                 found = ISSUE_TYPES_BY_ID.get(str(ref["id"]))
             elif ref.get("name") is not None:
-                found = next((t for t in ISSUE_TYPES_BY_ID.values() if t.name == ref["name"]),
-                             None)
+                found = next((t for t in ISSUE_TYPES_BY_ID.values() if t.name == ref["name"]), None)
         if found is None:
             self.errors["issuetype"] = "The issue type selected is invalid."
         return found
@@ -206,9 +214,8 @@ class IssueInput:
             self.errors["parent"] = "Could not find issue by id or key."
             return
         kind = parent.issuetype
-        ok = (
-            (issuetype.subtask and not kind.subtask and parent.project_id == project.id)
-            or (not issuetype.subtask and kind.hierarchy_level == issuetype.hierarchy_level + 1)
+        ok = (issuetype.subtask and not kind.subtask and parent.project_id == project.id) or (
+            not issuetype.subtask and kind.hierarchy_level == issuetype.hierarchy_level + 1
         )
         if self.issue is not None and parent.id == self.issue.id:
             ok = False
@@ -309,7 +316,8 @@ class IssueInput:
         if user is None or not user.active:
             self.errors[name] = (
                 "Specified user does not exist or you do not have required permissions"
-                if user is None else f"User '{user.display_name}' cannot be assigned issues."
+                if user is None
+                else f"User '{user.display_name}' cannot be assigned issues."
             )
         else:
             self.changes[name] = user.account_id

@@ -82,8 +82,9 @@ class EmbeddedRunner:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the job row keeps its lease; it is retried on expiry
-            log.error("job_execution_error", job_id=str(job_id), error=type(exc).__name__,
-                      exc_info=exc)
+            log.error(
+                "job_execution_error", job_id=str(job_id), error=type(exc).__name__, exc_info=exc
+            )
             return False
         finally:
             self._running.pop(job_id, None)

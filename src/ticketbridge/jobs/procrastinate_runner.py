@@ -14,10 +14,11 @@ default; every object is prefixed ``procrastinate_``) and are created by
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import procrastinate
 import psycopg
@@ -101,20 +102,17 @@ async def run_worker(
     *,
     concurrency: int,
     name: str | None,
-    runtime_hook: Any = None,
 ) -> None:
     """Run one worker until SIGINT/SIGTERM (jobs still running are handed back on the way)."""
     from ticketbridge.jobs.limiter import install_distributed_limiter
 
     load_handlers()
     async with open_runtime(settings) as runtime, install_distributed_limiter(runtime):
-        if runtime_hook is not None:
-            runtime_hook(runtime)
         app = build_app(settings, pool_size=max(4, concurrency + 2))
         async with app.open_async():
             await app.run_worker_async(
                 concurrency=concurrency,
-                name=name,
+                name=name or f"{socket.gethostname()}-{os.getpid()}",
                 additional_context={"runtime": runtime},
                 update_heartbeat_interval=HEARTBEAT_SECS,
                 stalled_worker_timeout=STALLED_SECS,
@@ -130,5 +128,15 @@ def runtime_of(context: procrastinate.JobContext) -> Runtime:
     return runtime
 
 
-def main_worker(settings: Settings, *, concurrency: int, name: str | None) -> None:
+def main_worker(settings: Settings, *, concurrency: int, name: str | None) -> int:
+    if settings.is_sqlite:
+        log.error("worker_needs_postgresql", hint="set TICKETBRIDGE_DATABASE_URL=postgresql://...")
+        return 2
+    if settings.mode != "distributed":
+        log.warning(
+            "worker_in_embedded_mode",
+            hint="API processes also run jobs; that is safe "
+            "(leases) but TICKETBRIDGE_MODE=distributed is what workers are for",
+        )
     asyncio.run(run_worker(settings, concurrency=concurrency, name=name))
+    return 0

@@ -123,7 +123,9 @@ class JobRepository(RepositoryBase[Job]):
         )
         return await self._rowcount(stmt) == 1
 
-    async def release(self, job_id: uuid.UUID, owner: str, now: datetime, retry_at: datetime) -> None:
+    async def release(
+        self, job_id: uuid.UUID, owner: str, now: datetime, retry_at: datetime
+    ) -> None:
         """Give the job back, claimable again from ``retry_at`` (a later attempt resumes it)."""
         stmt = (
             update(Job)
@@ -187,25 +189,33 @@ class JobChunkRepository(RepositoryBase[JobChunk]):
 
     async def for_job(self, job_id: uuid.UUID) -> dict[int, JobChunk]:
         rows = await self.session.scalars(
-            select(JobChunk).where(JobChunk.job_id == job_id).execution_options(
-                populate_existing=True
-            )
+            select(JobChunk)
+            .where(JobChunk.job_id == job_id)
+            .execution_options(populate_existing=True)
         )
         return {c.index: c for c in rows.all()}
 
-    async def ensure(self, job_id: uuid.UUID, indexes: list[int], marker: str) -> None:
-        """Insert the missing PENDING chunk rows (idempotent: resumes keep existing rows)."""
+    async def ensure(self, job_id: uuid.UUID, markers: dict[int, str]) -> None:
+        """Insert the missing PENDING chunk rows (idempotent: a resume keeps existing rows)."""
         values = [
-            {"job_id": job_id, "index": i, "status": "PENDING", "attempts": 0, "marker": marker,
-             "results": []}
-            for i in indexes
+            {
+                "job_id": job_id,
+                "index": i,
+                "status": "PENDING",
+                "attempts": 0,
+                "marker": m,
+                "results": [],
+            }
+            for i, m in markers.items()
         ]
         if not values:
             return
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(JobChunk).values(values).on_conflict_do_nothing(
-            index_elements=["job_id", "index"]
+        stmt = (
+            insert(JobChunk)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["job_id", "index"])
         )
         await self.session.execute(stmt)
 

@@ -250,7 +250,9 @@ async def _run(ctx: JobContext, job_type: JobType) -> None:
         if not transient:
             log.error("job_error", job_id=str(job.id), error=type(exc).__name__, exc_info=exc)
         if ctx.last_attempt:
-            results = await job_type.give_up(ctx, f"gave up after {job.attempts} attempts: {reason}")
+            results = await job_type.give_up(
+                ctx, f"gave up after {job.attempts} attempts: {reason}"
+            )
             await _finish(ctx, results)
             return
         delay = exc.delay if isinstance(exc, RetryLater) else min(60.0, 2.0**job.attempts)

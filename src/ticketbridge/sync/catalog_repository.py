@@ -54,7 +54,7 @@ class CatalogRepository:
             for p in {p.vendor_id: p for p in projects}.values()
         ]
         cols = ("key", "name", "project_type", "description", "vendor_attributes")
-        stmt = upsert(
+        await upsert(
             self.session,
             Project.__table__,  # type: ignore[arg-type]
             rows,
@@ -63,7 +63,6 @@ class CatalogRepository:
             always={"active": True, "updated_at": now},
             extra_when=[Project.active.is_(False)],
         )
-        await self.session.execute(stmt)
 
     async def projects_by_vendor_id(
         self, connection_id: uuid.UUID, vendor_ids: Sequence[str]
@@ -73,7 +72,7 @@ class CatalogRepository:
                 Project.connection_id == connection_id, Project.vendor_id.in_(list(vendor_ids))
             )
         )
-        return {v: i for v, i in rows.tuples()}
+        return {v: i for v, i in rows}
 
     async def deactivate_projects_except(
         self, connection_id: uuid.UUID, keep_vendor_ids: Sequence[str]
@@ -95,7 +94,7 @@ class CatalogRepository:
             .where(Project.connection_id == connection_id, Project.active.is_(True))
             .order_by(Project.key)
         )
-        return list(rows.tuples())
+        return list(rows)
 
     def _projects(self, connection_id: uuid.UUID) -> Select[Any]:
         return select(Project).where(Project.connection_id == connection_id)
@@ -140,7 +139,7 @@ class CatalogRepository:
             }
             for t in {t.vendor_id: t for t in types}.values()
         ]
-        stmt = upsert(
+        await upsert(
             self.session,
             IssueType.__table__,  # type: ignore[arg-type]
             rows,
@@ -149,7 +148,6 @@ class CatalogRepository:
             always={"active": True, "updated_at": now},
             extra_when=[IssueType.active.is_(False)],
         )
-        await self.session.execute(stmt)
 
     async def deactivate_issue_types_except(
         self, connection_id: uuid.UUID, project_id: uuid.UUID, keep_vendor_ids: Sequence[str]
@@ -212,7 +210,7 @@ class CatalogRepository:
             for u in unique
         ]
         cols = ("name", "email", "status", "account_type", "vendor_attributes")
-        stmt = upsert(
+        await upsert(
             self.session,
             User.__table__,  # type: ignore[arg-type]
             rows,
@@ -220,25 +218,25 @@ class CatalogRepository:
             update=cols,
             always={"updated_at": now},
         )
-        await self.session.execute(stmt)
         found = await self.session.execute(
             select(User.vendor_id, User.id).where(
                 User.connection_id == connection_id,
                 User.vendor_id.in_([u.vendor_id for u in unique]),
             )
         )
-        return {v: i for v, i in found.tuples()}
+        return {v: i for v, i in found}
 
-    async def link_project_users(self, project_id: uuid.UUID, user_ids: Sequence[uuid.UUID]) -> None:
+    async def link_project_users(
+        self, project_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+    ) -> None:
         if user_ids:
             rows = [{"project_id": project_id, "user_id": u} for u in dict.fromkeys(user_ids)]
-            stmt = insert_ignore(
+            await insert_ignore(
                 self.session,
                 ProjectUser.__table__,  # type: ignore[arg-type]
                 rows,
                 conflict=("project_id", "user_id"),
             )
-            await self.session.execute(stmt)
 
     async def unlink_project_users_except(
         self, project_id: uuid.UUID, keep_user_ids: Sequence[uuid.UUID]
@@ -246,7 +244,6 @@ class CatalogRepository:
         stmt = delete(ProjectUser).where(ProjectUser.project_id == project_id)
         if keep_user_ids:
             stmt = stmt.where(ProjectUser.user_id.not_in(list(keep_user_ids)))
-        await self.session.execute(stmt)
 
     def _users(self, connection_id: uuid.UUID, f: UserFilters) -> Select[Any]:
         stmt = select(User).where(User.connection_id == connection_id)

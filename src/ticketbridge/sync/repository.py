@@ -57,7 +57,7 @@ class SyncRepository:
             .where(Connection.is_active.is_(True))
             .order_by(Connection.id)
         )
-        return [ScheduleRow(*row) for row in rows.tuples()]
+        return [ScheduleRow(*row) for row in rows]
 
     # -- state and lease -----------------------------------------------------------------------
     async def state(self, connection_id: uuid.UUID) -> SyncState | None:
@@ -68,14 +68,21 @@ class SyncRepository:
         )
 
     async def ensure_state(self, connection_id: uuid.UUID) -> None:
-        stmt = insert_ignore(
+        await insert_ignore(
             self.session,
             SyncState.__table__,  # type: ignore[arg-type]
-            [{"connection_id": connection_id, "status": "IDLE", "cursor": {}, "counts": {},
-              "full_sync_done": False, "updated_at": utcnow()}],
+            [
+                {
+                    "connection_id": connection_id,
+                    "status": "IDLE",
+                    "cursor": {},
+                    "counts": {},
+                    "full_sync_done": False,
+                    "updated_at": utcnow(),
+                }
+            ],
             conflict=("connection_id",),
         )
-        await self.session.execute(stmt)
 
     async def acquire_lease(self, connection_id: uuid.UUID, owner: str, ttl: timedelta) -> bool:
         """Take the connection's sync lease if it is free, expired or already ours."""
@@ -125,12 +132,9 @@ class SyncRepository:
         return SEEN_IDS
 
     async def add_seen(self, vendor_ids: Sequence[str]) -> None:
-        if vendor_ids:
-            stmt = insert_ignore(
-                self.session, SEEN_IDS, [{"vendor_id": v} for v in vendor_ids],
-                conflict=("vendor_id",),
-            )
-            await self.session.execute(stmt)
+        await insert_ignore(
+            self.session, SEEN_IDS, [{"vendor_id": v} for v in vendor_ids], conflict=("vendor_id",)
+        )
 
     async def close_seen(self) -> None:
         await self.session.execute(text(f"DROP TABLE IF EXISTS {SEEN_IDS.name}"))

@@ -55,7 +55,9 @@ class SyncScheduler:
     def task(self, connection_id: uuid.UUID) -> asyncio.Task[SyncResult | None] | None:
         return self._tasks.get(connection_id)
 
-    def start(self, connection_id: uuid.UUID, *, full: bool = False) -> asyncio.Task[SyncResult | None]:
+    def start(
+        self, connection_id: uuid.UUID, *, full: bool = False
+    ) -> asyncio.Task[SyncResult | None]:
         """Start a background sync; Conflict (409) when this process already runs one."""
         if self.running(connection_id):
             raise SyncAlreadyRunning("a sync of this connection is already running")
@@ -75,8 +77,9 @@ class SyncScheduler:
             except Conflict as exc:
                 log.info("sync_skipped", connection_id=str(connection_id), reason=exc.message)
             except Exception as exc:  # recorded in the sync state by run_sync; keep the loop alive
-                log.warning("sync_task_failed", connection_id=str(connection_id),
-                            error=type(exc).__name__)
+                log.warning(
+                    "sync_task_failed", connection_id=str(connection_id), error=type(exc).__name__
+                )
             return None
 
     def due(self, rows: list[ScheduleRow]) -> list[uuid.UUID]:
@@ -131,7 +134,9 @@ class SyncScheduler:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def scheduler_hook(app_state: Any) -> Callable[[Runtime], AbstractAsyncContextManager[SyncScheduler]]:
+def scheduler_hook(
+    app_state: Any,
+) -> Callable[[Runtime], AbstractAsyncContextManager[SyncScheduler]]:
     """The lifespan hook: always tracks manual syncs; runs the periodic loop only in embedded
     mode with ``scheduler_enabled``. The scheduler is published as ``app_state.sync_scheduler``
     for the sync routes."""

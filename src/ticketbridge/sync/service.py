@@ -176,7 +176,9 @@ async def run_sync(
     NotFound/Conflict for unknown/disabled connections, and the vendor's error when the run
     fails (the state then says FAILED with ``last_error``; the checkpoint is kept).
     """
-    state = _Run(runtime, connection_id, owner or default_owner(), config or SyncConfig(), on_progress)
+    state = _Run(
+        runtime, connection_id, owner or default_owner(), config or SyncConfig(), on_progress
+    )
     connector = await _start(state, full=full)
     try:
         return await _execute(state, connector, estimate_total=estimate_total)
@@ -204,7 +206,7 @@ async def _start(state: _Run, *, full: bool) -> SyncConnector:
         state.counts = dict(current.counts or {})
         state.last_reconciled_at = current.last_reconciled_at
         state.filtered = bool((conn.options or {}).get("project_keys_filter"))
-        previous = cursor.get("run") or None
+        previous: dict[str, Any] = cursor.get("run") or {}
         # An unfinished run resumes, unless a full sync is asked for on top of an
         # incremental one (the full sync supersedes it).
         resumed = bool(previous) and not (full and previous.get("mode") != "full")
@@ -227,9 +229,7 @@ async def _start(state: _Run, *, full: bool) -> SyncConnector:
                 "resumes": 0,
             }
         state.result = SyncResult(cid, state.run["mode"], resumed)
-        await state.checkpoint(
-            repo, status="RUNNING", last_started_at=utcnow(), last_error=None
-        )
+        await state.checkpoint(repo, status="RUNNING", last_started_at=utcnow(), last_error=None)
         credentials = runtime.box.decrypt_json(conn.credentials_encrypted)
         connector = runtime.connectors.jira(str(cid), credentials, conn.options)
     log.info("sync_started", connection_id=str(cid), mode=state.run["mode"], resumed=resumed)

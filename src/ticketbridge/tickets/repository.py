@@ -187,7 +187,7 @@ class TicketRepository(RepositoryBase[Ticket]):
                     Project.connection_id == c, Project.key.in_(keys)
                 )
             )
-            projects = {k: i for k, i in rows.tuples()}
+            projects = {k: i for k, i in rows}
         types: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
         if type_ids and projects:
             rows2 = await s.execute(
@@ -197,7 +197,7 @@ class TicketRepository(RepositoryBase[Ticket]):
                     IssueType.vendor_id.in_(type_ids),
                 )
             )
-            types = {(p, v): i for p, v, i in rows2.tuples()}
+            types = {(p, v): i for p, v, i in rows2}
         users: dict[str, uuid.UUID] = {}
         if accounts:
             rows3 = await s.execute(
@@ -205,7 +205,7 @@ class TicketRepository(RepositoryBase[Ticket]):
                     User.connection_id == c, User.vendor_id.in_(accounts)
                 )
             )
-            users = {v: i for v, i in rows3.tuples()}
+            users = {v: i for v, i in rows3}
         parents: dict[str, uuid.UUID] = {}
         if parent_keys:
             rows4 = await s.execute(
@@ -213,16 +213,18 @@ class TicketRepository(RepositoryBase[Ticket]):
                 .where(Ticket.connection_id == c, Ticket.vendor_key.in_(parent_keys))
                 .order_by(Ticket.vendor_updated_at.asc().nulls_first())
             )
-            parents = {k: i for k, i in rows4.tuples()}  # the latest holder of a key wins
+            parents = {k: i for k, i in rows4}  # the latest holder of a key wins
         rows5 = await s.execute(
             select(Ticket.identifier, Ticket.vendor_id).where(
                 Ticket.connection_id == c,
                 Ticket.identifier.in_(wanted(i.vendor_key for i in issues)),
             )
         )
-        return _Links(projects, types, users, parents, {k: v for k, v in rows5.tuples()})
+        return _Links(projects, types, users, parents, {k: v for k, v in rows5})
 
-    def _row(self, connection_id: uuid.UUID, issue: NormalizedIssue, links: _Links) -> dict[str, Any]:
+    def _row(
+        self, connection_id: uuid.UUID, issue: NormalizedIssue, links: _Links
+    ) -> dict[str, Any]:
         project_id = links.projects.get(issue.project_vendor_id or "")
         type_id = (
             links.types.get((project_id, issue.type_vendor_id))
@@ -265,9 +267,7 @@ class TicketRepository(RepositoryBase[Ticket]):
             "updated_at": now,
         }
 
-    async def upsert_page(
-        self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue]
-    ) -> int:
+    async def upsert_page(self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue]) -> int:
         """Insert or update one page of vendor issues with one statement; returns the number
         of rows inserted or changed. UUID links are resolved against the store; a parent that
         is not stored yet stays unresolved until :meth:`resolve_parents`."""
@@ -276,18 +276,15 @@ class TicketRepository(RepositoryBase[Ticket]):
             return 0
         links = await self._links(connection_id, unique)
         rows = [self._row(connection_id, i, links) for i in unique]
-        table = Ticket.__table__
-        stmt = upsert(
+        return await upsert(
             self.session,
-            table,  # type: ignore[arg-type]
+            Ticket.__table__,  # type: ignore[arg-type]
             rows,
             conflict=("connection_id", "vendor_id"),
             update=VENDOR_COLUMNS,
             always={"active": True, "updated_at": utcnow()},
             extra_when=[Ticket.active.is_(False)],
         )
-        result = await self.session.execute(stmt)
-        return int(getattr(result, "rowcount", 0) or 0)
 
     async def upsert_from_vendor(
         self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue]

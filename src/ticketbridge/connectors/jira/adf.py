@@ -23,17 +23,21 @@ ADF -> plain text (:func:`adf_to_text`)
 
 Lossy, by design:
     * Markdown -> ADF: link titles; images become links; raw HTML stays literal text;
-      list tightness and bullet/ordered markers; indented code becomes fenced; a heading,
-      nested quote, table or rule inside a list item or quote is flattened (ADF forbids
-      them there), a rule there is dropped; a list item needs CommonMark indentation to
-      nest (2 spaces under ``-``, 3 under ``1.``).
+      list tightness and marker style; indented code becomes fenced; setext headings;
+      a heading, quote, table or rule inside a list item or quote is flattened or dropped
+      (ADF forbids them there); nesting needs CommonMark indentation (2 spaces under
+      ``-``, 3 under ``1.``); plain text that happens to be Markdown syntax (``* x``,
+      ``# x``) is read as Markdown.
     * ADF -> Markdown: underline, textColor, backgroundColor, subsup and annotation marks
-      (text kept, plain); marks on mentions/emoji; alignment/indentation/breakout block
-      marks; panel type (becomes a blockquote); table colspan/rowspan, header cells other
-      than the first row, and blocks inside cells (flattened to one line); emoji, status,
-      date and card nodes come back as text/links; media (no upload path); empty
-      paragraphs; whitespace at the ends of lines and a trailing hard break; a code mark
-      combined with strong/em/strike (ADF forbids it anyway).
+      (the text stays, plain); marks on mentions and emoji; block marks (alignment,
+      indentation, breakout); panel type (it becomes a blockquote); colspan/rowspan,
+      header cells outside the first row and blocks inside cells (flattened to one
+      line); emoji, status, date and card nodes come back as text or links; media (there
+      is no upload path); empty paragraphs; whitespace at line ends and a trailing hard
+      break; code combined with other marks (ADF forbids it anyway); text that looks
+      like a URL comes back linked; marks that overlap without nesting, or several
+      different marks starting or ending inside one word, may come back as literal
+      ``*``/``~`` because CommonMark cannot express them.
 
 Round trip: ``markdown_to_adf(adf_to_markdown(d)) == d`` for every ``d`` produced by
 :func:`markdown_to_adf`, and ordinary Markdown comes back unchanged except for whitespace
@@ -42,13 +46,27 @@ and marker style (``-`` bullets, ``*em*``, numbered ``1. 2. 3.``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .adf_parse import parse_markdown
-from .adf_render import render_markdown, render_text
+from .adf_render import (
+    as_str,
+    child_nodes,
+    code_span,
+    inline_lines,
+    is_inline,
+    leaf_text,
+    node_attrs,
+    wrap_inline,
+)
 
 __all__ = ["adf_to_markdown", "adf_to_text", "markdown_to_adf"]
+
+Node = Mapping[str, Any]
+_LISTS = frozenset({"bulletList", "orderedList", "taskList", "decisionList"})
+_HEADING_TAIL = re.compile(r"(^|[ \t])(#+)[ \t]*$")
 
 
 def markdown_to_adf(text: str | None) -> dict[str, Any] | None:
@@ -60,7 +78,8 @@ def adf_to_markdown(doc: Mapping[str, Any] | str | None) -> str | None:
     """Render ADF as Markdown. A ``str`` is a Jira v2 plain-text value and is returned as is."""
     if doc is None or isinstance(doc, str):
         return doc
-    return render_markdown(doc)
+    top = child_nodes(doc.get("content")) if doc.get("type") == "doc" else [doc]
+    return _blocks(wrap_inline(top))
 
 
 def adf_to_text(doc: Mapping[str, Any] | str | None) -> str:
@@ -69,4 +88,151 @@ def adf_to_text(doc: Mapping[str, Any] | str | None) -> str:
         return ""
     if isinstance(doc, str):
         return doc
-    return render_text(doc)
+    return _text(doc)
+
+
+# ---------------------------------------------------------------- blocks
+
+
+def _blocks(children: Sequence[Node]) -> str:
+    return "\n\n".join(md for _, md in _parts(children) if md)
+
+
+def _parts(children: Sequence[Node]) -> list[tuple[Node, str]]:
+    parts: list[tuple[Node, str]] = []
+    alt = False
+    for node in children:
+        kind = node.get("type")
+        # Two adjacent lists with the same marker would merge into one when re-read.
+        same = bool(parts) and _family(parts[-1][0].get("type")) == _family(kind)
+        alt = kind in _LISTS and same and not alt
+        parts.append((node, _block(node, alt)))
+    return parts
+
+
+def _family(kind: Any) -> str | None:
+    return None if kind not in _LISTS else "ordered" if kind == "orderedList" else "bullet"
+
+
+def _block(node: Node, alt: bool) -> str:
+    kind, attrs, content = node.get("type"), node_attrs(node), child_nodes(node.get("content"))
+    if kind == "heading":
+        level = attrs.get("level")
+        level = level if isinstance(level, int) and 1 <= level <= 6 else 1
+        text = _HEADING_TAIL.sub(r"\1\\\2", " ".join(inline_lines(content, single=True)))
+        return ("#" * level + " " + text).rstrip()
+    if kind in _LISTS:
+        return _list(node, alt)
+    if kind == "codeBlock":
+        return _code_block(node)
+    if kind in ("blockquote", "panel"):
+        inner = _blocks(wrap_inline(content))
+        return "\n".join("> " + ln if ln else ">" for ln in inner.split("\n")) if inner else ""
+    if kind == "rule":
+        return "---"
+    if kind == "table":
+        return _table(content)
+    if kind in ("blockCard", "embedCard"):
+        return "\n".join(inline_lines([{**node, "type": "inlineCard"}]))
+    if kind in ("media", "mediaSingle", "mediaGroup"):
+        return " ".join(ln for media in content or [node] for ln in inline_lines([media]))
+    if kind == "paragraph":
+        return "\n".join(inline_lines(content))
+    if "content" not in node and not is_inline(node):
+        return "\n".join(inline_lines([node]))  # unknown atom: keep whatever text it carries
+    title = as_str(attrs.get("title"))  # expand / nestedExpand
+    return _blocks(wrap_inline(([{"type": "text", "text": title}] if title else []) + content))
+
+
+def _list(node: Node, alt: bool) -> str:
+    ordered = node.get("type") == "orderedList"
+    order = node_attrs(node).get("order", 1)
+    start = order if isinstance(order, int) and 0 <= order < 10**8 else 1
+    items = []
+    for n, item in enumerate(child_nodes(node.get("content"))):
+        if item.get("type") not in ("listItem", "taskItem", "decisionItem"):
+            item = {"type": "listItem", "content": [item]}
+        marker = f"{start + n}{')' if alt else '.'} " if ordered else ("* " if alt else "- ")
+        body = _item_body(item)
+        if item.get("type") == "taskItem":
+            body = ("[x] " if node_attrs(item).get("state") == "DONE" else "[ ] ") + body
+        first, *rest = body.split("\n")
+        pad = " " * len(marker)
+        items.append(
+            "\n".join([(marker + first).rstrip(" ")] + [pad + ln if ln else "" for ln in rest])
+        )
+    return "\n".join(items)
+
+
+def _item_body(item: Node) -> str:
+    body: str | None = None
+    for child, md in _parts(wrap_inline(child_nodes(item.get("content")))):
+        if body is None or not md:
+            body = md if body is None else body
+        elif not body:
+            body = "\n" + md  # on the marker line, "- - -" would read as a rule
+        else:
+            kind = child.get("type")
+            # A fence or a list that may interrupt a paragraph stays tight; anything else
+            # needs a blank line or it would be read as lazy continuation text.
+            tight = kind == "codeBlock" or (kind in _LISTS and _interrupts(child, md))
+            body += ("\n" if tight else "\n\n") + md
+    return body or ""
+
+
+def _interrupts(lst: Node, md: str) -> bool:
+    """Can this list start right after a paragraph line (CommonMark 5.2)?"""
+    marker, *text = md.split("\n", 1)[0].split(None, 1)
+    return bool(text) and (lst.get("type") != "orderedList" or marker[:-1] == "1")
+
+
+def _code_block(node: Node) -> str:
+    code = "".join(as_str(n.get("text")) for n in child_nodes(node.get("content")))
+    words = as_str(node_attrs(node).get("language")).split()
+    # Info strings are unescaped, and a pipe would let the fence line start a GFM table.
+    lang = re.sub(r"([\\&|])", r"\\\1", words[0]) if words else ""
+    char = "~" if "`" in lang else "`"
+    lang = "\\" + lang if lang.startswith(char) else lang  # or it would lengthen the fence
+    fence = char * max(3, max(map(len, re.findall(re.escape(char) + "+", code)), default=0) + 1)
+    return f"{fence}{lang}\n{code}\n{fence}"
+
+
+def _table(rows: Sequence[Node]) -> str:
+    cells = [
+        [_cell(c) for c in child_nodes(row.get("content"))]
+        if row.get("type") == "tableRow"
+        else [_cell(row)]
+        for row in rows
+    ]
+    width = max(map(len, cells), default=0)
+    if not width:
+        return ""
+    lines = ["| " + " | ".join(r + [""] * (width - len(r))) + " |" for r in cells]
+    lines.insert(1, "| " + " | ".join(["---"] * width) + " |")
+    return "\n".join(lines)
+
+
+def _cell(node: Node) -> str:
+    """A GFM cell is a single line, so nested blocks are flattened to inline text."""
+    content = child_nodes(node.get("content"))
+    if node.get("type") == "codeBlock":
+        code = " ".join("".join(as_str(n.get("text")) for n in content).split("\n"))
+        return code_span(code, True) if code.strip() else ""
+    if not content or is_inline(content[0]):
+        return " ".join(inline_lines(content or [node], single=True, cell=True))
+    return " ".join(filter(None, map(_cell, wrap_inline(content))))
+
+
+# ---------------------------------------------------------------- plain text
+
+
+def _text(node: Node) -> str:
+    text = leaf_text(node)
+    if text is not None:
+        return "" if node.get("type") in ("media", "mediaInline") else text
+    kind, children = node.get("type"), child_nodes(node.get("content"))
+    if kind == "tableRow":
+        return "\t".join(_text(c).replace("\n", " ") for c in children)
+    if kind in ("paragraph", "heading", "codeBlock") or all(map(is_inline, children)):
+        return "".join(map(_text, children))
+    return "\n".join(filter(None, map(_text, wrap_inline(children))))

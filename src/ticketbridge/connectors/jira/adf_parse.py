@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -56,7 +57,8 @@ def text_node(text: str, marks: Iterable[Mark] = ()) -> Node:
         kept = {k: v for k, v in kept.items() if k in ("code", "link")}
     node: Node = {"type": "text", "text": text}
     if kept:
-        node["marks"] = [kept[t] for t in MARK_ORDER if t in kept]
+        # Copies, so no two nodes of the output share (and co-mutate) one mark dict.
+        node["marks"] = [copy.deepcopy(kept[t]) for t in MARK_ORDER if t in kept]
     return node
 
 

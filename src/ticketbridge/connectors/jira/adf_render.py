@@ -1,14 +1,16 @@
-"""ADF -> Markdown and plain text. The contract is in ``adf.py``.
+"""ADF inline content -> Markdown, plus tolerant accessors. The contract is in ``adf.py``.
 
-Inline content is rendered line by line (a line ends at a hardBreak) as a list of
-segments. Escaping is deliberately minimal so ordinary prose survives unchanged, but
-anything markdown would read as syntax gets a backslash, so re-parsing gives the same ADF.
+Inline nodes are flattened to segments (text with its marks, or raw Markdown for
+mentions; None for a hard break) and marks are opened and closed as a stack. Escaping is
+deliberately minimal so ordinary prose survives unchanged, but anything Markdown would
+read as syntax gets a backslash, so re-parsing gives the same ADF.
 """
 
 from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -20,7 +22,6 @@ Node = Mapping[str, Any]
 _PUNCT = frozenset(string.punctuation)
 _DELIMS = {"strike": "~~", "strong": "**", "em": "*"}
 _ORDER = tuple(_DELIMS)  # tie-break: outermost first
-_LISTS = frozenset({"bulletList", "orderedList", "taskList", "decisionList"})
 _INLINE = frozenset(
     {"text", "hardBreak", "mention", "emoji", "date", "status", "inlineCard", "mediaInline"}
     | {"placeholder", "inlineExtension"}
@@ -32,7 +33,6 @@ _LINE_START = re.compile(
     r"#{1,6}(?=[ \t]|$)|>|[-+](?=[ \t]|$)|=+[ \t]*$|[-|:][-|: \t]*$|\[[^\]]*\]:"
 )
 _ORDERED_START = re.compile(r"(\d{1,9})([.)])(?=[ \t]|$)")
-_HEADING_TAIL = re.compile(r"(^|[ \t])(#+)[ \t]*$")
 
 
 class _Seg(NamedTuple):
@@ -49,28 +49,28 @@ Line = list[_Seg | None]  # None is a hard break
 # ---------------------------------------------------------------- tolerant accessors
 
 
-def _nodes(value: Any) -> list[Node]:
+def child_nodes(value: Any) -> list[Node]:
     return [n for n in value if isinstance(n, Mapping)] if isinstance(value, list) else []
 
 
-def _attrs(node: Node) -> Mapping[str, Any]:
+def node_attrs(node: Node) -> Mapping[str, Any]:
     attrs = node.get("attrs")
     return attrs if isinstance(attrs, Mapping) else {}
 
 
-def _str(value: Any) -> str:
+def as_str(value: Any) -> str:
     return value if isinstance(value, str) else "" if value is None else str(value)
 
 
-def _is_inline(node: Node) -> bool:
+def is_inline(node: Node) -> bool:
     return node.get("type") in _INLINE or ("text" in node and "content" not in node)
 
 
-def _runs(children: Sequence[Node]) -> list[Node]:
+def wrap_inline(children: Sequence[Node]) -> list[Node]:
     """Wrap stray inline nodes among blocks in paragraphs so nothing is dropped."""
     out: list[Node] = []
     for child in children:
-        if not _is_inline(child):
+        if not is_inline(child):
             out.append(child)
         elif out and out[-1].get("_wrapped"):
             out[-1]["content"].append(child)
@@ -81,41 +81,41 @@ def _runs(children: Sequence[Node]) -> list[Node]:
 
 def _date(value: Any) -> str:
     try:
-        return datetime.fromtimestamp(int(_str(value)) / 1000, tz=UTC).date().isoformat()
+        return datetime.fromtimestamp(int(as_str(value)) / 1000, tz=UTC).date().isoformat()
     except (ValueError, OverflowError, OSError):
-        return _str(value)
+        return as_str(value)
 
 
 def _card_url(node: Node) -> str:
-    attrs = _attrs(node)
+    attrs = node_attrs(node)
     data = attrs.get("data")
-    return _str(attrs.get("url") or (data.get("url") if isinstance(data, Mapping) else ""))
+    return as_str(attrs.get("url") or (data.get("url") if isinstance(data, Mapping) else ""))
 
 
 def leaf_text(node: Node) -> str | None:
     """Text of an atom node, or None for containers to recurse into."""
-    kind, attrs = node.get("type"), _attrs(node)
+    kind, attrs = node.get("type"), node_attrs(node)
     if kind == "text":
-        return _str(node.get("text"))
+        return as_str(node.get("text"))
     if kind == "hardBreak":
         return "\n"
     if kind == "mention":
-        name = _str(attrs.get("text") or attrs.get("id"))
+        name = as_str(attrs.get("text") or attrs.get("id"))
         return name if name.startswith("@") else "@" + name
     if kind == "emoji":
-        return _str(attrs.get("text") or attrs.get("shortName"))
+        return as_str(attrs.get("text") or attrs.get("shortName"))
     if kind == "date":
         return _date(attrs.get("timestamp"))
     if kind in ("inlineCard", "blockCard", "embedCard"):
         return _card_url(node)
     if kind in ("media", "mediaInline"):
         if attrs.get("type") == "external" and attrs.get("url"):
-            return _str(attrs["url"])
-        alt = _str(attrs.get("alt"))
+            return as_str(attrs["url"])
+        alt = as_str(attrs.get("alt"))
         return f"[attachment: {alt}]" if alt else "[attachment]"
     if isinstance(node.get("content"), list):
         return None
-    return _str(attrs.get("text") or attrs.get("url") or node.get("text"))
+    return as_str(attrs.get("text") or attrs.get("url") or node.get("text"))
 
 
 # ---------------------------------------------------------------- inline rendering
@@ -128,16 +128,16 @@ def _segments(nodes: Sequence[Node], out: list[_Seg | None]) -> list[_Seg | None
         if kind == "hardBreak":
             out.append(None)
         elif kind == "mention":
-            attrs = _attrs(node)
-            name = _str(attrs.get("text") or attrs.get("id"))
+            attrs = node_attrs(node)
+            name = as_str(attrs.get("text") or attrs.get("id"))
             name = name[1:] if name.startswith("@") else name
-            dest = _dest(MENTION_SCHEME + _str(attrs.get("id")))
+            dest = _dest(MENTION_SCHEME + as_str(attrs.get("id")))
             out.append(_Seg(f"@[{_escape(name, in_link=True)}]({dest})", raw=True))
         elif kind in ("text", "inlineCard") or leaf_text(node) is not None:
-            marks = {_str(m.get("type")): m for m in _nodes(node.get("marks"))}
+            marks = {as_str(m.get("type")): m for m in child_nodes(node.get("marks"))}
             link = marks.get("link")
-            href = _str(_attrs(link).get("href")) if link is not None else None
-            text = _str(leaf_text(node))
+            href = as_str(node_attrs(link).get("href")) if link is not None else None
+            text = as_str(leaf_text(node))
             if kind == "inlineCard":
                 href = text
             emph = frozenset(marks) & set(_DELIMS)
@@ -148,11 +148,12 @@ def _segments(nodes: Sequence[Node], out: list[_Seg | None]) -> list[_Seg | None
                 if part:
                     out.append(_Seg(part, emph, "code" in marks, href))
         else:
-            _segments(_nodes(node.get("content")), out)
+            _segments(child_nodes(node.get("content")), out)
     return out
 
 
-def _lines(nodes: Sequence[Node], *, single: bool = False) -> list[str]:
+def inline_lines(nodes: Sequence[Node], *, single: bool = False, cell: bool = False) -> list[str]:
+    """Markdown lines for inline content; ``single`` for one-line contexts, ``cell`` for GFM."""
     segs = _segments(nodes, [])
     if single:  # headings and table cells are one line in markdown
         segs = [_Seg(" ") if s is None else s for s in segs]
@@ -174,7 +175,7 @@ def _lines(nodes: Sequence[Node], *, single: bool = False) -> list[str]:
         return []
     _strip(lines[-1], -1, None)
     flat: Line = [seg for k, line in enumerate(lines) for seg in [None][: bool(k)] + line]
-    rendered = _render(flat, start=not single, cell=single)
+    rendered = _render(flat, start=not single, cell=cell)
     rendered[-1] = rendered[-1].rstrip(" \t")
     # A plain newline would drop trailing blanks (and an empty line would end the
     # paragraph); a backslash hard break keeps both.
@@ -206,7 +207,7 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
     stack: list[str] = []
     closer: dict[str, str] = {}
     keys = [_keys(seg) for seg in line]
-    for i, seg in enumerate(line):  # a mark stays open across a break if both sides have it
+    for i, seg in enumerate(line):
         if seg is None:
             keys[i] = _keys(line[i - 1]) & _keys(line[i + 1] if i + 1 < len(line) else None)
     pending = ""
@@ -214,7 +215,10 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
         want, lead, core, trail = set(keys[i]), "", "", ""
         nxt = keys[i + 1] if i + 1 < len(line) else frozenset()
         if seg is None:
-            want &= set(stack)
+            # Marks close at the end of a line unless that would push blanks out of them.
+            after = line[i + 1] if i + 1 < len(line) else None
+            blank = after is not None and not after.code and after.text[:1].isspace()
+            want = {m for m in stack if m[0] != "@" and (pending or blank)}
         elif not (seg.code or seg.raw):
             core = seg.text.strip()
             lead = seg.text[: len(seg.text) - len(seg.text.lstrip())] if core else seg.text
@@ -258,7 +262,7 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
         if seg.raw:
             out.append(seg.text)
         elif seg.code:
-            out.append(_code_span(seg.text, cell))
+            out.append(code_span(seg.text, cell))
         elif core:
             in_link = any(closer[m] for m in stack if m[0] == "@")
             final = i + 1 == len(line) or line[i + 1] is None
@@ -275,7 +279,9 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
 
 
 def _rank(mark: str) -> int:
-    return _ORDER.index(mark) if mark in _ORDER else len(_ORDER)  # links innermost on ties
+    # On ties a link goes outermost: its brackets are punctuation, which lets the
+    # emphasis delimiters inside flank even in the middle of a word.
+    return _ORDER.index(mark) if mark in _ORDER else -1
 
 
 def _run(keys: list[frozenset[str]], i: int, mark: str) -> int:
@@ -288,8 +294,10 @@ def _run(keys: list[frozenset[str]], i: int, mark: str) -> int:
 def _bare_ok(line: Line, keys: list[frozenset[str]], i: int, cell: bool) -> bool:
     """A bare URL is only safe if re-parsing finds exactly the same URL, no more, no less."""
     seg = line[i]
-    if seg is None or seg.code or seg.href != seg.text or _run(keys, i, "@" + seg.text) > 1:
+    if seg is None or seg.code or seg.href != seg.text:
         return False
+    if i + 1 < len(line) and line[i + 1] is not None and "@" + seg.href in keys[i + 1]:
+        return False  # the link goes on into the next segment
     if _escape(seg.text, final=True, cell=cell) != seg.text:
         return False
     prev = line[i - 1] if i else None
@@ -298,15 +306,36 @@ def _bare_ok(line: Line, keys: list[frozenset[str]], i: int, cell: bool) -> bool
     if not (_bare_side(seg, prev, -1) and _bare_side(seg, nxt, 0)):
         return False
     after = ""
-    if nxt and nxt.emph == seg.emph and not nxt.code:  # nothing separates them
-        after = nxt.text if nxt.raw or nxt.href is not None else _escape(nxt.text, cell=cell)
+    for other in line[i + 1 :]:  # the text re-parsed together with the URL
+        if other is None or other.emph != seg.emph or other.code:
+            break
+        plain = other.raw or other.href is not None
+        after += other.text if plain else _escape(other.text, cell=cell)
     return find_urls(seg.text + after)[:1] == [(0, len(seg.text))]
 
 
 def _bare_side(seg: _Seg, other: _Seg | None, edge: int) -> bool:
+    """Would the emphasis delimiters between ``seg`` and ``other`` still flank (CM 6.2)?"""
     if other is None or other.emph == seg.emph:
         return True
-    return not (other.code or other.raw) and other.text[edge].isspace()
+    if other.href is not None:  # brackets or not is decided later; stay on the safe side
+        return False
+    near = _kind("`" if other.code else other.text[edge])
+    closes, opens = (other.emph, seg.emph) if edge else (seg.emph, other.emph)
+    closes, opens = closes - opens, opens - closes
+    if edge:  # other comes first: its closers are followed by the URL's "h"
+        return not (closes and not opens and near == "p")
+    url_end = _kind(seg.text[-1])
+    if closes and not opens:
+        return not (url_end == "p" and near == "a")
+    return not (opens and not closes and url_end == "a" and near == "p")
+
+
+def _kind(ch: str) -> str:
+    """CommonMark's character classes for flanking: space, punctuation or other."""
+    if not ch or ch.isspace():
+        return "s"
+    return "p" if unicodedata.category(ch)[0] in "PS" else "a"
 
 
 def _escape(text: str, *, final: bool = False, in_link: bool = False, cell: bool = False) -> str:
@@ -342,7 +371,7 @@ def _escape_line_start(text: str) -> str:
     return _ORDERED_START.sub(r"\1\\\2", text, count=1)
 
 
-def _code_span(text: str, cell: bool) -> str:
+def code_span(text: str, cell: bool) -> str:
     if cell:  # GFM splits cells on pipes before it looks at code spans
         text = text.replace("|", "\\|")
     fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
@@ -360,145 +389,3 @@ def _dest(href: str) -> str:
     if depth or re.search(r"[\s<>\\\x00-\x1f]", href):
         href = "<" + re.sub(r"([<>\\])", r"\\\1", href) + ">"
     return _ENTITY.sub(lambda m: "\\" + m.group(), href)
-
-
-# ---------------------------------------------------------------- block rendering
-
-
-def render_markdown(doc: Node) -> str:
-    return _blocks(_runs(_nodes(doc.get("content"))))
-
-
-def _blocks(children: Sequence[Node]) -> str:
-    return "\n\n".join(md for _, md in _parts(children) if md)
-
-
-def _parts(children: Sequence[Node]) -> list[tuple[Node, str]]:
-    parts: list[tuple[Node, str]] = []
-    alt = False
-    for node in children:
-        kind = node.get("type")
-        # Two adjacent lists with the same marker would merge into one when re-read.
-        same = bool(parts) and _family(parts[-1][0].get("type")) == _family(kind)
-        alt = kind in _LISTS and same and not alt
-        parts.append((node, _block(node, alt)))
-    return parts
-
-
-def _family(kind: Any) -> str | None:
-    return None if kind not in _LISTS else "ordered" if kind == "orderedList" else "bullet"
-
-
-def _block(node: Node, alt: bool) -> str:
-    kind, attrs, content = node.get("type"), _attrs(node), _nodes(node.get("content"))
-    if kind == "heading":
-        level = attrs.get("level")
-        level = level if isinstance(level, int) and 1 <= level <= 6 else 1
-        text = _HEADING_TAIL.sub(r"\1\\\2", " ".join(_lines(content, single=True)))
-        return ("#" * level + " " + text).rstrip()
-    if kind in _LISTS:
-        return _list(node, alt)
-    if kind == "codeBlock":
-        return _code_block(node)
-    if kind in ("blockquote", "panel"):
-        inner = _blocks(_runs(content))
-        return "\n".join("> " + ln if ln else ">" for ln in inner.split("\n")) if inner else ""
-    if kind == "rule":
-        return "---"
-    if kind == "table":
-        return _table(content)
-    if kind in ("blockCard", "embedCard"):
-        return "\n".join(_lines([{**node, "type": "inlineCard"}]))
-    if kind in ("media", "mediaSingle", "mediaGroup"):
-        return " ".join(ln for media in content or [node] for ln in _lines([media]))
-    if kind == "paragraph":
-        return "\n".join(_lines(content))
-    if "content" not in node and not _is_inline(node):
-        return "\n".join(_lines([node]))  # unknown atom: keep whatever text it carries
-    title = _str(attrs.get("title"))  # expand / nestedExpand
-    return _blocks(_runs(([{"type": "text", "text": title}] if title else []) + content))
-
-
-def _list(node: Node, alt: bool) -> str:
-    ordered = node.get("type") == "orderedList"
-    order = _attrs(node).get("order", 1)
-    start = order if isinstance(order, int) and 0 <= order < 10**8 else 1
-    items = []
-    for n, item in enumerate(_nodes(node.get("content"))):
-        marker = f"{start + n}{')' if alt else '.'} " if ordered else ("* " if alt else "- ")
-        body = _item_body(item)
-        if item.get("type") == "taskItem":
-            body = ("[x] " if _attrs(item).get("state") == "DONE" else "[ ] ") + body
-        first, *rest = body.split("\n")
-        pad = " " * len(marker)
-        items.append(
-            "\n".join([(marker + first).rstrip(" ")] + [pad + ln if ln else "" for ln in rest])
-        )
-    return "\n".join(items)
-
-
-def _item_body(item: Node) -> str:
-    body: str | None = None
-    for child, md in _parts(_runs(_nodes(item.get("content")))):
-        if body is None or not md:
-            body = md if body is None else body
-        elif not body:
-            body = "\n" + md  # on the marker line, "- - -" would read as a rule
-        else:
-            kind = child.get("type")
-            # A fence or a list that may interrupt a paragraph stays tight; anything else
-            # needs a blank line or it would be read as lazy continuation text.
-            tight = kind == "codeBlock" or (kind in _LISTS and _interrupts(child, md))
-            body += ("\n" if tight else "\n\n") + md
-    return body or ""
-
-
-def _interrupts(lst: Node, md: str) -> bool:
-    """Can this list start right after a paragraph line (CommonMark 5.2)?"""
-    marker, *text = md.split("\n", 1)[0].split(None, 1)
-    return bool(text) and (lst.get("type") != "orderedList" or marker[:-1] == "1")
-
-
-def _code_block(node: Node) -> str:
-    code = "".join(_str(n.get("text")) for n in _nodes(node.get("content")))
-    words = _str(_attrs(node).get("language")).split()
-    lang = re.sub(r"([\\&])", r"\\\1", words[0]) if words else ""  # info strings unescape
-    char = "~" if "`" in lang else "`"
-    fence = char * max(3, max(map(len, re.findall(re.escape(char) + "+", code)), default=0) + 1)
-    return f"{fence}{lang}\n{code}\n{fence}"
-
-
-def _table(rows: Sequence[Node]) -> str:
-    cells = [[_cell(c) for c in _nodes(row.get("content"))] for row in rows]
-    width = max(map(len, cells), default=0)
-    if not width:
-        return ""
-    lines = ["| " + " | ".join(r + [""] * (width - len(r))) + " |" for r in cells]
-    lines.insert(1, "| " + " | ".join(["---"] * width) + " |")
-    return "\n".join(lines)
-
-
-def _cell(node: Node) -> str:
-    """A GFM cell is a single line, so nested blocks are flattened to inline text."""
-    content = _nodes(node.get("content"))
-    if node.get("type") == "codeBlock":
-        code = " ".join("".join(_str(n.get("text")) for n in content).split("\n"))
-        return _code_span(code, True) if code.strip() else ""
-    if not content or _is_inline(content[0]):
-        return " ".join(_lines(content or [node], single=True))
-    return " ".join(filter(None, map(_cell, _runs(content))))
-
-
-# ---------------------------------------------------------------- plain text
-
-
-def render_text(node: Node) -> str:
-    text = leaf_text(node)
-    if text is not None:
-        return "" if node.get("type") in ("media", "mediaInline") else text
-    kind, children = node.get("type"), _nodes(node.get("content"))
-    if kind == "tableRow":
-        return "\t".join(render_text(c).replace("\n", " ") for c in children)
-    if kind in ("paragraph", "heading", "codeBlock") or all(map(_is_inline, children)):
-        return "".join(map(render_text, children))
-    return "\n".join(filter(None, map(render_text, _runs(children))))

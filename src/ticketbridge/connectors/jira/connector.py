@@ -7,6 +7,7 @@ writes (``write_ops``) and live passthrough reads (``passthrough_ops``).
 from __future__ import annotations
 
 from ticketbridge.connectors.base import Identity
+from ticketbridge.connectors.jira.bulk_ops import BulkOps
 from ticketbridge.connectors.jira.client import JiraClient
 from ticketbridge.connectors.jira.config import JiraCredentials, JiraOptions
 from ticketbridge.connectors.jira.passthrough_ops import PassthroughOps
@@ -14,7 +15,7 @@ from ticketbridge.connectors.jira.sync_ops import SyncOps
 from ticketbridge.connectors.jira.write_ops import WriteOps
 
 
-class JiraConnector(SyncOps, WriteOps, PassthroughOps):
+class JiraConnector(SyncOps, WriteOps, PassthroughOps, BulkOps):
     vendor = "JIRA"
 
     def __init__(

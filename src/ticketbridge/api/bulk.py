@@ -1,0 +1,123 @@
+"""Bulk ticket routes: ``/v1/itsm/tickets/bulk/sync``, ``/bulk`` and ``/bulk/update``.
+
+The async routes answer 202 ``{job_id}`` once the job row is committed; the runner is told
+after the commit (a background task), so it never looks for a row it cannot see yet.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends
+from fastapi.responses import JSONResponse
+
+from ticketbridge.api.deps import AccountDep, ConnectionDep, RuntimeDep, SessionDep
+from ticketbridge.api.ticket_writes import REPLAYED_HEADER, IdempotencyKeyHeader
+from ticketbridge.bulk import service
+from ticketbridge.bulk.schemas import BulkCreateRequest, BulkCreateResponse, BulkUpdateRequest
+from ticketbridge.idempotency.service import Replay, hash_request, idempotent
+from ticketbridge.jobs.lifecycle import get_job_runner
+from ticketbridge.jobs.runner import JobRunner
+from ticketbridge.jobs.schemas import JobAccepted
+
+router = APIRouter(prefix="/v1/itsm/tickets", tags=["bulk"])
+RunnerDep = Annotated[JobRunner, Depends(get_job_runner)]
+
+SYNC_ROUTE = "POST /v1/itsm/tickets/bulk/sync"
+ASYNC_ROUTE = "POST /v1/itsm/tickets/bulk"
+UPDATE_ROUTE = "POST /v1/itsm/tickets/bulk/update"
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Unknown connection, or (update) an assignee not in this connection"},
+    409: {"description": "A request with this Idempotency-Key is still in progress"},
+    422: {"description": "Invalid body, or more tickets than TICKETBRIDGE_BULK_MAX_TICKETS"},
+}
+
+
+def _replayed(replay: Replay) -> JSONResponse:
+    return JSONResponse(
+        replay.body, status_code=replay.status_code, headers={REPLAYED_HEADER: "true"}
+    )
+
+
+@router.post("/bulk/sync", response_model=BulkCreateResponse, responses=_ERRORS)
+async def bulk_create_sync(
+    body: BulkCreateRequest,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    account_id: AccountDep,
+    conn: ConnectionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
+    async with idempotent(
+        runtime,
+        session,
+        account_id=account_id,
+        connection_id=conn.id,
+        route=SYNC_ROUTE,
+        key=idempotency_key,
+        request_hash=hash_request(body.model_dump(mode="json")),
+    ) as slot:
+        if slot.replay is not None:
+            return _replayed(slot.replay)
+        response = await service.create_sync(session, runtime, conn, body.tickets)
+        await slot.complete(200, response.model_dump(mode="json"))
+        return response
+
+
+@router.post("/bulk", status_code=202, response_model=JobAccepted, responses=_ERRORS)
+async def bulk_create(
+    body: BulkCreateRequest,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    account_id: AccountDep,
+    conn: ConnectionDep,
+    runner: RunnerDep,
+    background: BackgroundTasks,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
+    async with idempotent(
+        runtime,
+        session,
+        account_id=account_id,
+        connection_id=conn.id,
+        route=ASYNC_ROUTE,
+        key=idempotency_key,
+        request_hash=hash_request(body.model_dump(mode="json")),
+    ) as slot:
+        if slot.replay is not None:
+            return _replayed(slot.replay)
+        job = await service.enqueue_create(session, runtime, conn, body.tickets)
+        accepted = JobAccepted(job_id=job.id)
+        await slot.complete(202, accepted.model_dump(mode="json"))
+    background.add_task(runner.enqueue, job.id)
+    return accepted
+
+
+@router.post("/bulk/update", status_code=202, response_model=JobAccepted, responses=_ERRORS)
+async def bulk_update(
+    body: BulkUpdateRequest,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    account_id: AccountDep,
+    conn: ConnectionDep,
+    runner: RunnerDep,
+    background: BackgroundTasks,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
+    async with idempotent(
+        runtime,
+        session,
+        account_id=account_id,
+        connection_id=conn.id,
+        route=UPDATE_ROUTE,
+        key=idempotency_key,
+        request_hash=hash_request(body.model_dump(mode="json", exclude_unset=True)),
+    ) as slot:
+        if slot.replay is not None:
+            return _replayed(slot.replay)
+        job = await service.enqueue_update(session, runtime, conn, body)
+        accepted = JobAccepted(job_id=job.id)
+        await slot.complete(202, accepted.model_dump(mode="json"))
+    background.add_task(runner.enqueue, job.id)
+    return accepted

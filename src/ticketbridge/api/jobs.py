@@ -1,0 +1,78 @@
+"""``GET /v1/jobs`` and ``GET /v1/jobs/{job_id}``: jobs of the caller's account.
+
+X-CONNECTION-ID is optional here: when sent it must be one of the account's connections and
+narrows what is visible to that connection's jobs. Another account's job is a 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query
+
+from ticketbridge.api.deps import AccountDep, SessionDep, parse_uuid
+from ticketbridge.api.pagination import OffsetDep, Page
+from ticketbridge.jobs import lifecycle, service
+from ticketbridge.jobs.repository import JobRepository
+from ticketbridge.jobs.schemas import JobRead, JobStatus
+from ticketbridge.provisioning import service as provisioning
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+async def optional_connection(
+    session: SessionDep,
+    account_id: AccountDep,
+    x_connection_id: Annotated[
+        str | None,
+        Header(alias="X-CONNECTION-ID", description="Optional: only this connection's jobs"),
+    ] = None,
+) -> uuid.UUID | None:
+    if not x_connection_id:
+        return None
+    conn_id = parse_uuid(x_connection_id, "X-CONNECTION-ID")
+    return (await provisioning.get_connection(session, account_id, conn_id)).id
+
+
+ConnectionScopeDep = Annotated[uuid.UUID | None, Depends(optional_connection)]
+
+
+@router.get("", response_model=Page[JobRead])
+async def list_jobs(
+    session: SessionDep,
+    account_id: AccountDep,
+    connection_id: ConnectionScopeDep,
+    page: OffsetDep,
+    status: Annotated[JobStatus | None, Query()] = None,
+) -> Page[JobRead]:
+    rows, total = await JobRepository(session).list_visible(
+        account_id,
+        connection_id,
+        status=status.value if status else None,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(
+        items=[service.to_read(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.get("/{job_id}", response_model=JobRead, responses={404: {"description": "Unknown job"}})
+async def get_job(
+    job_id: uuid.UUID,
+    session: SessionDep,
+    account_id: AccountDep,
+    connection_id: ConnectionScopeDep,
+) -> JobRead:
+    return service.to_read(await service.get_job(session, account_id, job_id, connection_id))
+
+
+def install(app: FastAPI) -> None:
+    """Mount the job and bulk routes and start the job runner with the app (one call in
+    app.py)."""
+    from ticketbridge.api import bulk
+
+    app.include_router(router)
+    app.include_router(bulk.router)
+    lifecycle.install(app)

@@ -1,0 +1,1 @@
+"""Bulk ticket writes: synchronous bulk create and the async bulk create/update jobs."""

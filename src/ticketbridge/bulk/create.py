@@ -1,0 +1,302 @@
+"""Bulk create, shared by the synchronous route and the async job.
+
+1. :func:`prepare`: each item is validated and resolved on its own (``TicketCreate``, then the
+   single-create resolver ``tickets.service.resolve_create``); an invalid item gets its error
+   and is not sent.
+2. :func:`create_exactly_once`: one ``POST /issue/bulk`` per chunk of 50. Every issue carries
+   its marker label (``payloads.marker_label(connection, identifier)``, the single-create
+   convention). On an ambiguous failure (5xx, timeout, lost answer) and on resume, the chunk's
+   markers are searched first and only the missing items are sent again.
+3. :func:`complete`: statuses other than the initial one (bulk transition), and Jira's view of
+   the issues the store keeps (one search), then :func:`persist` upserts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketbridge.connectors.base import CreateSpec, NormalizedIssue
+from ticketbridge.connectors.jira.bulk_ops import Created, IssueRef
+from ticketbridge.connectors.jira.client import BULK_CREATE_MAX
+from ticketbridge.connectors.jira.connector import JiraConnector
+from ticketbridge.connectors.jira.payloads import custom_field_ids, marker_label
+from ticketbridge.errors import (
+    Conflict,
+    NotFound,
+    Unprocessable,
+    VendorError,
+    VendorNotFound,
+    VendorRejected,
+    VendorTimeout,
+    VendorUnavailable,
+)
+from ticketbridge.logging import get_logger
+from ticketbridge.store.models import Connection
+from ticketbridge.tickets.repository import TicketRepository
+from ticketbridge.tickets.schemas import TicketCreate
+from ticketbridge.tickets.service import generate_identifier, resolve_create
+
+log = get_logger(__name__)
+
+CHUNK_SIZE = BULK_CREATE_MAX
+SEND_ATTEMPTS = 3
+# Jira's search index lags writes by a moment: wait this long before searching for markers
+# after an ambiguous failure (the emulator is consistent at once; Jira Cloud usually < 1 s).
+SETTLE_SECS = 1.0
+AMBIGUOUS = (VendorUnavailable, VendorTimeout)
+
+
+@dataclass
+class Item:
+    index: int  # request_index
+    identifier: str
+    marker: str
+    spec: CreateSpec | None = None
+    persist: bool = False  # UUID forms were used: the created ticket is stored
+    error: str | None = None
+
+
+@dataclass
+class Outcome:
+    key: str | None = None
+    vendor_id: str | None = None
+    issue: NormalizedIssue | None = None  # Jira's view, when it was read back
+    error: str | None = None
+
+
+class CachingConnector(JiraConnector):
+    """Asks Jira for a project's issue types once per request, not once per item (the
+    single-create resolver looks them up for every ``type`` name on a vendor-id project)."""
+
+    def __init__(self, base: JiraConnector) -> None:
+        super().__init__(base.client, base.credentials, base.options)
+        self._types: dict[str, dict[str, str]] = {}
+
+    async def issue_type_names(self, project: str) -> dict[str, str]:
+        if project not in self._types:
+            self._types[project] = await super().issue_type_names(project)
+        return self._types[project]
+
+
+def assign_identifiers(tickets: Sequence[Any]) -> list[str]:
+    """The caller's identifier, or a generated one (fixed once: the markers derive from it)."""
+    out = []
+    for raw in tickets:
+        given = raw.get("identifier") if isinstance(raw, dict) else None
+        out.append(given if isinstance(given, str) and given else generate_identifier())
+    return out
+
+
+def chunks(total: int) -> list[range]:
+    return [range(s, min(total, s + CHUNK_SIZE)) for s in range(0, total, CHUNK_SIZE)]
+
+
+def validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def duplicate_errors(identifiers: Sequence[str]) -> dict[int, str]:
+    first: dict[str, int] = {}
+    out: dict[int, str] = {}
+    for index, identifier in enumerate(identifiers):
+        if identifier in first:
+            out[index] = (
+                f"identifier {identifier!r} is already used by request_index "
+                f"{first[identifier]} of this request"
+            )
+        else:
+            first[identifier] = index
+    return out
+
+
+async def prepare(
+    session: AsyncSession,
+    connector: JiraConnector,
+    conn: Connection,
+    tickets: Sequence[Any],
+    identifiers: Sequence[str],
+    indexes: Sequence[int],
+) -> list[Item]:
+    dupes = duplicate_errors(identifiers)
+    repo = TicketRepository(session)
+    items = []
+    for index in indexes:
+        identifier = identifiers[index]
+        item = Item(index, identifier, marker_label(str(conn.id), identifier))
+        items.append(item)
+        try:
+            data = TicketCreate.model_validate(tickets[index])
+        except ValidationError as exc:
+            item.error = validation_message(exc)
+            continue
+        if index in dupes:
+            item.error = dupes[index]
+            continue
+        if data.identifier and await repo.get_by_identifier(conn.id, data.identifier):
+            item.error = f"a ticket with identifier {data.identifier!r} already exists"
+            continue
+        try:
+            item.spec = await resolve_create(session, connector, conn, data, identifier=identifier)
+        except (NotFound, Unprocessable, Conflict, VendorRejected, VendorNotFound) as exc:
+            item.error = exc.message
+            continue
+        item.persist = not data.uses_vendor_ids_only
+    return items
+
+
+async def create_exactly_once(
+    connector: JiraConnector,
+    items: Sequence[Item],
+    *,
+    search_first: bool,
+    before_send: Callable[[], Awaitable[None]] | None = None,
+) -> dict[int, Created]:
+    """Create the valid items of one chunk, each at most once: ``{request_index: Created}``.
+
+    ``search_first`` (a resumed chunk whose intent was recorded) looks for every item's
+    marker before sending anything, valid or not now (an item may have been sent by an
+    earlier attempt). ``before_send`` runs before each vendor call (the job commits its
+    intent there). Raises the vendor error when Jira stays unavailable."""
+    out: dict[int, Created] = {}
+    if search_first:
+        found = await connector.find_markers([i.marker for i in items])
+        for item in items:
+            if item.marker in found:
+                # Created by an earlier attempt: a success even if it would not validate now
+                # (it is then not stored here; the next sync brings it).
+                out[item.index] = found[item.marker]
+                item.error = None
+    pending = [i for i in items if i.spec is not None and i.index not in out]
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        if not pending:
+            break
+        if before_send is not None:
+            await before_send()
+        try:
+            created = await connector.bulk_create_issues([i.spec for i in pending if i.spec])
+        except AMBIGUOUS as exc:
+            if attempt == SEND_ATTEMPTS:
+                raise
+            log.info("bulk_create_ambiguous", error=exc.message, items=len(pending))
+            await asyncio.sleep(SETTLE_SECS)
+            found = await connector.find_markers([i.marker for i in pending])
+            out.update({i.index: found[i.marker] for i in pending if i.marker in found})
+            pending = [i for i in pending if i.index not in out]
+            continue
+        out.update({i.index: c for i, c in zip(pending, created, strict=True)})
+        pending = []
+    return out
+
+
+async def complete(
+    connector: JiraConnector, items: Sequence[Item], created: dict[int, Created]
+) -> dict[int, Outcome]:
+    """Per created item: apply a requested status and read back what the store keeps."""
+    out: dict[int, Outcome] = {}
+    specs = {i.index: i.spec for i in items if i.spec is not None}
+    readers: list[Item] = []
+    for item in items:
+        c = created.get(item.index)
+        if c is None:
+            continue
+        out[item.index] = Outcome(c.key, c.vendor_id, error=c.error)
+        spec = specs.get(item.index)
+        if c.error is None and (item.persist or (spec is not None and spec.status)):
+            readers.append(item)
+    if not readers:
+        return out
+    extra = sorted({f for i in readers if i.spec for f in custom_field_ids(i.spec.custom_fields)})
+    issues = await connector.read_issues([str(out[i.index].vendor_id) for i in readers], extra)
+    moved = await _apply_statuses(connector, readers, out, issues)
+    if moved:
+        issues.update(await connector.read_issues(moved, extra))
+    for item in readers:
+        outcome = out[item.index]
+        if outcome.error is None and outcome.vendor_id is not None:
+            outcome.issue = issues.get(outcome.vendor_id)
+    return out
+
+
+async def _apply_statuses(
+    connector: JiraConnector,
+    readers: Sequence[Item],
+    out: dict[int, Outcome],
+    issues: dict[str, NormalizedIssue],
+) -> list[str]:
+    """Bulk transitions grouped by target status; an item whose status cannot be applied is
+    deleted again (like single create: a failed request creates nothing)."""
+    targets: dict[str, list[tuple[Item, IssueRef]]] = {}
+    for item in readers:
+        outcome, spec = out[item.index], item.spec
+        issue = issues.get(str(outcome.vendor_id))
+        if spec is None or not spec.status or issue is None or issue.status == spec.status:
+            continue
+        ref = IssueRef(issue.vendor_id, issue.vendor_key, issue.status)
+        targets.setdefault(spec.status, []).append((item, ref))
+    moved: list[str] = []
+    for status, pairs in targets.items():
+        errors = await connector.bulk_set_status([ref for _, ref in pairs], status)
+        for item, ref in pairs:
+            error = errors.get(ref.vendor_id)
+            if error is None:
+                moved.append(ref.vendor_id)
+                continue
+            out[item.index].error = await _undo(connector, ref, error)
+    return moved
+
+
+async def _undo(connector: JiraConnector, ref: IssueRef, error: str) -> str:
+    try:
+        await connector.client.delete_issue(ref.vendor_id)
+    except VendorError as exc:
+        log.warning("bulk_create_undo_failed", key=ref.key, error=type(exc).__name__)
+        return f"{error}; the issue was created as {ref.key} and kept"
+    return f"{error}; nothing was created"
+
+
+async def persist(
+    session: AsyncSession, conn: Connection, items: Sequence[Item], outcomes: dict[int, Outcome]
+) -> dict[int, uuid.UUID]:
+    """Upsert the stored items' tickets (by vendor id: idempotent) with their identifiers."""
+    keep = [
+        (i, o.issue)
+        for i in items
+        if i.persist and (o := outcomes.get(i.index)) and o.error is None and o.issue
+    ]
+    if not keep:
+        return {}
+    repo = TicketRepository(session)
+    tickets = await repo.upsert_from_vendor(conn.id, [issue for _, issue in keep if issue])
+    by_vendor = {t.vendor_id: t for t in tickets}
+    out: dict[int, uuid.UUID] = {}
+    for item, issue in keep:
+        ticket = by_vendor.get(issue.vendor_id) if issue else None
+        if ticket is not None:
+            await repo.set_identifier(ticket, item.identifier)
+            out[item.index] = ticket.id
+    return out
+
+
+def result(item: Item, outcome: Outcome | None, ticket_id: uuid.UUID | None) -> dict[str, Any]:
+    """One item's result, JSON-ready (job rows store it as is)."""
+    error = item.error or (outcome.error if outcome else "the ticket was not created")
+    return {
+        "success": error is None,
+        "request_index": item.index,
+        "identifier": item.identifier,
+        "vendor_ticket_id": outcome.key if outcome and error is None else None,
+        "ticket_id": str(ticket_id) if ticket_id and error is None else None,
+        "error": error,
+    }

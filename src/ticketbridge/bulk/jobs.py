@@ -1,0 +1,219 @@
+"""The async bulk jobs: ``tickets.bulk_create`` and ``tickets.bulk_update``.
+
+Bulk create is exactly once across crashes: each chunk of 50 has a ``job_chunks`` row whose
+status is committed as SENT (fenced by the job's lease) before every vendor call. A resumed
+job skips DONE chunks, searches Jira for the markers of a SENT chunk's items, and sends only
+the items not found. The chunk's results, its tickets in the store and DONE are one commit.
+
+Bulk update needs no such bookkeeping: it reads the issues' current state first, and setting
+a field or moving to a status the issue already has is a no-op, so a resumed run only redoes
+what is still missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from ticketbridge.bulk.create import (
+    CachingConnector,
+    assign_identifiers,
+    chunks,
+    complete,
+    create_exactly_once,
+    persist,
+    prepare,
+    result,
+)
+from ticketbridge.bulk.schemas import JOB_BULK_CREATE, JOB_BULK_UPDATE
+from ticketbridge.connectors.base import UNSET
+from ticketbridge.connectors.jira.bulk_ops import IssueRef
+from ticketbridge.connectors.jira.payloads import custom_field_ids, marker_label
+from ticketbridge.errors import NotFound, Unprocessable
+from ticketbridge.jobs.repository import JobChunkRepository
+from ticketbridge.jobs.runner import JobContext, JobType, LeaseLost, register
+from ticketbridge.provisioning.repository import ConnectionRepository
+from ticketbridge.store.base import utcnow
+from ticketbridge.store.models import Connection
+from ticketbridge.tickets.repository import TicketRepository
+from ticketbridge.tickets.schemas import TicketUpdate
+from ticketbridge.tickets.service import connector_for, resolve_update
+
+CHUNK_CONCURRENCY = 4
+
+
+async def _connection(ctx: JobContext) -> Connection | None:
+    async with ctx.session() as s:
+        conn = await ConnectionRepository(s).get(ctx.job.connection_id)
+    return conn if conn is not None and conn.is_active else None
+
+
+def _failed(index: int, identifier: str | None, error: str) -> dict[str, Any]:
+    return {
+        "success": False,
+        "request_index": index,
+        "identifier": identifier,
+        "vendor_ticket_id": None,
+        "ticket_id": None,
+        "error": error,
+    }
+
+
+# -- bulk create --------------------------------------------------------------------------------
+def _chunk_marker(connection_id: uuid.UUID, identifiers: Sequence[str]) -> str:
+    """A digest of the chunk's item markers: what the chunk row's intent is about."""
+    markers = "\n".join(marker_label(str(connection_id), i) for i in identifiers)
+    return f"chunk-{hashlib.sha256(markers.encode()).hexdigest()[:32]}"
+
+
+async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
+    job = ctx.job
+    tickets: list[Any] = list(job.payload.get("tickets") or [])
+    identifiers: list[str] = list(job.payload.get("identifiers") or assign_identifiers(tickets))
+    conn = await _connection(ctx)
+    if conn is None:
+        return [
+            _failed(i, identifiers[i], "connection not found or disabled")
+            for i in range(len(tickets))
+        ]
+    ranges = chunks(len(tickets))
+    markers = {k: _chunk_marker(conn.id, [identifiers[i] for i in r]) for k, r in enumerate(ranges)}
+    async with ctx.session() as s:
+        repo = JobChunkRepository(s)
+        await repo.ensure(job.id, markers)
+        rows = await repo.for_job(job.id)
+    results: dict[int, dict[str, Any]] = {}
+    for row in rows.values():
+        if row.status == "DONE":
+            results.update({r["request_index"]: r for r in row.results})
+    connector = CachingConnector(connector_for(ctx.runtime, conn))
+    slots = asyncio.Semaphore(CHUNK_CONCURRENCY)
+
+    async def run_chunk(k: int, indexes: range, resume: bool) -> None:
+        async with slots:
+            async with ctx.session() as s:
+                items = await prepare(s, connector, conn, tickets, identifiers, indexes)
+
+            async def intent() -> None:
+                await ctx.mark_chunk_sent(k)
+
+            created = await create_exactly_once(
+                connector,
+                items,
+                search_first=resume or rows[k].marker != markers[k],
+                before_send=intent,
+            )
+            outcomes = await complete(connector, items, created)
+            async with ctx.session() as s:
+                ticket_ids = await persist(s, conn, items, outcomes)
+                chunk = [result(i, outcomes.get(i.index), ticket_ids.get(i.index)) for i in items]
+                if not await JobChunkRepository(s).mark_done(job.id, k, ctx.owner, utcnow(), chunk):
+                    raise LeaseLost(str(job.id))
+            results.update({r["request_index"]: r for r in chunk})
+            await ctx.save_progress(len(results), _ordered(results))
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for k, indexes in enumerate(ranges):
+                if rows[k].status != "DONE":
+                    group.create_task(run_chunk(k, indexes, rows[k].status == "SENT"))
+    except ExceptionGroup as eg:  # the runner decides on the first cause (retry or give up)
+        raise _first(eg) from None
+    return _ordered(results)
+
+
+def _first(eg: BaseExceptionGroup[Any]) -> BaseException:
+    exc: BaseException = eg
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _ordered(results: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [results[i] for i in sorted(results)]
+
+
+async def give_up_create(ctx: JobContext, reason: str) -> list[dict[str, Any]]:
+    """After the last attempt: the finished chunks' results, every other item failed."""
+    job = ctx.job
+    tickets = list(job.payload.get("tickets") or [])
+    identifiers = list(job.payload.get("identifiers") or [None] * len(tickets))
+    async with ctx.session() as s:
+        rows = await JobChunkRepository(s).for_job(job.id)
+    results: dict[int, dict[str, Any]] = {}
+    for row in rows.values():
+        if row.status == "DONE":
+            results.update({r["request_index"]: r for r in row.results})
+    for index in range(len(tickets)):
+        results.setdefault(index, _failed(index, identifiers[index], reason))
+    return _ordered(results)
+
+
+# -- bulk update --------------------------------------------------------------------------------
+def _updated(ticket_id: str, key: str | None, error: str | None) -> dict[str, Any]:
+    return {
+        "success": error is None,
+        "ticket_id": ticket_id,
+        "vendor_ticket_id": key,
+        "error": error,
+    }
+
+
+async def run_update(ctx: JobContext) -> list[dict[str, Any]]:
+    job = ctx.job
+    ids = [str(t) for t in job.payload.get("ticket_ids") or []]
+    conn = await _connection(ctx)
+    if conn is None:
+        return [_updated(t, None, "connection not found or disabled") for t in ids]
+    updates = TicketUpdate.model_validate(job.payload.get("updates") or {})
+    async with ctx.session() as s:
+        try:
+            spec = await resolve_update(s, conn, updates)
+        except (NotFound, Unprocessable) as exc:
+            return [_updated(t, None, exc.message) for t in ids]
+        repo = TicketRepository(s)
+        tickets = {t: await repo.get(conn.id, uuid.UUID(t)) for t in ids}
+    errors: dict[str, str] = {
+        t: "ticket not found in this connection" for t, row in tickets.items() if row is None
+    }
+    connector = connector_for(ctx.runtime, conn)
+    vendor_of = {t: row.vendor_id for t, row in tickets.items() if row is not None}
+    current = await connector.read_issues(list(vendor_of.values()))
+    refs: dict[str, IssueRef] = {}
+    for t, vendor_id in vendor_of.items():
+        issue = current.get(vendor_id)
+        if issue is None:
+            errors[t] = "the issue no longer exists in Jira"
+        else:
+            refs[t] = IssueRef(issue.vendor_id, issue.vendor_key, issue.status)
+    if spec.status is not UNSET:
+        moved = await connector.bulk_set_status(list(refs.values()), spec.status)
+        _collect(refs, moved, errors)
+    edited = await connector.bulk_edit_fields([r for t, r in refs.items() if t not in errors], spec)
+    _collect(refs, edited, errors)
+    done = [r.vendor_id for t, r in refs.items() if t not in errors]
+    issues = await connector.read_issues(done, custom_field_ids(spec.custom_fields))
+    async with ctx.session() as s:
+        await TicketRepository(s).upsert_from_vendor(conn.id, list(issues.values()))
+    keys = {t: r.key for t, r in refs.items()}
+    return [_updated(t, keys.get(t), errors.get(t)) for t in ids]
+
+
+def _collect(
+    refs: dict[str, IssueRef], outcome: dict[str, str | None], errors: dict[str, str]
+) -> None:
+    for t, ref in refs.items():
+        error = outcome.get(ref.vendor_id)
+        if error is not None and t not in errors:
+            errors[t] = error
+
+
+async def give_up_update(ctx: JobContext, reason: str) -> list[dict[str, Any]]:
+    return [_updated(str(t), None, reason) for t in ctx.job.payload.get("ticket_ids") or []]
+
+
+register(JOB_BULK_CREATE, JobType(run=run_create, give_up=give_up_create))
+register(JOB_BULK_UPDATE, JobType(run=run_update, give_up=give_up_update))

@@ -1,0 +1,118 @@
+"""Bulk entry points: synchronous bulk create, and enqueueing the async bulk jobs.
+
+The service never commits: the request's unit of work does (a job row is committed before
+the runner hears of it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketbridge.bulk.create import (
+    CachingConnector,
+    Item,
+    Outcome,
+    assign_identifiers,
+    chunks,
+    complete,
+    create_exactly_once,
+    persist,
+    prepare,
+    result,
+)
+from ticketbridge.bulk.schemas import (
+    JOB_BULK_CREATE,
+    JOB_BULK_UPDATE,
+    BulkCreateResponse,
+    BulkUpdateRequest,
+    summary,
+)
+from ticketbridge.connectors.jira.connector import JiraConnector
+from ticketbridge.errors import Unprocessable, VendorError
+from ticketbridge.jobs.service import create_job
+from ticketbridge.logging import get_logger
+from ticketbridge.store.models import Connection, Job
+from ticketbridge.tickets.service import connector_for, resolve_update
+
+if TYPE_CHECKING:
+    from ticketbridge.runtime import Runtime
+
+log = get_logger(__name__)
+
+
+def check_size(runtime: Runtime, count: int, field: str) -> None:
+    cap = runtime.settings.bulk_max_tickets
+    if count > cap:
+        raise Unprocessable(f"{field}: at most {cap} per request, got {count}", field=field)
+
+
+async def create_sync(
+    session: AsyncSession, runtime: Runtime, conn: Connection, tickets: Sequence[Any]
+) -> BulkCreateResponse:
+    """Create now; 200 whatever the items' fates (each item's error is in its result).
+
+    Chunks of 50 go to Jira concurrently, bounded by the connection's vendor limiter."""
+    check_size(runtime, len(tickets), "tickets")
+    connector = CachingConnector(connector_for(runtime, conn))
+    identifiers = assign_identifiers(tickets)
+    items = await prepare(session, connector, conn, tickets, identifiers, range(len(tickets)))
+    groups = [[items[i] for i in r] for r in chunks(len(items))]
+    outcomes: dict[int, Outcome] = {}
+    for part in await asyncio.gather(*(_create_group(connector, g) for g in groups)):
+        outcomes.update(part)
+    ticket_ids = await persist(session, conn, items, outcomes)
+    return summary([result(i, outcomes.get(i.index), ticket_ids.get(i.index)) for i in items])
+
+
+async def _create_group(connector: JiraConnector, items: list[Item]) -> dict[int, Outcome]:
+    try:
+        created = await create_exactly_once(connector, items, search_first=False)
+    except VendorError as exc:  # Jira stayed unavailable; the markers showed nothing created
+        log.warning("bulk_sync_chunk_failed", error=exc.message)
+        return {i.index: Outcome(error=exc.message) for i in items if i.spec is not None}
+    try:
+        return await complete(connector, items, created)
+    except VendorError as exc:  # created, but not read back: reported without a ticket_id
+        log.warning("bulk_sync_read_back_failed", error=exc.message)
+        return {k: Outcome(c.key, c.vendor_id, error=c.error) for k, c in created.items()}
+
+
+async def enqueue_create(
+    session: AsyncSession, runtime: Runtime, conn: Connection, tickets: Sequence[Any]
+) -> Job:
+    check_size(runtime, len(tickets), "tickets")
+    # Identifiers are fixed now: every attempt of the job derives the same markers from them.
+    payload = {"tickets": list(tickets), "identifiers": assign_identifiers(tickets)}
+    return await create_job(
+        session,
+        account_id=conn.account_id,
+        connection_id=conn.id,
+        job_type=JOB_BULK_CREATE,
+        payload=payload,
+        total=len(tickets),
+    )
+
+
+async def enqueue_update(
+    session: AsyncSession, runtime: Runtime, conn: Connection, body: BulkUpdateRequest
+) -> Job:
+    ticket_ids = list(dict.fromkeys(body.ticket_ids))  # one result per distinct ticket
+    check_size(runtime, len(ticket_ids), "ticket_ids")
+    # Resolve now so a bad assignee or tag is a 404/422 here rather than N failed items.
+    await resolve_update(session, conn, body.updates)
+    payload = {
+        "ticket_ids": [str(t) for t in ticket_ids],
+        "updates": body.updates.model_dump(mode="json", exclude_unset=True),
+    }
+    return await create_job(
+        session,
+        account_id=conn.account_id,
+        connection_id=conn.id,
+        job_type=JOB_BULK_UPDATE,
+        payload=payload,
+        total=len(ticket_ids),
+    )

@@ -1,0 +1,255 @@
+"""``POST /v1/itsm/tickets/bulk/sync``: per-item results in request order, one vendor call per
+50 tickets, the store for UUID forms only, exactly once under ambiguous failures."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from tests.bulk.conftest import BULK_CREATE, SEARCH, SYNC_URL, Waits, stats, ticket
+from tests.helpers import Tenant
+from ticketbridge.config import Settings
+from ticketbridge.fakejira import Site
+from ticketbridge.runtime import Runtime
+from ticketbridge.store.models import Project, Ticket
+
+
+def keys_of(body: dict[str, Any]) -> list[str | None]:
+    return [r["vendor_ticket_id"] for r in body["results"]]
+
+
+class TestPerItemResults:
+    async def test_two_invalid_items_fail_alone_in_one_vendor_call(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        tickets = [ticket(i) for i in range(50)]
+        # Ours: two forms of one field. Jira's: a summary Jira refuses (newline).
+        tickets[3] = ticket(3, project_id=str(uuid.uuid4()))
+        tickets[17] = ticket(17, name="two\nlines")
+        site.stats.reset()
+
+        r = await client.post(SYNC_URL, json={"tickets": tickets}, headers=tenant.headers)
+
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["total"], body["succeeded"], body["failed"]) == (50, 48, 2)
+        assert [x["request_index"] for x in body["results"]] == list(range(50))
+        failed = {x["request_index"]: x["error"] for x in body["results"] if not x["success"]}
+        assert set(failed) == {3, 17}
+        assert "mutually exclusive" in failed[3]
+        assert "newline" in failed[17]
+        assert stats(site)[BULK_CREATE] == 1
+        assert site.issues_count() == 48
+        for result in body["results"]:
+            if result["success"]:
+                issue = site.get_issue(result["vendor_ticket_id"])
+                assert issue.summary == f"bulk ticket {result['request_index']}"
+
+    async def test_vendor_id_forms_skip_the_store(
+        self, client: httpx.AsyncClient, tenant: Tenant, runtime: Runtime
+    ) -> None:
+        r = await client.post(
+            SYNC_URL, json={"tickets": [ticket(i) for i in range(3)]}, headers=tenant.headers
+        )
+
+        body = r.json()
+        assert body["succeeded"] == 3
+        assert [x["ticket_id"] for x in body["results"]] == [None, None, None]
+        async with runtime.session() as s:
+            assert await s.scalar(select(func.count()).select_from(Ticket)) == 0
+
+    async def test_uuid_forms_are_stored_from_one_search(
+        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, site: Site
+    ) -> None:
+        async with runtime.session() as s:
+            ops = await s.scalar(select(Project).where(Project.key == "OPS"))
+        assert ops is not None
+        tickets = [
+            {"name": f"stored {i}", "project_id": str(ops.id), "type": "Bug", "tags": ["sec"]}
+            for i in range(5)
+        ]
+        site.stats.reset()
+
+        r = await client.post(SYNC_URL, json={"tickets": tickets}, headers=synced.headers)
+
+        body = r.json()
+        assert body["succeeded"] == 5
+        assert stats(site)[BULK_CREATE] == 1
+        assert stats(site)[SEARCH] == 1  # one read-back for the chunk, no GET per issue
+        assert "GET /rest/api/3/issue/{issueIdOrKey}" not in stats(site)
+        for result in body["results"]:
+            got = await client.get(f"/v1/itsm/tickets/{result['ticket_id']}", headers=synced.headers)
+            assert got.status_code == 200
+            stored = got.json()
+            assert stored["identifier"] == result["identifier"]
+            assert stored["project_vendor_id"] == "OPS"
+            assert stored["tags"] == ["sec"]  # the marker label is not a tag
+            assert stored["name"] == f"stored {result['request_index']}"
+
+    async def test_caller_identifiers_are_kept_and_duplicates_refused(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        tickets = [ticket(0, identifier="VULN-1"), ticket(1, identifier="VULN-1")]
+
+        body = (await client.post(SYNC_URL, json={"tickets": tickets}, headers=tenant.headers)).json()
+
+        assert body["results"][0]["success"] is True
+        assert body["results"][0]["identifier"] == "VULN-1"
+        assert "already used by request_index 0" in body["results"][1]["error"]
+        assert site.issues_count() == 1
+
+    async def test_status_is_applied_and_an_unreachable_one_creates_nothing(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        tickets = [ticket(0, status="IN_PROGRESS"), ticket(1, status="IN_REVIEW"), ticket(2)]
+
+        body = (await client.post(SYNC_URL, json={"tickets": tickets}, headers=tenant.headers)).json()
+
+        ok, unreachable, plain = body["results"]
+        assert site.get_issue(ok["vendor_ticket_id"]).status.name == "In Progress"
+        assert unreachable["success"] is False
+        assert "IN_REVIEW cannot be reached" in unreachable["error"]
+        assert "nothing was created" in unreachable["error"]
+        assert site.get_issue(plain["vendor_ticket_id"]).status.name == "To Do"
+        assert site.issues_count() == 2
+
+
+class TestBatchSize:
+    async def test_more_than_the_cap_is_422_naming_tickets(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        r = await client.post(
+            SYNC_URL, json={"tickets": [ticket(i) for i in range(51)]}, headers=tenant.headers
+        )
+
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["body", "tickets"]
+        assert site.issues_count() == 0
+
+    async def test_an_empty_list_is_422(self, client: httpx.AsyncClient, tenant: Tenant) -> None:
+        r = await client.post(SYNC_URL, json={"tickets": []}, headers=tenant.headers)
+
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["body", "tickets"]
+
+
+class TestRaisedCap:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(update={"bulk_max_tickets": 120})
+
+    async def test_chunks_of_fifty_keep_request_order(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        tickets = [ticket(i) for i in range(120)]
+        site.stats.reset()
+
+        body = (await client.post(SYNC_URL, json={"tickets": tickets}, headers=tenant.headers)).json()
+
+        assert body["succeeded"] == 120
+        assert stats(site)[BULK_CREATE] == 3
+        for result in body["results"]:
+            issue = site.get_issue(result["vendor_ticket_id"])
+            assert issue.summary == f"bulk ticket {result['request_index']}"
+        assert len(set(keys_of(body))) == 120
+
+
+class TestExactlyOnce:
+    async def test_an_ambiguous_5xx_is_reconciled_by_markers(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        # Jira applies the bulk create, then answers 504: the service must not send it again.
+        site.faults.configure(
+            {"ambiguous": {"mode": "5xx", "status": 504, "count": 1, "routes": [BULK_CREATE]}}
+        )
+
+        body = (
+            await client.post(
+                SYNC_URL, json={"tickets": [ticket(i) for i in range(10)]}, headers=tenant.headers
+            )
+        ).json()
+
+        assert body["succeeded"] == 10
+        assert site.issues_count() == 10
+        assert stats(site)[BULK_CREATE] == 1
+        assert len(set(keys_of(body))) == 10
+
+    async def test_a_dropped_answer_resends_only_what_is_missing(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        site.faults.configure(
+            {"ambiguous": {"mode": "drop", "count": 1, "routes": [BULK_CREATE]}}
+        )
+
+        body = (
+            await client.post(
+                SYNC_URL, json={"tickets": [ticket(i) for i in range(7)]}, headers=tenant.headers
+            )
+        ).json()
+
+        assert body["succeeded"] == 7
+        assert site.issues_count() == 7
+
+    async def test_jira_down_fails_the_items_after_checking_markers(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        # A plain 503 (not applied) every time: each retry is preceded by a marker search
+        # that finds nothing; the items fail with Jira's status, and nothing exists.
+        site.faults.configure(
+            {"error_rate": {"share": 1.0, "status": 503, "routes": [BULK_CREATE]}}
+        )
+
+        body = (
+            await client.post(
+                SYNC_URL, json={"tickets": [ticket(i) for i in range(4)]}, headers=tenant.headers
+            )
+        ).json()
+
+        assert body["failed"] == 4
+        assert all("unavailable" in r["error"] for r in body["results"])
+        assert stats(site)[BULK_CREATE] == 3
+        assert stats(site)[SEARCH] == 2
+        assert site.issues_count() == 0
+
+    async def test_an_idempotency_key_replays_without_vendor_calls(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        headers = {**tenant.headers, "Idempotency-Key": "bulk-1"}
+        payload = {"tickets": [ticket(i) for i in range(3)]}
+        first = await client.post(SYNC_URL, json=payload, headers=headers)
+        site.stats.reset()
+
+        again = await client.post(SYNC_URL, json=payload, headers=headers)
+        other = await client.post(SYNC_URL, json={"tickets": [ticket(9)]}, headers=headers)
+
+        assert again.status_code == 200
+        assert again.json() == first.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert stats(site) == {}
+        assert other.status_code == 422
+        assert site.issues_count() == 3
+
+
+class TestRateLimits:
+    async def test_429s_are_waited_out_as_retry_after_says(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, waits: Waits
+    ) -> None:
+        site.faults.configure(
+            {"seed": 3, "rate_limit": {"share": 0.5, "retry_after": 2, "routes": [BULK_CREATE]}}
+        )
+
+        body = (
+            await client.post(
+                SYNC_URL, json={"tickets": [ticket(i) for i in range(5)]}, headers=tenant.headers
+            )
+        ).json()
+
+        assert body["succeeded"] == 5
+        assert site.issues_count() == 5
+        throttled = site.faults.injected["rate_limited"]
+        assert throttled >= 1
+        assert waits.delays == [2.0] * throttled

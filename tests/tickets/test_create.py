@@ -1,0 +1,402 @@
+"""POST /v1/itsm/tickets: both id forms, resolution, emulator state after each create."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import Tenant, make_tenant
+from tests.tickets.conftest import Statements, sync
+from tests.tickets.support import (
+    CREATE,
+    CREATEMETA,
+    DELETE,
+    TRANSITION,
+    account_of,
+    calls,
+    create,
+    created,
+    issue_type_uuid,
+    jira_issue,
+    marker_labels,
+    project_uuid,
+    tickets_of,
+    user_uuid,
+)
+from ticketbridge.connectors.jira.adf import markdown_to_adf
+from ticketbridge.fakejira import Site
+from ticketbridge.runtime import Runtime
+
+DESCRIPTION = "Disk **full** on the primary.\n\n- db-1\n- db-2"
+STORE_TABLES = ("projects", "users", "issue_types", "tickets")
+
+
+class TestCreateByVendorIds:
+    async def test_every_field_reaches_jira_and_the_store(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+    ) -> None:
+        dev = account_of(site, "dev@example.com")
+        ticket = await created(
+            client,
+            tenant,
+            name="Disk full",
+            description=DESCRIPTION,
+            project_vendor_id="DEMO",
+            type_vendor_id="10004",
+            priority="CRITICAL",
+            assigned_user_vendor_id=dev,
+            tags=["infra", "urgent"],
+            due_date="2030-01-31",
+            identifier="ALERT-1",
+            custom_fields={"customfield_10030": "REF-9", "customfield_10016": 5},
+        )
+        issue = jira_issue(site, ticket)
+        assert issue.summary == "Disk full"
+        assert issue.description == markdown_to_adf(DESCRIPTION)
+        assert site.projects[issue.project_id].key == "DEMO"
+        assert issue.issuetype.name == "Bug"
+        assert issue.priority_id == "1"  # Highest
+        assert issue.assignee == dev
+        assert issue.labels[:2] == ["infra", "urgent"]
+        assert len(marker_labels(issue)) == 1
+        assert issue.duedate == "2030-01-31"
+        assert issue.custom == {"customfield_10030": "REF-9", "customfield_10016": 5}
+        assert issue.status.name == "To Do"
+
+        assert ticket["name"] == "Disk full"
+        assert ticket["description"] == DESCRIPTION
+        assert ticket["type"] == "Bug"
+        assert ticket["priority"] == "CRITICAL"
+        assert ticket["status"] == "TODO"
+        assert ticket["assigned_user_vendor_id"] == dev
+        assert ticket["project_vendor_id"] == "DEMO"
+        assert ticket["tags"] == ["infra", "urgent"]  # the marker label is hidden
+        assert ticket["due_date"] == "2030-01-31"
+        assert ticket["identifier"] == "ALERT-1"
+        assert ticket["url"] == f"https://acme.atlassian.net/browse/{issue.key}"
+        data = ticket["vendor_attributes"]["data"]
+        assert data["customFields"] == {"customfield_10030": "REF-9", "customfield_10016": 5}
+        assert data["key"] == issue.key
+        [row] = await tickets_of(runtime, tenant)
+        assert (str(row.id), row.vendor_id, row.identifier) == (
+            ticket["id"],
+            str(issue.id),
+            "ALERT-1",
+        )
+
+    async def test_vendor_ids_are_sent_without_any_store_lookup(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        site: Site,
+        statements: Statements,
+    ) -> None:
+        parent = site.create_issue(
+            {"fields": {"project": {"key": "DEMO"}, "issuetype": {"id": "10001"}, "summary": "p"}}
+        )
+        statements.sql.clear()
+        ticket = await created(
+            client,
+            tenant,
+            project_vendor_id="DEMO",
+            type_vendor_id="10002",
+            assigned_user_vendor_id=account_of(site, "ops@example.com"),
+            parent_ticket_vendor_id=parent.key,
+        )
+        assert "POST /rest/api/3/issue" in statements.marks
+        assert statements.selects_on(STORE_TABLES, before="POST /rest/api/3/issue") == []
+        assert jira_issue(site, ticket).parent_id == parent.id
+        assert ticket["parent_ticket_vendor_id"] == parent.key
+
+    async def test_project_by_numeric_id(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        ops = site.find_project("OPS")
+        assert ops is not None
+        ticket = await created(client, tenant, project_vendor_id=ops.id)
+        assert jira_issue(site, ticket).project_id == ops.id
+        assert ticket["project_vendor_id"] == "OPS"
+
+    async def test_type_name_is_looked_up_live_and_case_insensitively(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        ticket = await created(
+            client,
+            tenant,
+            project_vendor_id="OPS",
+            type="sToRY",
+        )
+        assert jira_issue(site, ticket).issuetype.name == "Story"
+        assert calls(site, CREATEMETA) == 1
+
+    async def test_unknown_type_name_lists_the_valid_names(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        response = await create(client, tenant, type="Incident")
+        assert response.status_code == 422
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["body", "type"]
+        assert "Bug, Epic, Story, Sub-task, Task" in error["msg"]
+        assert calls(site, CREATE) == 0
+
+    async def test_sub_task_with_parent_by_key(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        parent = await created(client, tenant, name="Parent")
+        child = await created(
+            client,
+            tenant,
+            type="Sub-task",
+            parent_ticket_vendor_id=parent["vendor_attributes"]["data"]["key"],
+        )
+        assert jira_issue(site, child).parent_id == jira_issue(site, parent).id
+        assert child["parent_ticket_id"] == parent["id"]  # the parent is stored: linked
+        assert child["type"] == "Sub-task"
+
+    async def test_jira_validation_messages_come_back_as_422(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        response = await create(client, tenant, project_vendor_id="NOPE")
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        assert detail["vendor_errors"] == {"project": "Specify a valid project ID or key"}
+        assert "Specify a valid project ID or key" in detail["message"]
+        assert site.issues_count() == 0
+
+    async def test_sub_task_without_parent_is_refused_by_jira(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        response = await create(client, tenant, type_vendor_id="10002")
+        assert response.status_code == 422
+        errors = response.json()["detail"]["vendor_errors"]
+        assert "parent" in errors["issuetype"]
+        assert site.issues_count() == 0
+
+    async def test_unknown_assignee_vendor_id_is_refused_by_jira(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        response = await create(client, tenant, assigned_user_vendor_id="nobody")
+        assert response.status_code == 422
+        assert "assignee" in response.json()["detail"]["vendor_errors"]
+        assert site.issues_count() == 0
+
+
+class TestCreateByUuids:
+    async def test_every_uuid_form_is_resolved_from_the_store(
+        self, client: httpx.AsyncClient, synced: Tenant, site: Site, runtime: Runtime
+    ) -> None:
+        dev = account_of(site, "dev@example.com")
+        project_id = await project_uuid(runtime, synced, "OPS")
+        user_id = await user_uuid(runtime, synced, dev)
+        ticket = await created(
+            client,
+            synced,
+            project_id=project_id,
+            type="bug",
+            assigned_user_id=user_id,
+            priority="LOW",
+        )
+        issue = jira_issue(site, ticket)
+        assert site.projects[issue.project_id].key == "OPS"
+        assert issue.issuetype.name == "Bug"
+        assert issue.assignee == dev
+        assert issue.priority_id == "4"
+        assert calls(site, CREATEMETA) == 1  # the sync's; the create used the synced types
+        assert ticket["project_id"] == project_id
+        assert ticket["assigned_user_id"] == user_id
+        assert ticket["type_id"] == await issue_type_uuid(runtime, synced, "OPS", "Bug")
+
+    async def test_deprecated_type_id(
+        self, client: httpx.AsyncClient, synced: Tenant, site: Site, runtime: Runtime
+    ) -> None:
+        type_id = await issue_type_uuid(runtime, synced, "DEMO", "Story")
+        ticket = await created(
+            client, synced, project_id=await project_uuid(runtime, synced, "DEMO"), type_id=type_id
+        )
+        assert jira_issue(site, ticket).issuetype.name == "Story"
+        assert ticket["type_id"] == type_id
+
+    async def test_sub_task_with_parent_by_uuid(
+        self, client: httpx.AsyncClient, synced: Tenant, site: Site
+    ) -> None:
+        parent = await created(client, synced, name="Parent")
+        child = await created(client, synced, type_vendor_id="10002", parent_ticket_id=parent["id"])
+        assert jira_issue(site, child).parent_id == jira_issue(site, parent).id
+        assert child["parent_ticket_id"] == parent["id"]
+        assert child["parent_ticket_vendor_id"] == parent["vendor_attributes"]["data"]["key"]
+
+    async def test_unknown_type_name_lists_the_synced_names(
+        self, client: httpx.AsyncClient, synced: Tenant, site: Site, runtime: Runtime
+    ) -> None:
+        before = calls(site, CREATEMETA)
+        response = await create(
+            client, synced, project_id=await project_uuid(runtime, synced, "DEMO"), type="Incident"
+        )
+        assert response.status_code == 422
+        assert (
+            "valid names: Bug, Epic, Story, Sub-task, Task" in response.json()["detail"][0]["msg"]
+        )
+        assert calls(site, CREATEMETA) == before
+        assert calls(site, CREATE) == 0
+
+    @pytest.mark.parametrize(
+        "field", ["project_id", "type_id", "assigned_user_id", "parent_ticket_id"]
+    )
+    async def test_unknown_uuid_is_404_and_nothing_is_created(
+        self, client: httpx.AsyncClient, synced: Tenant, site: Site, field: str
+    ) -> None:
+        response = await create(client, synced, **{field: str(uuid.uuid4())})
+        assert response.status_code == 404
+        assert response.json()["detail"].startswith(f"{field}: ")
+        assert calls(site, CREATE) == 0
+        assert site.issues_count() == 0
+
+    @pytest.mark.parametrize(
+        "field", ["project_id", "type_id", "assigned_user_id", "parent_ticket_id"]
+    )
+    async def test_another_connections_uuid_is_404_and_never_used(
+        self,
+        client: httpx.AsyncClient,
+        synced: Tenant,
+        other_tenant: Tenant,
+        site: Site,
+        runtime: Runtime,
+        field: str,
+    ) -> None:
+        await sync(runtime, other_tenant)
+        foreign = await _foreign_uuids(client, other_tenant, site, runtime)
+        issues_before = site.issues_count()
+        response = await create(client, synced, **{field: foreign[field]})
+        assert response.status_code == 404
+        assert field in response.json()["detail"]
+        assert site.issues_count() == issues_before
+        assert await tickets_of(runtime, synced) == []
+
+
+async def _foreign_uuids(
+    client: httpx.AsyncClient, other: Tenant, site: Site, runtime: Runtime
+) -> dict[str, Any]:
+    parent = await created(client, other, name="theirs")
+    return {
+        "project_id": await project_uuid(runtime, other, "DEMO"),
+        "type_id": await issue_type_uuid(runtime, other, "DEMO", "Task"),
+        "assigned_user_id": await user_uuid(runtime, other, account_of(site, "dev@example.com")),
+        "parent_ticket_id": parent["id"],
+    }
+
+
+class TestOneFormPerField:
+    @pytest.mark.parametrize(
+        ("uuid_form", "vendor_form", "vendor_value"),
+        [
+            ("project_id", "project_vendor_id", "DEMO"),
+            ("type_id", "type_vendor_id", "10001"),
+            ("assigned_user_id", "assigned_user_vendor_id", "abc"),
+            ("parent_ticket_id", "parent_ticket_vendor_id", "DEMO-1"),
+        ],
+    )
+    async def test_both_forms_are_a_422_naming_both(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        site: Site,
+        uuid_form: str,
+        vendor_form: str,
+        vendor_value: str,
+    ) -> None:
+        body = {uuid_form: str(uuid.uuid4()), vendor_form: vendor_value}
+        response = await create(client, tenant, **body)
+        assert response.status_code == 422
+        errors = response.json()["detail"]
+        assert {tuple(e["loc"]) for e in errors} == {("body", uuid_form), ("body", vendor_form)}
+        assert all(uuid_form in e["msg"] and vendor_form in e["msg"] for e in errors)
+        assert site.stats.total == 0
+
+    async def test_type_name_and_type_id_are_exclusive_too(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        response = await create(client, tenant, type="Bug", type_id=str(uuid.uuid4()))
+        assert response.status_code == 422
+        locs = {tuple(e["loc"]) for e in response.json()["detail"]}
+        assert locs == {("body", "type"), ("body", "type_id")}
+
+    @pytest.mark.parametrize(
+        ("omit", "named"),
+        [
+            ("project", {("body", "project_id"), ("body", "project_vendor_id")}),
+            ("type", {("body", "type"), ("body", "type_vendor_id")}),
+        ],
+    )
+    async def test_project_and_type_are_required(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        site: Site,
+        omit: str,
+        named: set[tuple[str, str]],
+    ) -> None:
+        body: dict[str, Any] = {"name": "x", "project_vendor_id": "DEMO", "type_vendor_id": "1"}
+        body = {k: v for k, v in body.items() if not k.startswith(omit)}
+        response = await client.post("/v1/itsm/tickets", json=body, headers=tenant.headers)
+        assert response.status_code == 422
+        assert {tuple(e["loc"]) for e in response.json()["detail"]} == named
+        assert site.stats.total == 0
+
+    async def test_unknown_priority_cannot_be_written(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        response = await create(client, tenant, priority="UNKNOWN")
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "priority"]
+
+    async def test_custom_fields_must_be_custom_field_ids(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        response = await create(client, tenant, custom_fields={"summary": "sneaky"})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "custom_fields"]
+
+
+class TestStatusOnCreate:
+    @pytest.mark.parametrize(
+        ("status", "jira_status", "transitions"),
+        [("TODO", "To Do", 0), ("IN_PROGRESS", "In Progress", 1), ("CLOSED", "Done", 1)],
+    )
+    async def test_status_is_applied_with_a_transition(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        site: Site,
+        status: str,
+        jira_status: str,
+        transitions: int,
+    ) -> None:
+        ticket = await created(client, tenant, status=status)
+        assert jira_issue(site, ticket).status.name == jira_status
+        assert ticket["status"] == status
+        assert calls(site, TRANSITION) == transitions
+
+    async def test_connection_status_mapping_picks_the_transition(
+        self, client: httpx.AsyncClient, runtime: Runtime, site: Site
+    ) -> None:
+        tenant = await make_tenant(
+            client, runtime, "mapped", options={"status_mapping": {"In Progress": "IN_REVIEW"}}
+        )
+        ticket = await created(client, tenant, status="IN_REVIEW")
+        assert jira_issue(site, ticket).status.name == "In Progress"
+        assert ticket["status"] == "IN_REVIEW"
+
+    async def test_unreachable_status_is_409_and_leaves_nothing_behind(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+    ) -> None:
+        response = await create(client, tenant, status="IN_REVIEW")
+        assert response.status_code == 409
+        detail = response.json()["detail"]
+        assert "reachable statuses: CLOSED, IN_PROGRESS" in detail
+        assert "nothing was created" in detail
+        assert calls(site, DELETE) == 1
+        assert site.issues_count() == 0
+        assert await tickets_of(runtime, tenant) == []
