@@ -139,7 +139,9 @@ async def provision(api: httpx.AsyncClient, key: str, jira_url: str) -> dict[str
 
 async def inprocess(n: int, warmup: int, latency_ms: int, tmp: Path) -> dict[str, Any]:
     state = FakeJiraState(faults=FaultConfig(latency_ms=latency_ms))
-    state.site("acme.atlassian.net").reset(SeedSpec(projects=60, issues_per_project=20, users=80))
+    state.site("acme.atlassian.net").reset(
+        SeedSpec(projects=60, issues_per_project=20, users=80), keep_faults=True
+    )
     fake = create_fake_jira(state)
     url = f"sqlite:///{tmp / 'inprocess.db'}"
     upgrade(url)

@@ -24,9 +24,10 @@ from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import SyncState
-from ticketbridge.sync.service import SyncAlreadyRunning, SyncProgress, run_sync
+from ticketbridge.sync.service import SyncAlreadyRunning, SyncConfig, SyncProgress, run_sync
 
-PAGES = 10  # 1000 issues, 100 per page
+PAGES = 10  # 500 issues, 50 per page
+SMALL_PAGES = SyncConfig(page_size=50)
 
 
 class Crash(Exception):
@@ -44,7 +45,7 @@ def crash_at(phase: str, pages: int = 0):  # type: ignore[no-untyped-def]
 async def same_store(runtime: Runtime, a: Tenant, b: Tenant) -> None:
     left = snapshot(await tickets_by_vendor_id(runtime, cid(a)), await catalog(runtime, cid(a)))
     right = snapshot(await tickets_by_vendor_id(runtime, cid(b)), await catalog(runtime, cid(b)))
-    assert len(left) == 1000
+    assert len(left) == 500
     assert left == right
 
 
@@ -53,19 +54,20 @@ class TestCrashResume:
     async def test_resumes_at_the_last_committed_page(
         self, site: Site, runtime: Runtime, tenant: Tenant, other_tenant: Tenant, k: int
     ) -> None:
-        seed(site, projects=2, per_project=500)
+        seed(site, projects=2, per_project=250)
         with pytest.raises(Crash):
-            await run_sync(runtime, cid(tenant), on_progress=crash_at("tickets", k))
+            await run_sync(runtime, cid(tenant), on_progress=crash_at("tickets", k),
+                           config=SMALL_PAGES)
         assert search_calls(site) == k
         state = await sync_state(runtime, cid(tenant))
         assert (state.status, state.phase, state.lease_owner) == ("FAILED", "tickets", None)
         assert state.cursor["run"]["pages"] == k
         assert state.last_error is not None
         assert state.last_error.startswith(f"Crash: killed in tickets after page {k} at ")
-        assert len(await tickets_by_vendor_id(runtime, cid(tenant))) == 100 * k
+        assert len(await tickets_by_vendor_id(runtime, cid(tenant))) == 50 * k
         site.stats.reset()
 
-        result = await run_sync(runtime, cid(tenant))
+        result = await run_sync(runtime, cid(tenant), config=SMALL_PAGES)
 
         assert (result.resumed, result.mode) == (True, "full")
         assert site.stats.routes["GET /rest/api/3/project/search"] == 0  # catalog was done
@@ -80,9 +82,10 @@ class TestCrashResume:
     async def test_crash_during_reconciliation_resumes_there(
         self, site: Site, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
     ) -> None:
-        seed(site, projects=2, per_project=500)
+        seed(site, projects=2, per_project=250)
         with pytest.raises(Crash):
-            await run_sync(runtime, cid(tenant), on_progress=crash_at("reconcile", PAGES))
+            await run_sync(runtime, cid(tenant), on_progress=crash_at("reconcile", PAGES),
+                           config=SMALL_PAGES)
         site.stats.reset()
 
         result = await run_sync(runtime, cid(tenant))
@@ -108,7 +111,7 @@ class TestCrashResume:
     async def test_a_cancelled_run_resumes(
         self, site: Site, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
     ) -> None:
-        seed(site, projects=2, per_project=500)
+        seed(site, projects=2, per_project=250)
         reached = asyncio.Event()
 
         async def stall(p: SyncProgress) -> None:
@@ -116,7 +119,9 @@ class TestCrashResume:
                 reached.set()
                 await asyncio.Event().wait()  # hangs until cancelled (a shutdown, a kill)
 
-        task = asyncio.create_task(run_sync(runtime, cid(tenant), on_progress=stall))
+        task = asyncio.create_task(
+            run_sync(runtime, cid(tenant), on_progress=stall, config=SMALL_PAGES)
+        )
         await reached.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -126,7 +131,7 @@ class TestCrashResume:
         assert state.last_error is not None and state.last_error.startswith("CancelledError")
         site.stats.reset()
 
-        result = await run_sync(runtime, cid(tenant))
+        result = await run_sync(runtime, cid(tenant), config=SMALL_PAGES)
 
         assert result.resumed and search_calls(site) - 1 <= PAGES - 3 + 1
         await run_sync(runtime, cid(other_tenant))

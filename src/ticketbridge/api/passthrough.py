@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 
@@ -46,8 +46,19 @@ async def get_service(
 
 ServiceDep = Annotated[PassthroughService, Depends(get_service)]
 
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Unknown project key, or a connection the caller may not see"},
+    422: {
+        "description": "Invalid parameter (loc names it), Jira's JQL message, or a cursor refused"
+    },
+    429: {"description": "Jira kept rate limiting past the short retry budget (Retry-After)"},
+    502: {"description": "Jira refused the connection's credentials"},
+    503: {"description": "Jira unavailable after retries"},
+    504: {"description": "Jira did not answer in time"},
+}
 
-@router.get("/projects", response_model=Page[ProjectItem])
+
+@router.get("/projects", response_model=Page[ProjectItem], responses=_ERRORS)
 async def list_projects(
     service: ServiceDep,
     page: OffsetDep,
@@ -62,7 +73,9 @@ async def list_projects(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.get("/projects/{project_key}/issue-types", response_model=Page[IssueTypeItem])
+@router.get(
+    "/projects/{project_key}/issue-types", response_model=Page[IssueTypeItem], responses=_ERRORS
+)
 async def list_issue_types(
     project_key: str, service: ServiceDep, page: OffsetDep
 ) -> Page[IssueTypeItem]:
@@ -70,7 +83,9 @@ async def list_issue_types(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.get("/projects/{project_key}/assignable-users", response_model=Page[UserItem])
+@router.get(
+    "/projects/{project_key}/assignable-users", response_model=Page[UserItem], responses=_ERRORS
+)
 async def list_assignable_users(
     project_key: str,
     service: ServiceDep,
@@ -85,7 +100,7 @@ async def list_assignable_users(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.get("/tickets/search", response_model=SearchPage)
+@router.get("/tickets/search", response_model=SearchPage, responses=_ERRORS)
 async def search_tickets(
     service: ServiceDep,
     jql: Annotated[str, Query(min_length=1, max_length=5000, description="Jira JQL")],

@@ -36,7 +36,6 @@ from ticketbridge.errors import NotFound, Unprocessable
 from ticketbridge.jobs.repository import JobChunkRepository
 from ticketbridge.jobs.runner import JobContext, JobType, LeaseLost, register
 from ticketbridge.provisioning.repository import ConnectionRepository
-from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import Connection
 from ticketbridge.tickets.repository import TicketRepository
 from ticketbridge.tickets.schemas import TicketUpdate
@@ -110,7 +109,7 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
             async with ctx.session() as s:
                 ticket_ids = await persist(s, conn, items, outcomes)
                 chunk = [result(i, outcomes.get(i.index), ticket_ids.get(i.index)) for i in items]
-                if not await JobChunkRepository(s).mark_done(job.id, k, ctx.owner, utcnow(), chunk):
+                if not await JobChunkRepository(s).mark_done(job.id, k, ctx.owner, chunk):
                     raise LeaseLost(str(job.id))
             results.update({r["request_index"]: r for r in chunk})
             await ctx.save_progress(len(results), _ordered(results))

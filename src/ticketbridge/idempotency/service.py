@@ -55,6 +55,7 @@ REPLAY_TTL = timedelta(hours=24)
 CLAIM_LEASE = timedelta(minutes=5)
 WAIT_SECS = 10.0
 _POLL_FIRST, _POLL_MAX = 0.02, 0.5
+_MAX_VANISHED = 3
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,7 @@ async def _claim(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_secs
     delay = _POLL_FIRST
+    vanished = 0
     while True:
         now = utcnow()
         async with runtime.sessionmaker() as own:
@@ -201,6 +203,7 @@ async def _claim(
                 key=scope.key,
                 request_hash=request_hash,
                 status=IN_PROGRESS,
+                response_body={},  # the column is NOT NULL; complete() writes the response
                 created_at=now,
                 expires_at=now + CLAIM_LEASE,
             )
@@ -213,18 +216,22 @@ async def _claim(
             existing = await repo.find(
                 scope.account_id, scope.connection_id, scope.route, scope.key
             )
-            if existing is not None:
-                if existing.request_hash != request_hash:
-                    raise Unprocessable(mismatch, field=HEADER, location="header")
-                if existing.status == DONE:
-                    replay = Replay(int(existing.response_status or 200), existing.response_body)
-                    return Slot(session, None, replay)
-        # Released (retry the insert now) or still running (wait for it, then look again).
-        if existing is not None:
-            if loop.time() + delay > deadline:
-                raise Conflict(in_progress)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _POLL_MAX)
+        if existing is None:
+            # The holder released the key between our insert and this read (try again at
+            # once), unless the insert keeps failing on another constraint (don't spin).
+            vanished += 1
+            if vanished > _MAX_VANISHED:
+                raise RuntimeError(f"cannot claim a {scope.route} key: the insert keeps failing")
+            continue
+        if existing.request_hash != request_hash:
+            raise Unprocessable(mismatch, field=HEADER, location="header")
+        if existing.status == DONE:
+            replay = Replay(int(existing.response_status or 200), existing.response_body)
+            return Slot(session, None, replay)
+        if loop.time() + delay > deadline:
+            raise Conflict(in_progress)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, _POLL_MAX)
 
 
 async def _release(runtime: Runtime, slot: Slot) -> None:

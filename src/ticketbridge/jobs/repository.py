@@ -107,18 +107,15 @@ class JobRepository(RepositoryBase[Job]):
         )
         return await self._rowcount(stmt) == 1
 
-    def _owned(self, job_id: uuid.UUID, owner: str, now: datetime) -> Any:
-        return and_(
-            Job.id == job_id,
-            Job.status == RUNNING,
-            Job.lease_owner == owner,
-            Job.lease_expires_at > now,
-        )
+    def _owned(self, job_id: uuid.UUID, owner: str) -> Any:
+        # Ownership is the fence: a claim always rewrites lease_owner, so while it is still
+        # ours nobody else took the job, even if our lease ran out a moment ago.
+        return and_(Job.id == job_id, Job.status == RUNNING, Job.lease_owner == owner)
 
     async def heartbeat(self, job_id: uuid.UUID, owner: str, now: datetime, lease: float) -> bool:
         stmt = (
             update(Job)
-            .where(self._owned(job_id, owner, now))
+            .where(self._owned(job_id, owner))
             .values(lease_expires_at=now + timedelta(seconds=lease), heartbeat_at=now)
         )
         return await self._rowcount(stmt) == 1
@@ -148,7 +145,7 @@ class JobRepository(RepositoryBase[Job]):
     ) -> bool:
         stmt = (
             update(Job)
-            .where(self._owned(job_id, owner, now))
+            .where(self._owned(job_id, owner))
             .values(progress_done=done, results=results)
         )
         return await self._rowcount(stmt) == 1
@@ -219,13 +216,11 @@ class JobChunkRepository(RepositoryBase[JobChunk]):
         )
         await self.session.execute(stmt)
 
-    def _lease_ok(self, job_id: uuid.UUID, owner: str, until: datetime) -> Any:
-        return exists().where(
-            Job.id == job_id,
-            Job.status == RUNNING,
-            Job.lease_owner == owner,
-            Job.lease_expires_at > until,
-        )
+    def _lease_ok(self, job_id: uuid.UUID, owner: str, until: datetime | None) -> Any:
+        clauses = [Job.id == job_id, Job.status == RUNNING, Job.lease_owner == owner]
+        if until is not None:
+            clauses.append(Job.lease_expires_at > until)
+        return exists().where(*clauses)
 
     async def mark_sent(
         self, job_id: uuid.UUID, index: int, owner: str, *, lease_valid_until: datetime
@@ -245,14 +240,14 @@ class JobChunkRepository(RepositoryBase[JobChunk]):
         return await self._rowcount(stmt) == 1
 
     async def mark_done(
-        self, job_id: uuid.UUID, index: int, owner: str, now: datetime, results: list[Any]
+        self, job_id: uuid.UUID, index: int, owner: str, results: list[Any]
     ) -> bool:
         stmt = (
             update(JobChunk)
             .where(
                 JobChunk.job_id == job_id,
                 JobChunk.index == index,
-                self._lease_ok(job_id, owner, now),
+                self._lease_ok(job_id, owner, None),
             )
             .values(status="DONE", results=results)
         )

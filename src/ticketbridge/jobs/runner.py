@@ -140,6 +140,11 @@ def owner_is_dead(owner: str) -> bool:
     return False
 
 
+def retry_delay(attempt: int) -> float:
+    """Back-off before attempt ``attempt + 1`` of a job that failed transiently."""
+    return min(60.0, 2.0**attempt)
+
+
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     succeeded = sum(1 for r in results if r.get("success"))
     return {
@@ -255,6 +260,6 @@ async def _run(ctx: JobContext, job_type: JobType) -> None:
             )
             await _finish(ctx, results)
             return
-        delay = exc.delay if isinstance(exc, RetryLater) else min(60.0, 2.0**job.attempts)
+        delay = exc.delay if isinstance(exc, RetryLater) else retry_delay(job.attempts)
         log.warning("job_retry_later", job_id=str(job.id), reason=reason, delay=delay)
         await _release(ctx, delay)

@@ -29,9 +29,9 @@ _INLINE = frozenset(
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _AUTOLINK = re.compile(r"[^\s<>]*[:@][^\s<>]*>")
 # Block syntax that only counts at the start of a line.
-_LINE_START = re.compile(
-    r"#{1,6}(?=[ \t]|$)|>|[-+](?=[ \t]|$)|=+[ \t]*$|[-|:][-|: \t]*$|\[[^\]]*\]:"
-)
+_LINE_START = re.compile(r"#{1,6}(?=[ \t]|$)|>|[-+](?=[ \t]|$)|=+[ \t]*$|[-|:][-|: \t]*$")
+# A paragraph that opens like "[label]:" (the label may span lines) is a link definition.
+_LINK_DEFINITION = re.compile(r"\[(?:[^\\\[\]]|\\.)*\]:", re.DOTALL)
 _ORDERED_START = re.compile(r"(\d{1,9})([.)])(?=[ \t]|$)")
 
 
@@ -180,7 +180,10 @@ def inline_lines(nodes: Sequence[Node], *, single: bool = False, cell: bool = Fa
     # A plain newline would drop trailing blanks (and an empty line would end the
     # paragraph); a backslash hard break keeps both.
     breaks = ["\\" if not ln or ln[-1] in " \t" else "" for ln in rendered[:-1]]
-    return [ln + br for ln, br in zip(rendered, breaks, strict=False)] + rendered[-1:]
+    out = [ln + br for ln, br in zip(rendered, breaks, strict=False)] + rendered[-1:]
+    if not single and _LINK_DEFINITION.match("\n".join(out)):
+        out[0] = "\\" + out[0]
+    return out
 
 
 def _strip(line: list[_Seg], pos: int, chars: str | None) -> None:
@@ -221,8 +224,8 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
             want = {m for m in stack if m[0] != "@" and (pending or blank)}
         elif not (seg.code or seg.raw):
             core = seg.text.strip()
-            lead = seg.text[: len(seg.text) - len(seg.text.lstrip())] if core else seg.text
-            trail = seg.text[len(seg.text.rstrip()) :] if core else ""
+            lead = seg.text[: len(seg.text) - len(seg.text.lstrip())] if core else ""
+            trail = seg.text[len(seg.text.rstrip()) :] if core else seg.text
             if not core:  # never open emphasis around bare whitespace
                 want = {m for m in want if m in stack or m[0] == "@"}
         else:

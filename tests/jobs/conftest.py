@@ -1,0 +1,82 @@
+"""Fixtures for the job-engine tests: a runtime WITHOUT the app (so no runner of the app's
+lifespan competes with the runners a test drives), fakejira in-process, and a connection."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import jira_credentials
+from ticketbridge.config import Settings
+from ticketbridge.connectors.http import RetryPolicy
+from ticketbridge.fakejira import FakeJiraState, Site, create_app
+from ticketbridge.provisioning.schemas import ConnectionCreate, OrganizationCreate
+from ticketbridge.provisioning.service import create_api_key, create_connection, create_organization
+from ticketbridge.runtime import Runtime, open_runtime
+from ticketbridge.store.models import Connection
+
+SITE_HOST = "acme.atlassian.net"
+
+
+@pytest.fixture(autouse=True)
+def no_settle_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ticketbridge.bulk.create.SETTLE_SECS", 0.0)
+
+
+@pytest.fixture
+def fake_jira() -> FakeJiraState:
+    return FakeJiraState()
+
+
+@pytest.fixture
+def site(fake_jira: FakeJiraState) -> Site:
+    return fake_jira.site(SITE_HOST)
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+@pytest.fixture
+async def runtime(settings: Settings, fake_jira: FakeJiraState) -> AsyncIterator[Runtime]:
+    """Bulk jobs of up to 1000 tickets (chunks of 50), retry waits not slept."""
+    transport = httpx.ASGITransport(app=create_app(fake_jira))
+    settings = settings.model_copy(update={"bulk_max_tickets": 1000})
+    async with open_runtime(
+        settings, vendor_transport=transport, retry_policy=RetryPolicy(sleep=_no_sleep)
+    ) as rt:
+        yield rt
+
+
+@dataclass
+class Tenant:
+    account_id: uuid.UUID
+    connection: Connection
+
+
+@pytest.fixture
+async def tenant(runtime: Runtime, site: Site) -> Tenant:
+    async with runtime.session() as s:
+        key, _ = await create_api_key(s, name="jobs", account_name="acme")
+        org = await create_organization(s, key.account_id, OrganizationCreate(name="acme org"))
+        conn = await create_connection(
+            s,
+            runtime.box,
+            key.account_id,
+            org.id,
+            ConnectionCreate(vendor="JIRA", credentials=jira_credentials()),
+            default_refresh_interval=900,
+        )
+    return Tenant(key.account_id, conn)
+
+
+def tickets(count: int, start: int = 0) -> list[dict[str, Any]]:
+    return [
+        {"name": f"job ticket {i}", "project_vendor_id": "DEMO", "type_vendor_id": "10001"}
+        for i in range(start, start + count)
+    ]

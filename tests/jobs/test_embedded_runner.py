@@ -1,0 +1,256 @@
+"""The embedded runner and the exactly-once bulk create across crashes (in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from tests.jobs.conftest import Tenant, tickets
+from ticketbridge.bulk import jobs as bulk_jobs
+from ticketbridge.bulk.service import enqueue_create
+from ticketbridge.fakejira import Site
+from ticketbridge.jobs.embedded import EmbeddedRunner
+from ticketbridge.jobs.repository import JobChunkRepository, JobRepository
+from ticketbridge.runtime import Runtime
+from ticketbridge.store.base import utcnow
+from ticketbridge.store.models import Job
+
+BULK_CREATE = "POST /rest/api/3/issue/bulk"
+SEARCH = "POST /rest/api/3/search/jql"
+
+
+async def wait_for(predicate: Any, what: str, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def crash() -> Any:
+    """``async with crash(runner): ...`` stops the runner like ``kill -9``: its job tasks die
+    where they stand and nothing is handed back (the leases run out on their own)."""
+
+    async def keep_lease(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    @asynccontextmanager
+    async def killed(runner: EmbeddedRunner) -> AsyncIterator[None]:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("ticketbridge.jobs.runner._release", keep_lease)
+            async with runner.serve():
+                yield
+
+    return killed
+
+
+async def enqueue(runtime: Runtime, tenant: Tenant, count: int) -> uuid.UUID:
+    async with runtime.session() as s:
+        job = await enqueue_create(s, runtime, tenant.connection, tickets(count))
+    return job.id
+
+
+async def load(runtime: Runtime, job_id: uuid.UUID) -> Job:
+    async with runtime.session() as s:
+        job = await JobRepository(s).get(job_id)
+    assert job is not None
+    return job
+
+
+async def run_until_idle(runner: EmbeddedRunner) -> None:
+    await runner.fill()
+    await runner.idle()
+
+
+def summaries(site: Site) -> list[str]:
+    return sorted(issue.summary for issue in site.issues.values())
+
+
+class TestRunsJobs:
+    async def test_a_queued_job_runs_to_success(
+        self, runtime: Runtime, tenant: Tenant, site: Site
+    ) -> None:
+        job_id = await enqueue(runtime, tenant, 60)
+
+        await run_until_idle(EmbeddedRunner(runtime))
+
+        job = await load(runtime, job_id)
+        assert job.status == "SUCCESS"
+        assert (job.progress_total, job.progress_done, job.lease_owner) == (60, 60, None)
+        assert site.issues_count() == 60
+        assert site.stats.routes[BULK_CREATE] == 2  # chunks of 50
+        async with runtime.session() as s:
+            chunks = await JobChunkRepository(s).for_job(job_id)
+        assert {c.status for c in chunks.values()} == {"DONE"}
+
+
+class TestExactlyOnce:
+    async def test_a_crash_between_jira_and_the_database_creates_nothing_twice(
+        self, runtime: Runtime, tenant: Tenant, site: Site, crash: Any
+    ) -> None:
+        job_id = await enqueue(runtime, tenant, 70)
+        reached: list[int] = []
+
+        async def stuck(*args: Any, **kwargs: Any) -> Any:
+            reached.append(1)  # Jira created the chunk; the DONE commit never comes
+            await asyncio.Event().wait()
+
+        runner = EmbeddedRunner(runtime, lease_secs=1.0)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(bulk_jobs, "persist", stuck)
+            async with crash(runner):
+                await runner.enqueue(job_id)
+                await wait_for(lambda: len(reached) == 2, "both chunks to reach Jira")
+        crashed = await load(runtime, job_id)
+        assert crashed.status == "RUNNING" and crashed.lease_owner == runner.owner
+        assert site.issues_count() == 70
+
+        await asyncio.sleep(1.1)  # the dead runner's lease runs out
+        site.stats.reset()
+        await run_until_idle(EmbeddedRunner(runtime, lease_secs=1.0))
+
+        job = await load(runtime, job_id)
+        assert job.status == "SUCCESS" and job.attempts >= 2
+        assert site.issues_count() == 70
+        assert summaries(site) == sorted(f"job ticket {i}" for i in range(70))
+        assert BULK_CREATE not in site.stats.routes  # found by marker: nothing resent
+        assert site.stats.routes[SEARCH] == 2  # one marker search per SENT chunk
+        keys = [r["vendor_ticket_id"] for r in job.results]
+        assert len(set(keys)) == 70
+
+    async def test_a_crash_before_the_call_sends_the_chunk_on_resume(
+        self, runtime: Runtime, tenant: Tenant, site: Site, crash: Any
+    ) -> None:
+        job_id = await enqueue(runtime, tenant, 5)
+        intents: list[int] = []
+
+        async def die_after_intent(connector: Any, items: Any, **kw: Any) -> Any:
+            await kw["before_send"]()  # SENT is committed...
+            intents.append(1)
+            await asyncio.Event().wait()  # ...and the process dies before Jira hears of it
+
+        runner = EmbeddedRunner(runtime, lease_secs=1.0)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(bulk_jobs, "create_exactly_once", die_after_intent)
+            async with crash(runner):
+                await runner.enqueue(job_id)
+                await wait_for(lambda: bool(intents), "the intent to be committed")
+        async with runtime.session() as s:
+            assert (await JobChunkRepository(s).for_job(job_id))[0].status == "SENT"
+        assert site.issues_count() == 0
+
+        await asyncio.sleep(1.1)
+        await run_until_idle(EmbeddedRunner(runtime, lease_secs=1.0))
+
+        assert (await load(runtime, job_id)).status == "SUCCESS"
+        assert site.issues_count() == 5
+        assert site.stats.routes[BULK_CREATE] == 1
+        assert site.stats.routes[SEARCH] == 1  # the SENT chunk's markers, found none
+
+    async def test_a_lost_answer_is_reconciled_within_the_attempt(
+        self, runtime: Runtime, tenant: Tenant, site: Site
+    ) -> None:
+        site.faults.configure({"ambiguous": {"mode": "drop", "count": 2, "routes": [BULK_CREATE]}})
+        job_id = await enqueue(runtime, tenant, 100)
+
+        await run_until_idle(EmbeddedRunner(runtime))
+
+        job = await load(runtime, job_id)
+        assert job.status == "SUCCESS" and job.attempts == 1
+        assert site.issues_count() == 100
+        assert site.stats.routes[BULK_CREATE] == 2
+
+
+class TestRetries:
+    async def test_a_transient_failure_is_retried_later(
+        self, runtime: Runtime, tenant: Tenant, site: Site, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("ticketbridge.jobs.runner.retry_delay", lambda attempt: 0.0)
+        site.faults.configure(
+            {"error_rate": {"share": 1.0, "status": 503, "routes": [BULK_CREATE]}}
+        )
+        job_id = await enqueue(runtime, tenant, 3)
+        runner = EmbeddedRunner(runtime)
+
+        await run_until_idle(runner)
+        released = await load(runtime, job_id)
+        site.faults.configure({})
+        await run_until_idle(runner)
+
+        assert (released.status, released.lease_owner) == ("RUNNING", None)
+        job = await load(runtime, job_id)
+        assert (job.status, job.attempts) == ("SUCCESS", 2)
+        assert site.issues_count() == 3
+
+    async def test_after_the_last_attempt_every_item_fails_with_the_reason(
+        self, runtime: Runtime, tenant: Tenant, site: Site, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("ticketbridge.jobs.runner.retry_delay", lambda attempt: 0.0)
+        monkeypatch.setattr("ticketbridge.jobs.runner.MAX_ATTEMPTS", 2)
+        site.faults.configure(
+            {"error_rate": {"share": 1.0, "status": 503, "routes": [BULK_CREATE]}}
+        )
+        job_id = await enqueue(runtime, tenant, 2)
+        runner = EmbeddedRunner(runtime)
+
+        await run_until_idle(runner)
+        await run_until_idle(runner)
+
+        job = await load(runtime, job_id)
+        assert (job.status, job.attempts) == ("FAILED", 2)
+        assert job.failure_reason is not None
+        assert job.failure_reason["failed"] == 2
+        assert all(
+            r["error"].startswith("gave up after 2 attempts: Jira is unavailable")
+            for r in job.failure_reason["results"]
+        )
+        assert site.issues_count() == 0
+
+
+class TestShutdownAndLeases:
+    async def test_shutdown_mid_job_hands_the_job_back_for_an_immediate_resume(
+        self, runtime: Runtime, tenant: Tenant, site: Site
+    ) -> None:
+        site.faults.configure({"latency_ms": 200})
+        job_id = await enqueue(runtime, tenant, 150)
+        runner = EmbeddedRunner(runtime, lease_secs=3600)
+        async with runner.serve():
+            await runner.enqueue(job_id)
+            for _ in range(200):  # until the first chunk reached Jira (bounded: 10 s)
+                if site.stats.routes[BULK_CREATE]:
+                    break
+                await asyncio.sleep(0.05)
+        stopped = await load(runtime, job_id)
+        site.faults.configure({})
+
+        async with runtime.session() as s:
+            claimable = await JobRepository(s).claimable(utcnow(), limit=5)
+        await run_until_idle(EmbeddedRunner(runtime))
+
+        assert stopped.status == "RUNNING" and stopped.lease_owner is None
+        assert claimable == [job_id]
+        assert (await load(runtime, job_id)).status == "SUCCESS"
+        assert site.issues_count() == 150
+
+    async def test_a_runner_that_loses_its_lease_stops_and_writes_nothing(
+        self, runtime: Runtime, tenant: Tenant, site: Site
+    ) -> None:
+        site.faults.configure({"latency_ms": 300})
+        job_id = await enqueue(runtime, tenant, 3)
+        runner = EmbeddedRunner(runtime, lease_secs=0.6)
+        await runner.fill()
+        await asyncio.sleep(0.1)
+        async with runtime.session() as s:  # another runner takes the job over
+            await JobRepository(s).expire_lease(job_id, runner.owner, utcnow())
+            assert await JobRepository(s).claim(job_id, "usurper", utcnow(), 3600)
+
+        await runner.idle()
+
+        job = await load(runtime, job_id)
+        assert (job.status, job.lease_owner, job.progress_done) == ("RUNNING", "usurper", 0)
