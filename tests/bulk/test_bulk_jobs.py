@@ -19,7 +19,7 @@ from tests.bulk.conftest import (
     wait_job,
 )
 from tests.helpers import Tenant
-from ticketbridge.fakejira import Site
+from ticketbridge.fakejira import FakeJiraState, Site, create_app
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import Project, Ticket, User
 from ticketbridge.sync.service import run_sync
@@ -343,3 +343,56 @@ class TestFromTheStore:
             rows = (await s.scalars(select(Ticket).order_by(Ticket.vendor_key))).all()
         assert {str(t.id) for t in rows} >= {r["ticket_id"] for r in results}
         assert {t.identifier for t in rows} >= {r["identifier"] for r in results}
+
+
+class RefusingTransport(httpx.AsyncBaseTransport):
+    """fakejira, except that the bulk edit and bulk transition submissions are refused, as on
+    a site without the bulk API (a fault the emulator has no switch for)."""
+
+    REFUSED = {"/rest/api/3/bulk/issues/fields", "/rest/api/3/bulk/issues/transition"}
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path in self.REFUSED:
+            self.refused += 1
+            return httpx.Response(403, json={"errors": [{"message": "Bulk edit is disabled."}]})
+        return await self.inner.handle_async_request(request)
+
+
+class TestBulkApiRefused:
+    @pytest.fixture
+    def vendor_transport(self, fake_jira: FakeJiraState) -> RefusingTransport:
+        return RefusingTransport(httpx.ASGITransport(app=create_app(fake_jira)))
+
+    async def test_falls_back_to_per_issue_calls(
+        self,
+        client: httpx.AsyncClient,
+        synced: Tenant,
+        runtime: Runtime,
+        site: Site,
+        vendor_transport: RefusingTransport,
+    ) -> None:
+        created = await stored_tickets(client, synced, runtime, 3)
+        site.stats.reset()
+        body = {
+            "ticket_ids": [r["ticket_id"] for r in created],
+            "updates": {"status": "CLOSED", "priority": "LOW", "name": "one by one"},
+        }
+
+        job = await wait_job(client, synced, await submit(client, synced, UPDATE_URL, body))
+
+        assert job["status"] == "SUCCESS", job
+        assert vendor_transport.refused == 2
+        for r in created:
+            issue = site.get_issue(r["vendor_ticket_id"])
+            assert (issue.status.name, issue.summary, issue.priority_id) == (
+                "Done",
+                "one by one",
+                "4",
+            )
+        calls = stats(site)
+        assert calls["POST /rest/api/3/issue/{issueIdOrKey}/transitions"] == 3
+        assert calls["PUT /rest/api/3/issue/{issueIdOrKey}"] == 3

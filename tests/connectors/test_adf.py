@@ -286,6 +286,10 @@ class TestCodeBlocks:
         assert adf2md(block).startswith("`````md\n")
         assert_adf_round_trip(block)
 
+    @pytest.mark.parametrize("language", ["a|b", "~x`y", "&amp;", "c\\d", "`q"])
+    def test_awkward_languages(self, language: str) -> None:
+        assert_adf_round_trip(doc(code("x", language)))
+
     def test_code_is_never_escaped_or_marked(self) -> None:
         text = "**not bold** <b> &amp; \\n _x_"
         assert_adf_round_trip(doc(code(text, "c++")))
@@ -389,6 +393,12 @@ class TestMarks:
         assert_adf_round_trip(doc(p(t("a", "strong"), t("b", "strong", "em"), " c")))
         assert_adf_round_trip(doc(p(t("a", "em"), t("b", "strong", "em"), t("c", "em"))))
         assert_adf_round_trip(doc(p(t("a ", "em"), t("b", "em", "strike"), " ", t("c", "code"))))
+
+    def test_emphasis_around_breaks_mentions_and_code(self) -> None:
+        assert_adf_round_trip(doc(p(t("a", "strong", "em"), mention("M"), t("b", "em"))))
+        assert_adf_round_trip(doc(p(t("a", "strong", "em"), t("c", "code"), t("b", "em"))))
+        assert_adf_round_trip(doc(p(t("a\t", "em"), BR, t("b", "em"))))
+        assert adf2md(doc(p(t("a", "strong"), BR, t("b", "strong")))) == "**a**\n**b**"
 
     def test_whitespace_moves_outside_delimiters(self) -> None:
         node = doc(p("x", t(" bold ", "strong"), "y"))
@@ -840,13 +850,15 @@ def inline_content(draw: st.DrawFn, breaks: bool = True) -> list[dict[str, Any]]
 
 
 def _can_touch(left: dict[str, Any], right: dict[str, Any]) -> bool:
-    """CommonMark cannot express every pair of marks meeting inside a word: a run of
-    different delimiters there fails to flank ("a~~*b*~~"), so no markdown makes it.
-    Asterisk delimiters merge into one run, so any strong/em change is fine."""
-    changed = {m["type"] for m in left.get("marks", [])} ^ {
-        m["type"] for m in right.get("marks", [])
-    }
-    return len(changed) <= 1 or changed <= {"strong", "em"}
+    """Whether two nodes may meet without a space. CommonMark cannot express every mark
+    change inside a word: a run of different delimiters there fails to flank
+    ("a~~*b*~~"), and runs of asterisks between two marked words pair up by the rule of
+    three rather than by intent, so no markdown produces such documents."""
+    emphasis = {"strong", "em", "strike"}
+    marks = [{m["type"] for m in node.get("marks", [])} for node in (left, right)]
+    changed = marks[0] ^ marks[1]
+    plain_side = not marks[0] & emphasis or not marks[1] & emphasis
+    return plain_side and (len(changed) <= 1 or changed <= {"strong", "em"})
 
 
 @st.composite

@@ -217,15 +217,13 @@ class TestShutdownAndLeases:
     async def test_shutdown_mid_job_hands_the_job_back_for_an_immediate_resume(
         self, runtime: Runtime, tenant: Tenant, site: Site
     ) -> None:
+        # 20 chunks, 4 at a time, 200 ms each: about a second of work to interrupt.
         site.faults.configure({"latency_ms": 200})
-        job_id = await enqueue(runtime, tenant, 150)
+        job_id = await enqueue(runtime, tenant, 1000)
         runner = EmbeddedRunner(runtime, lease_secs=3600)
         async with runner.serve():
             await runner.enqueue(job_id)
-            for _ in range(200):  # until the first chunk reached Jira (bounded: 10 s)
-                if site.stats.routes[BULK_CREATE]:
-                    break
-                await asyncio.sleep(0.05)
+            await wait_for(lambda: site.stats.routes[BULK_CREATE] > 0, "a chunk to be created")
         stopped = await load(runtime, job_id)
         site.faults.configure({})
 
@@ -236,7 +234,7 @@ class TestShutdownAndLeases:
         assert stopped.status == "RUNNING" and stopped.lease_owner is None
         assert claimable == [job_id]
         assert (await load(runtime, job_id)).status == "SUCCESS"
-        assert site.issues_count() == 150
+        assert site.issues_count() == 1000
 
     async def test_a_runner_that_loses_its_lease_stops_and_writes_nothing(
         self, runtime: Runtime, tenant: Tenant, site: Site

@@ -1,5 +1,5 @@
-"""Fixtures for ticket-write tests: the API against fakejira in-process, two tenants, a
-synced catalog, SQL statement capture and emulator shortcuts."""
+"""Fixtures for ticket-write tests, on top of tests/conftest.py (emulator, tenants, runtime):
+a richer emulated site, a synced catalog, and SQL statement capture."""
 
 from __future__ import annotations
 
@@ -12,66 +12,20 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from tests.helpers import Tenant, make_tenant
-from ticketbridge.fakejira import FakeJiraState, Site, create_app
+from tests.helpers import Tenant
+from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.sync.service import run_sync
 
-SITE_HOST = "acme.atlassian.net"
-
 
 @pytest.fixture
-def fake_jira() -> FakeJiraState:
-    return FakeJiraState()
-
-
-@pytest.fixture
-def vendor_transport(fake_jira: FakeJiraState) -> httpx.AsyncBaseTransport:
-    return httpx.ASGITransport(app=create_app(fake_jira))
-
-
-@pytest.fixture
-def site(fake_jira: FakeJiraState) -> Site:
-    """The emulated site every tenant's connection points at, with a second project and
-    two assignable people besides the admin."""
-    s = fake_jira.site(SITE_HOST)
-    s.add_project("OPS", "Operations")
-    s.add_user("dev@example.com", "Dev One")
-    s.add_user("ops@example.com", "Ops Two")
-    return s
-
-
-@dataclass
-class Waits:
-    """Retry waits the vendor HTTP layer asked for (recorded, never slept)."""
-
-    delays: list[float] = field(default_factory=list)
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-
-
-@pytest.fixture
-def runtime(app: Any) -> Runtime:
-    rt: Runtime = app.state.runtime
-    return rt
-
-
-@pytest.fixture
-def waits(runtime: Runtime) -> Waits:
-    recorder = Waits()
-    runtime.connectors.policy.sleep = recorder
-    return recorder
-
-
-@pytest.fixture
-async def tenant(client: httpx.AsyncClient, runtime: Runtime, site: Site, waits: Waits) -> Tenant:
-    return await make_tenant(client, runtime, "acme")
-
-
-@pytest.fixture
-async def other_tenant(client: httpx.AsyncClient, runtime: Runtime, site: Site) -> Tenant:
-    return await make_tenant(client, runtime, "globex")
+def site(fake_site: Site) -> Site:
+    """The tenants' emulated site, with a second project and two assignable people besides
+    the admin."""
+    fake_site.add_project("OPS", "Operations")
+    fake_site.add_user("dev@example.com", "Dev One")
+    fake_site.add_user("ops@example.com", "Ops Two")
+    return fake_site
 
 
 async def sync(runtime: Runtime, tenant: Tenant) -> None:
@@ -80,7 +34,7 @@ async def sync(runtime: Runtime, tenant: Tenant) -> None:
 
 
 @pytest.fixture
-async def synced(runtime: Runtime, tenant: Tenant) -> Tenant:
+async def synced(runtime: Runtime, tenant: Tenant, site: Site) -> Tenant:
     """``tenant`` with its catalog (projects, issue types, users) and tickets synced."""
     await sync(runtime, tenant)
     return tenant
@@ -88,13 +42,14 @@ async def synced(runtime: Runtime, tenant: Tenant) -> Tenant:
 
 @dataclass
 class Statements:
-    """SQL statements run by the app, with the index of the first one after each marker."""
+    """SQL statements run by the app, and how many had run when each vendor route was first
+    called (``marks["POST /rest/api/3/issue"]``)."""
 
     sql: list[str] = field(default_factory=list)
     marks: dict[str, int] = field(default_factory=dict)
 
-    def selects_on(self, tables: tuple[str, ...], *, before: str | None = None) -> list[str]:
-        end = self.marks.get(before, len(self.sql)) if before else len(self.sql)
+    def selects_on(self, tables: tuple[str, ...], *, before: str) -> list[str]:
+        end = self.marks.get(before, len(self.sql))
         return [
             s
             for s in self.sql[:end]
@@ -105,15 +60,13 @@ class Statements:
 
 @pytest.fixture
 def statements(runtime: Runtime) -> Iterator[Statements]:
-    """Every statement of the app's engine, and where POST /issue reached Jira."""
     captured = Statements()
 
     def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         captured.sql.append(statement)
 
     async def on_request(request: httpx.Request) -> None:
-        key = f"{request.method} {request.url.path}"
-        captured.marks.setdefault(key, len(captured.sql))
+        captured.marks.setdefault(f"{request.method} {request.url.path}", len(captured.sql))
 
     engine = runtime.engine.sync_engine
     event.listen(engine, "before_cursor_execute", on_execute)

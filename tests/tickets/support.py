@@ -28,6 +28,7 @@ async def create(
     client: httpx.AsyncClient,
     tenant: Tenant,
     headers: dict[str, str] | None = None,
+    /,
     **body: Any,
 ) -> httpx.Response:
     body.setdefault("name", "Disk full on db-1")

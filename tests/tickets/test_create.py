@@ -23,12 +23,17 @@ from tests.tickets.support import (
     jira_issue,
     marker_labels,
     project_uuid,
+    stored,
     tickets_of,
     user_uuid,
 )
 from ticketbridge.connectors.jira.adf import markdown_to_adf
+from ticketbridge.connectors.jira.markers import marker_label
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
+from ticketbridge.store.models import Connection
+from ticketbridge.tickets.schemas import TicketCreate
+from ticketbridge.tickets.service import connector_for, resolve_create
 
 DESCRIPTION = "Disk **full** on the primary.\n\n- db-1\n- db-2"
 STORE_TABLES = ("projects", "users", "issue_types", "tickets")
@@ -401,3 +406,26 @@ class TestStatusOnCreate:
         assert calls(site, DELETE) == 1
         assert site.issues_count() == 0
         assert await tickets_of(runtime, tenant) == []
+
+
+class TestResolveCreate:
+    """The service function bulk creation calls once per item."""
+
+    async def test_issue_type_names_are_read_once_per_connector(
+        self, runtime: Runtime, tenant: Tenant, site: Site
+    ) -> None:
+        [conn] = await stored(runtime, Connection, id=uuid.UUID(tenant.connection_id or ""))
+        connector = connector_for(runtime, conn)
+        items = [
+            TicketCreate(name=f"item {i}", project_vendor_id="DEMO", type=name)
+            for i, name in enumerate(("bug", "Task", "STORY"))
+        ]
+        async with runtime.session() as session:
+            specs = [
+                await resolve_create(session, connector, conn, item, identifier=f"B-{i}")
+                for i, item in enumerate(items)
+            ]
+        assert [s.issue_type_id for s in specs] == ["10004", "10001", "10003"]
+        assert [s.marker for s in specs] == [marker_label(str(conn.id), f"B-{i}") for i in range(3)]
+        assert calls(site, CREATEMETA) == 1
+        assert site.issues_count() == 0

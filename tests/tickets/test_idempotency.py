@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -202,7 +203,7 @@ class TestIdempotencyService:
         assert await stored(runtime, IdempotencyKey) == []
 
 
-async def _scope(runtime: Runtime, tenant: Tenant) -> dict[str, object]:
+async def _scope(runtime: Runtime, tenant: Tenant) -> dict[str, Any]:
     assert tenant.connection_id is not None
     connection_id = uuid.UUID(tenant.connection_id)
     [conn] = await stored(runtime, Connection, id=connection_id)

@@ -16,13 +16,11 @@ from tests.tickets.support import account_of, created, update
 from ticketbridge.connectors.base import CreateSpec, UpdateSpec
 from ticketbridge.connectors.jira.adf import markdown_to_adf
 from ticketbridge.connectors.jira.config import JiraOptions
+from ticketbridge.connectors.jira.markers import is_marker_label, marker_label, visible_tags
 from ticketbridge.connectors.jira.payloads import (
     build_create_payload,
     build_edit_payload,
-    is_marker_label,
-    marker_label,
     priority_name,
-    visible_tags,
 )
 from ticketbridge.errors import Unprocessable
 from ticketbridge.fakejira import Site

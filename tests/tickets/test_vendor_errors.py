@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import RecordingSleep
 from tests.helpers import Tenant
-from tests.tickets.conftest import Waits
 from tests.tickets.support import CREATE, EDIT, SEARCH, calls, create, created, jira_issue, update
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.fakejira import DEFAULT_ADMIN_EMAIL, Site
@@ -42,13 +42,13 @@ class TestCreateFailures:
         assert site.issues_count() == 0
 
     async def test_429_then_success_waits_retry_after_and_creates_once(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, waits: Waits
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, retry_sleep: RecordingSleep
     ) -> None:
         # seed 1: the first draw is under 0.5 (throttled), the second is not.
         site.faults.configure({"seed": 1, "rate_limit": only_create(share=0.5, retry_after=1)})
         ticket = await created(client, tenant)
         assert site.faults.injected["rate_limited"] == 1
-        assert waits.delays == [1.0]
+        assert retry_sleep.waits == [1.0]
         assert calls(site, CREATE) == 2
         assert site.issues_count() == 1
         assert jira_issue(site, ticket).summary == "Disk full on db-1"
@@ -117,7 +117,7 @@ class TestCreateFailures:
 
 class TestUpdateFailures:
     async def test_jira_down_during_an_update_is_503_after_retries(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, waits: Waits
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, retry_sleep: RecordingSleep
     ) -> None:
         ticket = await created(client, tenant)
         site.faults.configure({"error_rate": {"share": 1.0, "status": 503}})
@@ -125,7 +125,7 @@ class TestUpdateFailures:
         assert response.status_code == 503
         attempts = RetryPolicy().max_attempts
         assert calls(site, EDIT) == attempts  # PUT is idempotent: retried with backoff
-        assert len(waits.delays) == attempts - 1
+        assert len(retry_sleep.waits) == attempts - 1
         assert jira_issue(site, ticket).summary == "Disk full on db-1"
 
     async def test_refused_credentials_are_502(

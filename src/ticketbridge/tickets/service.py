@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.connectors.base import UNSET, CreateSpec, NormalizedIssue, Unset, UpdateSpec
 from ticketbridge.connectors.jira.connector import JiraConnector
-from ticketbridge.connectors.jira.payloads import is_marker_label, marker_label
+from ticketbridge.connectors.jira.markers import is_marker_label, marker_label
 from ticketbridge.errors import Conflict, NotFound, Unprocessable
 from ticketbridge.idempotency.service import reserve
 from ticketbridge.store.base import uuid7

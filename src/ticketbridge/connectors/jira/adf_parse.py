@@ -198,7 +198,8 @@ def _inline(nodes: Sequence[SyntaxTreeNode], marks: tuple[Mark, ...] = ()) -> li
         elif kind == "link":
             href = str(node.attrs.get("href", ""))
             if href.startswith(MENTION_SCHEME):
-                out = merge_text(out)
+                while out and out[-1]["type"] == "text" and not out[-1]["text"]:
+                    out.pop()
                 if out and out[-1]["type"] == "text" and out[-1]["text"].endswith("@"):
                     out[-1] = {**out[-1], "text": out[-1]["text"][:-1]}
                 account = unquote(href[len(MENTION_SCHEME) :])

@@ -210,10 +210,16 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
     stack: list[str] = []
     closer: dict[str, str] = {}
     keys = [_keys(seg) for seg in line]
-    for i, seg in enumerate(line):
-        if seg is None:
-            keys[i] = _keys(line[i - 1]) & _keys(line[i + 1] if i + 1 < len(line) else None)
+    # A break, mention or code span may sit inside emphasis that goes on around it; count
+    # it into that emphasis' run so the longer mark opens outside the shorter ones.
+    spans = [
+        keys[i] | {m for m in keys[i - 1] & keys[i + 1] if m[0] != "@"}
+        if 0 < i < len(line) - 1 and (seg is None or seg.raw or seg.code)
+        else keys[i]
+        for i, seg in enumerate(line)
+    ]
     pending = ""
+    seen, checked = False, 0  # whether this line has visible output yet, incrementally
     for i, seg in enumerate(line):
         want, lead, core, trail = set(keys[i]), "", "", ""
         nxt = keys[i + 1] if i + 1 < len(line) else frozenset()
@@ -244,9 +250,9 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
         pending = trail
         if seg is None:
             done.append("".join(out).lstrip(" \t"))
-            out = []
+            out, seen, checked = [], False, 0
             continue
-        opening = sorted(want - set(stack), key=lambda m: (-_run(keys, i, m), _rank(m)))
+        opening = sorted(want - set(stack), key=lambda m: (-_run(spans, i, m), _rank(m)))
         links = [k for k, m in enumerate(opening) if m[0] == "@"]
         if not links:
             out.append(lead)
@@ -270,8 +276,9 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
             in_link = any(closer[m] for m in stack if m[0] == "@")
             final = i + 1 == len(line) or line[i + 1] is None
             text = _escape(core, final=final, in_link=in_link, cell=cell)
-            at_start = start and not "".join(out).strip(" \t")
-            out.append(_escape_line_start(text) if at_start else text)
+            seen = seen or any(x.strip(" \t") for x in out[checked:])
+            checked = len(out)
+            out.append(_escape_line_start(text) if start and not seen else text)
     for mark in reversed(stack):
         if mark[0] == "@":
             out.append(pending)
@@ -314,6 +321,8 @@ def _bare_ok(line: Line, keys: list[frozenset[str]], i: int, cell: bool) -> bool
             break
         plain = other.raw or other.href is not None
         after += other.text if plain else _escape(other.text, cell=cell)
+        if re.search(r"\s", after):  # a URL never runs past whitespace
+            break
     return find_urls(seg.text + after)[:1] == [(0, len(seg.text))]
 
 

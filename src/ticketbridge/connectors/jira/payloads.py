@@ -1,20 +1,13 @@
 """Normalized writes -> Jira REST v3 request bodies, as pure functions (no I/O).
 
 ``build_create_payload`` is shared by single create (``POST /issue``) and bulk create (one
-``issueUpdates`` item each), so both send exactly the same fields.
-
-Reconciliation marker: every issue we create carries the label ``tb-<16 hex>``, a hash of the
-connection and the ticket's identifier, and an entity property ``ticketbridge:
-{"identifier": ...}``. The label is the marker we search for (JQL ``labels = "..."`` works in
-Jira Cloud and in the emulator; entity properties are only searchable when an app declares
-them). The normalized ``tags`` never show marker labels (:func:`is_marker_label`), and edits
-that replace the tags keep them.
+``issueUpdates`` item each), so both send exactly the same fields. Every created issue carries
+the reconciliation marker label and an entity property with its identifier (see
+:mod:`markers`); ``build_edit_payload`` keeps the markers when it replaces the tags.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -23,27 +16,24 @@ from ticketbridge.connectors.base import UNSET, CreateSpec, UpdateSpec
 from ticketbridge.connectors.jira.adf import markdown_to_adf
 from ticketbridge.connectors.jira.config import JiraOptions
 from ticketbridge.connectors.jira.mapping import DEFAULT_PRIORITY_MAPPING
+from ticketbridge.connectors.jira.markers import (
+    MARKER_PROPERTY_KEY,
+    is_marker_label,
+    marker_label,
+    visible_tags,
+)
 from ticketbridge.errors import Unprocessable
 
-MARKER_LABEL_PREFIX = "tb-"
-MARKER_PROPERTY_KEY = "ticketbridge"
-_MARKER_RE = re.compile(r"^tb-[0-9a-f]{16}$")
-
-
-def marker_label(scope: str, identifier: str) -> str:
-    """The reconciliation label of ``identifier`` within ``scope`` (the connection id), so
-    two connections to one Jira site never mistake each other's issues."""
-    digest = hashlib.sha256(f"{scope}\n{identifier}".encode()).hexdigest()
-    return f"{MARKER_LABEL_PREFIX}{digest[:16]}"
-
-
-def is_marker_label(label: str) -> bool:
-    return bool(_MARKER_RE.match(label))
-
-
-def visible_tags(labels: Iterable[str]) -> tuple[str, ...]:
-    """Jira labels without our markers: what the normalized ``tags`` show."""
-    return tuple(label for label in labels if not is_marker_label(label))
+__all__ = [
+    "build_create_payload",
+    "build_edit_payload",
+    "custom_field_ids",
+    "is_marker_label",
+    "marker_label",
+    "priority_name",
+    "ref",
+    "visible_tags",
+]
 
 
 def priority_name(priority: str, options: JiraOptions) -> str:

@@ -4,7 +4,7 @@ Every write ends with one ``GET /issue/{key}`` so the caller stores Jira's own v
 issue (defaults, rendered ADF, the workflow's initial status), never an echo of the request.
 
 Creating is not idempotent in Jira, so :meth:`WriteOps.create_issue` tags the issue with a
-marker label (``payloads.marker_label``). When ``POST /issue`` fails ambiguously (a 5xx or a
+marker label (:mod:`markers`). When ``POST /issue`` fails ambiguously (a 5xx or a
 lost connection: the issue may exist), it searches for the marker before deciding: found means
 the create was applied; not found means a single retry is safe. Jira's search index can lag a
 write by a moment, so the search is a best effort against that race, not a guarantee.
@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 from ticketbridge.connectors.base import UNSET, CreateSpec, NormalizedIssue, UpdateSpec
 from ticketbridge.connectors.jira import jql as jqlb
 from ticketbridge.connectors.jira.mapping import SYNC_FIELDS, issue_from_jira, map_status
+from ticketbridge.connectors.jira.markers import visible_tags
 from ticketbridge.connectors.jira.payloads import (
     build_create_payload,
     build_edit_payload,
     custom_field_ids,
-    visible_tags,
 )
 from ticketbridge.errors import Conflict, VendorError, VendorTimeout, VendorUnavailable
 from ticketbridge.logging import get_logger
@@ -46,7 +46,14 @@ class WriteOps:
 
     # -- reads the writes need ---------------------------------------------------------------
     async def issue_type_names(self, project: str) -> dict[str, str]:
-        """``{name: id}`` of the issue types one can create in ``project`` (createmeta)."""
+        """``{name: id}`` of the issue types one can create in ``project`` (createmeta),
+        read once per connector instance (one request or job) and project."""
+        cache: dict[str, dict[str, str]] = self.__dict__.setdefault("_issue_type_names", {})
+        if project not in cache:
+            cache[project] = await self._fetch_issue_type_names(project)
+        return cache[project]
+
+    async def _fetch_issue_type_names(self, project: str) -> dict[str, str]:
         names: dict[str, str] = {}
         start = 0
         while True:
