@@ -48,8 +48,9 @@ class Statements:
     sql: list[str] = field(default_factory=list)
     marks: dict[str, int] = field(default_factory=dict)
 
-    def selects_on(self, tables: tuple[str, ...], *, before: str) -> list[str]:
-        end = self.marks.get(before, len(self.sql))
+    def selects_on(self, tables: tuple[str, ...], *, before: str | None = None) -> list[str]:
+        """SELECTs touching ``tables``, up to the first call of ``before`` (else all)."""
+        end = self.marks[before] if before else len(self.sql)
         return [
             s
             for s in self.sql[:end]

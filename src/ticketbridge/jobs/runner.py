@@ -208,6 +208,7 @@ async def execute_job(
 ) -> bool:
     """Claim and run one job; False when it was not claimable (finished, or leased by a
     live runner). Never raises for a job's own failure: that is recorded on the row."""
+    load_handlers()  # cheap after the first time; makes every entry point see every type
     async with runtime.session() as s:
         repo = JobRepository(s)
         if not await repo.claim(job_id, owner, utcnow(), lease_secs):

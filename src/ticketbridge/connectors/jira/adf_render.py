@@ -235,9 +235,12 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
             if not core:  # never open emphasis around bare whitespace
                 want = {m for m in want if m in stack or m[0] == "@"}
         else:
-            # ADF forbids emphasis on mentions and code, yet markdown may nest them in it;
-            # stay inside when closing would push trailing blanks out of the emphasis.
+            # ADF forbids emphasis on mentions and code, yet markdown may nest them in it:
+            # stay inside, or open early, when the blanks next to them belong inside.
+            after = line[i + 1] if i + 1 < len(line) else None
+            early = after is not None and not after.code and after.text[:1].isspace()
             want |= {m for m in stack if m[0] != "@" and (pending or m in nxt)}
+            want |= {m for m in nxt if m[0] != "@" and early}
         while any(m not in want for m in stack):
             mark = stack.pop()
             # Blanks may sit inside a link's brackets but never just inside an emphasis

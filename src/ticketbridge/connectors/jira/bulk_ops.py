@@ -14,18 +14,9 @@ from ticketbridge.connectors.base import CreateSpec, NormalizedIssue
 from ticketbridge.connectors.jira import jql as jqlb
 from ticketbridge.connectors.jira.bulk_tasks import REFUSED, BulkTaskOps
 from ticketbridge.connectors.jira.client import BULK_CREATE_MAX
-from ticketbridge.connectors.jira.mapping import (
-    SYNC_FIELDS,
-    issue_from_jira,
-)
-from ticketbridge.connectors.jira.payloads import (
-    build_create_payload,
-    visible_tags,
-)
-from ticketbridge.errors import (
-    VendorNotFound,
-    VendorRejected,
-)
+from ticketbridge.connectors.jira.mapping import SYNC_FIELDS, issue_from_jira
+from ticketbridge.connectors.jira.payloads import build_create_payload, visible_tags
+from ticketbridge.errors import VendorNotFound, VendorRejected
 from ticketbridge.logging import get_logger
 
 if TYPE_CHECKING:

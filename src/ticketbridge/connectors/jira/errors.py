@@ -24,7 +24,12 @@ def jira_messages(response: httpx.Response) -> tuple[list[str], dict[str, str]]:
     if not isinstance(body, dict):
         return [], {}
     messages = [str(m) for m in body.get("errorMessages") or []]
-    errors = {str(k): str(v) for k, v in (body.get("errors") or {}).items()}
+    raw = body.get("errors") or {}
+    if isinstance(raw, list):
+        # The bulk APIs answer BulkOperationErrorResponse: {"errors": [{"message": ...}]}.
+        messages += [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in raw]
+        return messages, {}
+    errors = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     return messages, errors
 
 

@@ -1,0 +1,105 @@
+"""Distributed mode, for real, on a PostgreSQL database of its own: two API processes only
+enqueue, two ``ticketbridge worker`` processes run the jobs, one worker is killed mid-way."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.e2e.conftest import (
+    Api,
+    FakeJira,
+    Processes,
+    base_env,
+    create_api_key,
+    create_tenant,
+    free_port,
+    job_statuses,
+    tickets,
+    wait_healthy,
+    wait_until,
+)
+
+pytestmark = pytest.mark.e2e
+
+JOBS, PER_JOB = 20, 100
+
+
+@pytest.fixture
+def fresh_database(pg_server_url: str) -> Iterator[str]:
+    name = f"tb_e2e_{uuid.uuid4().hex[:12]}"
+    admin = make_url(pg_server_url).render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(pg_server_url).set(database=name).render_as_string(False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class TestWorkersOnPostgres:
+    def test_jobs_survive_a_killed_worker_and_create_each_ticket_once(
+        self,
+        processes: Processes,
+        fake_jira_server: FakeJira,
+        fresh_database: str,
+        tmp_path: Path,
+    ) -> None:
+        env = base_env(tmp_path, database_url=fresh_database, mode="distributed")
+        upgraded = subprocess.run(
+            [sys.executable, "-m", "ticketbridge.cli", "db", "upgrade"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+        assert b"procrastinate schema created" in upgraded.stdout
+        apis = []
+        for i in range(2):
+            port = free_port()
+            processes.start(f"api-{i}", ["serve", "--port", str(port)], env)
+            apis.append(Api(f"http://127.0.0.1:{port}"))
+        workers = [
+            processes.start(f"worker-{i}", ["worker", "--concurrency", "4", "--name", f"w{i}"], env)
+            for i in range(2)
+        ]
+        for api in apis:
+            wait_healthy(api.url, processes)
+        headers = create_tenant(apis[0].url, create_api_key(env), fake_jira_server.url)
+        for api in apis:
+            api.headers = headers
+
+        job_ids = []
+        for j in range(JOBS):
+            with apis[j % 2].client() as c:
+                r = c.post("/v1/itsm/tickets/bulk", json={"tickets": tickets(j, PER_JOB)})
+                assert r.status_code == 202, r.text
+                job_ids.append(r.json()["job_id"])
+        wait_until(lambda: fake_jira_server.bulk_calls() >= 4, "work to start", 60, processes.logs)
+        workers[0].kill9()
+        interrupted = fake_jira_server.count()
+
+        def finished() -> bool:
+            return all(
+                j["status"] in ("SUCCESS", "FAILED")
+                for j in job_statuses(apis[1], job_ids).values()
+            )
+
+        wait_until(finished, "every job to finish", 150, processes.logs)
+        jobs = job_statuses(apis[0], job_ids)
+        assert 0 < interrupted < JOBS * PER_JOB
+        assert [j["status"] for j in jobs.values()] == ["SUCCESS"] * JOBS
+        keys = [r["vendor_ticket_id"] for j in jobs.values() for r in j["results"]]
+        assert len(keys) == len(set(keys)) == JOBS * PER_JOB
+        assert fake_jira_server.count() == JOBS * PER_JOB  # each ticket created once
+        with psycopg.connect(fresh_database) as conn:
+            row = conn.execute("SELECT max(attempts) FROM jobs").fetchone()
+        assert row is not None and row[0] >= 2  # the killed worker's jobs were resumed

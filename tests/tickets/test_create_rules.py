@@ -1,0 +1,128 @@
+"""POST /v1/itsm/tickets: one form per field, required fields, status on create."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import Tenant, make_tenant
+from tests.tickets.support import DELETE, TRANSITION, calls, create, created, jira_issue, tickets_of
+from ticketbridge.fakejira import Site
+from ticketbridge.runtime import Runtime
+
+
+class TestOneFormPerField:
+    @pytest.mark.parametrize(
+        ("uuid_form", "vendor_form", "vendor_value"),
+        [
+            ("project_id", "project_vendor_id", "DEMO"),
+            ("type_id", "type_vendor_id", "10001"),
+            ("assigned_user_id", "assigned_user_vendor_id", "abc"),
+            ("parent_ticket_id", "parent_ticket_vendor_id", "DEMO-1"),
+        ],
+    )
+    async def test_both_forms_are_a_422_naming_both(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        site: Site,
+        uuid_form: str,
+        vendor_form: str,
+        vendor_value: str,
+    ) -> None:
+        body = {uuid_form: str(uuid.uuid4()), vendor_form: vendor_value}
+        response = await create(client, tenant, **body)
+        assert response.status_code == 422
+        errors = response.json()["detail"]
+        assert {tuple(e["loc"]) for e in errors} == {("body", uuid_form), ("body", vendor_form)}
+        assert all(uuid_form in e["msg"] and vendor_form in e["msg"] for e in errors)
+        assert site.stats.total == 0
+
+    async def test_type_name_and_type_id_are_exclusive_too(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        response = await create(client, tenant, type="Bug", type_id=str(uuid.uuid4()))
+        assert response.status_code == 422
+        locs = {tuple(e["loc"]) for e in response.json()["detail"]}
+        assert locs == {("body", "type"), ("body", "type_id")}
+
+    @pytest.mark.parametrize(
+        ("omit", "named"),
+        [
+            ("project", {("body", "project_id"), ("body", "project_vendor_id")}),
+            ("type", {("body", "type"), ("body", "type_vendor_id")}),
+        ],
+    )
+    async def test_project_and_type_are_required(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        site: Site,
+        omit: str,
+        named: set[tuple[str, str]],
+    ) -> None:
+        body: dict[str, Any] = {"name": "x", "project_vendor_id": "DEMO", "type_vendor_id": "1"}
+        body = {k: v for k, v in body.items() if not k.startswith(omit)}
+        response = await client.post("/v1/itsm/tickets", json=body, headers=tenant.headers)
+        assert response.status_code == 422
+        assert {tuple(e["loc"]) for e in response.json()["detail"]} == named
+        assert site.stats.total == 0
+
+    async def test_unknown_priority_cannot_be_written(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        response = await create(client, tenant, priority="UNKNOWN")
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "priority"]
+
+    async def test_custom_fields_must_be_custom_field_ids(
+        self, client: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        response = await create(client, tenant, custom_fields={"summary": "sneaky"})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "custom_fields"]
+
+
+class TestStatusOnCreate:
+    @pytest.mark.parametrize(
+        ("status", "jira_status", "transitions"),
+        [("TODO", "To Do", 0), ("IN_PROGRESS", "In Progress", 1), ("CLOSED", "Done", 1)],
+    )
+    async def test_status_is_applied_with_a_transition(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        site: Site,
+        status: str,
+        jira_status: str,
+        transitions: int,
+    ) -> None:
+        ticket = await created(client, tenant, status=status)
+        assert jira_issue(site, ticket).status.name == jira_status
+        assert ticket["status"] == status
+        assert calls(site, TRANSITION) == transitions
+
+    async def test_connection_status_mapping_picks_the_transition(
+        self, client: httpx.AsyncClient, runtime: Runtime, site: Site
+    ) -> None:
+        tenant = await make_tenant(
+            client, runtime, "mapped", options={"status_mapping": {"In Progress": "IN_REVIEW"}}
+        )
+        ticket = await created(client, tenant, status="IN_REVIEW")
+        assert jira_issue(site, ticket).status.name == "In Progress"
+        assert ticket["status"] == "IN_REVIEW"
+
+    async def test_unreachable_status_is_409_and_leaves_nothing_behind(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+    ) -> None:
+        response = await create(client, tenant, status="IN_REVIEW")
+        assert response.status_code == 409
+        detail = response.json()["detail"]
+        assert "reachable statuses: CLOSED, IN_PROGRESS" in detail
+        assert "nothing was created" in detail
+        assert calls(site, DELETE) == 1
+        assert site.issues_count() == 0
+        assert await tickets_of(runtime, tenant) == []
