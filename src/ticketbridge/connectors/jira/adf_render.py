@@ -239,7 +239,9 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
             # stay inside, or open early, when the blanks next to them belong inside.
             after = line[i + 1] if i + 1 < len(line) else None
             early = after is not None and not after.code and after.text[:1].isspace()
-            want |= {m for m in stack if m[0] != "@" and (pending or m in nxt)}
+            tail = next((x for x in reversed(out) if x), " ")  # a closer needs text before it
+            keep = pending or tail[-1].isspace()
+            want |= {m for m in stack if m[0] != "@" and (keep or m in nxt)}
             want |= {m for m in nxt if m[0] != "@" and early}
         while any(m not in want for m in stack):
             mark = stack.pop()
