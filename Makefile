@@ -31,7 +31,7 @@ test: lint typecheck
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(PY) -m bench.run
+	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

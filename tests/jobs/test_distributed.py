@@ -32,6 +32,7 @@ from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.migrate import upgrade
 from ticketbridge.store.models import Job
+from ticketbridge.sync.repository import SyncRepository
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +209,25 @@ class TestSlotLimiter:
             await waiting
 
         assert blocked and got.is_set()
+
+
+class TestScheduledSyncs:
+    async def test_due_connections_are_synced_by_workers(
+        self, procrastinate_app: Any, runtime: Runtime, tenant: Tenant
+    ) -> None:
+        context = SimpleNamespace(app=procrastinate_app, additional_context={"runtime": runtime})
+
+        await tasks.schedule_syncs(context, 0)  # type: ignore[arg-type]
+        await tasks.schedule_syncs(context, 0)  # type: ignore[arg-type]  (no second copy)
+        deferred = [r for r in await queued(procrastinate_app) if r["task_name"] == "sync.run"]
+        await procrastinate_app.run_worker_async(
+            wait=False,
+            install_signal_handlers=False,
+            additional_context={"runtime": runtime},
+        )
+
+        mine = [r for r in deferred if r["args"] == {"connection_id": str(tenant.connection.id)}]
+        assert len(mine) == 1
+        async with runtime.session() as s:
+            state = await SyncRepository(s).state(tenant.connection.id)
+        assert state is not None and state.last_success_at is not None

@@ -59,6 +59,7 @@ class Item:
     index: int  # request_index
     identifier: str
     marker: str
+    given: bool = False  # the caller chose the identifier (it may collide; generated ones don't)
     spec: CreateSpec | None = None
     persist: bool = False  # UUID forms were used: the created ticket is stored
     error: str | None = None
@@ -136,6 +137,9 @@ async def prepare(
     for index in indexes:
         identifier = identifiers[index]
         item = Item(index, identifier, marker_label(str(conn.id), identifier))
+        item.given = (
+            isinstance(tickets[index], dict) and tickets[index].get("identifier") == identifier
+        )
         items.append(item)
         try:
             data = TicketCreate.model_validate(tickets[index])
@@ -284,9 +288,20 @@ async def persist(
     out: dict[int, uuid.UUID] = {}
     for item, issue in keep:
         ticket = by_vendor.get(issue.vendor_id) if issue else None
-        if ticket is not None:
-            await repo.set_identifier(ticket, item.identifier)
-            out[item.index] = ticket.id
+        if ticket is None:
+            continue
+        if item.given:
+            # Checked before the create; another request may have taken it since.
+            holder = await repo.get_by_identifier(conn.id, item.identifier)
+            if holder is not None and holder.id != ticket.id:
+                outcomes[item.index].error = (
+                    f"identifier {item.identifier!r} was taken by another ticket meanwhile; "
+                    f"this one was created as {ticket.vendor_key} and stored under the "
+                    f"identifier {ticket.identifier!r}"
+                )
+                continue
+        await repo.set_identifier(ticket, item.identifier)
+        out[item.index] = ticket.id
     return out
 
 

@@ -328,6 +328,8 @@ def _bare_ok(line: Line, keys: list[frozenset[str]], i: int, cell: bool) -> bool
         after += other.text if plain else _escape(other.text, cell=cell)
         if re.search(r"\s", after):  # a URL never runs past whitespace
             break
+    if _ENTITY.search(seg.text + after):  # "&amp" then ";" would decode to "&"
+        return False
     return find_urls(seg.text + after)[:1] == [(0, len(seg.text))]
 
 
