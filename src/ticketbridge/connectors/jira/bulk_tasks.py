@@ -14,13 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from ticketbridge.connectors.base import UNSET, NormalizedIssue, UpdateSpec
-from ticketbridge.connectors.http import RetriesExhausted
 from ticketbridge.connectors.jira.adf import markdown_to_adf
-from ticketbridge.connectors.jira.client import API
-from ticketbridge.connectors.jira.errors import error_for_exhausted, error_for_response
 from ticketbridge.connectors.jira.mapping import DEFAULT_STATUS_MAPPING
 from ticketbridge.connectors.jira.payloads import build_edit_payload, priority_name
 from ticketbridge.errors import Conflict, VendorNotFound, VendorRejected, VendorTimeout
@@ -43,25 +38,6 @@ class IssueRef:
     vendor_id: str
     key: str
     status: str  # normalized, as last seen
-
-
-def _plain_errors(response: httpx.Response) -> httpx.Response:
-    """The ``/bulk/...`` routes answer errors as ``{"errors": [{"message"}]}``
-    (BulkOperationErrorResponse), not Jira's usual ``{"errorMessages", "errors": {}}``: rewrite
-    the body so the shared error mapping reads it (status and headers are kept)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list):
-        return response
-    messages = [str(e.get("message")) for e in errors if isinstance(e, dict) and e.get("message")]
-    return httpx.Response(
-        response.status_code,
-        json={"errorMessages": messages, "errors": {}},
-        headers={k: v for k, v in response.headers.items() if k.lower() == "retry-after"},
-    )
 
 
 def _status_by_name(name: str | None, options: JiraOptions) -> str | None:
@@ -101,7 +77,7 @@ class BulkTaskOps:
                 {"selectedIssueIdsOrKeys": ids, "transitionId": tid} for tid, ids in groups.items()
             ]
             try:
-                out.update(await self._run_task(await self._submit_transitions(inputs), grouped))
+                out.update(await self._run_task(await self.client.bulk_transition(inputs), grouped))
             except REFUSED as exc:
                 log.info("bulk_transition_refused", error=exc.message)
                 one_by_one += [r for r in todo if r.vendor_id in set(grouped)]
@@ -114,11 +90,7 @@ class BulkTaskOps:
         """``({transition id: [issue ids]}, issues to transition one by one)``; issues whose
         workflow cannot reach ``status`` get their error in ``out``."""
         try:
-            body = await self._bulk(
-                "GET",
-                "/bulk/issues/transition",
-                params={"issueIdsOrKeys": ",".join(r.key for r in todo)},
-            )
+            body = await self.client.bulk_available_transitions([r.key for r in todo])
         except REFUSED as exc:
             log.info("bulk_transitions_lookup_refused", error=exc.message)
             return {}, list(todo)
@@ -163,7 +135,7 @@ class BulkTaskOps:
             ids = [r.vendor_id for r in refs]
             try:
                 payload = await self._bulk_edit_payload(ids, spec)
-                out.update(await self._run_task(await self._submit_edit(payload), ids))
+                out.update(await self._run_task(await self.client.bulk_edit(payload), ids))
                 return out
             except REFUSED as exc:
                 log.info("bulk_edit_refused", error=exc.message)
@@ -213,45 +185,13 @@ class BulkTaskOps:
         raise VendorRejected(f"Jira has no priority named {name!r}")
 
     # -- helpers -------------------------------------------------------------------------------
-    async def _bulk(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-    ) -> Any:
-        """A call to a ``/bulk/...`` route, errors mapped like every other Jira error."""
-        try:
-            response = await self.client.http.request(
-                method, f"{API}{path}", params=params, json=json
-            )
-        except RetriesExhausted as exc:
-            if exc.response is not None:
-                raise error_for_response(_plain_errors(exc.response)) from None
-            raise error_for_exhausted(exc) from None
-        if response.status_code not in (200, 201):
-            raise error_for_response(_plain_errors(response))
-        return response.json()
-
-    async def _submit_transitions(self, inputs: list[dict[str, Any]]) -> str:
-        body = await self._bulk(
-            "POST",
-            "/bulk/issues/transition",
-            json={"bulkTransitionInputs": inputs, "sendBulkNotification": False},
-        )
-        return str(body["taskId"])
-
-    async def _submit_edit(self, payload: dict[str, Any]) -> str:
-        return str((await self._bulk("POST", "/bulk/issues/fields", json=payload))["taskId"])
-
     async def _run_task(self, task_id: str, ids: Sequence[str]) -> dict[str, str | None]:
         """Wait for a bulk task; ``{issue id: error or None}`` for every submitted id."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TASK_MAX_WAIT
         delay = TASK_POLL_FIRST
         while True:
-            progress = await self._bulk("GET", f"/bulk/queue/{task_id}")
+            progress = await self.client.bulk_progress(task_id)
             if progress.get("status") in TASK_FINAL:
                 break
             if loop.time() + delay > deadline:

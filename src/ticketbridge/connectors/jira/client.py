@@ -204,5 +204,13 @@ class JiraClient:
         body = await self._json("POST", f"{API}/bulk/issues/fields", json=payload)
         return str(body["taskId"])
 
+    async def bulk_available_transitions(self, keys: Sequence[str]) -> dict[str, Any]:
+        return cast(
+            dict[str, Any],
+            await self._json(
+                "GET", f"{API}/bulk/issues/transition", params={"issueIdsOrKeys": ",".join(keys)}
+            ),
+        )
+
     async def bulk_progress(self, task_id: str) -> dict[str, Any]:
         return cast(dict[str, Any], await self._json("GET", f"{API}/bulk/queue/{task_id}"))
