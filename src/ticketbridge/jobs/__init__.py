@@ -4,5 +4,5 @@ One interface (:class:`~ticketbridge.jobs.runner.JobRunner`: ``enqueue(job_id)``
 the embedded runner (in the API process, any database) and procrastinate workers
 (``ticketbridge worker``, PostgreSQL). Either way :func:`~ticketbridge.jobs.runner.execute_job`
 claims the row with a lease, heartbeats it and runs the handler registered for the job's type.
-See docs/architecture-jobs.md.
+See docs/architecture.md, "Jobs".
 """

@@ -88,7 +88,7 @@ def apply_schema(settings: Settings) -> bool:
     """Create procrastinate's schema unless present; True when it was created now.
 
     procrastinate's schema.sql is not idempotent, hence the check. Upgrading procrastinate
-    itself needs its migration scripts (docs/architecture-jobs.md)."""
+    itself needs its migration scripts (docs/architecture.md, "Jobs")."""
     if schema_applied(settings):
         return False
     app = build_app(settings)
