@@ -35,9 +35,10 @@ Lossy, by design:
       line); emoji, status, date and card nodes come back as text or links; media (there
       is no upload path); empty paragraphs; whitespace at line ends and a trailing hard
       break; code combined with other marks (ADF forbids it anyway); text that looks
-      like a URL comes back linked; marks that overlap without nesting, or several
-      different marks starting or ending inside one word, may come back as literal
-      ``*``/``~`` because CommonMark cannot express them.
+      like a URL comes back linked; marks that overlap without nesting, or that start
+      and end back to back with no space between (``**a**~~b~~`` in mid-word, or next
+      to punctuation), may come back as literal ``*``/``~``: CommonMark's flanking
+      rules cannot express every such combination.
 
 Round trip: ``markdown_to_adf(adf_to_markdown(d)) == d`` for every ``d`` produced by
 :func:`markdown_to_adf`, and ordinary Markdown comes back unchanged except for whitespace
