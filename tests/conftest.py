@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import ticketbridge.store.models  # noqa: F401
-from tests.helpers import Tenant, make_tenant
+from tests.helpers import Tenant, make_tenant, scratch_database
 from ticketbridge.app import create_app
 from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy
@@ -57,16 +57,8 @@ def pg_server_url() -> Iterator[str]:
             pytest.fail(f"PostgreSQL at {PG_URL} is unreachable and CI=true: {error}")
         _pg_skip_reason.append(error)
         pytest.skip(f"PostgreSQL unreachable: {error}")
-    name = f"tb_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = make_url(PG_URL).render_as_string(False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_URL).set(database=name).render_as_string(False)
-    try:
+    with scratch_database(PG_URL, f"tb_test_{os.getpid()}_{uuid.uuid4().hex[:8]}") as url:
         yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,16 @@
-"""Small helpers for API tests: accounts with keys, organizations, connections."""
+"""Small helpers for tests: accounts with keys, organizations, connections; scratch
+PostgreSQL databases."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
+from sqlalchemy.engine import make_url
 
 from ticketbridge.provisioning.service import create_api_key
 from ticketbridge.runtime import Runtime
@@ -65,3 +70,17 @@ async def make_tenant(
     assert r.status_code == 201, r.text
     tenant.connection_id = r.json()["id"]
     return tenant
+
+
+@contextmanager
+def scratch_database(server_url: str, name: str) -> Iterator[str]:
+    """Create database ``name`` on the PostgreSQL server of ``server_url``; yield its URL and
+    drop it (with any connection left open) at the end."""
+    admin = make_url(server_url).render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,6 +1,7 @@
 """Fixtures for the bulk tests: the API against fakejira in-process, two tenants, a synced
-catalog, and helpers to wait for jobs. ``fake_jira``, ``vendor_transport``, ``runtime``,
-``tenant`` and ``other_tenant`` mean what the shared conftest's fixtures of those names mean."""
+catalog, and helpers to wait for jobs. ``fake_jira``, ``vendor_transport`` and ``runtime`` are
+the shared conftest's; ``tenant`` and ``other_tenant`` mean what its fixtures of those names
+mean, on a site with more projects and people."""
 
 from __future__ import annotations
 
@@ -13,11 +14,10 @@ import httpx
 import pytest
 
 from tests.helpers import Tenant, make_tenant
-from ticketbridge.fakejira import FakeJiraState, Site, create_app
+from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.sync.service import run_sync
 
-SITE_HOST = "acme.atlassian.net"
 SYNC_URL = "/v1/itsm/tickets/bulk/sync"
 ASYNC_URL = "/v1/itsm/tickets/bulk"
 UPDATE_URL = "/v1/itsm/tickets/bulk/update"
@@ -32,23 +32,12 @@ def no_settle_delay(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def fake_jira() -> FakeJiraState:
-    return FakeJiraState()
-
-
-@pytest.fixture
-def vendor_transport(fake_jira: FakeJiraState) -> httpx.AsyncBaseTransport:
-    return httpx.ASGITransport(app=create_app(fake_jira))
-
-
-@pytest.fixture
-def site(fake_jira: FakeJiraState) -> Site:
+def site(fake_site: Site) -> Site:
     """The site the tenants' connections point at: DEMO plus OPS, and two more people."""
-    s = fake_jira.site(SITE_HOST)
-    s.add_project("OPS", "Operations")
-    s.add_user("dev@example.com", "Dev One")
-    s.add_user("ops@example.com", "Ops Two")
-    return s
+    fake_site.add_project("OPS", "Operations")
+    fake_site.add_user("dev@example.com", "Dev One")
+    fake_site.add_user("ops@example.com", "Ops Two")
+    return fake_site
 
 
 @dataclass
@@ -59,12 +48,6 @@ class Waits:
 
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
-
-
-@pytest.fixture
-def runtime(app: Any) -> Runtime:
-    rt: Runtime = app.state.runtime
-    return rt
 
 
 @pytest.fixture

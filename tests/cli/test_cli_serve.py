@@ -2,94 +2,41 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.e2e.procs import Processes, clean_env, create_api_key, free_port, wait_http
+
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not come up within {timeout}s")
-
-
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ticketbridge.cli", *args]
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("TICKETBRIDGE_")}
-    e["TICKETBRIDGE_DATA_DIR"] = str(tmp_path / "data")
-    e["TICKETBRIDGE_SCHEDULER_ENABLED"] = "false"
-    return e
+    return clean_env(tmp_path)
 
 
 @pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs: list[subprocess.Popen[bytes]] = []
-    yield procs
-    for p in procs:
-        p.kill()
-        p.wait(timeout=10)
+def processes(tmp_path: Path) -> Iterator[Processes]:
+    with Processes(tmp_path) as procs:
+        yield procs
 
 
 class TestServeAndProvision:
     def test_key_from_cli_creates_org_and_jira_connection(
-        self, env: dict[str, str], processes: list[subprocess.Popen[bytes]], tmp_path: Path
+        self, env: dict[str, str], processes: Processes, tmp_path: Path
     ) -> None:
-        out = subprocess.run(
-            cli("api-keys", "create", "--name", "e2e", "--account", "acme"),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        key = out.stdout.strip().splitlines()[-1]
+        key = create_api_key(env, "--account", "acme")
         assert key.startswith("tb_")
 
         jira_port, api_port = free_port(), free_port()
-        processes.append(
-            subprocess.Popen(
-                cli("fake-jira", "--port", str(jira_port), "--seed", "50"),
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        processes.append(
-            subprocess.Popen(
-                cli("serve", "--port", str(api_port)),
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+        processes.start("fake-jira", ["fake-jira", "--port", str(jira_port), "--seed", "50"], env)
+        processes.start("serve", ["serve", "--port", str(api_port)], env)
         api = f"http://127.0.0.1:{api_port}"
-        wait_http(f"{api}/healthz")
-        wait_http(f"http://127.0.0.1:{jira_port}/rest/api/3/serverInfo")
+        wait_http(f"{api}/healthz", processes.logs)
+        wait_http(f"http://127.0.0.1:{jira_port}/rest/api/3/serverInfo", processes.logs)
         assert httpx.get(f"{api}/readyz").json()["database"] == "ok"
         # Embedded mode generated the credentials key with owner-only permissions.
         secret = tmp_path / "data" / "secret.key"

@@ -13,16 +13,12 @@ from tests.e2e.conftest import (
     BULK_CREATE,
     Api,
     FakeJira,
-    Processes,
     base_env,
-    create_api_key,
     create_tenant,
-    free_port,
     job_statuses,
     tickets,
-    wait_healthy,
-    wait_until,
 )
+from tests.e2e.procs import Processes, create_api_key, free_port, wait_http, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +28,7 @@ JOBS, PER_JOB = 4, 500  # 40 chunks of 50 against a Jira answering in 100 ms
 def serve(processes: Processes, env: dict[str, str], port: int, name: str) -> Api:
     processes.start(name, ["serve", "--port", str(port)], env)
     api = Api(f"http://127.0.0.1:{port}")
-    wait_healthy(api.url, processes)
+    wait_http(f"{api.url}/healthz", processes.logs)
     return api
 
 

@@ -3,29 +3,16 @@ enqueue, two ``ticketbridge worker`` processes run the jobs, one worker is kille
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
-from tests.e2e.conftest import (
-    Api,
-    FakeJira,
-    Processes,
-    base_env,
-    create_api_key,
-    create_tenant,
-    free_port,
-    job_statuses,
-    tickets,
-    wait_healthy,
-    wait_until,
-)
+from tests.e2e.conftest import Api, FakeJira, base_env, create_tenant, job_statuses, tickets
+from tests.e2e.procs import Processes, create_api_key, free_port, run_cli, wait_http, wait_until
+from tests.helpers import scratch_database
 
 pytestmark = pytest.mark.e2e
 
@@ -34,15 +21,8 @@ JOBS, PER_JOB = 20, 100
 
 @pytest.fixture
 def fresh_database(pg_server_url: str) -> Iterator[str]:
-    name = f"tb_e2e_{uuid.uuid4().hex[:12]}"
-    admin = make_url(pg_server_url).render_as_string(False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(pg_server_url).set(database=name).render_as_string(False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(pg_server_url, f"tb_e2e_{uuid.uuid4().hex[:12]}") as url:
+        yield url
 
 
 class TestWorkersOnPostgres:
@@ -54,13 +34,7 @@ class TestWorkersOnPostgres:
         tmp_path: Path,
     ) -> None:
         env = base_env(tmp_path, database_url=fresh_database, mode="distributed")
-        upgraded = subprocess.run(
-            [sys.executable, "-m", "ticketbridge.cli", "db", "upgrade"],
-            env=env,
-            capture_output=True,
-            timeout=120,
-            check=True,
-        )
+        upgraded = run_cli("db", "upgrade", env=env, timeout=120)
         assert b"procrastinate schema created" in upgraded.stdout
         apis = []
         for i in range(2):
@@ -72,7 +46,7 @@ class TestWorkersOnPostgres:
             for i in range(2)
         ]
         for api in apis:
-            wait_healthy(api.url, processes)
+            wait_http(f"{api.url}/healthz", processes.logs)
         headers = create_tenant(apis[0].url, create_api_key(env), fake_jira_server.url)
         for api in apis:
             api.headers = headers

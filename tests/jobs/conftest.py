@@ -29,11 +29,6 @@ def no_settle_delay(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def fake_jira() -> FakeJiraState:
-    return FakeJiraState()
-
-
-@pytest.fixture
 def site(fake_jira: FakeJiraState) -> Site:
     return fake_jira.site(SITE_HOST)
 

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
+from tests.helpers import scratch_database
 from tests.jobs.conftest import Tenant, tickets
 from ticketbridge.bulk.service import enqueue_create
 from ticketbridge.config import Settings
@@ -38,17 +39,9 @@ from ticketbridge.sync.repository import SyncRepository
 @pytest.fixture(scope="module")
 def distributed_db(pg_server_url: str) -> Iterator[str]:
     """A database of its own (procrastinate's schema must not leak into the shared one)."""
-    name = f"tb_jobs_{uuid.uuid4().hex[:12]}"
-    admin = make_url(pg_server_url).render_as_string(False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(pg_server_url).set(database=name).render_as_string(False)
-    try:
+    with scratch_database(pg_server_url, f"tb_jobs_{uuid.uuid4().hex[:12]}") as url:
         upgrade(url)
         yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["postgres"])

@@ -40,6 +40,20 @@ def make_issue(fake_site: Site, summary: str = "Printer on fire", **fields: Any)
     return fake_site.create_issue(body, actor=admin).key
 
 
+async def search(client: httpx.AsyncClient, tenant: Tenant, **params: Any) -> httpx.Response:
+    return await client.get(SEARCH_URL, params=params, headers=tenant.headers)
+
+
+async def assert_refused(
+    client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, field: str, **params: Any
+) -> None:
+    """A 422 naming the query parameter ``field``, and Jira was not called."""
+    r = await search(client, tenant, **params)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["query", field]
+    assert fake_site.stats.total == 0
+
+
 @pytest.fixture
 def thousand(fake_site: Site) -> list[str]:
     """1,000 ACME issues (and 1,000 OPS ones that must not match); ACME keys in id order."""
@@ -66,7 +80,7 @@ class TestShape:
             assignee={"accountId": DEFAULT_ADMIN_ACCOUNT_ID},
         )
         stored = fake_site.get_issue(key)
-        r = await client.get(SEARCH_URL, params={"jql": "project = DEMO"}, headers=tenant.headers)
+        r = await search(client, tenant, jql="project = DEMO")
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["next_cursor"] is None
@@ -122,7 +136,7 @@ class TestShape:
     async def test_no_match_is_an_empty_last_page(
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
-        r = await client.get(SEARCH_URL, params={"jql": "project = DEMO"}, headers=tenant.headers)
+        r = await search(client, tenant, jql="project = DEMO")
         assert r.status_code == 200, r.text
         assert r.json() == {"items": [], "next_cursor": None}
 
@@ -132,11 +146,7 @@ class TestFields:
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         make_issue(fake_site, customfield_10030="CUST-42", labels=["x"])
-        r = await client.get(
-            SEARCH_URL,
-            params={"jql": "project = DEMO", "fields": "summary, customfield_10030"},
-            headers=tenant.headers,
-        )
+        r = await search(client, tenant, jql="project = DEMO", fields="summary, customfield_10030")
         assert r.status_code == 200, r.text
         (item,) = r.json()["items"]
         assert item["vendor"]["fields"] == {
@@ -153,11 +163,7 @@ class TestFields:
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         make_issue(fake_site, description=DESCRIPTION)
-        r = await client.get(
-            SEARCH_URL,
-            params={"jql": "project = DEMO", "fields": "*all,-description,-labels"},
-            headers=tenant.headers,
-        )
+        r = await search(client, tenant, jql="project = DEMO", fields="*all,-description,-labels")
         assert r.status_code == 200, r.text
         (item,) = r.json()["items"]
         assert "description" not in item["vendor"]["fields"]
@@ -172,12 +178,9 @@ class TestFields:
     async def test_malformed_fields_name_the_field(
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, fields: str
     ) -> None:
-        r = await client.get(
-            SEARCH_URL, params={"jql": "project = DEMO", "fields": fields}, headers=tenant.headers
+        await assert_refused(
+            client, tenant, fake_site, "fields", jql="project = DEMO", fields=fields
         )
-        assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["query", "fields"]
-        assert fake_site.stats.total == 0
 
 
 class TestJql:
@@ -185,17 +188,14 @@ class TestJql:
     async def test_missing_empty_or_too_long_names_jql(
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, params: dict[str, str]
     ) -> None:
-        r = await client.get(SEARCH_URL, params=params, headers=tenant.headers)
-        assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["query", "jql"]
-        assert fake_site.stats.total == 0
+        await assert_refused(client, tenant, fake_site, "jql", **params)
 
     async def test_jql_of_exactly_5000_characters_is_sent(
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         make_issue(fake_site)
         jql = "project = DEMO".ljust(5000)
-        r = await client.get(SEARCH_URL, params={"jql": jql}, headers=tenant.headers)
+        r = await search(client, tenant, jql=jql)
         assert r.status_code == 200, r.text
         assert len(r.json()["items"]) == 1
 
@@ -216,7 +216,7 @@ class TestJql:
             direct = await jira.post("/rest/api/3/search/jql", json={"jql": jql})
         assert direct.status_code == 400
         (message,) = direct.json()["errorMessages"]
-        r = await client.get(SEARCH_URL, params={"jql": jql}, headers=tenant.headers)
+        r = await search(client, tenant, jql=jql)
         assert r.status_code == 422
         assert r.json()["detail"] == [
             {"loc": ["query", "jql"], "msg": message, "type": "value_error"}
@@ -228,11 +228,7 @@ class TestLimits:
     async def test_accepted_limits(
         self, client: httpx.AsyncClient, tenant: Tenant, thousand: list[str], limit: int
     ) -> None:
-        r = await client.get(
-            SEARCH_URL,
-            params={"jql": "project = ACME ORDER BY id ASC", "limit": limit},
-            headers=tenant.headers,
-        )
+        r = await search(client, tenant, jql="project = ACME ORDER BY id ASC", limit=limit)
         assert r.status_code == 200, r.text
         assert [i["vendor"]["key"] for i in r.json()["items"]] == thousand[:limit]
         assert r.json()["next_cursor"]
@@ -240,9 +236,7 @@ class TestLimits:
     async def test_default_limit_is_50(
         self, client: httpx.AsyncClient, tenant: Tenant, thousand: list[str]
     ) -> None:
-        r = await client.get(
-            SEARCH_URL, params={"jql": "project = ACME ORDER BY id ASC"}, headers=tenant.headers
-        )
+        r = await search(client, tenant, jql="project = ACME ORDER BY id ASC")
         assert r.status_code == 200, r.text
         assert len(r.json()["items"]) == 50
 
@@ -250,12 +244,7 @@ class TestLimits:
     async def test_refused_limits_name_limit(
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, limit: int
     ) -> None:
-        r = await client.get(
-            SEARCH_URL, params={"jql": "project = DEMO", "limit": limit}, headers=tenant.headers
-        )
-        assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["query", "limit"]
-        assert fake_site.stats.total == 0
+        await assert_refused(client, tenant, fake_site, "limit", jql="project = DEMO", limit=limit)
 
 
 class TestWalk:
@@ -266,7 +255,7 @@ class TestWalk:
         seen: list[str] = []
         pages = 0
         while True:
-            r = await client.get(SEARCH_URL, params=params, headers=tenant.headers)
+            r = await search(client, tenant, **params)
             assert r.status_code == 200, r.text
             body = r.json()
             pages += 1

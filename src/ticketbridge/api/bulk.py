@@ -9,13 +9,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends
-from fastapi.responses import JSONResponse
 
-from ticketbridge.api.deps import AccountDep, ConnectionDep, RuntimeDep, SessionDep
-from ticketbridge.api.ticket_writes import REPLAYED_HEADER, IdempotencyKeyHeader
+from ticketbridge.api.deps import IdempotentWriteDep
 from ticketbridge.bulk import service
 from ticketbridge.bulk.schemas import BulkCreateRequest, BulkCreateResponse, BulkUpdateRequest
-from ticketbridge.idempotency.service import Replay, hash_request, idempotent
+from ticketbridge.idempotency.service import replay_response
 from ticketbridge.jobs.lifecycle import get_job_runner
 from ticketbridge.jobs.runner import JobRunner
 from ticketbridge.jobs.schemas import JobAccepted
@@ -34,33 +32,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _replayed(replay: Replay) -> JSONResponse:
-    return JSONResponse(
-        replay.body, status_code=replay.status_code, headers={REPLAYED_HEADER: "true"}
-    )
-
-
 @router.post("/bulk/sync", response_model=BulkCreateResponse, responses=_ERRORS)
-async def bulk_create_sync(
-    body: BulkCreateRequest,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    account_id: AccountDep,
-    conn: ConnectionDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> Any:
-    async with idempotent(
-        runtime,
-        session,
-        account_id=account_id,
-        connection_id=conn.id,
-        route=SYNC_ROUTE,
-        key=idempotency_key,
-        request_hash=hash_request(body.model_dump(mode="json")),
-    ) as slot:
+async def bulk_create_sync(body: BulkCreateRequest, write: IdempotentWriteDep) -> Any:
+    async with write.claim(SYNC_ROUTE, body.model_dump(mode="json")) as slot:
         if slot.replay is not None:
-            return _replayed(slot.replay)
-        response = await service.create_sync(session, runtime, conn, body.tickets)
+            return replay_response(slot.replay)
+        response = await service.create_sync(write.session, write.runtime, write.conn, body.tickets)
         await slot.complete(200, response.model_dump(mode="json"))
         return response
 
@@ -68,26 +45,14 @@ async def bulk_create_sync(
 @router.post("/bulk", status_code=202, response_model=JobAccepted, responses=_ERRORS)
 async def bulk_create(
     body: BulkCreateRequest,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    account_id: AccountDep,
-    conn: ConnectionDep,
+    write: IdempotentWriteDep,
     runner: RunnerDep,
     background: BackgroundTasks,
-    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
-    async with idempotent(
-        runtime,
-        session,
-        account_id=account_id,
-        connection_id=conn.id,
-        route=ASYNC_ROUTE,
-        key=idempotency_key,
-        request_hash=hash_request(body.model_dump(mode="json")),
-    ) as slot:
+    async with write.claim(ASYNC_ROUTE, body.model_dump(mode="json")) as slot:
         if slot.replay is not None:
-            return _replayed(slot.replay)
-        job = await service.enqueue_create(session, runtime, conn, body.tickets)
+            return replay_response(slot.replay)
+        job = await service.enqueue_create(write.session, write.runtime, write.conn, body.tickets)
         accepted = JobAccepted(job_id=job.id)
         await slot.complete(202, accepted.model_dump(mode="json"))
     background.add_task(runner.enqueue, job.id)
@@ -97,26 +62,14 @@ async def bulk_create(
 @router.post("/bulk/update", status_code=202, response_model=JobAccepted, responses=_ERRORS)
 async def bulk_update(
     body: BulkUpdateRequest,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    account_id: AccountDep,
-    conn: ConnectionDep,
+    write: IdempotentWriteDep,
     runner: RunnerDep,
     background: BackgroundTasks,
-    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
-    async with idempotent(
-        runtime,
-        session,
-        account_id=account_id,
-        connection_id=conn.id,
-        route=UPDATE_ROUTE,
-        key=idempotency_key,
-        request_hash=hash_request(body.model_dump(mode="json", exclude_unset=True)),
-    ) as slot:
+    async with write.claim(UPDATE_ROUTE, body.model_dump(mode="json", exclude_unset=True)) as slot:
         if slot.replay is not None:
-            return _replayed(slot.replay)
-        job = await service.enqueue_update(session, runtime, conn, body)
+            return replay_response(slot.replay)
+        job = await service.enqueue_update(write.session, write.runtime, write.conn, body)
         accepted = JobAccepted(job_id=job.id)
         await slot.complete(202, accepted.model_dump(mode="json"))
     background.add_task(runner.enqueue, job.id)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.errors import Conflict, Unauthorized, Unprocessable
+from ticketbridge.idempotency.service import HEADER, Slot, hash_request, idempotent
 from ticketbridge.provisioning import service as provisioning
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import Connection
@@ -80,3 +83,51 @@ async def get_connection(
 
 
 ConnectionDep = Annotated[Connection, Depends(get_connection)]
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        min_length=1,
+        max_length=255,
+        description="Replays the first response for 24 h when the same body is sent again",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class IdempotentWrite:
+    """What an idempotent POST needs: the unit of work, the tenant and the optional key."""
+
+    session: AsyncSession
+    runtime: Runtime
+    account_id: uuid.UUID
+    conn: Connection
+    key: str | None
+
+    def claim(self, route: str, request: Any) -> AbstractAsyncContextManager[Slot]:
+        """:func:`~ticketbridge.idempotency.service.idempotent` for ``route`` and this
+        JSON-able request body."""
+        return idempotent(
+            self.runtime,
+            self.session,
+            account_id=self.account_id,
+            connection_id=self.conn.id,
+            route=route,
+            key=self.key,
+            request_hash=hash_request(request),
+        )
+
+
+async def get_idempotent_write(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    account_id: AccountDep,
+    conn: ConnectionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> IdempotentWrite:
+    return IdempotentWrite(session, runtime, account_id, conn, idempotency_key)
+
+
+IdempotentWriteDep = Annotated[IdempotentWrite, Depends(get_idempotent_write)]

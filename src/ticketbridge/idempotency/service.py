@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from ticketbridge.runtime import Runtime
 
 HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
 REPLAY_TTL = timedelta(hours=24)
 CLAIM_LEASE = timedelta(minutes=5)
 WAIT_SECS = 10.0
@@ -88,6 +90,13 @@ class Slot:
         if self.row_id is not None:
             await IdempotencyRepository(self.session).remove(self.row_id)
         self.settled = True
+
+
+def replay_response(replay: Replay) -> JSONResponse:
+    """The recorded response again, marked ``Idempotent-Replayed: true``."""
+    return JSONResponse(
+        replay.body, status_code=replay.status_code, headers={REPLAYED_HEADER: "true"}
+    )
 
 
 def hash_request(body: Any) -> str:

@@ -13,6 +13,7 @@ the rows inserted or changed, which is the count :func:`upsert` returns.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, or_
@@ -28,6 +29,29 @@ def _insert(session: AsyncSession, table: Table) -> Any:
     return (postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert)(table)
 
 
+@lru_cache(maxsize=64)
+def _upsert_statement(
+    dialect: str,
+    table: Table,
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
+    always: tuple[str, ...],
+    revive: bool,
+) -> Any:
+    # Built once per shape: constructing an INSERT with its "excluded" alias copies every
+    # column, garbage a page loop should not make on every page.
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    changed: list[ColumnElement[bool]] = [
+        table.c[c].is_distinct_from(stmt.excluded[c]) for c in update
+    ]
+    if revive:
+        changed.append(table.c.active.is_(False))
+    set_ = {c: stmt.excluded[c] for c in (*update, *always)}
+    return stmt.on_conflict_do_update(
+        index_elements=list(conflict), set_=set_, where=or_(*changed)
+    ).returning(*[table.c[c] for c in conflict])
+
+
 async def upsert(
     session: AsyncSession,
     table: Table,
@@ -35,22 +59,18 @@ async def upsert(
     *,
     conflict: Iterable[str],
     update: Iterable[str],
-    always: dict[str, Any] | None = None,
-    extra_when: Iterable[ColumnElement[bool]] = (),
+    always: Iterable[str] = ("updated_at",),
+    revive: bool = False,
 ) -> int:
-    """Upsert ``rows``: ``update`` columns take the incoming values when any of them differs
-    (or an ``extra_when`` holds), and ``always`` columns are then set too. Returns the number
-    of rows inserted or changed."""
+    """Upsert ``rows`` (dicts with every column). On conflict, the ``update`` columns take
+    the incoming values when any of them differs (or, with ``revive``, when the row is
+    inactive), and the ``always`` columns (e.g. ``updated_at``) are then taken too. Returns
+    the number of rows inserted or changed."""
     if not rows:
         return 0
-    stmt = _insert(session, table)
-    cols = list(update)
-    changed = [table.c[c].is_distinct_from(stmt.excluded[c]) for c in cols]
-    set_: dict[str, Any] = {c: stmt.excluded[c] for c in cols}
-    set_.update(always or {})
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(conflict), set_=set_, where=or_(*changed, *extra_when)
-    ).returning(*[table.c[c] for c in conflict])
+    stmt = _upsert_statement(
+        dialect_name(session), table, tuple(conflict), tuple(update), tuple(always), revive
+    )
     result = await session.execute(stmt, list(rows))
     return len(result.all())
 

@@ -60,8 +60,8 @@ class CatalogRepository:
             rows,
             conflict=("connection_id", "vendor_id"),
             update=cols,
-            always={"active": True, "updated_at": now},
-            extra_when=[Project.active.is_(False)],
+            always=("active", "updated_at"),
+            revive=True,
         )
 
     async def projects_by_vendor_id(
@@ -145,8 +145,8 @@ class CatalogRepository:
             rows,
             conflict=("connection_id", "project_id", "vendor_id"),
             update=("name", "description", "subtask"),
-            always={"active": True, "updated_at": now},
-            extra_when=[IssueType.active.is_(False)],
+            always=("active", "updated_at"),
+            revive=True,
         )
 
     async def deactivate_issue_types_except(
@@ -216,7 +216,6 @@ class CatalogRepository:
             rows,
             conflict=("connection_id", "vendor_id"),
             update=cols,
-            always={"updated_at": now},
         )
         found = await self.session.execute(
             select(User.vendor_id, User.id).where(

@@ -8,6 +8,7 @@ transaction (the temporary table lives in that transaction's database connection
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ async def reconcile(
         async for ids in connector.iter_issue_ids(connector.scope_jql(project_keys)):
             await repo.add_seen(ids)
             counts.seen += len(ids)
+            del ids
+            gc.collect(1)  # see service.release_page_garbage
         gone, back = await TicketRepository(s).set_active_by_presence(
             connection_id, seen, created_before=started
         )

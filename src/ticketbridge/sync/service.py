@@ -8,6 +8,7 @@ and the exact resume and watermark rules.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
 import socket
@@ -80,6 +81,18 @@ ProgressHook = Callable[[SyncProgress], Awaitable[None] | None]
 
 class SyncAlreadyRunning(Conflict):
     pass
+
+
+def release_page_garbage() -> None:
+    """Free the last page now rather than at the next full collection.
+
+    An httpx response and its stream reference each other, so each page's response body
+    (hundreds of KB) lives until the cyclic GC runs. By then it has usually reached the
+    young generations' end; a full collection may be far away in a big process, letting
+    garbage pile up with the number of pages. A generation-1 collection is cheap (young
+    objects only) and catches most of it.
+    """
+    gc.collect(1)
 
 
 def default_owner() -> str:
@@ -314,6 +327,8 @@ async def _tickets(
                 run["phase"] = "reconcile"
                 await TicketRepository(s).resolve_parents(cid)
             await state.checkpoint(SyncRepository(s))
+        del issues
+        release_page_garbage()
         await state.progress()
         if token is None:
             return

@@ -282,8 +282,8 @@ class TicketRepository(RepositoryBase[Ticket]):
             rows,
             conflict=("connection_id", "vendor_id"),
             update=VENDOR_COLUMNS,
-            always={"active": True, "updated_at": utcnow()},
-            extra_when=[Ticket.active.is_(False)],
+            always=("active", "updated_at"),
+            revive=True,
         )
 
     async def upsert_from_vendor(
