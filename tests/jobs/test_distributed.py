@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -50,14 +49,9 @@ def db_url(distributed_db: str) -> str:
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=db_url,
-        data_dir=tmp_path / "data",
-        secret_key="Qm9vdHN0cmFwLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmc=",
-        scheduler_enabled=False,
-        mode="distributed",
-    )
+def settings(settings: Settings) -> Settings:
+    """The shared settings (on ``distributed_db``) in distributed mode."""
+    return settings.model_copy(update={"mode": "distributed"})
 
 
 @pytest.fixture

@@ -38,5 +38,4 @@ class TestMemory:
         small = await peak_of_sync(runtime, client, fake_jira, "small", 250)
         large = await peak_of_sync(runtime, client, fake_jira, "large", 2500)
 
-        print("PEAKS", small, large)
         assert large < 3 * small, (small, large)

@@ -12,6 +12,7 @@ quickly. Distributed mode will drive :func:`run_sync` from periodic worker tasks
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -47,6 +48,7 @@ class SyncScheduler:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: dict[uuid.UUID, asyncio.Task[SyncResult | None]] = {}
         self._loop: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
 
     def running(self, connection_id: uuid.UUID) -> bool:
         task = self._tasks.get(connection_id)
@@ -112,25 +114,29 @@ class SyncScheduler:
         return started
 
     async def _forever(self) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
                 await self.tick()
             except Exception as exc:  # a failed tick (database hiccup) must not stop the loop
                 log.warning("sync_tick_failed", error=type(exc).__name__)
-            await asyncio.sleep(self.tick_secs)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.tick_secs)
 
     async def __aenter__(self) -> SyncScheduler:
+        self._stop = asyncio.Event()
         if self.periodic:
             self._loop = asyncio.create_task(self._forever(), name="sync-scheduler")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        tasks: list[asyncio.Task[Any]] = list(self._tasks.values())
+        # The loop stops between ticks (a tick is short: one query); syncs are cancelled.
+        # A cancelled sync records FAILED and keeps its checkpoint: the next start resumes.
+        self._stop.set()
         if self._loop is not None:
-            tasks.append(self._loop)
+            await self._loop
+        tasks: list[asyncio.Task[Any]] = list(self._tasks.values())
         for task in tasks:
             task.cancel()
-        # A cancelled sync records FAILED and keeps its checkpoint: the next start resumes.
         await asyncio.gather(*tasks, return_exceptions=True)
 
 

@@ -16,7 +16,7 @@ def state_read(
     if state is None:
         return SyncStateRead(
             connection_id=connection_id,
-            status="NEVER",
+            status="RUNNING" if running_here else "NEVER",
             running=running_here,
             phase=None,
             full_sync_done=False,
