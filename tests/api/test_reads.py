@@ -16,19 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import event, update
 
 from tests.helpers import Tenant
-from tests.sync.fixtures import (  # noqa: F401 (fixtures)
-    catalog,
-    cid,
-    fake_jira,
-    other_tenant,
-    runtime,
-    seed,
-    site,
-    tenant,
-    tickets_by_vendor_id,
-    vendor_transport,
-    waits,
-)
+from tests.sync.fixtures import *  # noqa: F403 (the fixtures)
+from tests.sync.fixtures import catalog, cid, seed, tickets_by_vendor_id
 from ticketbridge.connectors.base import NormalizedIssue
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
@@ -53,8 +42,9 @@ async def get(client: httpx.AsyncClient, tenant: Tenant, url: str, **params: Any
     return r.json()
 
 
-async def offset_walk(client: httpx.AsyncClient, tenant: Tenant, url: str, limit: int,
-                      **params: Any) -> tuple[list[str], int]:
+async def offset_walk(
+    client: httpx.AsyncClient, tenant: Tenant, url: str, limit: int, **params: Any
+) -> tuple[list[str], int]:
     ids: list[str] = []
     for offset in itertools.count(0, limit):
         body = await get(client, tenant, url, limit=limit, offset=offset, **params)
@@ -65,13 +55,15 @@ async def offset_walk(client: httpx.AsyncClient, tenant: Tenant, url: str, limit
     raise AssertionError("unreachable")
 
 
-async def cursor_walk(client: httpx.AsyncClient, tenant: Tenant, url: str, limit: int,
-                      **params: Any) -> list[dict[str, Any]]:
+async def cursor_walk(
+    client: httpx.AsyncClient, tenant: Tenant, url: str, limit: int, **params: Any
+) -> list[dict[str, Any]]:
     """Every page of a forward cursor walk."""
     pages = [await get(client, tenant, url, limit=limit, enableCursor="true", **params)]
     while pages[-1]["next_cursor"]:
-        pages.append(await get(client, tenant, url, limit=limit,
-                               cursor=pages[-1]["next_cursor"], **params))
+        pages.append(
+            await get(client, tenant, url, limit=limit, cursor=pages[-1]["next_cursor"], **params)
+        )
     return pages
 
 
@@ -112,8 +104,9 @@ class TestTicketPages:
         assert forward[0]["previous_cursor"] is None and forward[-1]["next_cursor"] is None
         backward = [forward[-1]]
         while backward[-1]["previous_cursor"]:
-            backward.append(await get(client, synced, TICKETS, limit=50,
-                                      cursor=backward[-1]["previous_cursor"]))
+            backward.append(
+                await get(client, synced, TICKETS, limit=50, cursor=backward[-1]["previous_cursor"])
+            )
         assert [ids_of([p]) for p in reversed(backward)] == [ids_of([p]) for p in forward]
         assert len(ids_of(forward)) == 240
 
@@ -141,8 +134,9 @@ class TestTicketPages:
         assert any("tickets.id >" in s for s in page_sql)
         assert not any("count(" in s.lower() for s in statements)
 
-    async def test_items_are_ticket_reads(self, client: httpx.AsyncClient, site: Site,
-                                          synced: Tenant) -> None:
+    async def test_items_are_ticket_reads(
+        self, client: httpx.AsyncClient, site: Site, synced: Tenant
+    ) -> None:
         body = await get(client, synced, TICKETS, limit=1000)
         item = body["items"][0]
         issue = site.get_issue(item["identifier"])
@@ -150,11 +144,30 @@ class TestTicketPages:
         assert item["url"] == f"https://acme.atlassian.net/browse/{issue.key}"
         assert item["vendor_attributes"]["data"]["id"] == str(issue.id)
         assert set(item) >= {
-            "id", "name", "description", "status", "priority", "type", "type_id", "active",
-            "url", "identifier", "project_id", "parent_ticket_id", "assigned_user_id",
-            "created_by_user_id", "project_vendor_id", "assigned_user_vendor_id",
-            "parent_ticket_vendor_id", "ticket_created_at", "due_date", "closed_at",
-            "status_updated_at", "tags", "vendor_attributes"}
+            "id",
+            "name",
+            "description",
+            "status",
+            "priority",
+            "type",
+            "type_id",
+            "active",
+            "url",
+            "identifier",
+            "project_id",
+            "parent_ticket_id",
+            "assigned_user_id",
+            "created_by_user_id",
+            "project_vendor_id",
+            "assigned_user_vendor_id",
+            "parent_ticket_vendor_id",
+            "ticket_created_at",
+            "due_date",
+            "closed_at",
+            "status_updated_at",
+            "tags",
+            "vendor_attributes",
+        }
 
 
 class TestTicketFilters:
@@ -167,8 +180,10 @@ class TestTicketFilters:
             ({"status": "IN_PROGRESS"}, lambda t: t.status == "IN_PROGRESS"),
             ({"priority": "HIGH"}, lambda t: t.priority == "HIGH"),
             ({"project_id": str(anyone.project_id)}, lambda t: t.project_id == anyone.project_id),
-            ({"assigned_user_id": str(anyone.assigned_user_id)},
-             lambda t: t.assigned_user_id == anyone.assigned_user_id),
+            (
+                {"assigned_user_id": str(anyone.assigned_user_id)},
+                lambda t: t.assigned_user_id == anyone.assigned_user_id,
+            ),
             ({"type": "SUB-TASK"}, lambda t: t.type == "Sub-task"),
             ({"name": "SAFARI"}, lambda t: "safari" in t.name.lower()),
             ({"name": "%"}, lambda t: "%" in t.name),  # LIKE wildcards are literal
@@ -186,8 +201,9 @@ class TestTicketFilters:
         stored = await tickets_by_vendor_id(runtime, cid(synced))
         gone = list(stored.values())[:3]
         async with runtime.session() as s:
-            await s.execute(update(Ticket).where(Ticket.id.in_([t.id for t in gone]))
-                            .values(active=False))
+            await s.execute(
+                update(Ticket).where(Ticket.id.in_([t.id for t in gone])).values(active=False)
+            )
 
         ids, _ = await offset_walk(client, synced, TICKETS, 100, active="false")
 
@@ -200,36 +216,47 @@ class TestTicketFilters:
         recent = stored[:5]
         async with runtime.session() as s:
             await s.execute(update(Ticket).values(updated_at=utcnow() - timedelta(days=2)))
-            await s.execute(update(Ticket).where(Ticket.id.in_([t.id for t in recent]))
-                            .values(updated_at=utcnow()))
+            await s.execute(
+                update(Ticket)
+                .where(Ticket.id.in_([t.id for t in recent]))
+                .values(updated_at=utcnow())
+            )
         since = (utcnow() - timedelta(days=1)).isoformat()
 
         ids, total = await offset_walk(client, synced, TICKETS, 100, updatedSince=since)
 
         assert (set(ids), total) == ({str(t.id) for t in recent}, 5)
 
-    @pytest.mark.parametrize("params", [
-        {"enableCursor": "true", "updatedSince": "2024-01-01T00:00:00Z"},
-        {"cursor": "eyJkIjoiYSIsImlkIjoiMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwIn0",
-         "updatedSince": "2024-01-01T00:00:00Z"},
-    ])
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"enableCursor": "true", "updatedSince": "2024-01-01T00:00:00Z"},
+            {
+                "cursor": "eyJkIjoiYSIsImlkIjoiMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwIn0",
+                "updatedSince": "2024-01-01T00:00:00Z",
+            },
+        ],
+    )
     async def test_updated_since_with_a_cursor_is_422(
         self, client: httpx.AsyncClient, synced: Tenant, params: dict[str, str]
     ) -> None:
         r = await client.get(TICKETS, params=params, headers=synced.headers)
         assert loc(r) == [["query", "updatedSince"]]
 
-    @pytest.mark.parametrize("params,field", [
-        ({"cursor": "not-a-cursor"}, "cursor"),
-        ({"cursor": base64.urlsafe_b64encode(b'{"d":"x","id":"1"}').decode()}, "cursor"),
-        ({"status": "DONE"}, "status"),
-        ({"priority": "URGENT"}, "priority"),
-        ({"project_id": "nope"}, "project_id"),
-        ({"limit": "0"}, "limit"),
-        ({"limit": "1001"}, "limit"),
-        ({"offset": "-1"}, "offset"),
-        ({"updatedSince": "yesterday"}, "updatedSince"),
-    ])
+    @pytest.mark.parametrize(
+        "params,field",
+        [
+            ({"cursor": "not-a-cursor"}, "cursor"),
+            ({"cursor": base64.urlsafe_b64encode(b'{"d":"x","id":"1"}').decode()}, "cursor"),
+            ({"status": "DONE"}, "status"),
+            ({"priority": "URGENT"}, "priority"),
+            ({"project_id": "nope"}, "project_id"),
+            ({"limit": "0"}, "limit"),
+            ({"limit": "1001"}, "limit"),
+            ({"offset": "-1"}, "offset"),
+            ({"updatedSince": "yesterday"}, "updatedSince"),
+        ],
+    )
     async def test_invalid_parameters_are_422_naming_them(
         self, client: httpx.AsyncClient, synced: Tenant, params: dict[str, str], field: str
     ) -> None:
@@ -238,9 +265,7 @@ class TestTicketFilters:
 
 
 class TestTicketGet:
-    async def test_by_id_and_by_identifier(
-        self, client: httpx.AsyncClient, synced: Tenant
-    ) -> None:
+    async def test_by_id_and_by_identifier(self, client: httpx.AsyncClient, synced: Tenant) -> None:
         item = (await get(client, synced, TICKETS, limit=1))["items"][0]
 
         assert await get(client, synced, f"{TICKETS}/{item['id']}") == item
@@ -268,12 +293,14 @@ class TestTicketGet:
 
 
 class TestCatalogReads:
-    async def test_projects(self, client: httpx.AsyncClient, site: Site,
-                            synced: Tenant, other_tenant: Tenant) -> None:
+    async def test_projects(
+        self, client: httpx.AsyncClient, site: Site, synced: Tenant, other_tenant: Tenant
+    ) -> None:
         body = await get(client, synced, "/v1/itsm/projects")
         assert body["total"] == 3
         assert {p["vendor_id"]: p["name"] for p in body["items"]} == {
-            p.key: p.name for p in site.projects.values()}
+            p.key: p.name for p in site.projects.values()
+        }
         cursor_ids = ids_of(await cursor_walk(client, synced, "/v1/itsm/projects", 2))
         assert cursor_ids == [p["id"] for p in body["items"]]
         one = body["items"][0]
@@ -282,32 +309,33 @@ class TestCatalogReads:
         r = await client.get(f"/v1/itsm/projects/{one['id']}", headers=other_tenant.headers)
         assert r.status_code == 404
 
-    async def test_issue_types_by_project(self, client: httpx.AsyncClient,
-                                          synced: Tenant) -> None:
+    async def test_issue_types_by_project(self, client: httpx.AsyncClient, synced: Tenant) -> None:
         projects = (await get(client, synced, "/v1/itsm/projects"))["items"]
         all_types = await get(client, synced, "/v1/itsm/issue-types")
         assert all_types["total"] == 15
         mine = await get(client, synced, "/v1/itsm/issue-types", project_id=projects[0]["id"])
         assert {t["name"] for t in mine["items"]} == {"Task", "Sub-task", "Story", "Bug", "Epic"}
         assert {t["project_id"] for t in mine["items"]} == {projects[0]["id"]}
-        cursor = await cursor_walk(client, synced, "/v1/itsm/issue-types", 4,
-                                   project_id=projects[0]["id"])
+        cursor = await cursor_walk(
+            client, synced, "/v1/itsm/issue-types", 4, project_id=projects[0]["id"]
+        )
         assert ids_of(cursor) == [t["id"] for t in mine["items"]]
 
-    async def test_user_filters(self, client: httpx.AsyncClient, runtime: Runtime,
-                                site: Site, synced: Tenant) -> None:
+    async def test_user_filters(
+        self, client: httpx.AsyncClient, runtime: Runtime, site: Site, synced: Tenant
+    ) -> None:
         users = {u.vendor_id: u for u in (await catalog(runtime, cid(synced))).users.values()}
         url = "/v1/itsm/users"
         everyone = await get(client, synced, url, limit=1000)
         assert everyone["total"] == len(users)
         item = everyone["items"][0]
-        assert item["vendor_attributes"]["data"] == {"vendor": "JIRA",
-                                                      "accountType": "atlassian"}
+        assert item["vendor_attributes"]["data"] == {"vendor": "JIRA", "accountType": "atlassian"}
         assert await get(client, synced, f"{url}/{item['id']}") == item
 
         inactive = await get(client, synced, url, status="INACTIVE")
         assert {u["vendor_id"] for u in inactive["items"]} == {
-            v for v in users if not site.users[v].active}
+            v for v in users if not site.users[v].active
+        }
         assert inactive["total"] > 0
 
         someone = next(u for u in users.values() if u.email)
@@ -317,28 +345,33 @@ class TestCatalogReads:
         part = (someone.name or "")[1:4].lower()
         by_name = await get(client, synced, url, name=part, limit=1000)
         assert {u["vendor_id"] for u in by_name["items"]} == {
-            v for v, u in users.items() if u.name and part in u.name.lower()}
+            v for v, u in users.items() if u.name and part in u.name.lower()
+        }
 
         project = (await get(client, synced, "/v1/itsm/projects"))["items"][0]
         members = await get(client, synced, url, projectId=project["id"], limit=1000)
         assert {u["vendor_id"] for u in members["items"]} == {
-            v for v in users if site.users[v].active}
+            v for v in users if site.users[v].active
+        }
 
         async with runtime.session() as s:
             await s.execute(update(User).values(updated_at=utcnow() - timedelta(days=3)))
-            await s.execute(update(User).where(User.vendor_id == someone.vendor_id)
-                            .values(updated_at=utcnow()))
+            await s.execute(
+                update(User).where(User.vendor_id == someone.vendor_id).values(updated_at=utcnow())
+            )
         since = (utcnow() - timedelta(days=1)).isoformat()
         recent = await get(client, synced, url, updatedSince=since)
         assert [u["vendor_id"] for u in recent["items"]] == [someone.vendor_id]
-        r = await client.get(url, params={"updatedSince": since, "enableCursor": "true"},
-                             headers=synced.headers)
+        r = await client.get(
+            url, params={"updatedSince": since, "enableCursor": "true"}, headers=synced.headers
+        )
         assert loc(r) == [["query", "updatedSince"]]
         r = await client.get(url, params={"status": "GONE"}, headers=synced.headers)
         assert loc(r) == [["query", "status"]]
 
-    async def test_unknown_user_and_project_are_404(self, client: httpx.AsyncClient,
-                                                   synced: Tenant) -> None:
+    async def test_unknown_user_and_project_are_404(
+        self, client: httpx.AsyncClient, synced: Tenant
+    ) -> None:
         for url in (f"/v1/itsm/users/{uuid.uuid4()}", f"/v1/itsm/projects/{uuid.uuid4()}"):
             r = await client.get(url, headers=synced.headers)
             assert r.status_code == 404
@@ -346,27 +379,49 @@ class TestCatalogReads:
 
 def synthetic(token: str, n: int) -> NormalizedIssue:
     return NormalizedIssue(
-        vendor_id=f"{token}-{n}", vendor_key=f"{token.upper()}-{n}", name=f"{token} {n}",
-        description=None, status="TODO", priority="LOW", type="Task", type_vendor_id=None,
-        project_vendor_id=None, project_vendor_numeric_id=None, assigned_user_vendor_id=None,
-        created_by_vendor_id=None, parent_ticket_vendor_id=None, url=None, tags=(),
-        due_date=None, ticket_created_at=None, status_updated_at=None, closed_at=None,
-        vendor_updated_at=None, status_category="new", vendor_status_name="To Do",
+        vendor_id=f"{token}-{n}",
+        vendor_key=f"{token.upper()}-{n}",
+        name=f"{token} {n}",
+        description=None,
+        status="TODO",
+        priority="LOW",
+        type="Task",
+        type_vendor_id=None,
+        project_vendor_id=None,
+        project_vendor_numeric_id=None,
+        assigned_user_vendor_id=None,
+        created_by_vendor_id=None,
+        parent_ticket_vendor_id=None,
+        url=None,
+        tags=(),
+        due_date=None,
+        ticket_created_at=None,
+        status_updated_at=None,
+        closed_at=None,
+        vendor_updated_at=None,
+        status_category="new",
+        vendor_status_name="To Do",
         vendor_priority_name="Low",
     )
 
 
 class TestCursorUnderInserts:
-    @settings(max_examples=25, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(
         initial=st.integers(0, 30),
         limit=st.integers(1, 8),
         inserts=st.lists(st.integers(0, 5), max_size=15),
     )
     async def test_no_item_twice_and_none_of_the_start_missed(
-        self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant,
-        initial: int, limit: int, inserts: list[int],
+        self,
+        client: httpx.AsyncClient,
+        runtime: Runtime,
+        tenant: Tenant,
+        initial: int,
+        limit: int,
+        inserts: list[int],
     ) -> None:
         token = f"w{uuid.uuid4().hex[:10]}"  # each example walks its own tickets
         counter = itertools.count()
@@ -374,11 +429,15 @@ class TestCursorUnderInserts:
         async def insert(count: int) -> None:
             async with runtime.session() as s:
                 await TicketRepository(s).upsert_from_vendor(
-                    cid(tenant), [synthetic(token, next(counter)) for _ in range(count)])
+                    cid(tenant), [synthetic(token, next(counter)) for _ in range(count)]
+                )
 
         await insert(initial)
-        at_start = {str(t.id) for t in (await tickets_by_vendor_id(runtime, cid(tenant))).values()
-                    if t.name.startswith(token)}
+        at_start = {
+            str(t.id)
+            for t in (await tickets_by_vendor_id(runtime, cid(tenant))).values()
+            if t.name.startswith(token)
+        }
         seen: list[str] = []
         body = await get(client, tenant, TICKETS, limit=limit, enableCursor="true", name=token)
         steps = iter(inserts)
@@ -387,8 +446,9 @@ class TestCursorUnderInserts:
             await insert(next(steps, 0))
             if not body["next_cursor"]:
                 break
-            body = await get(client, tenant, TICKETS, limit=limit, cursor=body["next_cursor"],
-                             name=token)
+            body = await get(
+                client, tenant, TICKETS, limit=limit, cursor=body["next_cursor"], name=token
+            )
 
         assert len(seen) == len(set(seen))
         assert at_start <= set(seen)

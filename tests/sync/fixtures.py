@@ -21,6 +21,17 @@ from ticketbridge.fakejira import FakeJiraState, SeedSpec, Site, create_app
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import IssueType, Project, SyncState, Ticket, User
 
+# What ``from tests.sync.fixtures import *`` brings in: the fixtures only.
+__all__ = [
+    "fake_jira",
+    "other_tenant",
+    "runtime",
+    "site",
+    "tenant",
+    "vendor_transport",
+    "waits",
+]
+
 SITE_HOST = "acme.atlassian.net"
 # Seeds are pinned to a fixed "now" so that every run sees the same data.
 SEED_NOW_MS = 1_750_000_000_000  # 2025-06-15
@@ -76,18 +87,32 @@ async def other_tenant(client: httpx.AsyncClient, runtime: Runtime) -> Tenant:
     return await make_tenant(client, runtime, "globex")
 
 
-def seed(site: Site, *, projects: int = 3, per_project: int = 100, users: int = 12,
-         number: int = 4) -> Site:
-    site.reset(SeedSpec(projects=projects, issues_per_project=per_project, users=users,
-                        seed=number, now_ms=SEED_NOW_MS))
+def seed(
+    site: Site, *, projects: int = 3, per_project: int = 100, users: int = 12, number: int = 4
+) -> Site:
+    site.reset(
+        SeedSpec(
+            projects=projects,
+            issues_per_project=per_project,
+            users=users,
+            seed=number,
+            now_ms=SEED_NOW_MS,
+        )
+    )
     return site
 
 
-async def tenant_on(client: httpx.AsyncClient, runtime: Runtime, account: str, host: str,
-                    **options: Any) -> Tenant:
+async def tenant_on(
+    client: httpx.AsyncClient, runtime: Runtime, account: str, host: str, **options: Any
+) -> Tenant:
     """A tenant whose connection points at another emulated site."""
-    return await make_tenant(client, runtime, account, options=options or None,
-                             credentials=jira_credentials(base_url=f"https://{host}"))
+    return await make_tenant(
+        client,
+        runtime,
+        account,
+        options=options or None,
+        credentials=jira_credentials(base_url=f"https://{host}"),
+    )
 
 
 def cid(tenant: Tenant) -> uuid.UUID:
@@ -124,8 +149,9 @@ async def catalog(runtime: Runtime, connection_id: uuid.UUID) -> Catalog:
         projects = await s.scalars(select(Project).where(Project.connection_id == connection_id))
         types = await s.scalars(select(IssueType).where(IssueType.connection_id == connection_id))
         users = await s.scalars(select(User).where(User.connection_id == connection_id))
-        return Catalog({p.id: p for p in projects}, {t.id: t for t in types},
-                       {u.id: u for u in users})
+        return Catalog(
+            {p.id: p for p in projects}, {t.id: t for t in types}, {u.id: u for u in users}
+        )
 
 
 def snapshot(tickets: dict[str, Ticket], cat: Catalog) -> dict[str, dict[str, Any]]:
@@ -139,11 +165,14 @@ def snapshot(tickets: dict[str, Ticket], cat: Catalog) -> dict[str, dict[str, An
             row.pop(name)
         row["project_id"] = cat.projects[t.project_id].key if t.project_id else None
         row["type_id"] = cat.issue_types[t.type_id].vendor_id if t.type_id else None
-        row["assigned_user_id"] = (cat.users[t.assigned_user_id].vendor_id
-                                   if t.assigned_user_id else None)
-        row["created_by_user_id"] = (cat.users[t.created_by_user_id].vendor_id
-                                     if t.created_by_user_id else None)
-        row["parent_ticket_id"] = (by_id[t.parent_ticket_id].vendor_id
-                                   if t.parent_ticket_id else None)
+        row["assigned_user_id"] = (
+            cat.users[t.assigned_user_id].vendor_id if t.assigned_user_id else None
+        )
+        row["created_by_user_id"] = (
+            cat.users[t.created_by_user_id].vendor_id if t.created_by_user_id else None
+        )
+        row["parent_ticket_id"] = (
+            by_id[t.parent_ticket_id].vendor_id if t.parent_ticket_id else None
+        )
         out[vid] = row
     return out

@@ -20,11 +20,13 @@ class TestFaults:
         self, site: Site, runtime: Runtime, tenant: Tenant, waits: Waits
     ) -> None:
         seed(site, projects=2, per_project=300)
-        site.faults.configure({
-            "seed": 11,
-            "rate_limit": {"share": 0.2, "retry_after": RETRY_AFTER},
-            "error_rate": {"share": 0.2, "status": 503},
-        })
+        site.faults.configure(
+            {
+                "seed": 11,
+                "rate_limit": {"share": 0.2, "retry_after": RETRY_AFTER},
+                "error_rate": {"share": 0.2, "status": 503},
+            }
+        )
 
         result = await run_sync(runtime, cid(tenant), config=SyncConfig(page_size=30))
 
@@ -47,8 +49,15 @@ class TestFaults:
         self, site: Site, runtime: Runtime, tenant: Tenant, waits: Waits
     ) -> None:
         seed(site, projects=1, per_project=250)
-        site.faults.configure({"rate_limit": {
-            "share": 1.0, "retry_after": 1, "routes": ["POST /rest/api/3/search/jql"]}})
+        site.faults.configure(
+            {
+                "rate_limit": {
+                    "share": 1.0,
+                    "retry_after": 1,
+                    "routes": ["POST /rest/api/3/search/jql"],
+                }
+            }
+        )
 
         with pytest.raises(VendorRateLimited):
             await run_sync(runtime, cid(tenant))

@@ -18,8 +18,13 @@ from ticketbridge.store.models import ProjectUser
 from ticketbridge.sync.service import run_sync
 
 STATUS = {"To Do": "TODO", "In Progress": "IN_PROGRESS", "Done": "CLOSED"}
-PRIORITY = {"Highest": "CRITICAL", "High": "HIGH", "Medium": "MEDIUM", "Low": "LOW",
-            "Lowest": "INFORMATIONAL"}
+PRIORITY = {
+    "Highest": "CRITICAL",
+    "High": "HIGH",
+    "Medium": "MEDIUM",
+    "Low": "LOW",
+    "Lowest": "INFORMATIONAL",
+}
 
 
 def at(ms: int | None) -> datetime | None:
@@ -47,8 +52,9 @@ class TestFullSync:
             assert t.vendor_key == issue.key
             assert t.identifier == issue.key
             assert t.name == issue.summary
-            assert t.description == (adf_to_markdown(issue.description)
-                                     if issue.description else None)
+            assert t.description == (
+                adf_to_markdown(issue.description) if issue.description else None
+            )
             assert t.status == STATUS[status.name]
             priority = PRIORITIES_BY_ID[issue.priority_id] if issue.priority_id else None
             assert t.priority == (PRIORITY[priority.name] if priority else "UNKNOWN")
@@ -58,10 +64,12 @@ class TestFullSync:
             assert t.project_id and cat.projects[t.project_id].vendor_id == project.id
             assert t.project_vendor_id == project.key
             assert t.assigned_user_vendor_id == issue.assignee
-            assert (cat.users[t.assigned_user_id].vendor_id if t.assigned_user_id
-                    else None) == issue.assignee
-            assert (cat.users[t.created_by_user_id].vendor_id if t.created_by_user_id
-                    else None) == issue.reporter
+            assert (
+                cat.users[t.assigned_user_id].vendor_id if t.assigned_user_id else None
+            ) == issue.assignee
+            assert (
+                cat.users[t.created_by_user_id].vendor_id if t.created_by_user_id else None
+            ) == issue.reporter
             assert t.parent_ticket_vendor_id == (parent.key if parent else None)
             assert t.parent_ticket_id == (tickets[str(parent.id)].id if parent else None)
             assert t.url == f"https://acme.atlassian.net/browse/{issue.key}"
@@ -76,7 +84,9 @@ class TestFullSync:
             assert attrs["status"] == status.name
             assert attrs["type_id"] == issue.issuetype_id
             assert attrs["data"] == {
-                "vendor": "JIRA", "id": str(issue.id), "key": issue.key,
+                "vendor": "JIRA",
+                "id": str(issue.id),
+                "key": issue.key,
                 "statusCategory": status.category.key,
                 "customFields": {k: v for k, v in issue.custom.items() if v is not None},
             }
@@ -95,13 +105,16 @@ class TestFullSync:
         result = await run_sync(runtime, cid(tenant))
 
         cat = await catalog(runtime, cid(tenant))
-        assert {p.key: (p.vendor_id, p.name, p.description, p.active)
-                for p in cat.projects.values()} == {
-            p.key: (p.id, p.name, p.description, True) for p in site.projects.values()}
+        assert {
+            p.key: (p.vendor_id, p.name, p.description, p.active) for p in cat.projects.values()
+        } == {p.key: (p.id, p.name, p.description, True) for p in site.projects.values()}
         assert result.projects == 4
         for p in cat.projects.values():
-            types = {t.vendor_id: (t.name, t.subtask) for t in cat.issue_types.values()
-                     if t.project_id == p.id}
+            types = {
+                t.vendor_id: (t.name, t.subtask)
+                for t in cat.issue_types.values()
+                if t.project_id == p.id
+            }
             assert types == {t.id: (t.name, t.subtask) for t in ISSUE_TYPES}
         referenced = {who for i in site.issues.values() for who in (i.assignee, i.reporter)}
         expected = {u.account_id for u in site.users.values() if u.active} | (referenced - {None})
@@ -109,12 +122,14 @@ class TestFullSync:
         for u in cat.users.values():
             jira = site.users[u.vendor_id]
             assert (u.name, u.email, u.status, u.account_type) == (
-                jira.display_name, jira.email, "ACTIVE" if jira.active else "INACTIVE",
-                "atlassian")
+                jira.display_name,
+                jira.email,
+                "ACTIVE" if jira.active else "INACTIVE",
+                "atlassian",
+            )
         assert any(u.status == "INACTIVE" for u in cat.users.values())
         async with runtime.session() as s:
-            links = set((await s.execute(select(ProjectUser.project_id, ProjectUser.user_id)))
-                        )
+            links = set(await s.execute(select(ProjectUser.project_id, ProjectUser.user_id)))
         assignable = {uid for uid, u in cat.users.items() if u.status == "ACTIVE"}
         assert links == {(p, u) for p in cat.projects for u in assignable}
 
@@ -137,8 +152,9 @@ class TestFullSync:
         from tests.sync.fixtures import tenant_on
 
         seed(site, projects=3, per_project=40)
-        filtered = await tenant_on(client, runtime, "filtered", "acme.atlassian.net",
-                                   project_keys_filter=["OPS", "NOPE"])
+        filtered = await tenant_on(
+            client, runtime, "filtered", "acme.atlassian.net", project_keys_filter=["OPS", "NOPE"]
+        )
         await run_sync(runtime, cid(filtered))
 
         tickets = await tickets_by_vendor_id(runtime, cid(filtered))

@@ -24,8 +24,14 @@ def leaves(site: Site) -> list[Issue]:
 
 def create(site: Site, project: str, summary: str) -> Issue:
     admin = site.user_by_email("admin@example.com")
-    body = {"fields": {"project": {"key": project}, "issuetype": {"id": "10001"},
-                       "summary": summary, "labels": ["fresh"]}}
+    body = {
+        "fields": {
+            "project": {"key": project},
+            "issuetype": {"id": "10001"},
+            "summary": summary,
+            "labels": ["fresh"],
+        }
+    }
     return site.create_issue(body, actor=admin)
 
 
@@ -61,7 +67,10 @@ class TestIncrementalSync:
                 assert new.updated_at > old.updated_at
             else:  # untouched rows are not rewritten (deleted ones included, until reconciled)
                 assert (new.updated_at, new.name, new.active) == (
-                    old.updated_at, old.name, old.active)
+                    old.updated_at,
+                    old.name,
+                    old.active,
+                )
         for issue in edited:
             assert after[str(issue.id)].name == f"Édité {issue.key} ✓"
         assert after[str(moved.id)].status == "CLOSED"
@@ -69,7 +78,11 @@ class TestIncrementalSync:
         for issue in created:
             t = after[str(issue.id)]
             assert (t.identifier, t.name, t.tags, t.active) == (
-                issue.key, issue.summary, ["fresh"], True)
+                issue.key,
+                issue.summary,
+                ["fresh"],
+                True,
+            )
         assert set(after) == set(before) | {str(i.id) for i in created}
 
     async def test_reconciliation_marks_deleted_issues_inactive(
@@ -111,8 +124,9 @@ class TestIncrementalSync:
         await run_sync(runtime, cid(tenant))
         victim = next(iter(site.issues.values()))
         async with runtime.session() as s:
-            await s.execute(update(Ticket).where(Ticket.vendor_id == str(victim.id))
-                            .values(active=False))
+            await s.execute(
+                update(Ticket).where(Ticket.vendor_id == str(victim.id)).values(active=False)
+            )
 
         result = await run_sync(runtime, cid(tenant), config=RECONCILE_NOW)
 
@@ -133,7 +147,8 @@ class TestIncrementalSync:
         assert search_calls(site) == 3 + 1  # three pages and the id listing
         after = await tickets_by_vendor_id(runtime, cid(tenant))
         assert {k: t.updated_at for k, t in after.items()} == {
-            k: t.updated_at for k, t in before.items()}
+            k: t.updated_at for k, t in before.items()
+        }
 
     async def test_children_read_before_their_parent_are_linked(
         self, site: Site, runtime: Runtime, tenant: Tenant
@@ -141,9 +156,17 @@ class TestIncrementalSync:
         site.reset()
         parent = create(site, "DEMO", "parent")
         admin = site.user_by_email("admin@example.com")
-        child = site.create_issue({"fields": {
-            "project": {"key": "DEMO"}, "issuetype": {"id": "10002"}, "summary": "child",
-            "parent": {"key": parent.key}}}, actor=admin)
+        child = site.create_issue(
+            {
+                "fields": {
+                    "project": {"key": "DEMO"},
+                    "issuetype": {"id": "10002"},
+                    "summary": "child",
+                    "parent": {"key": parent.key},
+                }
+            },
+            actor=admin,
+        )
         site.edit_issue(parent, {"fields": {"summary": "parent, edited later"}})
         parent.updated = child.updated + 1000  # the parent now sorts after its child
         site.refresh(parent)

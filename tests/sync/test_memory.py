@@ -13,8 +13,13 @@ from ticketbridge.runtime import Runtime
 from ticketbridge.sync.service import run_sync
 
 
-async def peak_of_sync(runtime: Runtime, client: httpx.AsyncClient, fake_jira: FakeJiraState,
-                       name: str, per_project: int) -> int:
+async def peak_of_sync(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    fake_jira: FakeJiraState,
+    name: str,
+    per_project: int,
+) -> int:
     site = seed(fake_jira.site(f"{name}.atlassian.net"), projects=2, per_project=per_project)
     site.search.matching_ids("updated >= 0", None)  # the emulator builds its index up front
     tenant = await tenant_on(client, runtime, name, f"{name}.atlassian.net")

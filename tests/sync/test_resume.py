@@ -56,8 +56,9 @@ class TestCrashResume:
     ) -> None:
         seed(site, projects=2, per_project=250)
         with pytest.raises(Crash):
-            await run_sync(runtime, cid(tenant), on_progress=crash_at("tickets", k),
-                           config=SMALL_PAGES)
+            await run_sync(
+                runtime, cid(tenant), on_progress=crash_at("tickets", k), config=SMALL_PAGES
+            )
         assert search_calls(site) == k
         state = await sync_state(runtime, cid(tenant))
         assert (state.status, state.phase, state.lease_owner) == ("FAILED", "tickets", None)
@@ -84,8 +85,9 @@ class TestCrashResume:
     ) -> None:
         seed(site, projects=2, per_project=250)
         with pytest.raises(Crash):
-            await run_sync(runtime, cid(tenant), on_progress=crash_at("reconcile", PAGES),
-                           config=SMALL_PAGES)
+            await run_sync(
+                runtime, cid(tenant), on_progress=crash_at("reconcile", PAGES), config=SMALL_PAGES
+            )
         site.stats.reset()
 
         result = await run_sync(runtime, cid(tenant))
@@ -168,9 +170,13 @@ class TestLease:
         with pytest.raises(Crash):
             await run_sync(runtime, cid(tenant), on_progress=crash_at("tickets"))
         async with runtime.session() as s:  # a runner that died holding the lease
-            await s.execute(update(SyncState).values(
-                status="RUNNING", lease_owner="dead-host:1",
-                lease_expires_at=utcnow() - timedelta(seconds=1)))
+            await s.execute(
+                update(SyncState).values(
+                    status="RUNNING",
+                    lease_owner="dead-host:1",
+                    lease_expires_at=utcnow() - timedelta(seconds=1),
+                )
+            )
 
         result = await run_sync(runtime, cid(tenant))
 
@@ -182,8 +188,11 @@ class TestLease:
         seed(site, projects=1, per_project=10)
         await run_sync(runtime, cid(tenant))
         async with runtime.session() as s:
-            await s.execute(update(SyncState).values(
-                lease_owner="other-host:7", lease_expires_at=utcnow() + timedelta(minutes=5)))
+            await s.execute(
+                update(SyncState).values(
+                    lease_owner="other-host:7", lease_expires_at=utcnow() + timedelta(minutes=5)
+                )
+            )
         site.stats.reset()
 
         with pytest.raises(SyncAlreadyRunning):

@@ -47,26 +47,37 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
 
 async def ticket_count(runtime: Runtime, tenant: Tenant) -> int:
     async with runtime.session() as s:
-        n = await s.scalar(select(func.count()).select_from(Ticket)
-                           .where(Ticket.connection_id == cid(tenant)))
+        n = await s.scalar(
+            select(func.count()).select_from(Ticket).where(Ticket.connection_id == cid(tenant))
+        )
         return int(n or 0)
 
 
 class TestSyncEndpoint:
     async def test_post_runs_a_sync_in_the_background(
-        self, client: httpx.AsyncClient, app: Any, runtime: Runtime, site: Site,
-        tenant: Tenant, gate: asyncio.Event,
+        self,
+        client: httpx.AsyncClient,
+        app: Any,
+        runtime: Runtime,
+        site: Site,
+        tenant: Tenant,
+        gate: asyncio.Event,
     ) -> None:
         seed(site, projects=2, per_project=60)
 
         r = await client.post(SYNC, headers=tenant.headers)
 
         assert r.status_code == 202
-        assert r.json() == {"connection_id": tenant.connection_id, "full": False,
-                            "status": "RUNNING"}
+        assert r.json() == {
+            "connection_id": tenant.connection_id,
+            "full": False,
+            "status": "RUNNING",
+        }
         again = await client.post(SYNC, headers=tenant.headers)
         assert (again.status_code, again.json()) == (
-            409, {"detail": "a sync of this connection is already running"})
+            409,
+            {"detail": "a sync of this connection is already running"},
+        )
         running = (await client.get(SYNC, headers=tenant.headers)).json()
         assert (running["status"], running["running"]) == ("RUNNING", True)
         task = app.state.sync_scheduler.task(cid(tenant))
@@ -74,17 +85,18 @@ class TestSyncEndpoint:
         await task
 
         state = (await client.get(SYNC, headers=tenant.headers)).json()
-        assert (state["status"], state["running"], state["full_sync_done"]) == (
-            "IDLE", False, True)
+        assert (state["status"], state["running"], state["full_sync_done"]) == ("IDLE", False, True)
         assert state["counts"]["tickets"] == 120 and state["last_error"] is None
         assert state["last_success_at"] is not None and state["watermark"] is not None
         assert await ticket_count(runtime, tenant) == 120
 
-    async def test_state_before_any_sync(self, client: httpx.AsyncClient,
-                                         tenant: Tenant) -> None:
+    async def test_state_before_any_sync(self, client: httpx.AsyncClient, tenant: Tenant) -> None:
         state = (await client.get(SYNC, headers=tenant.headers)).json()
         assert (state["status"], state["running"], state["last_success_at"]) == (
-            "NEVER", False, None)
+            "NEVER",
+            False,
+            None,
+        )
 
     async def test_a_failed_sync_is_reported(
         self, client: httpx.AsyncClient, app: Any, site: Site, tenant: Tenant
@@ -94,8 +106,7 @@ class TestSyncEndpoint:
         await app.state.sync_scheduler.task(cid(tenant))
 
         state = (await client.get(SYNC, headers=tenant.headers)).json()
-        assert (state["status"], state["running"], state["phase"]) == (
-            "FAILED", False, "catalog")
+        assert (state["status"], state["running"], state["phase"]) == ("FAILED", False, "catalog")
         assert state["last_error"].startswith("VendorAuthFailed: Jira rejected the connection")
 
     async def test_a_lease_held_by_another_process_is_409(
@@ -103,9 +114,13 @@ class TestSyncEndpoint:
     ) -> None:
         await run_sync(runtime, cid(tenant))
         async with runtime.session() as s:
-            await s.execute(update(SyncState).values(
-                status="RUNNING", lease_owner="worker-2",
-                lease_expires_at=utcnow() + timedelta(minutes=5)))
+            await s.execute(
+                update(SyncState).values(
+                    status="RUNNING",
+                    lease_owner="worker-2",
+                    lease_expires_at=utcnow() + timedelta(minutes=5),
+                )
+            )
 
         r = await client.post(SYNC, headers=tenant.headers)
 
@@ -127,8 +142,9 @@ class TestSyncEndpoint:
     async def test_needs_a_connection_of_the_account(
         self, client: httpx.AsyncClient, tenant: Tenant
     ) -> None:
-        r = await client.post(SYNC, headers={"X-API-KEY": tenant.api_key,
-                                             "X-CONNECTION-ID": str(uuid.uuid4())})
+        r = await client.post(
+            SYNC, headers={"X-API-KEY": tenant.api_key, "X-CONNECTION-ID": str(uuid.uuid4())}
+        )
         assert r.status_code == 404
 
 
@@ -138,21 +154,23 @@ class TestScheduler:
     ) -> None:
         seed(site, projects=1, per_project=20)
         async with runtime.session() as s:  # a disabled connection is never scheduled
-            await s.execute(update(Connection).where(Connection.id == cid(other_tenant))
-                            .values(is_active=False))
+            await s.execute(
+                update(Connection).where(Connection.id == cid(other_tenant)).values(is_active=False)
+            )
         async with SyncScheduler(runtime, periodic=False) as scheduler:
             assert await scheduler.tick() == [cid(tenant)]
             await scheduler.task(cid(tenant))  # type: ignore[misc]
             assert await scheduler.tick() == []  # just synced
             async with runtime.session() as s:
                 earlier = utcnow() - timedelta(seconds=901)  # the refresh interval (900 s)
-                await s.execute(update(SyncState).values(
-                    last_success_at=earlier, last_finished_at=earlier))
+                await s.execute(
+                    update(SyncState).values(last_success_at=earlier, last_finished_at=earlier)
+                )
             assert await scheduler.tick() == [cid(tenant)]
             await scheduler.task(cid(tenant))  # type: ignore[misc]
         assert (await sync_state(runtime, cid(tenant))).counts["mode"] == "incremental"
 
-    def test_failed_syncs_wait_for_the_retry_delay(self, runtime: Runtime) -> None:
+    async def test_failed_syncs_wait_for_the_retry_delay(self, runtime: Runtime) -> None:
         scheduler = SyncScheduler(runtime, periodic=False, retry_secs=300)
         now = utcnow()
         ids = [uuid.uuid4() for _ in range(5)]
@@ -160,22 +178,27 @@ class TestScheduler:
             ScheduleRow(ids[0], 900, None, None, None),  # never synced
             ScheduleRow(ids[1], 900, now - timedelta(seconds=899), None, None),  # fresh
             ScheduleRow(ids[2], 900, None, now - timedelta(seconds=60), None),  # failed lately
-            ScheduleRow(ids[3], 900, now - timedelta(hours=2), now - timedelta(seconds=400),
-                        None),  # failed a while ago
+            ScheduleRow(
+                ids[3], 900, now - timedelta(hours=2), now - timedelta(seconds=400), None
+            ),  # failed a while ago
             ScheduleRow(ids[4], 900, None, None, now + timedelta(minutes=1)),  # leased
         ]
         assert scheduler.due(rows) == [ids[0], ids[3]]
 
-    @pytest.mark.parametrize("mode,enabled,periodic", [
-        ("embedded", True, True),
-        ("embedded", False, False),
-        ("distributed", True, False),
-    ])
+    @pytest.mark.parametrize(
+        "mode,enabled,periodic",
+        [
+            ("embedded", True, True),
+            ("embedded", False, False),
+            ("distributed", True, False),
+        ],
+    )
     async def test_the_periodic_loop_runs_only_when_embedded_and_enabled(
         self, runtime: Runtime, mode: str, enabled: bool, periodic: bool
     ) -> None:
         configured = runtime.settings.model_copy(
-            update={"scheduler_enabled": enabled, "mode": mode})
+            update={"scheduler_enabled": enabled, "mode": mode}
+        )
         state = SimpleNamespace()
         hook = scheduler_hook(state)
         async with hook(dataclasses.replace(runtime, settings=configured)) as scheduler:
@@ -191,15 +214,22 @@ class TestScheduler:
 
 class TestCli:
     @pytest.fixture
-    def env(self, settings: Settings, monkeypatch: pytest.MonkeyPatch,
-            vendor_transport: httpx.AsyncBaseTransport) -> None:
+    def env(
+        self,
+        settings: Settings,
+        monkeypatch: pytest.MonkeyPatch,
+        vendor_transport: httpx.AsyncBaseTransport,
+    ) -> None:
         assert settings.secret_key is not None
         monkeypatch.setenv("TICKETBRIDGE_DATABASE_URL", settings.database_url)
         monkeypatch.setenv("TICKETBRIDGE_SECRET_KEY", settings.secret_key.get_secret_value())
         monkeypatch.setenv("TICKETBRIDGE_DATA_DIR", str(settings.data_dir))
         # The CLI's own runtime reaches the emulator in-process.
-        monkeypatch.setattr(sync_cli, "open_runtime",
-                            functools.partial(open_runtime, vendor_transport=vendor_transport))
+        monkeypatch.setattr(
+            sync_cli,
+            "open_runtime",
+            functools.partial(open_runtime, vendor_transport=vendor_transport),
+        )
 
     async def test_sync_command_runs_a_sync(
         self, env: None, runtime: Runtime, site: Site, tenant: Tenant
@@ -207,21 +237,26 @@ class TestCli:
         seed(site, projects=2, per_project=70)
 
         result = await asyncio.to_thread(
-            CliRunner().invoke, cli.app, ["sync", "--connection", str(cid(tenant))])
+            CliRunner().invoke, cli.app, ["sync", "--connection", str(cid(tenant))]
+        )
 
         assert result.exit_code == 0, result.output
         assert "full sync done: 140 tickets read in 2 pages, 140 changed" in result.output
         assert await ticket_count(runtime, tenant) == 140
 
-    @pytest.mark.parametrize("argument,code,message", [
-        ("not-a-uuid", 2, "--connection must be a connection id"),
-        (str(uuid.UUID(int=7)), 1, "sync failed: connection not found"),
-    ])
+    @pytest.mark.parametrize(
+        "argument,code,message",
+        [
+            ("not-a-uuid", 2, "--connection must be a connection id"),
+            (str(uuid.UUID(int=7)), 1, "sync failed: connection not found"),
+        ],
+    )
     async def test_sync_command_refuses_bad_connections(
         self, env: None, argument: str, code: int, message: str
     ) -> None:
         result = await asyncio.to_thread(
-            CliRunner().invoke, cli.app, ["sync", "--connection", argument])
+            CliRunner().invoke, cli.app, ["sync", "--connection", argument]
+        )
 
         assert result.exit_code == code
         assert message in result.output

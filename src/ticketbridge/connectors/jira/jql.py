@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 SYNC_ORDER = "ORDER BY updated ASC, key ASC"
-# ``id`` order is stable while issues change (``updated`` moves), so an id walk neither skips
-# nor repeats an issue that is edited while reconciliation pages through.
-ID_ORDER = "ORDER BY id ASC"
+# Key order (``id``, ``key`` and ``issuekey`` are one field in JQL) does not move when issues
+# are edited, unlike ``updated``, so edits during the reconciliation's walk shift nothing.
+SCOPE_ORDER = "ORDER BY key ASC"
 # Every search needs a restriction (Jira refuses unbounded JQL); "updated >= 0" is one that
 # matches every issue.
 EVERYTHING = "updated >= 0"
@@ -40,4 +40,4 @@ def updated_since_jql(project_keys: Sequence[str] | None, since_ms: int) -> str:
 
 def scope_jql(project_keys: Sequence[str] | None) -> str:
     """Every issue in scope, in id order (reconciliation)."""
-    return f"{project_clause(project_keys) or EVERYTHING} {ID_ORDER}"
+    return f"{project_clause(project_keys) or EVERYTHING} {SCOPE_ORDER}"
