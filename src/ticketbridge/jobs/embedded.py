@@ -28,6 +28,8 @@ from ticketbridge.store.base import utcnow
 
 log = get_logger(__name__)
 
+SHUTDOWN_GRACE_SECS = 10.0
+
 
 class EmbeddedRunner:
     def __init__(
@@ -123,4 +125,8 @@ class EmbeddedRunner:
             for task in tasks:
                 task.cancel()
             # Cancelled jobs hand their leases back (execute_job), so a restart resumes them.
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Bounded: shutdown must not hang on a job stuck in I/O; its lease then expires
+            # and the next runner resumes it.
+            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECS)
+            if pending:
+                log.warning("job_runner_shutdown_timeout", pending=len(pending))
