@@ -1,90 +1,48 @@
 """Fixtures and helpers shared by the sync tests and the synced-read API tests.
 
-``fake_jira``, ``vendor_transport``, ``runtime``, ``tenant`` and ``other_tenant`` stand in
-until the shared conftest provides them (same names and meaning). Every tenant's connection
-points at the emulator's ``acme`` site (https://acme.atlassian.net).
+The shared conftest provides the emulator (``fake_jira``, ``fake_site``), the app, its
+``runtime`` and the ``tenant`` / ``other_tenant`` connections to the emulator's ``acme`` site
+(https://acme.atlassian.net). These add a short name for that site and a more patient
+retry policy for fault-injection tests.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import RecordingSleep
 from tests.helpers import Tenant, jira_credentials, make_tenant
 from ticketbridge.connectors.http import RetryPolicy
-from ticketbridge.fakejira import FakeJiraState, SeedSpec, Site, create_app
+from ticketbridge.fakejira import SeedSpec, Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import IssueType, Project, SyncState, Ticket, User
 
 # What ``from tests.sync.fixtures import *`` brings in: the fixtures only.
-__all__ = [
-    "fake_jira",
-    "other_tenant",
-    "runtime",
-    "site",
-    "tenant",
-    "vendor_transport",
-    "waits",
-]
+__all__ = ["site", "waits"]
 
-SITE_HOST = "acme.atlassian.net"
 # Seeds are pinned to a fixed "now" so that every run sees the same data.
 SEED_NOW_MS = 1_750_000_000_000  # 2025-06-15
 
 
-@dataclass
-class Waits:
-    """Retry waits the vendor HTTP layer asked for (recorded, never slept)."""
-
-    delays: list[float] = field(default_factory=list)
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
+@pytest.fixture
+def site(fake_site: Site) -> Site:
+    return fake_site
 
 
 @pytest.fixture
-def fake_jira() -> FakeJiraState:
-    return FakeJiraState()
-
-
-@pytest.fixture
-def vendor_transport(fake_jira: FakeJiraState) -> httpx.AsyncBaseTransport:
-    return httpx.ASGITransport(app=create_app(fake_jira))
-
-
-@pytest.fixture
-def site(fake_jira: FakeJiraState) -> Site:
-    return fake_jira.site(SITE_HOST)
-
-
-@pytest.fixture
-def runtime(app: Any) -> Runtime:
-    rt: Runtime = app.state.runtime
-    return rt
-
-
-@pytest.fixture
-def waits(runtime: Runtime) -> Waits:
-    """Records retry waits instead of sleeping (more attempts, so injected faults at a high
-    rate never exhaust the budget by chance)."""
-    recorder = Waits()
-    runtime.connectors.policy = RetryPolicy(max_attempts=12, max_total_wait=10_000, sleep=recorder)
-    return recorder
-
-
-@pytest.fixture
-async def tenant(client: httpx.AsyncClient, runtime: Runtime, waits: Waits) -> Tenant:
-    return await make_tenant(client, runtime, "acme")
-
-
-@pytest.fixture
-async def other_tenant(client: httpx.AsyncClient, runtime: Runtime) -> Tenant:
-    return await make_tenant(client, runtime, "globex")
+def waits(runtime: Runtime, retry_sleep: RecordingSleep) -> RecordingSleep:
+    """Recorded retry waits, with more attempts than the default policy, so faults injected
+    at a high rate never exhaust the retry budget by chance."""
+    runtime.connectors.policy = RetryPolicy(
+        max_attempts=12, max_total_wait=10_000, sleep=retry_sleep
+    )
+    return retry_sleep
 
 
 def seed(

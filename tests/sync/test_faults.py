@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import RecordingSleep
 from tests.helpers import Tenant
-from tests.sync.fixtures import Waits, cid, seed, sync_state, tickets_by_vendor_id
+from tests.sync.fixtures import cid, seed, sync_state, tickets_by_vendor_id
 from ticketbridge.errors import VendorRateLimited
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
@@ -17,7 +18,7 @@ RETRY_AFTER = 3
 
 class TestFaults:
     async def test_sync_completes_under_20_percent_429_and_503(
-        self, site: Site, runtime: Runtime, tenant: Tenant, waits: Waits
+        self, site: Site, runtime: Runtime, tenant: Tenant, waits: RecordingSleep
     ) -> None:
         seed(site, projects=2, per_project=300)
         site.faults.configure(
@@ -40,13 +41,13 @@ class TestFaults:
         assert (result.tickets, result.projects) == (600, 2)
         # Every 429 was followed by a wait of exactly its Retry-After; every 503 by a
         # jittered backoff (never equal to it by chance, and capped).
-        assert waits.delays.count(RETRY_AFTER) == injected["rate_limited"]
-        backoffs = [d for d in waits.delays if d != RETRY_AFTER]
+        assert waits.waits.count(RETRY_AFTER) == injected["rate_limited"]
+        backoffs = [d for d in waits.waits if d != RETRY_AFTER]
         assert len(backoffs) == injected["errors"]
         assert all(0 <= d <= 8 for d in backoffs)
 
     async def test_a_vendor_that_keeps_refusing_fails_the_run_resumably(
-        self, site: Site, runtime: Runtime, tenant: Tenant, waits: Waits
+        self, site: Site, runtime: Runtime, tenant: Tenant, waits: RecordingSleep
     ) -> None:
         seed(site, projects=1, per_project=250)
         site.faults.configure(
@@ -65,7 +66,7 @@ class TestFaults:
         state = await sync_state(runtime, cid(tenant))
         assert state.status == "FAILED" and state.phase == "tickets"
         assert state.last_error == "VendorRateLimited: Jira is rate limiting this connection"
-        assert waits.delays == [1.0] * 11  # 12 attempts, 11 waits
+        assert waits.waits == [1.0] * 11  # 12 attempts, 11 waits
         site.faults.configure({})
         site.stats.reset()
 

@@ -44,7 +44,7 @@ async def reconcile(
             await repo.add_seen(ids)
             counts.seen += len(ids)
             del ids
-            gc.collect(1)  # see service.release_page_garbage
+            gc.collect(1)  # see tickets.release_page_garbage
         gone, back = await TicketRepository(s).set_active_by_presence(
             connection_id, seen, created_before=started
         )

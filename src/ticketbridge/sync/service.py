@@ -8,20 +8,13 @@ and the exact resume and watermark rules.
 
 from __future__ import annotations
 
-import gc
-import inspect
-import os
-import socket
-import time
-import traceback
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from ticketbridge.connectors.base import SyncConnector
-from ticketbridge.errors import Conflict, NotFound, TicketbridgeError
+from ticketbridge.errors import Conflict, NotFound
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
@@ -29,148 +22,30 @@ from ticketbridge.sync.catalog import sync_catalog
 from ticketbridge.sync.catalog_repository import CatalogRepository
 from ticketbridge.sync.reconcile import ReconcileCounts, reconcile, retire_all
 from ticketbridge.sync.repository import SyncRepository
-from ticketbridge.tickets.repository import TicketRepository
+from ticketbridge.sync.run import (
+    ProgressHook,
+    RunState,
+    SyncAlreadyRunning,
+    SyncConfig,
+    SyncProgress,
+    SyncResult,
+    default_owner,
+    describe,
+    now_ms,
+)
+from ticketbridge.sync.tickets import sync_tickets
+
+# The public API of the sync, importable from here.
+__all__ = [
+    "ProgressHook",
+    "SyncAlreadyRunning",
+    "SyncConfig",
+    "SyncProgress",
+    "SyncResult",
+    "run_sync",
+]
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class SyncConfig:
-    # Re-read this much before the watermark: Jira's search index lags writes slightly, and
-    # our clock and Jira's may differ by a few seconds.
-    overlap_secs: float = 60.0
-    page_size: int = 100
-    # Reconcile deletions on every full sync, and on an incremental run when either limit
-    # is reached.
-    reconcile_every_runs: int = 24
-    reconcile_interval_secs: float = 6 * 3600.0
-    lease_secs: float = 600.0
-
-
-@dataclass
-class SyncProgress:
-    connection_id: uuid.UUID
-    mode: str  # full | incremental
-    phase: str  # catalog | tickets | reconcile | done
-    pages: int = 0
-    tickets: int = 0
-    estimated_total: int | None = None
-
-
-@dataclass
-class SyncResult:
-    connection_id: uuid.UUID
-    mode: str
-    resumed: bool
-    pages: int = 0
-    tickets: int = 0  # issues read and upserted in this run (a resumed run counts all pages)
-    changed: int = 0  # rows inserted or actually changed
-    projects: int = 0
-    issue_types: int = 0
-    users: int = 0
-    reconciled: bool = False
-    deactivated: int = 0
-    reactivated: int = 0
-    watermark_ms: int | None = None
-    started_at: datetime = field(default_factory=utcnow)
-    finished_at: datetime | None = None
-
-
-ProgressHook = Callable[[SyncProgress], Awaitable[None] | None]
-
-
-class SyncAlreadyRunning(Conflict):
-    pass
-
-
-def release_page_garbage() -> None:
-    """Free the last page now rather than at the next full collection.
-
-    An httpx response and its stream reference each other, so each page's response body
-    (hundreds of KB) lives until the cyclic GC runs. By then it has usually reached the
-    young generations' end; a full collection may be far away in a big process, letting
-    garbage pile up with the number of pages. A generation-1 collection is cheap (young
-    objects only) and catches most of it.
-    """
-    gc.collect(1)
-
-
-def default_owner() -> str:
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _ms(value: datetime | None) -> int | None:
-    return int(value.timestamp() * 1000) if value else None
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TicketbridgeError):
-        return f"{type(exc).__name__}: {exc.message}"
-    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    where = f" at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno}" if last else ""
-    return f"{type(exc).__name__}: {exc}{where}"[:2000]
-
-
-class _Run:
-    """The state of one run; ``cursor["run"]`` is its checkpointed form."""
-
-    def __init__(
-        self,
-        runtime: Runtime,
-        connection_id: uuid.UUID,
-        owner: str,
-        config: SyncConfig,
-        on_progress: ProgressHook | None,
-    ) -> None:
-        self.runtime = runtime
-        self.connection_id = connection_id
-        self.owner = owner
-        self.config = config
-        self.on_progress = on_progress
-        self.lease = timedelta(seconds=config.lease_secs)
-        self.watermark_ms: int | None = None
-        self.run: dict[str, Any] = {}
-        self.counts: dict[str, Any] = {}
-        self.result: SyncResult | None = None
-        self.estimated_total: int | None = None
-        self.filtered = False  # the connection has a project_keys_filter
-        self.last_reconciled_at: datetime | None = None
-
-    def cursor(self) -> dict[str, Any]:
-        return {"watermark_ms": self.watermark_ms, "run": dict(self.run)}
-
-    async def progress(self) -> None:
-        if self.on_progress is None:
-            return
-        done = self.run.get("phase") == "done"
-        outcome = self.on_progress(
-            SyncProgress(
-                self.connection_id,
-                self.run["mode"],
-                "done" if done else self.run["phase"],
-                self.run["pages"],
-                self.run["tickets"],
-                self.estimated_total,
-            )
-        )
-        if inspect.isawaitable(outcome):
-            await outcome
-
-    async def checkpoint(self, repo: SyncRepository, **values: Any) -> None:
-        ok = await repo.save(
-            self.connection_id,
-            self.owner,
-            self.lease,
-            cursor=self.cursor(),
-            phase=self.run["phase"],
-            **values,
-        )
-        if not ok:
-            raise SyncAlreadyRunning("the sync lease was taken over by another runner")
 
 
 async def run_sync(
@@ -189,7 +64,7 @@ async def run_sync(
     NotFound/Conflict for unknown/disabled connections, and the vendor's error when the run
     fails (the state then says FAILED with ``last_error``; the checkpoint is kept).
     """
-    state = _Run(
+    state = RunState(
         runtime, connection_id, owner or default_owner(), config or SyncConfig(), on_progress
     )
     connector = await _start(state, full=full)
@@ -200,7 +75,7 @@ async def run_sync(
         raise
 
 
-async def _start(state: _Run, *, full: bool) -> SyncConnector:
+async def _start(state: RunState, *, full: bool) -> SyncConnector:
     runtime, cid = state.runtime, state.connection_id
     async with runtime.session() as s:
         repo = SyncRepository(s)
@@ -238,7 +113,7 @@ async def _start(state: _Run, *, full: bool) -> SyncConnector:
                 "pages": 0,
                 "tickets": 0,
                 "changed": 0,
-                "started_ms": _now_ms(),
+                "started_ms": now_ms(),
                 "resumes": 0,
             }
         state.result = SyncResult(cid, state.run["mode"], resumed)
@@ -249,29 +124,30 @@ async def _start(state: _Run, *, full: bool) -> SyncConnector:
     return connector
 
 
-async def _execute(state: _Run, connector: SyncConnector, *, estimate_total: bool) -> SyncResult:
+async def _execute(
+    state: RunState, connector: SyncConnector, *, estimate_total: bool
+) -> SyncResult:
     runtime, cid, run, result = state.runtime, state.connection_id, state.run, state.result
     assert result is not None
     if run["phase"] == "catalog":
         await state.progress()
         catalog = await sync_catalog(runtime, connector, cid)
-        result.projects, result.issue_types, result.users = (
-            catalog.projects,
-            catalog.issue_types,
-            catalog.users,
-        )
         state.counts.update(
             projects=catalog.projects, issue_types=catalog.issue_types, users=catalog.users
         )
         run["phase"] = "tickets"
         async with runtime.session() as s:
             await state.checkpoint(SyncRepository(s), counts=state.counts)
+    # A resumed run skipped the catalog: report what the interrupted attempt found.
+    result.projects = int(state.counts.get("projects", 0))
+    result.issue_types = int(state.counts.get("issue_types", 0))
+    result.users = int(state.counts.get("users", 0))
     project_keys = await _project_keys(state)
     if run["phase"] == "tickets":
         if project_keys == []:
             run["phase"] = "reconcile"
         else:
-            await _tickets(state, connector, project_keys, estimate_total=estimate_total)
+            await sync_tickets(state, connector, project_keys, estimate_total=estimate_total)
     counts = ReconcileCounts()
     reconciled = False
     if run["phase"] == "reconcile" and _reconcile_due(state):
@@ -285,7 +161,7 @@ async def _execute(state: _Run, connector: SyncConnector, *, estimate_total: boo
     return await _finish(state, counts, reconciled)
 
 
-async def _project_keys(state: _Run) -> list[str] | None:
+async def _project_keys(state: RunState) -> list[str] | None:
     """None means every project; a list restricts searches to the filtered projects that
     exist (a filter naming a missing project would make Jira refuse the whole query)."""
     if not state.filtered:
@@ -295,46 +171,7 @@ async def _project_keys(state: _Run) -> list[str] | None:
     return [key for _, key in rows]
 
 
-async def _tickets(
-    state: _Run, connector: SyncConnector, project_keys: list[str] | None, *, estimate_total: bool
-) -> None:
-    runtime, cid, run, config = state.runtime, state.connection_id, state.run, state.config
-    overlap_ms = int(config.overlap_secs * 1000)
-    since = int(run["since_ms"])
-    if run["max_updated_ms"] is not None:
-        # Resuming: page tokens expire, so the query is issued again from the highest
-        # `updated` already stored, minus the overlap (ties and index lag).
-        since = max(since, int(run["max_updated_ms"]) - overlap_ms)
-    jql = connector.incremental_jql(project_keys, since)
-    if estimate_total:
-        state.estimated_total = run["tickets"] + await connector.count_issues(jql)
-    await state.progress()
-    token: str | None = None
-    while True:
-        issues, token = await connector.search_issues_page(jql, token, config.page_size)
-        async with runtime.session() as s:
-            users = [p for i in issues for p in i.people]
-            if users:
-                await CatalogRepository(s).upsert_users(cid, users)
-            changed = await TicketRepository(s).upsert_page(cid, issues)
-            stamps = [m for m in (_ms(i.vendor_updated_at) for i in issues) if m is not None]
-            if stamps:
-                run["max_updated_ms"] = max([*stamps, run["max_updated_ms"] or 0])
-            run["pages"] += 1
-            run["tickets"] += len(issues)
-            run["changed"] += changed
-            if token is None:
-                run["phase"] = "reconcile"
-                await TicketRepository(s).resolve_parents(cid)
-            await state.checkpoint(SyncRepository(s))
-        del issues
-        release_page_garbage()
-        await state.progress()
-        if token is None:
-            return
-
-
-def _reconcile_due(state: _Run) -> bool:
+def _reconcile_due(state: RunState) -> bool:
     if state.run["mode"] == "full":
         return True
     runs = int(state.counts.get("runs_since_reconcile", 0)) + 1
@@ -345,7 +182,7 @@ def _reconcile_due(state: _Run) -> bool:
     return last is None or utcnow() - last >= interval
 
 
-async def _finish(state: _Run, counts: ReconcileCounts, reconciled: bool) -> SyncResult:
+async def _finish(state: RunState, counts: ReconcileCounts, reconciled: bool) -> SyncResult:
     run, result = state.run, state.result
     assert result is not None
     # The next incremental run starts from the highest `updated` stored, but never later
@@ -404,10 +241,10 @@ def _loggable(result: SyncResult) -> dict[str, Any]:
     return data
 
 
-async def _fail(state: _Run, exc: BaseException) -> None:
+async def _fail(state: RunState, exc: BaseException) -> None:
     if isinstance(exc, SyncAlreadyRunning) or not state.run:
         return
-    message = _describe(exc)
+    message = describe(exc)
     log.warning("sync_failed", connection_id=str(state.connection_id), error=message)
     try:
         async with state.runtime.session() as s:
