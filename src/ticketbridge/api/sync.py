@@ -20,14 +20,11 @@ __all__ = ["router", "scheduler_hook"]
 router = APIRouter(prefix="/v1/itsm/sync", tags=["sync"])
 
 
-class SchedulerUnavailable(TicketbridgeError):
-    status_code = 503
-
-
 def _scheduler(request: Request) -> SyncScheduler:
     scheduler: SyncScheduler | None = getattr(request.app.state, "sync_scheduler", None)
     if scheduler is None:
-        raise SchedulerUnavailable("the sync scheduler is not running in this process")
+        # create_app always installs it; only a hand-built app could lack it.
+        raise TicketbridgeError("the sync scheduler is not running in this process")
     return scheduler
 
 
