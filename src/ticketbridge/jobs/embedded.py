@@ -13,6 +13,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from ticketbridge.jobs.repository import JobRepository
 from ticketbridge.jobs.runner import (
@@ -46,6 +47,7 @@ class EmbeddedRunner:
         self.lease_secs = lease_secs
         self.owner = process_owner("embedded")
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._running: dict[uuid.UUID, asyncio.Task[bool]] = {}
 
     async def enqueue(self, job_id: uuid.UUID) -> None:
@@ -71,6 +73,8 @@ class EmbeddedRunner:
         async with self.runtime.session() as s:
             ids = await JobRepository(s).claimable(utcnow(), limit=free + len(self._running))
         for job_id in ids:
+            if self._stopping.is_set():
+                return
             if job_id in self._running or len(self._running) >= self.concurrency:
                 continue
             task = asyncio.create_task(self._execute(job_id))
@@ -97,7 +101,7 @@ class EmbeddedRunner:
             await self.resume_orphans()
         except Exception as exc:
             log.error("job_resume_failed", error=type(exc).__name__, exc_info=exc)
-        while True:
+        while not self._stopping.is_set():
             self._wake.clear()
             try:
                 await self.fill()
@@ -120,13 +124,19 @@ class EmbeddedRunner:
         try:
             yield self
         finally:
-            loop.cancel()
-            tasks = [loop, *self._running.values()]
+            # Let the poll loop finish its current query and exit: cancelling it mid-query
+            # would leave aiosqlite's worker thread answering a loop that is gone.
+            self._stopping.set()
+            self._wake.set()
+            _, stuck = await asyncio.wait([loop], timeout=SHUTDOWN_GRACE_SECS)
+            tasks: list[asyncio.Task[Any]] = [*stuck, *self._running.values()]
             for task in tasks:
                 task.cancel()
             # Cancelled jobs hand their leases back (execute_job), so a restart resumes them.
             # Bounded: shutdown must not hang on a job stuck in I/O; its lease then expires
             # and the next runner resumes it.
-            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECS)
+            pending: set[asyncio.Task[Any]] = set()
+            if tasks:
+                _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECS)
             if pending:
                 log.warning("job_runner_shutdown_timeout", pending=len(pending))

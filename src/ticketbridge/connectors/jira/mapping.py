@@ -19,6 +19,7 @@ from ticketbridge.connectors.base import (
 )
 from ticketbridge.connectors.jira.adf import adf_to_markdown
 from ticketbridge.connectors.jira.config import JiraOptions
+from ticketbridge.connectors.jira.markers import visible_tags
 
 # Fields requested by the sync search. ``*navigable`` brings every custom field; the
 # exclusions drop heavy fields the mapping never reads (sub-task lists, comments...).
@@ -153,7 +154,8 @@ def issue_from_jira(
         created_by_vendor_id=_obj(fields.get("reporter")).get("accountId"),
         parent_ticket_vendor_id=_obj(fields.get("parent")).get("key"),
         url=f"{base_url.rstrip('/')}/browse/{key}" if key else None,
-        tags=tuple(str(label) for label in fields.get("labels") or ()),
+        # Marker labels (our exactly-once bookkeeping) are not the caller's tags.
+        tags=tuple(visible_tags(str(label) for label in fields.get("labels") or ())),
         due_date=parse_jira_date(fields.get("duedate")),
         ticket_created_at=parse_jira_time(fields.get("created")),
         status_updated_at=parse_jira_time(fields.get("statuscategorychangedate")) or updated,
