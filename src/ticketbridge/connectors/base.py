@@ -129,7 +129,6 @@ class SyncConnector(Protocol):
         ...
 
 
-
 # --- write capability (issue 5) --------------------------------------------------------------
 
 
