@@ -68,6 +68,8 @@ __all__ = ["adf_to_markdown", "adf_to_text", "markdown_to_adf"]
 Node = Mapping[str, Any]
 _LISTS = frozenset({"bulletList", "orderedList", "taskList", "decisionList"})
 _HEADING_TAIL = re.compile(r"(^|[ \t])(#+)[ \t]*$")
+_INFO_SPECIAL = re.compile(r"([\\&|])")
+_FENCE_RUNS = {"`": re.compile("`+"), "~": re.compile("~+")}
 
 
 def markdown_to_adf(text: str | None) -> dict[str, Any] | None:
@@ -120,7 +122,9 @@ def _block(node: Node, alt: bool) -> str:
     if kind == "heading":
         level = attrs.get("level")
         level = level if isinstance(level, int) and 1 <= level <= 6 else 1
-        text = _HEADING_TAIL.sub(r"\1\\\2", " ".join(inline_lines(content, single=True)))
+        text = " ".join(inline_lines(content, single=True))
+        if "#" in text:  # only a closing "#" sequence needs the (slower) substitution
+            text = _HEADING_TAIL.sub(r"\1\\\2", text)
         return ("#" * level + " " + text).rstrip()
     if kind in _LISTS:
         return _list(node, alt)
@@ -191,10 +195,10 @@ def _code_block(node: Node) -> str:
     code = "".join(as_str(n.get("text")) for n in child_nodes(node.get("content")))
     words = as_str(node_attrs(node).get("language")).split()
     # Info strings are unescaped, and a pipe would let the fence line start a GFM table.
-    lang = re.sub(r"([\\&|])", r"\\\1", words[0]) if words else ""
+    lang = _INFO_SPECIAL.sub(r"\\\1", words[0]) if words else ""
     char = "~" if "`" in lang else "`"
     lang = "\\" + lang if lang.startswith(char) else lang  # or it would lengthen the fence
-    fence = char * max(3, max(map(len, re.findall(re.escape(char) + "+", code)), default=0) + 1)
+    fence = char * max(3, max(map(len, _FENCE_RUNS[char].findall(code)), default=0) + 1)
     return f"{fence}{lang}\n{code}\n{fence}"
 
 

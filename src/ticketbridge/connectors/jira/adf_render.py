@@ -33,6 +33,15 @@ _LINE_START = re.compile(r"#{1,6}(?=[ \t]|$)|>|[-+](?=[ \t]|$)|=+[ \t]*$|[-|:][-
 # A paragraph that opens like "[label]:" (the label may span lines) is a link definition.
 _LINK_DEFINITION = re.compile(r"\[(?:[^\\\[\]]|\\.)*\]:", re.DOTALL)
 _ORDERED_START = re.compile(r"(\d{1,9})([.)])(?=[ \t]|$)")
+# Hot-path helpers, compiled once: these run for every text segment of every document.
+# The only characters _escape may ever backslash; text without them is returned as is.
+_SPECIAL = re.compile(r"[\\*_~\[\]!<&`|]")
+_BACKTICKS = re.compile(r"`+")
+_WHITESPACE = re.compile(r"\s")
+_DEST_UNSAFE = re.compile(r"[\s<>\\\x00-\x1f]")
+_DEST_QUOTE = re.compile(r"([<>\\])")
+_EMPH_MARKS = frozenset(_DELIMS)
+_NO_MARKS: frozenset[str] = frozenset()
 
 
 class _Seg(NamedTuple):
@@ -50,12 +59,16 @@ Line = list[_Seg | None]  # None is a hard break
 
 
 def child_nodes(value: Any) -> list[Node]:
-    return [n for n in value if isinstance(n, Mapping)] if isinstance(value, list) else []
+    if not isinstance(value, list):
+        return []
+    # Parsed JSON is plain dicts: checking the exact type first skips the (much slower)
+    # isinstance check against the Mapping ABC for nearly every node.
+    return [n for n in value if type(n) is dict or isinstance(n, Mapping)]
 
 
 def node_attrs(node: Node) -> Mapping[str, Any]:
     attrs = node.get("attrs")
-    return attrs if isinstance(attrs, Mapping) else {}
+    return attrs if type(attrs) is dict or isinstance(attrs, Mapping) else {}
 
 
 def as_str(value: Any) -> str:
@@ -133,20 +146,30 @@ def _segments(nodes: Sequence[Node], out: list[_Seg | None]) -> list[_Seg | None
             name = name[1:] if name.startswith("@") else name
             dest = _dest(MENTION_SCHEME + as_str(attrs.get("id")))
             out.append(_Seg(f"@[{_escape(name, in_link=True)}]({dest})", raw=True))
-        elif kind in ("text", "inlineCard") or leaf_text(node) is not None:
-            marks = {as_str(m.get("type")): m for m in child_nodes(node.get("marks"))}
-            link = marks.get("link")
-            href = as_str(node_attrs(link).get("href")) if link is not None else None
-            text = as_str(leaf_text(node))
+        # Plain text is by far the commonest node: read it directly, without leaf_text.
+        elif (text := as_str(node.get("text")) if kind == "text" else leaf_text(node)) is not None:
+            raw_marks = node.get("marks")
+            if raw_marks:
+                marks = {as_str(m.get("type")): m for m in child_nodes(raw_marks)}
+                link = marks.get("link")
+                href = as_str(node_attrs(link).get("href")) if link is not None else None
+                emph = _EMPH_MARKS.intersection(marks) if marks else _NO_MARKS
+                code = "code" in marks
+            else:
+                href, emph, code = None, _NO_MARKS, False
             if kind == "inlineCard":
                 href = text
-            emph = frozenset(marks) & set(_DELIMS)
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            if "\r" in text:
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            if "\n" not in text:
+                if text:
+                    out.append(_Seg(text, emph, code, href))
+                continue
             for i, part in enumerate(text.split("\n")):
                 if i:
                     out.append(None)
                 if part:
-                    out.append(_Seg(part, emph, "code" in marks, href))
+                    out.append(_Seg(part, emph, code, href))
         else:
             _segments(child_nodes(node.get("content")), out)
     return out
@@ -161,7 +184,9 @@ def inline_lines(nodes: Sequence[Node], *, single: bool = False, cell: bool = Fa
     for seg in segs:
         if seg is None:
             lines.append([])
-        elif lines[-1] and not seg.raw and lines[-1][-1]._replace(text="") == seg._replace(text=""):
+        # Neighbours that differ only in text merge; comparing the tuple tails avoids
+        # building two throwaway _Seg copies per segment.
+        elif lines[-1] and not seg.raw and lines[-1][-1][1:] == seg[1:]:
             lines[-1][-1] = seg._replace(text=lines[-1][-1].text + seg.text)
         else:
             lines[-1].append(seg)
@@ -179,9 +204,12 @@ def inline_lines(nodes: Sequence[Node], *, single: bool = False, cell: bool = Fa
     rendered[-1] = rendered[-1].rstrip(" \t")
     # A plain newline would drop trailing blanks (and an empty line would end the
     # paragraph); a backslash hard break keeps both.
-    breaks = ["\\" if not ln or ln[-1] in " \t" else "" for ln in rendered[:-1]]
-    out = [ln + br for ln, br in zip(rendered, breaks, strict=False)] + rendered[-1:]
-    if not single and _LINK_DEFINITION.match("\n".join(out)):
+    out = rendered
+    if len(rendered) > 1:  # most inline content is a single line: no breaks to add
+        breaks = ["\\" if not ln or ln[-1] in " \t" else "" for ln in rendered[:-1]]
+        out = [ln + br for ln, br in zip(rendered, breaks, strict=False)] + rendered[-1:]
+    # A link definition starts with "[", so most paragraphs need no join and match.
+    if not single and out[0][:1] == "[" and _LINK_DEFINITION.match("\n".join(out)):
         out[0] = "\\" + out[0]
     return out
 
@@ -191,7 +219,8 @@ def _strip(line: list[_Seg], pos: int, chars: str | None) -> None:
         seg = line[pos]
         text = seg.text.lstrip(chars) if pos == 0 else seg.text.rstrip(chars)
         if text:
-            line[pos] = seg._replace(text=text)
+            if text != seg.text:  # usually nothing to strip: keep the segment as it is
+                line[pos] = seg._replace(text=text)
             return
         del line[pos]
 
@@ -205,6 +234,8 @@ def _keys(seg: _Seg | None) -> frozenset[str]:
 
 def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
     """Open and close marks as a stack over the segments, like ProseMirror's serializer."""
+    if len(line) == 1 and line[0] is not None and not _has_marks(line[0]):
+        return [_render_plain(line[0].text, start=start, cell=cell)]
     done: list[str] = []
     out: list[str] = []
     stack: list[str] = []
@@ -243,7 +274,7 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
             keep = pending or tail[-1].isspace()
             want |= {m for m in stack if m[0] != "@" and (keep or m in nxt)}
             want |= {m for m in nxt if m[0] != "@" and early}
-        while any(m not in want for m in stack):
+        while stack and not want.issuperset(stack):
             mark = stack.pop()
             # Blanks may sit inside a link's brackets but never just inside an emphasis
             # delimiter: those only close when not preceded by whitespace.
@@ -257,7 +288,8 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
             done.append("".join(out).lstrip(" \t"))
             out, seen, checked = [], False, 0
             continue
-        opening = sorted(want - set(stack), key=lambda m: (-_run(spans, i, m), _rank(m)))
+        new = want.difference(stack)
+        opening = sorted(new, key=lambda m: (-_run(spans, i, m), _rank(m))) if new else []
         links = [k for k, m in enumerate(opening) if m[0] == "@"]
         if not links:
             out.append(lead)
@@ -293,6 +325,24 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
     return [*done, "".join(out).lstrip(" \t")]
 
 
+def _has_marks(seg: _Seg) -> bool:
+    return bool(seg.emph) or seg.href is not None or seg.code or seg.raw
+
+
+def _render_plain(text: str, *, start: bool, cell: bool) -> str:
+    """The commonest line, one unmarked segment: what :func:`_render`'s loop produces for
+    it, without the mark-stack bookkeeping (no marks open, none to close)."""
+    core = text.strip()
+    if not core:
+        return text.lstrip(" \t")
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    escaped = _escape(core, final=True, cell=cell)
+    if start and not lead.strip(" \t"):  # nothing visible precedes it on the line
+        escaped = _escape_line_start(escaped)
+    return (lead + escaped + trail).lstrip(" \t")
+
+
 def _rank(mark: str) -> int:
     # On ties a link goes outermost: its brackets are punctuation, which lets the
     # emphasis delimiters inside flank even in the middle of a word.
@@ -326,7 +376,7 @@ def _bare_ok(line: Line, keys: list[frozenset[str]], i: int, cell: bool) -> bool
             break
         plain = other.raw or other.href is not None
         after += other.text if plain else _escape(other.text, cell=cell)
-        if re.search(r"\s", after):  # a URL never runs past whitespace
+        if _WHITESPACE.search(after):  # a URL never runs past whitespace
             break
     if _ENTITY.search(seg.text + after):  # "&amp" then ";" would decode to "&"
         return False
@@ -358,8 +408,13 @@ def _kind(ch: str) -> str:
 
 
 def _escape(text: str, *, final: bool = False, in_link: bool = False, cell: bool = False) -> str:
-    out = []
-    for i, ch in enumerate(text):
+    # Only the characters in _SPECIAL can get a backslash, so visit just those instead of
+    # every character; ordinary prose has none and comes back without any copying.
+    out: list[str] = []
+    pos = 0  # text before this index is already in out
+    for found in _SPECIAL.finditer(text):
+        i = found.start()
+        ch = text[i]
         prev = text[i - 1] if i else ""
         nxt = text[i + 1] if i + 1 < len(text) else ""
         if ch == "\\":
@@ -380,20 +435,28 @@ def _escape(text: str, *, final: bool = False, in_link: bool = False, cell: bool
             esc = bool(_ENTITY.match(text, i))
         else:
             esc = ch == "`" or (cell and ch == "|")
-        out.append("\\" + ch if esc else ch)
+        if esc:
+            out.append(text[pos:i])
+            out.append("\\")
+            pos = i
+    if not out:
+        return text
+    out.append(text[pos:])
     return "".join(out)
 
 
 def _escape_line_start(text: str) -> str:
     if _LINE_START.match(text):
         return "\\" + text
+    if "." not in text and ")" not in text:  # no ordered-list marker anywhere: skip the sub
+        return text
     return _ORDERED_START.sub(r"\1\\\2", text, count=1)
 
 
 def code_span(text: str, cell: bool) -> str:
     if cell:  # GFM splits cells on pipes before it looks at code spans
         text = text.replace("|", "\\|")
-    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    fence = "`" * (max(map(len, _BACKTICKS.findall(text)), default=0) + 1)
     pad = text[0] == "`" or text[-1] == "`" or (text[0] == text[-1] == " " and text.strip())
     return f"{fence} {text} {fence}" if pad else f"{fence}{text}{fence}"
 
@@ -401,10 +464,18 @@ def code_span(text: str, cell: bool) -> str:
 def _dest(href: str) -> str:
     href = href.replace("\n", "%0A").replace("\r", "%0D")
     depth = 0
-    for ch in href:
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if depth < 0:
-            break
-    if depth or re.search(r"[\s<>\\\x00-\x1f]", href):
-        href = "<" + re.sub(r"([<>\\])", r"\\\1", href) + ">"
+    if ")" in href:  # only a closer can unbalance the parentheses partway through
+        for ch in href:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+                if depth < 0:
+                    break
+    else:
+        depth = href.count("(")
+    if depth or _DEST_UNSAFE.search(href):
+        href = "<" + _DEST_QUOTE.sub(r"\\\1", href) + ">"
+    if "&" not in href:  # the entity pattern needs one
+        return href
     return _ENTITY.sub(lambda m: "\\" + m.group(), href)
