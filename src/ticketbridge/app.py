@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ticketbridge import __version__
 from ticketbridge.api import (
@@ -23,9 +24,16 @@ from ticketbridge.api import (
     tickets,
 )
 from ticketbridge.api import jobs as jobs_api
+from ticketbridge.api.middleware import (
+    REQUEST_ID_HEADER,
+    BodyLimitMiddleware,
+    CatchAllMiddleware,
+    RequestIdMiddleware,
+)
+from ticketbridge.api.ratelimit import RateLimitMiddleware, TokenBuckets
 from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy
-from ticketbridge.errors import TicketbridgeError
+from ticketbridge.errors import TicketbridgeError, error_body, error_sentence
 from ticketbridge.logging import configure_logging, get_logger
 from ticketbridge.runtime import open_runtime
 
@@ -41,23 +49,44 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Every 4xx/5xx body is ``{"detail": "<sentence>", "errors": [...]}``; unhandled
+    exceptions are answered by ``CatchAllMiddleware``."""
+
     @app.exception_handler(TicketbridgeError)
     async def _tb_error(_: Request, exc: TicketbridgeError) -> JSONResponse:
         if exc.status_code >= 500:
             log.warning("request_failed", error=type(exc).__name__, message=exc.message)
-        return JSONResponse(
-            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers()
-        )
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _validation_errors(exc)}, status_code=422)
+        items = _validation_errors(exc)
+        return JSONResponse(error_body(error_sentence(items), items), status_code=422)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Logged with the traceback for operators; the caller gets no internals.
-        log.error("unhandled_error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Routing 404/405 and FastAPI's own 400s keep their text in the same body.
+        return JSONResponse(
+            error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+
+def install_edge(app: FastAPI, settings: Settings) -> None:
+    """Middleware, innermost first (Starlette wraps the last added outermost)."""
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body_bytes)
+    if settings.rate_limit_active:
+        buckets = TokenBuckets(settings.rate_limit_per_sec, settings.rate_limit_burst)
+        app.add_middleware(RateLimitMiddleware, buckets=buckets)
+    app.add_middleware(CatchAllMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Retry-After", REQUEST_ID_HEADER],
+        )
+    app.add_middleware(RequestIdMiddleware)
 
 
 def create_app(
@@ -89,14 +118,7 @@ def create_app(
     # Background services (job runner, sync scheduler) register here as async context managers.
     app.state.startup_hooks = []
     app.state.settings = settings
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=["Retry-After"],
-        )
+    install_edge(app, settings)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(provisioning.router)

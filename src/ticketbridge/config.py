@@ -5,12 +5,13 @@ The defaults give the embedded mode: one process, a SQLite file under ``./data/`
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -19,7 +20,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     secret_key: SecretStr | None = None
-    cors_origins: list[str] = Field(default_factory=list)
+    # NoDecode: pydantic-settings would JSON-decode a list field before the validator runs,
+    # so "*" or "https://a.example,https://b.example" crashed every command.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -36,13 +39,30 @@ class Settings(BaseSettings):
     bulk_max_tickets: int = Field(default=50, ge=1, le=1000)
     passthrough_cache_ttl_secs: float = 0.0
 
+    # Request edge: body cap (413) and the per-API-key token bucket (429). Buckets live in
+    # each API process, so N replicas allow N times the rate. ``None`` = on in distributed
+    # mode, off in embedded mode.
+    max_request_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    rate_limit_enabled: bool | None = None
+    rate_limit_per_sec: float = Field(default=20.0, gt=0)
+    rate_limit_burst: int = Field(default=40, ge=1)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        # Accept "a,b" from the environment as well as a JSON list.
-        if isinstance(value, str) and not value.strip().startswith("["):
-            return [v.strip() for v in value.split(",") if v.strip()]
+        # Accept "*", "a,b" and a JSON list, from the environment or from code.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [v.strip() for v in text.split(",") if v.strip()]
         return value
+
+    @property
+    def rate_limit_active(self) -> bool:
+        if self.rate_limit_enabled is None:
+            return self.mode == "distributed"
+        return self.rate_limit_enabled
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -1,7 +1,8 @@
 """The one error tree of ticketbridge.
 
-Every error a caller can see is a :class:`TicketbridgeError`; one handler in ``app.py``
-renders it as ``{"detail": ...}`` with its ``status_code``::
+Every error a caller can see is a :class:`TicketbridgeError`; one handler renders it as
+``{"detail": "<sentence>", "errors": [{loc, msg, type, ...}]}`` (:meth:`body`) with its
+``status_code``. ``detail`` is always a string, so clients can print it as the message::
 
     TicketbridgeError (500)
     ├── NotFound (404)                 unknown id, or an id the caller may not see
@@ -35,6 +36,30 @@ class TicketbridgeError(Exception):
 
     def headers(self) -> dict[str, str]:
         return {}
+
+    def error_items(self) -> list[dict[str, Any]]:
+        """The structured items of the body; ``detail`` lists of items are kept for callers
+        that still build them."""
+        if isinstance(self.detail, list):
+            return [dict(item) for item in self.detail if isinstance(item, dict)]
+        return []
+
+    def body(self) -> dict[str, Any]:
+        items = self.error_items()
+        return {"detail": error_sentence(items) if items else self.message, "errors": items}
+
+
+def error_sentence(items: list[dict[str, Any]]) -> str:
+    """``body.name: field required; query.offset: ...``: every field named, no input echoed."""
+    parts = []
+    for item in items:
+        loc = ".".join(str(p) for p in item.get("loc", ()))
+        parts.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
+    return "; ".join(parts)
+
+
+def error_body(detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"detail": detail, "errors": errors or []}
 
 
 class NotFound(TicketbridgeError):
@@ -101,15 +126,23 @@ class VendorRejected(VendorError):
     ) -> None:
         self.errors = errors or {}
         self.error_messages = error_messages or []
-        super().__init__(
-            message,
-            vendor_status=vendor_status,
-            detail={
-                "message": message,
+        super().__init__(message, vendor_status=vendor_status)
+
+    def error_items(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "loc": ["vendor"],
+                "msg": self.message,
+                "type": "vendor_rejected",
+                "vendor_status": self.vendor_status,
                 "vendor_errors": self.errors,
                 "vendor_error_messages": self.error_messages,
-            },
-        )
+            }
+        ]
+
+    def body(self) -> dict[str, Any]:
+        # The message already names Jira's fields ("Jira rejected the request: assignee: ...").
+        return {"detail": self.message, "errors": self.error_items()}
 
 
 class VendorNotFound(VendorError):

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
+from ticketbridge.api.pagination import MAX_OFFSET
 from ticketbridge.errors import Unprocessable
 from ticketbridge.store.keyset import KeysetPage, Seek
 
@@ -67,7 +68,7 @@ class ListParams:
 
 def list_params(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     enable_cursor: Annotated[
         bool, Query(alias="enableCursor", description="Answer a cursor page")
     ] = False,
