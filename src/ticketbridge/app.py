@@ -76,6 +76,7 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body_bytes)
     if settings.rate_limit_active:
         buckets = TokenBuckets(settings.rate_limit_per_sec, settings.rate_limit_burst)
+        app.state.rate_buckets = buckets
         app.add_middleware(RateLimitMiddleware, buckets=buckets)
     app.add_middleware(CatchAllMiddleware)
     if settings.cors_origins:

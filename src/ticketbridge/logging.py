@@ -33,7 +33,7 @@ _SECRET_KEY = re.compile(rf"({_SECRET_NAMES})", re.I)
 _API_KEY_VALUE = re.compile(r"\btb_[A-Za-z0-9_\-]{8,}")
 # "authorization: Basic abc", "'x-api-key': 'tb_..'", "api_token=abc", "(b'cookie', b'a=b')".
 _SECRET_PAIR = re.compile(
-    rf"""((?:{_SECRET_NAMES})['"]?\s*(?:[:=,]|['"]?,)\s*b?['"]?)"""
+    rf"""((?:{_SECRET_NAMES})['"]?\s*[:=,]\s*(?:b?['"])?)"""
     r"""(?:(?:basic|bearer)\s+)?[^'"\s,;)}\]]+""",
     re.I,
 )

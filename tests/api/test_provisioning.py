@@ -22,7 +22,7 @@ class TestHealth:
 
     async def test_unknown_route_is_404_json(self, client: httpx.AsyncClient) -> None:
         r = await client.get("/v1/nope")
-        assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+        assert r.status_code == 404 and r.json() == {"detail": "Not Found", "errors": []}
 
     async def test_openapi_document_lists_routes(self, client: httpx.AsyncClient) -> None:
         paths = (await client.get("/openapi.json")).json()["paths"]
@@ -37,7 +37,7 @@ class TestAuth:
 
     async def test_unknown_key_is_401(self, client: httpx.AsyncClient) -> None:
         r = await client.get("/v1/provisioning/organizations", headers={"X-API-KEY": "tb_nope"})
-        assert r.status_code == 401 and r.json() == {"detail": "invalid API key"}
+        assert r.status_code == 401 and r.json() == {"detail": "invalid API key", "errors": []}
 
     async def test_key_is_stored_hashed(
         self, client: httpx.AsyncClient, runtime: Any, db_url: str
@@ -166,13 +166,13 @@ class TestBadInput:
             headers=tenant.headers,
         )
         assert r.status_code == 422
-        locs = [e["loc"] for e in r.json()["detail"]]
+        locs = [e["loc"] for e in r.json()["errors"]]
         assert any(field in loc for loc in locs), r.json()
 
     async def test_malformed_ids_are_422(self, client: httpx.AsyncClient, runtime: Any) -> None:
         tenant = await make_tenant(client, runtime, "acme")
         r = await client.get("/v1/provisioning/connections/not-a-uuid", headers=tenant.headers)
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["path", "connection_id"]
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["path", "connection_id"]
         r = await client.get("/v1/provisioning/organizations/123", headers=tenant.headers)
         assert r.status_code == 422
 
@@ -250,7 +250,7 @@ class TestTenantIsolation:
                     headers={"X-API-KEY": a.api_key, "X-CONNECTION-ID": cid},
                 )
                 assert r.status_code == 404, (method, path, r.text)
-                assert r.json() == {"detail": "connection not found"}
+                assert r.json() == {"detail": "connection not found", "errors": []}
         after = (await client.get(f"/v1/provisioning/connections/{cid}", headers=b.headers)).json()
         assert after == before
 

@@ -73,7 +73,7 @@ def ids_of(pages: list[dict[str, Any]]) -> list[str]:
 
 def loc(response: httpx.Response) -> list[Any]:
     assert response.status_code == 422, response.text
-    return [e["loc"] for e in response.json()["detail"]]
+    return [e["loc"] for e in response.json()["errors"]]
 
 
 class TestTicketPages:

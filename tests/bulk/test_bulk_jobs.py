@@ -110,7 +110,7 @@ class TestBulkCreateJob:
         )
 
         assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["body", "tickets"]
+        assert r.json()["errors"][0]["loc"] == ["body", "tickets"]
 
     @pytest.mark.timeout(60)
     async def test_an_idempotency_key_returns_the_same_job(
@@ -139,7 +139,7 @@ class TestJobVisibility:
 
         assert mine.status_code == 200
         assert theirs.status_code == 404
-        assert theirs.json() == {"detail": "job not found"}
+        assert theirs.json() == {"detail": "job not found", "errors": []}
         assert unknown.status_code == 404
 
     async def test_list_filters_by_status_and_account(
@@ -166,7 +166,7 @@ class TestJobVisibility:
         r = await client.get("/v1/jobs?status=DONE", headers=tenant.headers)
 
         assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["query", "status"]
+        assert r.json()["errors"][0]["loc"] == ["query", "status"]
 
 
 class TestBulkUpdateJob:

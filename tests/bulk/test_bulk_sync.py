@@ -133,14 +133,14 @@ class TestBatchSize:
         )
 
         assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["body", "tickets"]
+        assert r.json()["errors"][0]["loc"] == ["body", "tickets"]
         assert site.issues_count() == 0
 
     async def test_an_empty_list_is_422(self, client: httpx.AsyncClient, tenant: Tenant) -> None:
         r = await client.post(SYNC_URL, json={"tickets": []}, headers=tenant.headers)
 
         assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["body", "tickets"]
+        assert r.json()["errors"][0]["loc"] == ["body", "tickets"]
 
 
 class TestRaisedCap:

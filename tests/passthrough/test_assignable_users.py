@@ -86,7 +86,7 @@ class TestPagination:
     ) -> None:
         r = await client.get(users_url("DEMO"), params={"limit": limit}, headers=tenant.headers)
         assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["query", "limit"]
+        assert r.json()["errors"][0]["loc"] == ["query", "limit"]
         assert fake_site.stats.total == 0
 
     async def test_offset_past_the_end_is_empty(

@@ -36,7 +36,7 @@ async def first_page(client: httpx.AsyncClient, tenant: Tenant, **params: Any) -
 
 def assert_cursor_refused(r: httpx.Response, words: str) -> None:
     assert r.status_code == 422, r.text
-    (error,) = r.json()["detail"]
+    (error,) = r.json()["errors"]
     assert error["loc"] == ["query", "cursor"]
     assert words in error["msg"]
 
@@ -73,7 +73,7 @@ class TestRefused:
             SEARCH_URL, params={"jql": JQL, "cursor": "x" * 4097}, headers=tenant.headers
         )
         assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["query", "cursor"]
+        assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
 
     async def test_from_another_connection(
         self,
@@ -121,7 +121,7 @@ class TestRefused:
             SEARCH_URL, params={"jql": JQL, "limit": 10, "cursor": cursor}, headers=tenant.headers
         )
         assert_cursor_refused(r, "expired")
-        assert "nextPageToken is invalid or has expired" in r.json()["detail"][0]["msg"]
+        assert "nextPageToken is invalid or has expired" in r.json()["errors"][0]["msg"]
 
 
 class TestAccepted:

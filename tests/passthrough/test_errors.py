@@ -114,7 +114,7 @@ class TestConnection:
     ) -> None:
         r = await client.get(PROJECTS_URL, headers={"X-API-KEY": tenant.api_key})
         assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["header", "X-CONNECTION-ID"]
+        assert r.json()["errors"][0]["loc"] == ["header", "X-CONNECTION-ID"]
         assert fake_site.stats.total == 0
 
     async def test_another_accounts_connection_is_404(
@@ -143,7 +143,7 @@ class TestConnection:
             )
         r = await client.get(PROJECTS_URL, headers=tenant.headers)
         assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["header", "X-CONNECTION-ID"]
+        assert r.json()["errors"][0]["loc"] == ["header", "X-CONNECTION-ID"]
         assert fake_site.stats.total == 0
 
 

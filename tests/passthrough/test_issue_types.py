@@ -81,7 +81,7 @@ class TestPagination:
             issue_types_url("DEMO"), params={"limit": limit}, headers=tenant.headers
         )
         assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["query", "limit"]
+        assert r.json()["errors"][0]["loc"] == ["query", "limit"]
         assert fake_site.stats.total == 0
 
 
@@ -101,7 +101,7 @@ class TestUnknownProject:
         # "%2E%2E" arrives as "..": pasted into Jira's path it would climb out of the route.
         r = await client.get(issue_types_url(key), headers=tenant.headers)
         assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["path", "project_key"]
+        assert r.json()["errors"][0]["loc"] == ["path", "project_key"]
         assert fake_site.stats.total == 0
 
     @pytest.mark.parametrize("key", ["..", "DEMO%2F..%2Fmyself"])

@@ -134,7 +134,7 @@ class TestLimits:
     ) -> None:
         r = await client.get(PROJECTS_URL, params=params, headers=tenant.headers)
         assert r.status_code == 422
-        assert r.json()["detail"][0]["loc"] == ["query", next(iter(params))]
+        assert r.json()["errors"][0]["loc"] == ["query", next(iter(params))]
         assert fake_site.stats.total == 0
 
 

@@ -141,7 +141,7 @@ class TestCreateByVendorIds:
     ) -> None:
         response = await create(client, tenant, type="Incident")
         assert response.status_code == 422
-        [error] = response.json()["detail"]
+        [error] = response.json()["errors"]
         assert error["loc"] == ["body", "type"]
         assert "Bug, Epic, Story, Sub-task, Task" in error["msg"]
         assert calls(site, CREATE) == 0
@@ -165,9 +165,11 @@ class TestCreateByVendorIds:
     ) -> None:
         response = await create(client, tenant, project_vendor_id="NOPE")
         assert response.status_code == 422
-        detail = response.json()["detail"]
-        assert detail["vendor_errors"] == {"project": "Specify a valid project ID or key"}
-        assert "Specify a valid project ID or key" in detail["message"]
+        body = response.json()
+        assert body["errors"][0]["vendor_errors"] == {
+            "project": "Specify a valid project ID or key"
+        }
+        assert "Specify a valid project ID or key" in body["detail"]
         assert site.issues_count() == 0
 
     async def test_sub_task_without_parent_is_refused_by_jira(
@@ -175,7 +177,7 @@ class TestCreateByVendorIds:
     ) -> None:
         response = await create(client, tenant, type_vendor_id="10002")
         assert response.status_code == 422
-        errors = response.json()["detail"]["vendor_errors"]
+        errors = response.json()["errors"][0]["vendor_errors"]
         assert "parent" in errors["issuetype"]
         assert site.issues_count() == 0
 
@@ -184,7 +186,7 @@ class TestCreateByVendorIds:
     ) -> None:
         response = await create(client, tenant, assigned_user_vendor_id="nobody")
         assert response.status_code == 422
-        assert "assignee" in response.json()["detail"]["vendor_errors"]
+        assert "assignee" in response.json()["errors"][0]["vendor_errors"]
         assert site.issues_count() == 0
 
 
@@ -242,7 +244,7 @@ class TestCreateByUuids:
         )
         assert response.status_code == 422
         assert (
-            "valid names: Bug, Epic, Story, Sub-task, Task" in response.json()["detail"][0]["msg"]
+            "valid names: Bug, Epic, Story, Sub-task, Task" in response.json()["errors"][0]["msg"]
         )
         assert calls(site, CREATEMETA) == before
         assert calls(site, CREATE) == 0

@@ -36,7 +36,7 @@ class TestOneFormPerField:
         body = {uuid_form: str(uuid.uuid4()), vendor_form: vendor_value}
         response = await create(client, tenant, **body)
         assert response.status_code == 422
-        errors = response.json()["detail"]
+        errors = response.json()["errors"]
         assert {tuple(e["loc"]) for e in errors} == {("body", uuid_form), ("body", vendor_form)}
         assert all(uuid_form in e["msg"] and vendor_form in e["msg"] for e in errors)
         assert site.stats.total == 0
@@ -46,7 +46,7 @@ class TestOneFormPerField:
     ) -> None:
         response = await create(client, tenant, type="Bug", type_id=str(uuid.uuid4()))
         assert response.status_code == 422
-        locs = {tuple(e["loc"]) for e in response.json()["detail"]}
+        locs = {tuple(e["loc"]) for e in response.json()["errors"]}
         assert locs == {("body", "type"), ("body", "type_id")}
 
     @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ class TestOneFormPerField:
         body = {k: v for k, v in body.items() if not k.startswith(omit)}
         response = await client.post("/v1/itsm/tickets", json=body, headers=tenant.headers)
         assert response.status_code == 422
-        assert {tuple(e["loc"]) for e in response.json()["detail"]} == named
+        assert {tuple(e["loc"]) for e in response.json()["errors"]} == named
         assert site.stats.total == 0
 
     async def test_unknown_priority_cannot_be_written(
@@ -76,14 +76,14 @@ class TestOneFormPerField:
     ) -> None:
         response = await create(client, tenant, priority="UNKNOWN")
         assert response.status_code == 422
-        assert response.json()["detail"][0]["loc"] == ["body", "priority"]
+        assert response.json()["errors"][0]["loc"] == ["body", "priority"]
 
     async def test_custom_fields_must_be_custom_field_ids(
         self, client: httpx.AsyncClient, tenant: Tenant
     ) -> None:
         response = await create(client, tenant, custom_fields={"summary": "sneaky"})
         assert response.status_code == 422
-        assert response.json()["detail"][0]["loc"] == ["body", "custom_fields"]
+        assert response.json()["errors"][0]["loc"] == ["body", "custom_fields"]
 
 
 class TestStatusOnCreate:

@@ -45,7 +45,7 @@ class TestReplay:
         jira_calls = site.stats.total
         response = await create(client, tenant, KEY, name="Twice")
         assert response.status_code == 422
-        [error] = response.json()["detail"]
+        [error] = response.json()["errors"]
         assert error["loc"] == ["header", "Idempotency-Key"]
         assert "different request body" in error["msg"]
         assert site.stats.total == jira_calls

@@ -216,7 +216,7 @@ class TestAssignee:
             assigned_user_vendor_id="abc",
         )
         assert response.status_code == 422
-        locs = {tuple(e["loc"]) for e in response.json()["detail"]}
+        locs = {tuple(e["loc"]) for e in response.json()["errors"]}
         assert locs == {("body", "assigned_user_id"), ("body", "assigned_user_vendor_id")}
 
 
@@ -312,11 +312,11 @@ class TestUpdateRequests:
     ) -> None:
         response = await update(client, tenant, ticket["id"], **{field: None})
         assert response.status_code == 422
-        assert response.json()["detail"][0]["loc"] == ["body", field]
+        assert response.json()["errors"][0]["loc"] == ["body", field]
 
     async def test_unknown_fields_are_refused(
         self, client: httpx.AsyncClient, tenant: Tenant, ticket: dict[str, Any]
     ) -> None:
         response = await update(client, tenant, ticket["id"], project_vendor_id="OPS")
         assert response.status_code == 422
-        assert response.json()["detail"][0]["loc"] == ["body", "project_vendor_id"]
+        assert response.json()["errors"][0]["loc"] == ["body", "project_vendor_id"]

@@ -24,11 +24,11 @@ class TestCreateFailures:
     ) -> None:
         response = await create(client, tenant, name="two\nlines")
         assert response.status_code == 422
-        detail = response.json()["detail"]
-        assert detail["vendor_errors"] == {
+        body = response.json()
+        assert body["errors"][0]["vendor_errors"] == {
             "summary": "The summary is invalid because it contains newline characters."
         }
-        assert detail["message"].startswith("Jira rejected the request: summary: ")
+        assert body["detail"].startswith("Jira rejected the request: summary: ")
         assert site.issues_count() == 0
 
     async def test_refused_credentials_are_502_with_a_clear_detail(
@@ -145,7 +145,7 @@ class TestUpdateFailures:
             client, tenant, ticket["id"], custom_fields={"customfield_10016": "many"}
         )
         assert response.status_code == 422
-        assert response.json()["detail"]["vendor_errors"] == {
+        assert response.json()["errors"][0]["vendor_errors"] == {
             "customfield_10016": "Operation value must be a number"
         }
         assert jira_issue(site, ticket).custom == {}
