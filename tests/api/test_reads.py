@@ -278,7 +278,7 @@ class TestTicketGet:
         urls = [f"{TICKETS}/{item['id']}", f"{TICKETS}/by-identifier/{item['identifier']}"]
         for url in urls:
             r = await client.get(url, headers=other_tenant.headers)
-            assert (r.status_code, r.json()) == (404, {"detail": "ticket not found"})
+            assert (r.status_code, r.json()) == (404, {"detail": "ticket not found", "errors": []})
         for url in (f"{TICKETS}/{uuid.uuid4()}", f"{TICKETS}/by-identifier/NOPE-1"):
             r = await client.get(url, headers=synced.headers)
             assert r.status_code == 404

@@ -76,7 +76,7 @@ class TestSyncEndpoint:
         again = await client.post(SYNC, headers=tenant.headers)
         assert (again.status_code, again.json()) == (
             409,
-            {"detail": "a sync of this connection is already running"},
+            {"detail": "a sync of this connection is already running", "errors": []},
         )
         running = (await client.get(SYNC, headers=tenant.headers)).json()
         assert (running["status"], running["running"]) == ("RUNNING", True)
