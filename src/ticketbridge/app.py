@@ -24,6 +24,7 @@ from ticketbridge.api import (
     tickets,
 )
 from ticketbridge.api import jobs as jobs_api
+from ticketbridge.api.error_schema import install_error_schema
 from ticketbridge.api.middleware import (
     REQUEST_ID_HEADER,
     BodyLimitMiddleware,
@@ -121,6 +122,7 @@ def create_app(
     app.state.settings = settings
     install_edge(app, settings)
     install_error_handlers(app)
+    install_error_schema(app)
     app.include_router(health.router)
     app.include_router(provisioning.router)
     app.include_router(passthrough.router)

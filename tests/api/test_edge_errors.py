@@ -82,6 +82,15 @@ class TestOneErrorBody:
         r = await client.get(ORGS, params={"offset": 1_000_000}, headers=tenant.headers)
         assert r.status_code == 200 and r.json()["items"] == []
 
+    async def test_openapi_documents_the_error_body(self, client: httpx.AsyncClient) -> None:
+        doc = (await client.get("/openapi.json")).json()
+        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        for code in ("404", "422"):
+            response = doc["paths"]["/v1/itsm/tickets"]["post"]["responses"][code]
+            assert response["content"]["application/json"]["schema"] == ref
+        assert doc["components"]["schemas"]["ErrorBody"]["required"] == ["detail", "errors"]
+        assert "HTTPValidationError" not in doc["components"]["schemas"]
+
 
 async def _explode(
     account_id: AccountDep,
