@@ -219,3 +219,4 @@ class TestDatabaseUnavailable:
         assert body_shape(r)["detail"] == "the database is unavailable; retry later"
         r = await client.get("/readyz")
         assert r.status_code == 503 and r.json()["status"] == "unavailable"
+        assert isinstance(r.json()["detail"], str) and r.json()["errors"] == []

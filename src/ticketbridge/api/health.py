@@ -21,7 +21,12 @@ async def readyz(runtime: RuntimeDep) -> dict[str, str] | JSONResponse:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means "not ready"; the type is the detail
         return JSONResponse(
-            {"status": "unavailable", "detail": f"database unreachable ({type(exc).__name__})"},
+            {
+                "status": "unavailable",
+                "detail": f"database unreachable ({type(exc).__name__})",
+                "errors": [],
+            },
+            headers={"Retry-After": "5"},
             status_code=503,
         )
     return {"status": "ok", "database": "ok"}
