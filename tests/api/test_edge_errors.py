@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import pytest
 from fastapi import Depends, Header
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tests.helpers import Tenant, make_key
 from ticketbridge.api.deps import AccountDep
 from ticketbridge.logging import configure_logging, get_logger
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.session import create_engine, create_sessionmaker
+from ticketbridge.store.urls import async_url
 
 ORGS = "/v1/provisioning/organizations"
 
@@ -189,30 +190,41 @@ def _unopenable_sqlite(tmp_path: Path) -> AsyncEngine:
 class TestDatabaseUnavailable:
     @pytest.fixture
     async def broken_db(
-        self, runtime: Runtime, tmp_path: Path
-    ) -> AsyncIterator[Callable[[str], None]]:
+        self, runtime: Runtime, tmp_path: Path, db_url: str
+    ) -> AsyncIterator[Callable[[str], Awaitable[None]]]:
         saved = (runtime.engine, runtime.sessionmaker)
         engines: list[AsyncEngine] = []
+        held: list[AsyncConnection] = []
 
-        def swap(kind: str) -> None:
-            engine = _refusing_engine() if kind == "refused" else _unopenable_sqlite(tmp_path)
+        async def swap(kind: str) -> None:
+            if kind == "refused":
+                engine = _refusing_engine()
+            elif kind == "pool_exhausted":
+                engine = create_async_engine(
+                    async_url(db_url), pool_size=1, max_overflow=0, pool_timeout=0.05
+                )
+                held.append(await engine.connect())  # the only connection, never returned
+            else:
+                engine = _unopenable_sqlite(tmp_path)
             engines.append(engine)
             runtime.engine, runtime.sessionmaker = engine, create_sessionmaker(engine)
 
         yield swap
         runtime.engine, runtime.sessionmaker = saved
+        for conn in held:
+            await conn.close()
         for engine in engines:
             await engine.dispose()
 
-    @pytest.mark.parametrize("kind", ["refused", "sqlite_operational_error"])
+    @pytest.mark.parametrize("kind", ["refused", "pool_exhausted", "sqlite_operational_error"])
     async def test_503_with_retry_after_and_readyz_is_truthful(
         self,
         client: httpx.AsyncClient,
         tenant: Tenant,
-        broken_db: Callable[[str], None],
+        broken_db: Callable[[str], Awaitable[None]],
         kind: str,
     ) -> None:
-        broken_db(kind)
+        await broken_db(kind)
         r = await client.get(ORGS, headers=tenant.headers)
         assert r.status_code == 503, r.text
         assert r.headers["Retry-After"] == "5"
