@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from tests.helpers import make_key
 from ticketbridge.api.ratelimit import TokenBuckets
@@ -80,6 +82,32 @@ class TestBodyLimit:
             assert "content-length" not in r.request.headers
             _error(r, 413)
             assert len(sent) < 20  # refused after the cap, not after reading everything
+
+    async def test_over_a_real_socket_chunked(self, edge_client: AppClient) -> None:
+        async with edge_client(max_request_body_bytes=65536) as (app, _):
+            config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off")
+            server = uvicorn.Server(config)
+            serving = asyncio.create_task(server.serve())
+            try:
+                async with asyncio.timeout(30):  # a guard against a hang, not a measure
+                    while not server.started:
+                        await asyncio.sleep(0.01)
+                port = server.servers[0].sockets[0].getsockname()[1]
+
+                async def chunks() -> AsyncIterator[bytes]:
+                    for _ in range(300):
+                        yield b"x" * 1024
+
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                    r = await client.post(
+                        ORGS, content=chunks(), headers={"Content-Type": "application/json"}
+                    )
+                    assert r.request.headers["transfer-encoding"] == "chunked"
+                    _error(r, 413)
+                    assert (await client.get("/healthz")).status_code == 200
+            finally:
+                server.should_exit = True
+                await serving
 
 
 class TestRateLimit:
