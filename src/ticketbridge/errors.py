@@ -30,8 +30,8 @@ class TicketbridgeError(Exception):
     def __init__(self, message: str, *, detail: Any = None) -> None:
         super().__init__(message)
         self.message = message
-        # ``detail`` overrides the rendered body when a structured detail helps the caller
-        # (e.g. FastAPI-style lists of field errors); otherwise the message is the detail.
+        # ``detail`` may carry structure for the body's ``errors`` (a list of {loc, msg, type}
+        # items, or a dict of extras); the rendered ``detail`` is always a sentence.
         self.detail = detail if detail is not None else message
 
     def headers(self) -> dict[str, str]:
@@ -42,6 +42,8 @@ class TicketbridgeError(Exception):
         that still build them."""
         if isinstance(self.detail, list):
             return [dict(item) for item in self.detail if isinstance(item, dict)]
+        if isinstance(self.detail, dict):  # structured extras ride on one item
+            return [{"loc": [], "msg": self.message, "type": "error", **self.detail}]
         return []
 
     def body(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from tests.helpers import Tenant, make_key
 from ticketbridge.api.deps import AccountDep
+from ticketbridge.errors import Conflict, NotFound, Unprocessable, VendorRejected
 from ticketbridge.logging import configure_logging, get_logger
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.session import create_engine, create_sessionmaker
@@ -91,6 +92,30 @@ class TestOneErrorBody:
             assert response["content"]["application/json"]["schema"] == ref
         assert doc["components"]["schemas"]["ErrorBody"]["required"] == ["detail", "errors"]
         assert "HTTPValidationError" not in doc["components"]["schemas"]
+
+
+def test_error_tree_bodies() -> None:
+    assert NotFound("ticket not found").body() == {"detail": "ticket not found", "errors": []}
+    assert Unprocessable("must be a UUID", field="X-CONNECTION-ID", location="header").body() == {
+        "detail": "header.X-CONNECTION-ID: must be a UUID",
+        "errors": [
+            {"loc": ["header", "X-CONNECTION-ID"], "msg": "must be a UUID", "type": "value_error"}
+        ],
+    }
+    conflict = Conflict("transition needs fields", detail={"fields": ["resolution"]})
+    assert conflict.body() == {
+        "detail": "transition needs fields",
+        "errors": [
+            {"loc": [], "msg": "transition needs fields", "type": "error", "fields": ["resolution"]}
+        ],
+    }
+    rejected = VendorRejected(
+        "Jira rejected the request: summary: too long",
+        vendor_status=400,
+        errors={"summary": "too long"},
+    ).body()
+    assert rejected["detail"] == "Jira rejected the request: summary: too long"
+    assert rejected["errors"][0]["vendor_errors"] == {"summary": "too long"}
 
 
 async def _explode(
