@@ -21,7 +21,8 @@ class VendorRecord(BaseModel):
 
     @classmethod
     def of(cls, record: LiveRecord) -> Self:
-        return cls(vendor_id=record.vendor_id, **record.data)
+        # Our helper wins over a same-named vendor field (Jira has none today).
+        return cls.model_validate({**record.data, "vendor_id": record.vendor_id})
 
 
 class IssueTypeItem(VendorRecord):
@@ -98,7 +99,8 @@ class ProjectItem(BaseModel):
         types = None
         if p.issue_types is not None:
             types = [IssueTypeItem.of(t) for t in p.issue_types]
-        return cls(vendor_id=p.vendor_id, project_type=p.project_type, issue_types=types, **p.data)
+        helpers = {"vendor_id": p.vendor_id, "project_type": p.project_type, "issue_types": types}
+        return cls.model_validate({**p.data, **helpers})
 
 
 class NormalizedTicket(BaseModel):

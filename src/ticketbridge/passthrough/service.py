@@ -13,10 +13,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from ticketbridge.connectors.base import LiveTicket, PassthroughConnector
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.crypto import load_secret_key
-from ticketbridge.errors import NotFound, Unprocessable, VendorNotFound, VendorRejected
+from ticketbridge.errors import (
+    NotFound,
+    Unprocessable,
+    VendorError,
+    VendorNotFound,
+    VendorRejected,
+)
 from ticketbridge.passthrough.cache import TtlCache
 from ticketbridge.passthrough.cursor import CursorSigner, derive_key, query_digest
 from ticketbridge.passthrough.schemas import (
@@ -201,7 +209,13 @@ class PassthroughService:
 
 
 def _ticket_item(ticket: LiveTicket) -> TicketItem:
-    item = TicketItem.model_validate(ticket.vendor)
+    try:
+        item = TicketItem.model_validate(ticket.vendor)
+    except ValidationError:
+        # Not Jira's issue shape (no string id/key): the vendor's fault, not a 500 of ours.
+        raise VendorError(
+            "unexpected answer from the vendor (an issue without id or key)"
+        ) from None
     if ticket.normalized is not None:
         # Set only when asked for: the route leaves unset fields out of the answer.
         item.normalized = NormalizedTicket.of(ticket.normalized)

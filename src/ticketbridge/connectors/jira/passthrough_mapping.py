@@ -93,6 +93,7 @@ def user_record(user: Mapping[str, Any]) -> LiveRecord:
 
 def live_project_from_jira(project: Mapping[str, Any], *, with_issue_types: bool) -> LiveProject:
     data = dict(project)
+    project_type = project.get("projectTypeKey")
     # Jira's embedded ``issueTypes`` go out as ``issue_types`` items (with their helper).
     raw_types = data.pop("issueTypes", None)
     issue_types = None
@@ -101,7 +102,7 @@ def live_project_from_jira(project: Mapping[str, Any], *, with_issue_types: bool
     return LiveProject(
         vendor_id=str(project.get("key")),
         data=data,
-        project_type=project.get("projectTypeKey"),
+        project_type=None if project_type is None else str(project_type),
         issue_types=issue_types,
     )
 
