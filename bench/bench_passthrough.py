@@ -118,6 +118,14 @@ def cases(
                 headers=headers,
             ),
         ),
+        "search_50_issues_normalized": (
+            lambda: jira.post("/rest/api/3/search/jql", json=search_body),
+            lambda: api.get(
+                "/v1/itsm/passthrough/tickets/search",
+                params={"jql": JQL, "limit": LIMIT, "normalized": "true"},
+                headers=headers,
+            ),
+        ),
     }
 
 

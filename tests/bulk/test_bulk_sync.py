@@ -27,9 +27,9 @@ class TestPerItemResults:
         self, client: httpx.AsyncClient, tenant: Tenant, site: Site
     ) -> None:
         tickets = [ticket(i) for i in range(50)]
-        # Ours: two forms of one field. Jira's: a summary Jira refuses (newline).
+        # Ours: two forms of one field. Jira's: a custom field value Jira refuses.
         tickets[3] = ticket(3, project_id=str(uuid.uuid4()))
-        tickets[17] = ticket(17, name="two\nlines")
+        tickets[17] = ticket(17, custom_fields={"customfield_10016": "many"})
         site.stats.reset()
 
         r = await client.post(SYNC_URL, json={"tickets": tickets}, headers=tenant.headers)
@@ -41,7 +41,7 @@ class TestPerItemResults:
         failed = {x["request_index"]: x["error"] for x in body["results"] if not x["success"]}
         assert set(failed) == {3, 17}
         assert "mutually exclusive" in failed[3]
-        assert "newline" in failed[17]
+        assert "customfield_10016" in failed[17]
         assert stats(site)[BULK_CREATE] == 1
         assert site.issues_count() == 48
         for result in body["results"]:

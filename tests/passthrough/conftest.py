@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
 from ticketbridge.fakejira import Site
 
 PROJECTS_URL = "/v1/itsm/passthrough/projects"
@@ -25,3 +29,17 @@ def users_url(project: str) -> str:
 def calls(site: Site, route: str) -> int:
     """How many requests the emulator served on ``route`` ("METHOD /rest/api/3/...")."""
     return site.stats.routes[route]
+
+
+async def jira_direct(
+    transport: httpx.AsyncBaseTransport, method: str, path: str, **kwargs: Any
+) -> Any:
+    """The emulator's own answer to a request made straight to it (what Jira would send)."""
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="https://acme.atlassian.net",
+        auth=("admin@example.com", "fake-token"),
+    ) as jira:
+        response = await jira.request(method, path, **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.helpers import Tenant
-from tests.passthrough.conftest import ASSIGNABLE, calls, users_url
+from tests.passthrough.conftest import ASSIGNABLE, calls, jira_direct, users_url
 from ticketbridge.fakejira import DEFAULT_ADMIN_ACCOUNT_ID, SeedSpec, Site
 
 
@@ -26,22 +26,29 @@ def assignable(fake_site: Site) -> list[str]:
 
 
 class TestShape:
-    async def test_items_are_usable_as_assigned_user_vendor_id(
-        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
+    async def test_items_are_jiras_users_usable_as_assigned_user_vendor_id(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        fake_site: Site,
+        vendor_transport: httpx.AsyncBaseTransport,
     ) -> None:
         fake_site.add_user("zoe@example.com", "Zoë Öberg")
         r = await client.get(users_url("DEMO"), headers=tenant.headers)
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["total"] is None and body["limit"] == 100 and body["offset"] == 0
-        by_name = {u["name"]: u for u in body["items"]}
-        assert by_name["Site Admin"] == {
-            "vendor_id": DEFAULT_ADMIN_ACCOUNT_ID,
-            "name": "Site Admin",
-            "email": "admin@example.com",
-            "active": True,
-        }
-        assert by_name["Zoë Öberg"]["email"] == "zoe@example.com"
+        by_name = {u["displayName"]: u for u in body["items"]}
+        direct = await jira_direct(
+            vendor_transport,
+            "GET",
+            "/rest/api/3/user/assignable/search",
+            params={"project": "DEMO"},
+        )
+        jira_admin = next(u for u in direct if u["accountId"] == DEFAULT_ADMIN_ACCOUNT_ID)
+        assert by_name["Site Admin"] == {**jira_admin, "vendor_id": DEFAULT_ADMIN_ACCOUNT_ID}
+        assert by_name["Site Admin"]["emailAddress"] == "admin@example.com"
+        assert by_name["Zoë Öberg"]["emailAddress"] == "zoe@example.com"
 
     async def test_inactive_users_are_not_offered(
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
@@ -106,7 +113,7 @@ class TestQuery:
         fake_site.add_user("bob@example.com", "Bob Stone")
         r = await client.get(users_url("DEMO"), params={"query": "kim"}, headers=tenant.headers)
         assert r.status_code == 200, r.text
-        assert sorted(u["name"] for u in r.json()["items"]) == ["Jo Kimura", "Kim Lee"]
+        assert sorted(u["displayName"] for u in r.json()["items"]) == ["Jo Kimura", "Kim Lee"]
 
     async def test_query_matching_nobody_is_empty(
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site

@@ -135,10 +135,10 @@ class TestAccepted:
             headers=tenant.headers,
         )
         assert r.status_code == 200, r.text
-        first = [i["vendor"]["key"] for i in page["items"]]
-        second = [i["vendor"]["key"] for i in r.json()["items"]]
+        first = [i["key"] for i in page["items"]]
+        second = [i["key"] for i in r.json()["items"]]
         assert len(second) == 10 and not set(first) & set(second)
-        assert all(set(i["vendor"]["fields"]) == {"summary"} for i in r.json()["items"])
+        assert all(set(i["fields"]) == {"summary"} for i in r.json()["items"])
 
     async def test_cursor_is_reusable(
         self, client: httpx.AsyncClient, tenant: Tenant, seeded: Site

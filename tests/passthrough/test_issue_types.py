@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.helpers import Tenant
-from tests.passthrough.conftest import CREATEMETA, calls, issue_types_url
+from tests.passthrough.conftest import CREATEMETA, calls, issue_types_url, jira_direct
 from ticketbridge.fakejira import Site
 
 # The emulator's issue-type scheme, in createmeta order.
@@ -14,20 +14,23 @@ JIRA_TYPES = ["10001", "10002", "10003", "10004", "10000"]
 
 
 class TestShape:
-    async def test_items_are_usable_as_type_vendor_id(
-        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
+    async def test_items_are_jiras_issue_types_usable_as_type_vendor_id(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        fake_site: Site,
+        vendor_transport: httpx.AsyncBaseTransport,
     ) -> None:
         r = await client.get(issue_types_url("DEMO"), headers=tenant.headers)
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["total"] == 5 and body["limit"] == 100 and body["offset"] == 0
         assert [t["vendor_id"] for t in body["items"]] == JIRA_TYPES
-        assert body["items"][1] == {
-            "vendor_id": "10002",
-            "name": "Sub-task",
-            "subtask": True,
-            "description": "A small piece of work that's part of a larger task.",
-        }
+        direct = await jira_direct(
+            vendor_transport, "GET", "/rest/api/3/issue/createmeta/DEMO/issuetypes"
+        )
+        assert body["items"][1] == {**direct["issueTypes"][1], "vendor_id": "10002"}
+        assert body["items"][1]["name"] == "Sub-task" and body["items"][1]["subtask"] is True
 
     async def test_project_id_works_like_the_key(
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site

@@ -56,16 +56,21 @@ class TestFieldPlan:
     def test_default_asks_and_shows_the_normalized_fields(self) -> None:
         plan = FieldPlan.of(None)
         assert plan.request == NORMALIZED_FIELDS
-        assert plan.visible({"summary": 1, "customfield_1": 2}) == {"summary": 1}
+        assert plan.visible({"summary": 1}) == {"summary": 1}
 
-    def test_explicit_fields_are_shown_alone_but_normalized_ones_are_fetched(self) -> None:
-        plan = FieldPlan.of(["customfield_1"])
+    def test_explicit_fields_go_to_jira_as_they_are(self) -> None:
+        plan = FieldPlan.of(["customfield_1", "-comment"])
+        assert plan.request == ("customfield_1", "-comment")
+        assert plan.visible({"customfield_1": 2}) == {"customfield_1": 2}
+
+    def test_with_normalized_view_its_fields_are_fetched_but_not_shown(self) -> None:
+        plan = FieldPlan.of(["customfield_1"], normalized=True)
         assert plan.request[0] == "customfield_1"
         assert set(NORMALIZED_FIELDS) <= set(plan.request)
         assert plan.visible({"summary": 1, "customfield_1": 2}) == {"customfield_1": 2}
 
     def test_excluding_a_needed_field_is_applied_on_the_answer(self) -> None:
-        plan = FieldPlan.of(["*all", "-summary", "-comment"])
+        plan = FieldPlan.of(["*all", "-summary", "-comment"], normalized=True)
         assert "-summary" not in plan.request and "-comment" in plan.request
         assert plan.visible({"summary": 1, "status": 2, "comment": 3}) == {"status": 2}
 

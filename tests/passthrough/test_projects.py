@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.helpers import Tenant
-from tests.passthrough.conftest import PROJECT_SEARCH, PROJECTS_URL, calls
+from tests.passthrough.conftest import PROJECT_SEARCH, PROJECTS_URL, calls, jira_direct
 from ticketbridge.fakejira import SeedSpec, Site
 
 
@@ -22,8 +22,12 @@ def many(fake_site: Site) -> Site:
 
 
 class TestShape:
-    async def test_items_carry_key_id_name_and_type(
-        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
+    async def test_items_are_jiras_projects_plus_the_helpers(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        fake_site: Site,
+        vendor_transport: httpx.AsyncBaseTransport,
     ) -> None:
         fake_site.add_project("OPS", "Operations", simplified=True)
         r = await client.get(PROJECTS_URL, headers=tenant.headers)
@@ -31,31 +35,37 @@ class TestShape:
         body = r.json()
         assert body["total"] == 2 and body["limit"] == 100 and body["offset"] == 0
         ops = next(p for p in body["items"] if p["vendor_id"] == "OPS")
+        direct = await jira_direct(vendor_transport, "GET", "/rest/api/3/project/search")
+        jira_ops = next(p for p in direct["values"] if p["key"] == "OPS")
         assert ops == {
+            **jira_ops,  # Jira's names: id, key, name, projectTypeKey, style, self...
             "vendor_id": "OPS",
-            "id": fake_site.find_project("OPS").id,  # type: ignore[union-attr]
-            "name": "Operations",
             "project_type": "software",
             "issue_types": None,
         }
+        assert ops["id"] == fake_site.find_project("OPS").id  # type: ignore[union-attr]
 
     async def test_expand_issue_types_embeds_them(
-        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        fake_site: Site,
+        vendor_transport: httpx.AsyncBaseTransport,
     ) -> None:
         r = await client.get(
             PROJECTS_URL, params={"expand_issue_types": "true"}, headers=tenant.headers
         )
         assert r.status_code == 200, r.text
         (demo,) = r.json()["items"]
+        assert "issueTypes" not in demo  # they are the issue_types items
         types = {t["name"]: t for t in demo["issue_types"]}
         assert set(types) == {"Task", "Sub-task", "Story", "Bug", "Epic"}
         assert types["Sub-task"]["subtask"] is True and types["Task"]["subtask"] is False
-        assert types["Bug"] == {
-            "vendor_id": "10004",
-            "name": "Bug",
-            "subtask": False,
-            "description": "A problem or error.",
-        }
+        direct = await jira_direct(
+            vendor_transport, "GET", "/rest/api/3/project/search", params={"expand": "issueTypes"}
+        )
+        jira_bug = next(t for t in direct["values"][0]["issueTypes"] if t["name"] == "Bug")
+        assert types["Bug"] == {**jira_bug, "vendor_id": "10004"}
 
 
 class TestPagination:

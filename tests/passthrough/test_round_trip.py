@@ -48,7 +48,9 @@ class TestListThenCreate:
         assert issue.summary == "Printer on fire"
 
         # And the live search sees it with the same ids in its normalized view.
-        found = await client.get(SEARCH_URL, params={"jql": f"key = {key}"}, headers=h)
+        found = await client.get(
+            SEARCH_URL, params={"jql": f"key = {key}", "normalized": "true"}, headers=h
+        )
         assert found.status_code == 200, found.text
         (item,) = found.json()["items"]
         assert item["normalized"]["project_vendor_id"] == project["vendor_id"]

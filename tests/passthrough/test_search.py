@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.helpers import Tenant
-from tests.passthrough.conftest import SEARCH_JQL, SEARCH_URL, calls
+from tests.passthrough.conftest import SEARCH_JQL, SEARCH_URL, calls, jira_direct
 from ticketbridge.connectors.jira.passthrough_mapping import NORMALIZED_FIELDS
 from ticketbridge.fakejira import DEFAULT_ADMIN_ACCOUNT_ID, SeedSpec, Site
 
@@ -68,7 +68,35 @@ def thousand(fake_site: Site) -> list[str]:
 
 
 class TestShape:
-    async def test_item_has_vendor_shape_and_normalized_view(
+    async def test_item_is_jiras_issue_as_jira_returns_it(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        fake_site: Site,
+        vendor_transport: httpx.AsyncBaseTransport,
+    ) -> None:
+        key = make_issue(
+            fake_site, description=DESCRIPTION, assignee={"accountId": DEFAULT_ADMIN_ACCOUNT_ID}
+        )
+        r = await search(client, tenant, jql="project = DEMO")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["next_cursor"] is None
+        (item,) = body["items"]
+        # What a client of Jira reads: key, fields.summary, ADF description, user objects.
+        assert item["key"] == key and item["fields"]["summary"] == "Printer on fire"
+        assert item["fields"]["description"] == DESCRIPTION
+        assert item["fields"]["assignee"]["accountId"] == DEFAULT_ADMIN_ACCOUNT_ID
+        assert "normalized" not in item and "vendor" not in item
+        direct = await jira_direct(
+            vendor_transport,
+            "POST",
+            "/rest/api/3/search/jql",
+            json={"jql": "project = DEMO", "fields": list(NORMALIZED_FIELDS)},
+        )
+        assert item == direct["issues"][0]  # id, key, self, expand, fields: Jira's own
+
+    async def test_normalized_true_adds_the_normalized_view_beside_fields(
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         key = make_issue(
@@ -80,18 +108,13 @@ class TestShape:
             assignee={"accountId": DEFAULT_ADMIN_ACCOUNT_ID},
         )
         stored = fake_site.get_issue(key)
-        r = await search(client, tenant, jql="project = DEMO")
+        r = await search(client, tenant, jql="project = DEMO", normalized="true")
         assert r.status_code == 200, r.text
-        body = r.json()
-        assert body["next_cursor"] is None
-        (item,) = body["items"]
-        vendor = item["vendor"]
-        assert vendor["key"] == key and vendor["id"] == str(stored.id)
-        # Jira's own shapes, untouched: ADF description, status object, user objects.
-        assert vendor["fields"]["description"] == DESCRIPTION
-        assert vendor["fields"]["status"]["name"] == "To Do"
-        assert vendor["fields"]["assignee"]["accountId"] == DEFAULT_ADMIN_ACCOUNT_ID
-        assert set(vendor["fields"]) == set(NORMALIZED_FIELDS) - {"parent"}  # no parent here
+        (item,) = r.json()["items"]
+        assert item["key"] == key and item["id"] == str(stored.id)
+        assert item["fields"]["description"] == DESCRIPTION
+        assert item["fields"]["status"]["name"] == "To Do"
+        assert set(item["fields"]) == set(NORMALIZED_FIELDS) - {"parent"}  # no parent here
         normalized = item["normalized"]
         assert normalized["vendor_attributes"]["created_at"] == normalized["ticket_created_at"]
         assert normalized["vendor_attributes"]["updated_at"] is not None
@@ -142,34 +165,55 @@ class TestShape:
 
 
 class TestFields:
-    async def test_listed_fields_only_in_vendor_shape_normalized_stays_whole(
+    async def test_listed_fields_are_exactly_what_jira_returns_for_them(
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
     ) -> None:
         make_issue(fake_site, customfield_10030="CUST-42", labels=["x"])
         r = await search(client, tenant, jql="project = DEMO", fields="summary, customfield_10030")
         assert r.status_code == 200, r.text
         (item,) = r.json()["items"]
-        assert item["vendor"]["fields"] == {
-            "summary": "Printer on fire",
-            "customfield_10030": "CUST-42",
-        }
+        assert item["fields"] == {"summary": "Printer on fire", "customfield_10030": "CUST-42"}
+        assert "normalized" not in item
+
+    async def test_listed_fields_with_normalized_view_that_stays_whole(
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
+    ) -> None:
+        make_issue(fake_site, customfield_10030="CUST-42", labels=["x"])
+        r = await search(
+            client,
+            tenant,
+            jql="project = DEMO",
+            fields="summary, customfield_10030",
+            normalized="true",
+        )
+        assert r.status_code == 200, r.text
+        (item,) = r.json()["items"]
+        assert item["fields"] == {"summary": "Printer on fire", "customfield_10030": "CUST-42"}
         normalized = item["normalized"]
         assert normalized["status"] == "TODO" and normalized["tags"] == ["x"]
         assert normalized["vendor_attributes"]["data"]["customFields"] == {
             "customfield_10030": "CUST-42"
         }
 
+    @pytest.mark.parametrize("normalized", ["false", "true"])
     async def test_all_minus_excluded(
-        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, normalized: str
     ) -> None:
         make_issue(fake_site, description=DESCRIPTION)
-        r = await search(client, tenant, jql="project = DEMO", fields="*all,-description,-labels")
+        r = await search(
+            client,
+            tenant,
+            jql="project = DEMO",
+            fields="*all,-description,-labels",
+            normalized=normalized,
+        )
         assert r.status_code == 200, r.text
         (item,) = r.json()["items"]
-        assert "description" not in item["vendor"]["fields"]
-        assert "labels" not in item["vendor"]["fields"]
-        assert "resolution" in item["vendor"]["fields"]  # not in the default set
-        assert item["normalized"]["description"] == "Smoke **everywhere**"
+        assert "description" not in item["fields"]
+        assert "labels" not in item["fields"]
+        assert "resolution" in item["fields"]  # not in the default set
+        if normalized == "true":
+            assert item["normalized"]["description"] == "Smoke **everywhere**"
 
     @pytest.mark.parametrize(
         "fields",
@@ -231,7 +275,7 @@ class TestLimits:
     ) -> None:
         r = await search(client, tenant, jql="project = ACME ORDER BY id ASC", limit=limit)
         assert r.status_code == 200, r.text
-        assert [i["vendor"]["key"] for i in r.json()["items"]] == thousand[:limit]
+        assert [i["key"] for i in r.json()["items"]] == thousand[:limit]
         assert r.json()["next_cursor"]
 
     async def test_default_limit_is_50(
@@ -252,7 +296,11 @@ class TestWalk:
     async def test_thousand_issues_by_37_each_once_in_order(
         self, client: httpx.AsyncClient, tenant: Tenant, thousand: list[str], fake_site: Site
     ) -> None:
-        params: dict[str, Any] = {"jql": "project = ACME ORDER BY id ASC", "limit": 37}
+        params: dict[str, Any] = {
+            "jql": "project = ACME ORDER BY id ASC",
+            "limit": 37,
+            "normalized": "true",
+        }
         seen: list[str] = []
         pages = 0
         while True:
@@ -260,8 +308,8 @@ class TestWalk:
             assert r.status_code == 200, r.text
             body = r.json()
             pages += 1
-            seen += [i["vendor"]["key"] for i in body["items"]]
-            assert all(i["normalized"]["identifier"] == i["vendor"]["key"] for i in body["items"])
+            seen += [i["key"] for i in body["items"]]
+            assert all(i["normalized"]["identifier"] == i["key"] for i in body["items"])
             if body["next_cursor"] is None:
                 break
             params["cursor"] = body["next_cursor"]

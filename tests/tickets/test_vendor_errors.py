@@ -22,13 +22,13 @@ class TestCreateFailures:
     async def test_jira_validation_error_is_422_with_jiras_field_messages(
         self, client: httpx.AsyncClient, tenant: Tenant, site: Site
     ) -> None:
-        response = await create(client, tenant, name="two\nlines")
+        response = await create(client, tenant, custom_fields={"customfield_10016": "many"})
         assert response.status_code == 422
         body = response.json()
         assert body["errors"][0]["vendor_errors"] == {
-            "summary": "The summary is invalid because it contains newline characters."
+            "customfield_10016": "Operation value must be a number"
         }
-        assert body["detail"].startswith("Jira rejected the request: summary: ")
+        assert body["detail"].startswith("Jira rejected the request: customfield_10016: ")
         assert site.issues_count() == 0
 
     async def test_refused_credentials_are_502_with_a_clear_detail(

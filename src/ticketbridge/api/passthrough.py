@@ -100,7 +100,13 @@ async def list_assignable_users(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.get("/tickets/search", response_model=SearchPage, responses=_ERRORS)
+# exclude_unset: ``normalized`` is left out of items unless asked for (Jira's shape only).
+@router.get(
+    "/tickets/search",
+    response_model=SearchPage,
+    response_model_exclude_unset=True,
+    responses=_ERRORS,
+)
 async def search_tickets(
     service: ServiceDep,
     jql: Annotated[str, Query(min_length=1, max_length=5000, description="Jira JQL")],
@@ -108,9 +114,16 @@ async def search_tickets(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     fields: Annotated[
         str | None,
-        Query(max_length=4000, description="Comma-separated Jira field ids for vendor.fields"),
+        Query(max_length=4000, description="Comma-separated Jira field ids for each item's fields"),
     ] = None,
+    normalized: Annotated[
+        bool, Query(description="Add our normalized view of each issue beside its fields")
+    ] = False,
 ) -> SearchPage:
     return await service.search(
-        jql=jql, cursor=cursor or None, limit=limit, fields=parse_fields(fields)
+        jql=jql,
+        cursor=cursor or None,
+        limit=limit,
+        fields=parse_fields(fields),
+        normalized=normalized,
     )

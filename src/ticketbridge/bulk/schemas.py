@@ -5,17 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from ticketbridge.schema_rules import LenientBody
 from ticketbridge.tickets.schemas import TicketUpdate
 
 JOB_BULK_CREATE = "tickets.bulk_create"
 JOB_BULK_UPDATE = "tickets.bulk_update"
 
 
-class BulkCreateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BulkCreateRequest(LenientBody):
     # Each item is a ``TicketCreate`` body, validated on its own so that one invalid item
     # fails alone (its error lands in its result) instead of failing the whole request.
     tickets: list[dict[str, Any]] = Field(
@@ -40,9 +39,7 @@ class BulkCreateResponse(BaseModel):
     results: list[BulkItemResult]
 
 
-class BulkUpdateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BulkUpdateRequest(LenientBody):
     ticket_ids: list[uuid.UUID] = Field(min_length=1)
     updates: TicketUpdate
 

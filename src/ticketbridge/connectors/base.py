@@ -223,22 +223,22 @@ class WriteConnector(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class LiveProject:
-    """A project as the vendor lists it right now (passthrough dropdowns)."""
+class LiveRecord:
+    """One vendor object exactly as the vendor sent it (its own field names), and the id
+    ticket creation accepts for it (``type_vendor_id``, ``assigned_user_vendor_id``)."""
 
-    key: str  # what ticket creation accepts as ``project_vendor_id``
-    id: str  # the vendor's internal id
-    name: str
-    project_type: str | None
-    issue_types: tuple[NormalizedIssueType, ...] | None = None  # None: not requested
+    vendor_id: str
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
-class LiveUser:
-    vendor_id: str  # what ticket creation accepts as ``assigned_user_vendor_id``
-    name: str | None
-    email: str | None  # None when the user's privacy settings hide it
-    active: bool
+class LiveProject:
+    """A project as the vendor lists it right now (passthrough dropdowns)."""
+
+    vendor_id: str  # what ticket creation accepts as ``project_vendor_id`` (the Jira key)
+    data: dict[str, Any]  # the vendor's project, minus its embedded issue types
+    project_type: str | None
+    issue_types: tuple[LiveRecord, ...] | None = None  # None: not requested
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,20 +249,20 @@ class LiveProjectPage:
 
 @dataclass(frozen=True, slots=True)
 class LiveIssueTypePage:
-    items: list[NormalizedIssueType]
+    items: list[LiveRecord]
     total: int
 
 
 @dataclass(frozen=True, slots=True)
 class LiveUserPage:
-    items: list[LiveUser]
+    items: list[LiveRecord]
     total: int | None  # Jira gives none
 
 
 @dataclass(frozen=True, slots=True)
 class LiveTicket:
     vendor: dict[str, Any]  # the vendor's own shape, limited to the fields the caller asked
-    normalized: NormalizedIssue
+    normalized: NormalizedIssue | None  # only when the caller asked for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +298,9 @@ class PassthroughConnector(Protocol):
         page_token: str | None,
         limit: int,
         fields: Sequence[str] | None,
+        normalized: bool = False,
     ) -> LiveSearchPage:
-        """``fields`` None: the fields the normalized view needs; else those (and the
-        normalized view's own, which are fetched but not returned in ``vendor``)."""
+        """``fields`` None: the fields the normalized view needs; else exactly those. With
+        ``normalized`` the normalized view's fields are fetched too (not shown in ``vendor``)
+        and each item carries its normalized view."""
         ...

@@ -3,68 +3,104 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from ticketbridge.connectors.base import (
-    LiveProject,
-    LiveUser,
-    NormalizedIssue,
-    NormalizedIssueType,
-)
+from ticketbridge.connectors.base import LiveProject, LiveRecord, NormalizedIssue
 from ticketbridge.tickets.schemas import VendorAttributes, VendorData
 
 
-class IssueTypeItem(BaseModel):
-    vendor_id: str = Field(description="Usable as type_vendor_id when creating a ticket")
-    name: str
-    subtask: bool
-    description: str | None
+class VendorRecord(BaseModel):
+    """A vendor object in the vendor's own shape (every field Jira sent, under Jira's name)
+    plus the documented helper ``vendor_id``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    vendor_id: str
 
     @classmethod
-    def of(cls, t: NormalizedIssueType) -> IssueTypeItem:
-        return cls(vendor_id=t.vendor_id, name=t.name, subtask=t.subtask, description=t.description)
+    def of(cls, record: LiveRecord) -> Self:
+        # Our helper wins over a same-named vendor field (Jira has none today).
+        return cls.model_validate({**record.data, "vendor_id": record.vendor_id})
+
+
+class IssueTypeItem(VendorRecord):
+    """Jira's issue type (``id``, ``name``, ``description``, ``subtask``, ``iconUrl``,
+    ``self``, ``hierarchyLevel``, ...) plus ``vendor_id``."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "vendor_id": "10004",
+                "self": "https://acme.atlassian.net/rest/api/3/issuetype/10004",
+                "id": "10004",
+                "name": "Bug",
+                "description": "A problem or error.",
+                "subtask": False,
+            }
+        },
+    )
+
+    vendor_id: str = Field(description="Jira's issue type id; usable as type_vendor_id")
+
+
+class UserItem(VendorRecord):
+    """Jira's user (``accountId``, ``displayName``, ``emailAddress`` when the user's privacy
+    settings show it, ``active``, ``accountType``, ...) plus ``vendor_id``."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "vendor_id": "5b10ac8d82e05b22cc7d4ef5",
+                "accountId": "5b10ac8d82e05b22cc7d4ef5",
+                "accountType": "atlassian",
+                "displayName": "Kim Lee",
+                "emailAddress": "kim@example.com",
+                "active": True,
+            }
+        },
+    )
+
+    vendor_id: str = Field(description="Jira's accountId; usable as assigned_user_vendor_id")
 
 
 class ProjectItem(BaseModel):
+    """Jira's project (``id``, ``key``, ``name``, ``projectTypeKey``, ``style``, ``self``,
+    ...) plus the helpers ``vendor_id``, ``project_type`` and ``issue_types``."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "vendor_id": "OPS",
+                "project_type": "software",
+                "issue_types": None,
+                "self": "https://acme.atlassian.net/rest/api/3/project/10001",
+                "id": "10001",
+                "key": "OPS",
+                "name": "Operations",
+                "projectTypeKey": "software",
+            }
+        },
+    )
+
     vendor_id: str = Field(description="The project key; usable as project_vendor_id")
-    id: str = Field(description="The vendor's internal project id")
-    name: str
-    project_type: str | None
+    project_type: str | None = Field(description="Jira's projectTypeKey")
     issue_types: list[IssueTypeItem] | None = Field(
-        default=None, description="Only with expand_issue_types=true"
+        default=None,
+        description="Jira's issueTypes as issue type items; only with expand_issue_types=true",
     )
 
     @classmethod
     def of(cls, p: LiveProject) -> ProjectItem:
-        types = None if p.issue_types is None else [IssueTypeItem.of(t) for t in p.issue_types]
-        return cls(
-            vendor_id=p.key,
-            id=p.id,
-            name=p.name,
-            project_type=p.project_type,
-            issue_types=types,
-        )
-
-
-class UserItem(BaseModel):
-    vendor_id: str = Field(description="Usable as assigned_user_vendor_id")
-    name: str | None
-    email: str | None = Field(description="Null when the user's privacy settings hide it")
-    active: bool
-
-    @classmethod
-    def of(cls, u: LiveUser) -> UserItem:
-        return cls(vendor_id=u.vendor_id, name=u.name, email=u.email, active=u.active)
-
-
-class VendorIssue(BaseModel):
-    """The vendor's own shape: Jira's key, id and the requested ``fields``, untouched."""
-
-    key: str | None
-    id: str | None
-    fields: dict[str, Any]
+        types = None
+        if p.issue_types is not None:
+            types = [IssueTypeItem.of(t) for t in p.issue_types]
+        helpers = {"vendor_id": p.vendor_id, "project_type": p.project_type, "issue_types": types}
+        return cls.model_validate({**p.data, **helpers})
 
 
 class NormalizedTicket(BaseModel):
@@ -133,8 +169,17 @@ class NormalizedTicket(BaseModel):
 
 
 class TicketItem(BaseModel):
-    vendor: VendorIssue
-    normalized: NormalizedTicket
+    """Jira's issue as its search returns it: ``id``, ``key``, ``self``, ``expand`` and
+    ``fields`` (only the requested ones, untouched: ADF description, user objects...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    key: str
+    fields: dict[str, Any]
+    normalized: NormalizedTicket | None = Field(
+        default=None, description="Only with normalized=true (absent otherwise)"
+    )
 
 
 class SearchPage(BaseModel):

@@ -13,10 +13,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from ticketbridge.connectors.base import PassthroughConnector
+from pydantic import ValidationError
+
+from ticketbridge.connectors.base import LiveTicket, PassthroughConnector
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.crypto import load_secret_key
-from ticketbridge.errors import NotFound, Unprocessable, VendorNotFound, VendorRejected
+from ticketbridge.errors import (
+    NotFound,
+    Unprocessable,
+    VendorError,
+    VendorNotFound,
+    VendorRejected,
+)
 from ticketbridge.passthrough.cache import TtlCache
 from ticketbridge.passthrough.cursor import CursorSigner, derive_key, query_digest
 from ticketbridge.passthrough.schemas import (
@@ -26,7 +34,6 @@ from ticketbridge.passthrough.schemas import (
     SearchPage,
     TicketItem,
     UserItem,
-    VendorIssue,
 )
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import Connection
@@ -162,7 +169,13 @@ class PassthroughService:
         return result
 
     async def search(
-        self, *, jql: str, cursor: str | None, limit: int, fields: list[str] | None
+        self,
+        *,
+        jql: str,
+        cursor: str | None,
+        limit: int,
+        fields: list[str] | None,
+        normalized: bool = False,
     ) -> SearchPage:
         cursors = self.resources.cursors
         digest = query_digest(jql, fields, limit)
@@ -171,7 +184,7 @@ class PassthroughService:
             token = cursors.open(cursor, connection_id=self.connection_id, digest=digest)
         try:
             page = await self.connector.live_search(
-                jql, page_token=token, limit=limit, fields=fields
+                jql, page_token=token, limit=limit, fields=fields, normalized=normalized
             )
         except VendorRejected as exc:
             if exc.vendor_status != 400:
@@ -192,16 +205,21 @@ class PassthroughService:
             next_cursor = cursors.seal(
                 connection_id=self.connection_id, digest=digest, token=page.next_page_token
             )
-        return SearchPage(
-            items=[
-                TicketItem(
-                    vendor=VendorIssue.model_validate(t.vendor),
-                    normalized=NormalizedTicket.of(t.normalized),
-                )
-                for t in page.items
-            ],
-            next_cursor=next_cursor,
-        )
+        return SearchPage(items=[_ticket_item(t) for t in page.items], next_cursor=next_cursor)
+
+
+def _ticket_item(ticket: LiveTicket) -> TicketItem:
+    try:
+        item = TicketItem.model_validate(ticket.vendor)
+    except ValidationError:
+        # Not Jira's issue shape (no string id/key): the vendor's fault, not a 500 of ours.
+        raise VendorError(
+            "unexpected answer from the vendor (an issue without id or key)"
+        ) from None
+    if ticket.normalized is not None:
+        # Set only when asked for: the route leaves unset fields out of the answer.
+        item.normalized = NormalizedTicket.of(ticket.normalized)
+    return item
 
 
 def open_service(

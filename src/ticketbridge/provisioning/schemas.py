@@ -6,12 +6,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ticketbridge.schema_rules import SafeLine
+
 
 class OrganizationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    external_id: str | None = Field(default=None, max_length=200)
+    name: SafeLine = Field(min_length=1, max_length=200)
+    external_id: SafeLine | None = Field(default=None, max_length=200)
 
 
 class OrganizationRead(BaseModel):
@@ -29,7 +31,7 @@ class ConnectionCreate(BaseModel):
 
     vendor: str = Field(description="Vendor name; supported: JIRA")
     credentials: dict[str, Any]
-    identifier: str | None = Field(default=None, max_length=200)
+    identifier: SafeLine | None = Field(default=None, max_length=200)
     options: dict[str, Any] = Field(default_factory=dict)
     refresh_interval_secs: int | None = Field(default=None, ge=60, le=7 * 86400)
     timeout_secs: int = Field(default=3600, ge=60, le=86400)
@@ -40,7 +42,7 @@ class ConnectionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     credentials: dict[str, Any] | None = None
-    identifier: str | None = Field(default=None, max_length=200)
+    identifier: SafeLine | None = Field(default=None, max_length=200)
     options: dict[str, Any] | None = None
     refresh_interval_secs: int | None = Field(default=None, ge=60, le=7 * 86400)
     timeout_secs: int | None = Field(default=None, ge=60, le=86400)

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from ticketbridge.schema_rules import (
+    AccountVendorId,
+    IssueTypeVendorId,
+    IssueVendorId,
+    LenientBody,
+    ProjectVendorId,
+    SafeLine,
+    SafeText,
+)
 
 
 class TicketStatus(StrEnum):
@@ -91,6 +110,19 @@ EXCLUSIVE_PAIRS: tuple[tuple[tuple[str, ...], str], ...] = (
 
 WRITABLE_PRIORITIES = tuple(p.value for p in TicketPriority if p is not TicketPriority.UNKNOWN)
 _CUSTOM_FIELD = re.compile(r"^customfield_\d+$")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+# Jira's limits: a summary holds 255 characters, a text field 32,767.
+NAME_MAX = 255
+DESCRIPTION_MAX = 32_767
+MAX_TAGS = 50
+CUSTOM_FIELDS_MAX_BYTES = 64 * 1024
+
+Name = Annotated[SafeLine, StringConstraints(min_length=1, max_length=NAME_MAX)]
+Description = Annotated[SafeText, StringConstraints(max_length=DESCRIPTION_MAX)]
+Identifier = Annotated[SafeLine, StringConstraints(min_length=1, max_length=255)]
+Tag = Annotated[SafeLine, StringConstraints(min_length=1, max_length=255)]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS)]
 
 
 def _field_errors(title: str, problems: list[tuple[str, str, str]], values: Any) -> ValidationError:
@@ -120,34 +152,43 @@ def _writable_priority(value: TicketPriority | None) -> TicketPriority | None:
 
 
 def _custom_field_ids(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    bad = sorted(k for k in value or {} if not _CUSTOM_FIELD.match(k))
+    if value is None:
+        return None
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > CUSTOM_FIELDS_MAX_BYTES:
+        raise ValueError(f"must be at most {CUSTOM_FIELDS_MAX_BYTES} bytes as JSON, not {size}")
+    bad = sorted(k for k in value if not _CUSTOM_FIELD.match(k))
     if bad:
-        raise ValueError(f"keys must be Jira custom field ids like customfield_10030, not {bad}")
+        shown = [k[:64] for k in bad[:5]]
+        raise ValueError(f"keys must be Jira custom field ids like customfield_10030, not {shown}")
     return value
 
 
-class TicketCreate(BaseModel):
+class TicketCreate(LenientBody):
     """For each of project, issue type, assignee and parent: a Leen UUID form or a vendor-id
     form, never both. Project and issue type are required in one form or the other."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=255)
-    description: str | None = Field(default=None, max_length=100_000)
+    name: Name
+    description: Description | None = None
     status: TicketStatus | None = None
     priority: TicketPriority | None = None
-    identifier: str | None = Field(default=None, min_length=1, max_length=255)
+    identifier: Identifier | None = None
     due_date: date | None = None
-    tags: list[str] | None = None
+    tags: Tags | None = None
     project_id: uuid.UUID | None = None
-    project_vendor_id: str | None = Field(default=None, min_length=1)
-    type: str | None = Field(default=None, min_length=1, description="Issue type name")
+    project_vendor_id: ProjectVendorId | None = None
+    type: SafeLine | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="Issue type name, or the UUID of a synced issue type",
+    )
     type_id: uuid.UUID | None = Field(default=None, description="Deprecated: use type")
-    type_vendor_id: str | None = Field(default=None, min_length=1)
+    type_vendor_id: IssueTypeVendorId | None = None
     assigned_user_id: uuid.UUID | None = None
-    assigned_user_vendor_id: str | None = Field(default=None, min_length=1)
+    assigned_user_vendor_id: AccountVendorId | None = None
     parent_ticket_id: uuid.UUID | None = None
-    parent_ticket_vendor_id: str | None = Field(default=None, min_length=1)
+    parent_ticket_vendor_id: IssueVendorId | None = None
     custom_fields: dict[str, Any] | None = Field(
         default=None, description="Jira custom field id -> value, passed through as is"
     )
@@ -172,26 +213,35 @@ class TicketCreate(BaseModel):
         return self
 
     @property
+    def type_uuid(self) -> uuid.UUID | None:
+        """``type`` when it is a synced issue type's UUID rather than a name."""
+        if self.type is not None and _UUID.fullmatch(self.type):
+            return uuid.UUID(self.type)
+        return None
+
+    @property
     def uses_vendor_ids_only(self) -> bool:
         """True when no field needs the synced store (the spec's "skip local persistence")."""
         return not (
-            self.project_id or self.type_id or self.assigned_user_id or self.parent_ticket_id
+            self.project_id
+            or self.type_id
+            or self.type_uuid
+            or self.assigned_user_id
+            or self.parent_ticket_id
         )
 
 
-class TicketUpdate(BaseModel):
+class TicketUpdate(LenientBody):
     """Only the fields sent change; ``null`` clears description, assignee, due date and tags."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, min_length=1, max_length=255)
-    description: str | None = Field(default=None, max_length=100_000)
+    name: Name | None = None
+    description: Description | None = None
     status: TicketStatus | None = None
     priority: TicketPriority | None = None
     assigned_user_id: uuid.UUID | None = None
-    assigned_user_vendor_id: str | None = Field(default=None, min_length=1)
+    assigned_user_vendor_id: AccountVendorId | None = None
     due_date: date | None = None
-    tags: list[str] | None = None
+    tags: Tags | None = None
     custom_fields: dict[str, Any] | None = Field(
         default=None, description="Jira custom field id -> value (null clears that field)"
     )

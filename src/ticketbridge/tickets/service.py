@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ticketbridge.connectors.base import UNSET, CreateSpec, NormalizedIssue, Unset, UpdateSpec
 from ticketbridge.connectors.jira.connector import JiraConnector
 from ticketbridge.connectors.jira.markers import is_marker_label, marker_label
-from ticketbridge.errors import Conflict, NotFound, Unprocessable
+from ticketbridge.errors import Conflict, NotFound, Unprocessable, VendorNotFound, VendorRejected
 from ticketbridge.idempotency.service import reserve
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Ticket
@@ -73,7 +73,12 @@ async def _create(
     identifier: str,
 ) -> TicketRead:
     spec = await resolve_create(session, connector, conn, data, identifier=identifier)
-    issue = await connector.create_issue(spec)
+    try:
+        issue = await connector.create_issue(spec)
+    except VendorRejected as exc:
+        if "project" in exc.errors:  # Jira cannot see the project: the caller's field
+            raise unknown_project(data, spec.project, exc.errors["project"]) from None
+        raise
     repo = TicketRepository(session)
     ticket = await store_issue(session, conn, issue)
     await repo.set_identifier(ticket, identifier)
@@ -131,10 +136,12 @@ async def _issue_type(
 ) -> str:
     if data.type_vendor_id is not None:
         return data.type_vendor_id
-    if data.type_id is not None:
-        found = await lookups.issue_type(conn.id, data.type_id)
+    # ``type`` holds a name or, like the deprecated ``type_id``, a synced issue type's UUID.
+    type_uuid, field = (data.type_id, "type_id") if data.type_id else (data.type_uuid, "type")
+    if type_uuid is not None:
+        found = await lookups.issue_type(conn.id, type_uuid)
         if found is None:
-            raise NotFound(f"type_id: issue type {data.type_id} not found")
+            raise NotFound(f"{field}: issue type {type_uuid} not found")
         return found.vendor_id
     assert data.type is not None  # the schema requires one form
     names: dict[str, str] = {}
@@ -142,7 +149,10 @@ async def _issue_type(
         names = {t.name: t.vendor_id for t in await lookups.issue_types(conn.id, project_uuid)}
     if not names:
         # A vendor-id project (or one whose issue types were never synced): ask Jira.
-        names = await connector.issue_type_names(project_ref)
+        try:
+            names = await connector.issue_type_names(project_ref)
+        except VendorNotFound:
+            raise unknown_project(data, project_ref) from None
     wanted = data.type.casefold()
     for name, vendor_id in names.items():
         if name.casefold() == wanted:
@@ -151,6 +161,17 @@ async def _issue_type(
     raise Unprocessable(
         f"unknown issue type {data.type!r} in project {project_ref}; valid names: {valid}",
         field="type",
+    )
+
+
+def unknown_project(data: TicketCreate, project_ref: str, said: str | None = None) -> Unprocessable:
+    """One rule whichever form names the issue type: a project Jira does not know (or the
+    connection cannot see) is a 422 naming the caller's project field."""
+    field = "project_id" if data.project_id is not None else "project_vendor_id"
+    return Unprocessable(
+        f"{field}: project {project_ref!r} not found in Jira (or not visible to this "
+        f"connection){f': {said}' if said else ''}",
+        field=field,
     )
 
 

@@ -20,11 +20,12 @@ from ticketbridge.connectors.base import (
     LiveTicket,
     LiveUserPage,
 )
-from ticketbridge.connectors.jira.mapping import issue_from_jira, issue_type_from_jira
+from ticketbridge.connectors.jira.mapping import issue_from_jira
 from ticketbridge.connectors.jira.passthrough_mapping import (
     FieldPlan,
+    issue_type_record,
     live_project_from_jira,
-    live_user_from_jira,
+    user_record,
     vendor_issue,
 )
 
@@ -104,7 +105,7 @@ class PassthroughOps:
 
         values, total = await fetch_window(fetch, offset, limit, ISSUE_TYPE_PAGE_MAX)
         return LiveIssueTypePage(
-            items=[issue_type_from_jira(v) for v in values], total=int(total or 0)
+            items=[issue_type_record(v) for v in values], total=int(total or 0)
         )
 
     async def live_assignable_users(
@@ -118,7 +119,7 @@ class PassthroughOps:
 
         values, _ = await fetch_window(fetch, offset, limit, USER_PAGE_MAX)
         # A short page does not mean the end: Jira filters each window after fetching it.
-        return LiveUserPage(items=[live_user_from_jira(v) for v in values], total=None)
+        return LiveUserPage(items=[user_record(v) for v in values], total=None)
 
     async def live_search(
         self,
@@ -127,8 +128,9 @@ class PassthroughOps:
         page_token: str | None,
         limit: int,
         fields: Sequence[str] | None,
+        normalized: bool = False,
     ) -> LiveSearchPage:
-        plan = FieldPlan.of(fields)
+        plan = FieldPlan.of(fields, normalized=normalized)
         body = await self.client.search_jql(
             query, next_page_token=page_token, max_results=limit, fields=plan.request
         )
@@ -136,7 +138,10 @@ class PassthroughOps:
         items = [
             LiveTicket(
                 vendor=vendor_issue(issue, plan),
-                normalized=issue_from_jira(issue, base_url=base_url, options=self.options),
+                # Only on request: the ADF -> Markdown conversion dominates a search's cost.
+                normalized=issue_from_jira(issue, base_url=base_url, options=self.options)
+                if normalized
+                else None,
             )
             for issue in body.get("issues") or []
         ]

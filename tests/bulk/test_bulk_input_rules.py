@@ -1,0 +1,68 @@
+"""Request rules on bulk bodies: an item breaking a limit fails alone (bulk/sync), numbers as
+vendor ids, unknown fields ignored, and the shared ``updates`` of bulk/update checked whole."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import func, select
+
+from tests.bulk.conftest import SYNC_URL, UPDATE_URL, ticket
+from tests.helpers import Tenant
+from ticketbridge.fakejira import Site
+from ticketbridge.runtime import Runtime
+from ticketbridge.store.models import Job
+
+
+class TestBulkSyncItems:
+    async def test_an_item_breaking_a_rule_fails_alone(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+    ) -> None:
+        tickets = [
+            ticket(0),
+            ticket(1, tags=[f"t{n}" for n in range(51)]),
+            ticket(2, project_vendor_id="../../../rest/api/3/myself"),
+            ticket(3, type_vendor_id=10004, type=None, project_vendor_id="DEMO"),
+            ticket(4, project_vendor_id="NOPE"),
+            ticket(5, name="spoof \u202etxt.exe"),
+            ticket(6, custom_fields={"customfield_10030": "x" * (64 * 1024 + 1)}),
+            ticket(7, surprise="ignored"),
+        ]
+        tickets[3].pop("type")
+        site.stats.reset()
+        r = await client.post(
+            SYNC_URL, json={"tickets": tickets, "also": "ignored"}, headers=tenant.headers
+        )
+        assert r.status_code == 200, r.text
+        results = r.json()["results"]
+        assert [x["request_index"] for x in results] == list(range(8))
+        assert [x["success"] for x in results] == [
+            True,
+            False,
+            False,
+            True,
+            False,
+            False,
+            False,
+            True,
+        ]
+        assert "tags" in results[1]["error"]
+        assert "project_vendor_id" in results[2]["error"]
+        assert "project_vendor_id" in results[4]["error"]
+        assert "name" in results[5]["error"]
+        assert "custom_fields" in results[6]["error"]
+        assert site.issues_count() == 3
+        assert site.get_issue(results[3]["vendor_ticket_id"]).issuetype_id == "10004"
+
+
+class TestBulkUpdateBody:
+    async def test_updates_breaking_a_rule_are_a_422_and_no_job(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+    ) -> None:
+        body = {
+            "ticket_ids": ["0190d6a4-5b1c-7cc0-8000-000000000000"],
+            "updates": {"tags": ["ok", "x" * 256]},
+        }
+        r = await client.post(UPDATE_URL, json=body, headers=tenant.headers)
+        assert r.status_code == 422 and "tags" in r.text
+        async with runtime.session() as s:
+            assert await s.scalar(select(func.count()).select_from(Job)) == 0
