@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from ticketbridge import __version__
+from ticketbridge.api import api_keys as api_keys_api
 from ticketbridge.api import (
     catalog,
     health,
@@ -100,6 +101,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(provisioning.router)
+    app.include_router(api_keys_api.router)
     app.include_router(passthrough.router)
     app.include_router(ticket_writes.router)
     app.include_router(tickets.router)

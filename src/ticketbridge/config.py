@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     secret_key: SecretStr | None = None
+    # Comma list of former keys, accepted for decryption only while `secret-key rotate` runs.
+    old_secret_keys: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = 8000
