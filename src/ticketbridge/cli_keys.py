@@ -7,6 +7,7 @@ Configuration and lookup failures print one ``error: ...`` line on stderr and ex
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -25,7 +26,7 @@ T = TypeVar("T")
 
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 secret_app = typer.Typer(help="The key encrypting vendor credentials.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # messages stay on one line (greppable)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -70,8 +71,12 @@ def _key_id(value: str) -> uuid.UUID:
         fail(f"not a key id: {value!r} (ids are UUIDs; see `ticketbridge api-keys list`)", 2)
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _short(value: str | None) -> str:
+    return value[:19].replace("T", " ") if value else "-"
 
 
 @keys_app.command("create")
@@ -93,28 +98,38 @@ def api_keys_create(
 @keys_app.command("list")
 def api_keys_list(
     account: str | None = typer.Option(None, help="Only this account's keys"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON list instead of a table"),
 ) -> None:
     """List keys (never the keys themselves): id, account, name, prefix, times."""
     from ticketbridge.provisioning.repository import ApiKeyRepository
 
-    async def work(session: AsyncSession) -> list[tuple[str, ...]]:
-        rows = await ApiKeyRepository(session).list_all(account)
+    async def work(session: AsyncSession) -> list[dict[str, str | None]]:
         return [
-            (
-                str(k.id),
-                acct,
-                k.name,
-                k.prefix + "…",
-                _when(k.created_at),
-                _when(k.last_used_at),
-                _when(k.revoked_at),
-            )
-            for k, acct in rows
+            {
+                "id": str(k.id),
+                "account": acct,
+                "name": k.name,
+                "prefix": k.prefix,
+                "created_at": _iso(k.created_at),
+                "last_used_at": _iso(k.last_used_at),
+                "revoked_at": _iso(k.revoked_at),
+            }
+            for k, acct in await ApiKeyRepository(session).list_all(account)
         ]
 
+    rows = _run(Settings(), work)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
     table = Table("id", "account", "name", "prefix", "created", "last used", "revoked")
-    for row in _run(Settings(), work):
-        table.add_row(*row)
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["account"],
+            r["name"],
+            f"{r['prefix']}…",
+            *(_short(r[f]) for f in ("created_at", "last_used_at", "revoked_at")),
+        )
     Console(width=200).print(table)
 
 

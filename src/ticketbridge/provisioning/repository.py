@@ -48,7 +48,7 @@ class ApiKeyRepository(RepositoryBase[ApiKey]):
         if account_name is not None:
             stmt = stmt.where(Account.name == account_name)
         rows = await self.session.execute(stmt.order_by(Account.name, ApiKey.created_at))
-        return [(k, n) for k, n in rows.tuples()]
+        return [(k, n) for k, n in rows.all()]
 
     async def lock_account(self, account_id: uuid.UUID) -> None:
         """Serialize key changes of one account (PostgreSQL row lock; SQLite has one writer)."""
@@ -131,7 +131,7 @@ class ConnectionRepository(RepositoryBase[Connection]):
         if after is not None:
             stmt = stmt.where(Connection.id > after)
         rows = await self.session.execute(stmt.limit(limit))
-        return [(i, t) for i, t in rows.tuples()]
+        return [(i, t) for i, t in rows.all()]
 
     async def swap_credentials(self, conn_id: uuid.UUID, old: str, new: str) -> bool:
         """Replace the token only if nobody changed it meanwhile (compare-and-set); the
