@@ -42,7 +42,6 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_account_id(
-    session: SessionDep,
     runtime: RuntimeDep,
     x_api_key: Annotated[
         str | None, Header(alias="X-API-KEY", description="Account API key")
@@ -50,10 +49,9 @@ async def get_account_id(
 ) -> uuid.UUID:
     if not x_api_key:
         raise Unauthorized("missing X-API-KEY header")
-    key = await api_keys.authenticate(session, x_api_key)
+    key = await api_keys.authenticate_request(runtime.sessionmaker, x_api_key, runtime.clock())
     if key is None:  # unknown and revoked keys alike
         raise Unauthorized("invalid API key")
-    await api_keys.record_use(runtime.session, key, runtime.clock())
     return key.account_id
 
 

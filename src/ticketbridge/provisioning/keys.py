@@ -7,7 +7,8 @@ a new key, the old one revoked in the same transaction (no overlap; for a zero-d
 create a second key, deploy it, then revoke the first). Through the API an account cannot
 revoke its last active key (409): it would lock itself out; the CLI (an operator) can.
 
-``last_used_at`` is written at most once a minute per key, in its own short transaction, so a
+Authentication runs in a short session of its own (not the request's unit of work).
+``last_used_at`` is written at most once a minute per key, in that short transaction, so a
 request on a fresh key writes nothing and a slow request never holds a lock on its key row.
 """
 
@@ -17,7 +18,6 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,17 +54,24 @@ async def authenticate(session: AsyncSession, plain_key: str) -> ApiKey | None:
     return await ApiKeyRepository(session).get_active_by_hash(hash_key(plain_key))
 
 
-async def record_use(
-    open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]],
-    key: ApiKey,
-    now: datetime,
-) -> None:
-    """Write ``last_used_at`` when it is older than a minute (the row was just read)."""
-    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
-        return
-    async with open_session() as session:
+async def authenticate_request(
+    sessions: Callable[[], AsyncSession], plain_key: str, now: datetime
+) -> ApiKey | None:
+    """The active key ``plain_key``, read in a short session of its own: the request's session
+    is not holding a pool connection yet, so a burst of requests can never wait on a second
+    connection while holding a first. ``last_used_at`` is written (and committed) only when it
+    is older than a minute."""
+    async with sessions() as session:
+        repo = ApiKeyRepository(session)
+        key = await repo.get_active_by_hash(hash_key(plain_key))
+        if key is None or (
+            key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION
+        ):
+            return key
         # Conditional: of concurrent requests on a stale key one writes, the others match 0 rows.
-        await ApiKeyRepository(session).touch(key.id, now, now - LAST_USED_RESOLUTION)
+        await repo.touch(key.id, now, now - LAST_USED_RESOLUTION)
+        await session.commit()
+        return key
 
 
 async def create(session: AsyncSession, account_id: uuid.UUID, name: str) -> tuple[ApiKey, str]:
