@@ -7,7 +7,13 @@ import contextlib
 import typer
 from rich.console import Console
 
-from ticketbridge.cli_keys import check_secret_key, fail, keys_app, secret_app
+from ticketbridge.cli_keys import (
+    check_secret_key,
+    fail,
+    keys_app,
+    secret_app,
+    warn_unreadable_credentials,
+)
 from ticketbridge.config import Settings
 from ticketbridge.crypto import SecretKeyError
 
@@ -50,6 +56,7 @@ def serve(
     check_secret_key(settings)  # one clear line instead of a failed lifespan's traceback
     if settings.mode == "embedded":
         upgrade(settings.resolved_database_url)
+    warn_unreadable_credentials(settings)
     with contextlib.ExitStack() as stack:
         if settings.secret_key is None:  # key file: `secret-key rotate` waits for us to stop
             try:

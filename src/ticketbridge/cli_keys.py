@@ -42,6 +42,24 @@ def check_secret_key(settings: Settings) -> None:
         fail(str(exc), 2)
 
 
+def warn_unreadable_credentials(settings: Settings) -> None:
+    """One warning line at start when stored credentials do not match the configured key (a
+    wrong key after a restore): their vendor routes would answer 503."""
+    from ticketbridge.provisioning.secret_rotation import count_unreadable
+
+    try:
+        n = asyncio.run(count_unreadable(settings))
+    except Exception as exc:  # a warning only: never block start-up (e.g. schema not migrated)
+        typer.echo(f"warning: stored credentials not checked ({type(exc).__name__})", err=True)
+        return
+    if n:
+        typer.echo(
+            f"warning: {n} connection(s) have credentials the configured secret key "
+            f"({SECRET_KEY_ENV}, or the key file) cannot decrypt; their vendor routes answer 503",
+            err=True,
+        )
+
+
 def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """``work`` in one committed unit of work (SQLite is migrated first, as ``serve`` does)."""
     from ticketbridge.store.migrate import upgrade

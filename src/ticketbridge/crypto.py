@@ -73,6 +73,13 @@ class SecretBox:
         except InvalidToken:  # wrong key: say which setting, echo nothing secret
             raise CredentialsUnreadable(UNREADABLE) from None
 
+    def can_decrypt(self, token: str) -> bool:
+        try:
+            self._fernet.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
+
     def is_current(self, token: str) -> bool:
         """Whether ``token`` decrypts with the primary key alone (a rotation is done for it)."""
         try:

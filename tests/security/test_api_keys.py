@@ -58,7 +58,7 @@ class TestListAndCreate:
 
     async def test_bad_name_is_422(self, client: httpx.AsyncClient, runtime: Runtime) -> None:
         key = await make_key(runtime, "acme")
-        for name in ("", "a\nb", "x" * 201):
+        for name in ("", "a\nb", "x" * 201, "evil\u202etxt.exe"):
             r = await client.post(KEYS, json={"name": name}, headers=h(key))
             assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "name"]
 

@@ -14,7 +14,11 @@ from sqlalchemy import select
 from tests.helpers import Tenant
 from ticketbridge.config import Settings
 from ticketbridge.crypto import KeyRing, SecretBox, SecretKeyError, generate_key, load_keys
-from ticketbridge.provisioning.secret_rotation import RotationReport, rotate_secret_key
+from ticketbridge.provisioning.secret_rotation import (
+    RotationReport,
+    count_unreadable,
+    rotate_secret_key,
+)
 from ticketbridge.runtime import Runtime, open_runtime
 from ticketbridge.store.models import Account, Connection, Organization
 
@@ -154,6 +158,16 @@ class TestWrongKey:
         runtime.box = SecretBox(KeyRing(generate_key(), (original.ring.primary,)))
         r = await client.get("/v1/itsm/passthrough/projects", headers=tenant.headers)
         assert r.status_code == 200, r.text
+
+    async def test_start_up_counts_unreadable_credentials(
+        self, db_url: str, tmp_path: Path
+    ) -> None:
+        old = generate_key()
+        await seed(file_settings(db_url, tmp_path, secret_key=old))
+        new = generate_key()
+        assert await count_unreadable(file_settings(db_url, tmp_path, secret_key=new)) == 5
+        with_old = file_settings(db_url, tmp_path, secret_key=new, old_secret_keys=old)
+        assert await count_unreadable(with_old) == 0
 
 
 class TestBadConfiguration:

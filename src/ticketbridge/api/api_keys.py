@@ -28,7 +28,10 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+    # No control or bidi-override characters: names are shown in lists and terminals.
+    name: str = Field(
+        min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]+$"
+    )
 
 
 class ApiKeyRead(BaseModel):

@@ -113,6 +113,23 @@ async def reencrypt(
     return report
 
 
+async def count_unreadable(settings: Settings, *, batch_size: int = 1000) -> int:
+    """Connections whose credentials no configured key decrypts (``serve`` warns at start)."""
+    box = SecretBox(load_keys(settings))
+    engine = create_engine(settings.resolved_database_url, pool_size=1)
+    unreadable, after = 0, None
+    try:
+        while True:
+            async with create_sessionmaker(engine)() as session:
+                rows = await ConnectionRepository(session).credentials_page(after, batch_size)
+            if not rows:
+                return unreadable
+            unreadable += sum(not box.can_decrypt(token) for _, token in rows)
+            after = rows[-1][0]
+    finally:
+        await engine.dispose()
+
+
 @contextmanager
 def key_file_lock(settings: Settings, *, exclusive: bool) -> Iterator[None]:
     """``serve`` holds it shared while it runs on the key file; ``rotate`` needs it exclusive,
