@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -118,6 +119,21 @@ class TestRevokeAndRotate:
         r = await client.post(f"{KEYS}/{key_id}/revoke", headers=h(key))
         assert r.status_code == 409 and "last active" in r.json()["detail"]
         assert (await client.get(ORGS, headers=h(key))).status_code == 200
+
+    async def test_concurrent_revocations_keep_one_key(
+        self, client: httpx.AsyncClient, runtime: Runtime
+    ) -> None:
+        first = await make_key(runtime, "acme")
+        second = (await client.post(KEYS, json={"name": "b"}, headers=h(first))).json()
+        first_id = (await client.get(KEYS, headers=h(first))).json()["items"][0]["id"]
+        results = await asyncio.gather(
+            client.post(f"{KEYS}/{first_id}/revoke", headers=h(second["key"])),
+            client.post(f"{KEYS}/{second['id']}/revoke", headers=h(first)),
+        )
+        assert sorted(r.status_code for r in results) == [200, 409], [r.text for r in results]
+        async with runtime.session() as s:
+            active = await s.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None)))
+            assert len(list(active)) == 1
 
     async def test_rotate_returns_new_key_and_revokes_old(
         self, client: httpx.AsyncClient, runtime: Runtime
