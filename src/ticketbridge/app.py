@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ticketbridge import __version__
+from ticketbridge.api import api_keys as api_keys_api
 from ticketbridge.api import (
     catalog,
     health,
@@ -125,6 +126,7 @@ def create_app(
     install_error_schema(app)
     app.include_router(health.router)
     app.include_router(provisioning.router)
+    app.include_router(api_keys_api.router)
     app.include_router(passthrough.router)
     app.include_router(ticket_writes.router)
     app.include_router(tickets.router)

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 
 import typer
 from rich.console import Console
 
+from ticketbridge.cli_keys import (
+    check_secret_key,
+    fail,
+    keys_app,
+    secret_app,
+    warn_unreadable_credentials,
+)
 from ticketbridge.config import Settings
+from ticketbridge.crypto import SecretKeyError
 
 app = typer.Typer(help="ticketbridge: a normalized ITSM API over Jira Cloud.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="api-keys")
+app.add_typer(secret_app, name="secret-key")
 console = Console()
 
 
@@ -32,35 +40,6 @@ def db_upgrade(revision: str = "head") -> None:
         console.print(f"procrastinate schema {'created' if created else 'already present'}")
 
 
-@keys_app.command("create")
-def api_keys_create(
-    name: str = typer.Option(..., help="A label for the key"),
-    account: str = typer.Option("default", help="Account name (created if missing)"),
-) -> None:
-    """Create an API key; it is printed once and only its hash is stored."""
-    from ticketbridge.provisioning.service import create_api_key
-    from ticketbridge.store.migrate import upgrade
-    from ticketbridge.store.session import create_engine, create_sessionmaker
-
-    settings = Settings()
-    if settings.is_sqlite:
-        upgrade(settings.resolved_database_url)
-
-    async def _create() -> str:
-        engine = create_engine(settings.resolved_database_url)
-        try:
-            async with create_sessionmaker(engine)() as session:
-                _, plain = await create_api_key(session, name=name, account_name=account)
-                await session.commit()
-                return plain
-        finally:
-            await engine.dispose()
-
-    plain = asyncio.run(_create())
-    console.print(f"[bold]API key for account {account!r}[/bold] (shown once, store it now):")
-    print(plain)
-
-
 @app.command()
 def serve(
     host: str | None = typer.Option(None, help="Bind address (TICKETBRIDGE_HOST)"),
@@ -70,17 +49,26 @@ def serve(
     import uvicorn
 
     from ticketbridge.app import create_app
+    from ticketbridge.provisioning.secret_rotation import key_file_lock
     from ticketbridge.store.migrate import upgrade
 
     settings = Settings()
+    check_secret_key(settings)  # one clear line instead of a failed lifespan's traceback
     if settings.mode == "embedded":
         upgrade(settings.resolved_database_url)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-    )
+    warn_unreadable_credentials(settings)
+    with contextlib.ExitStack() as stack:
+        if settings.secret_key is None:  # key file: `secret-key rotate` waits for us to stop
+            try:
+                stack.enter_context(key_file_lock(settings, exclusive=False))
+            except SecretKeyError as exc:
+                fail(str(exc), 2)
+        uvicorn.run(
+            create_app(settings),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level=settings.log_level.lower(),
+        )
 
 
 @app.command()
@@ -91,7 +79,9 @@ def worker(
     """Run a job worker (distributed mode, PostgreSQL): bulk jobs and scheduled syncs."""
     from ticketbridge.jobs.procrastinate_runner import main_worker
 
-    raise typer.Exit(main_worker(Settings(), concurrency=concurrency, name=name))
+    settings = Settings()
+    check_secret_key(settings)
+    raise typer.Exit(main_worker(settings, concurrency=concurrency, name=name))
 
 
 @app.command("sync")

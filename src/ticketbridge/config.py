@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     secret_key: SecretStr | None = None
+    # Comma list of former keys, accepted for decryption only while `secret-key rotate` runs.
+    old_secret_keys: SecretStr | None = None
     # NoDecode: pydantic-settings would JSON-decode a list field before the validator runs,
     # so "*" or "https://a.example,https://b.example" crashed every command.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

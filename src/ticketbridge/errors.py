@@ -10,6 +10,7 @@ Every error a caller can see is a :class:`TicketbridgeError`; one handler render
     ├── Conflict (409)                 duplicate identifier, unreachable status, ...
     ├── Unprocessable (422)            invalid input; ``field`` names the offending field
     ├── RateLimited (429)              ``retry_after`` seconds become a Retry-After header
+    ├── CredentialsUnreadable (503)    stored credentials do not decrypt with the secret key
     └── VendorError (502)              the vendor misbehaved
         ├── VendorRejected (422)       the vendor refused the input; its messages verbatim
         ├── VendorNotFound (404)       the vendor says the object does not exist
@@ -105,6 +106,12 @@ class RateLimited(TicketbridgeError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class CredentialsUnreadable(TicketbridgeError):
+    """The configured secret key does not decrypt a connection's credentials (wrong key)."""
+
+    status_code = 503
 
 
 class VendorError(TicketbridgeError):

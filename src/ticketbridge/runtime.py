@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -12,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.connectors.registry import ConnectorFactory
-from ticketbridge.crypto import SecretBox, load_secret_key
+from ticketbridge.crypto import SecretBox, load_keys
+from ticketbridge.store.base import utcnow
 from ticketbridge.store.session import create_engine, create_sessionmaker
 
 
@@ -24,6 +26,8 @@ class Runtime:
     box: SecretBox
     http: httpx.AsyncClient
     connectors: ConnectorFactory
+    # Time source of throttled writes (API key last_used_at); tests inject a fake clock.
+    clock: Callable[[], datetime] = utcnow
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -45,6 +49,7 @@ async def open_runtime(
     retry_policy: RetryPolicy | None = None,
 ) -> AsyncIterator[Runtime]:
     """``vendor_transport`` is the test seam: fakejira in-process via httpx.ASGITransport."""
+    box = SecretBox(load_keys(settings))  # first: a bad key fails before anything is opened
     engine = create_engine(settings.resolved_database_url)
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     http = httpx.AsyncClient(
@@ -58,7 +63,7 @@ async def open_runtime(
         settings=settings,
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
-        box=SecretBox(load_secret_key(settings)),
+        box=box,
         http=http,
         connectors=ConnectorFactory(
             http,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.errors import Conflict, Unauthorized, Unprocessable
 from ticketbridge.idempotency.service import HEADER, Slot, hash_request, idempotent
+from ticketbridge.provisioning import keys as api_keys
 from ticketbridge.provisioning import service as provisioning
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import Connection
@@ -41,17 +42,17 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_account_id(
-    session: SessionDep,
+    runtime: RuntimeDep,
     x_api_key: Annotated[
         str | None, Header(alias="X-API-KEY", description="Account API key")
     ] = None,
 ) -> uuid.UUID:
     if not x_api_key:
         raise Unauthorized("missing X-API-KEY header")
-    account_id = await provisioning.authenticate(session, x_api_key)
-    if account_id is None:
+    key = await api_keys.authenticate_request(runtime.sessionmaker, x_api_key, runtime.clock())
+    if key is None:  # unknown and revoked keys alike
         raise Unauthorized("invalid API key")
-    return account_id
+    return key.account_id
 
 
 AccountDep = Annotated[uuid.UUID, Depends(get_account_id)]

@@ -1,11 +1,33 @@
-"""API keys: 256 random bits, shown once, stored as a SHA-256 digest."""
+"""API keys: 256 random bits, shown once, stored as a SHA-256 digest; and their lifecycle.
+
+An account manages only its own keys: every lookup is scoped by account in SQL, so another
+account's key id is the same 404 as an unknown one. Revocation takes effect on the next
+request (authentication reads the row every time; nothing is cached). Rotation is immediate:
+a new key, the old one revoked in the same transaction (no overlap; for a zero-downtime switch
+create a second key, deploy it, then revoke the first). Through the API an account cannot
+revoke its last active key (409): it would lock itself out; the CLI (an operator) can.
+
+Authentication runs in a short session of its own (not the request's unit of work).
+``last_used_at`` is written at most once a minute per key, in that short transaction, so a
+request on a fresh key writes nothing and a slow request never holds a lock on its key row.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketbridge.errors import Conflict, NotFound
+from ticketbridge.provisioning.repository import ApiKeyRepository
+from ticketbridge.store.models import ApiKey
 
 PREFIX = "tb_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def generate_key() -> str:
@@ -18,3 +40,93 @@ def hash_key(key: str) -> str:
 
 def display_prefix(key: str) -> str:
     return key[: len(PREFIX) + 6]
+
+
+def new_key_row(account_id: uuid.UUID, name: str) -> tuple[ApiKey, str]:
+    plain = generate_key()
+    row = ApiKey(
+        account_id=account_id, name=name, prefix=display_prefix(plain), key_hash=hash_key(plain)
+    )
+    return row, plain
+
+
+async def authenticate(session: AsyncSession, plain_key: str) -> ApiKey | None:
+    return await ApiKeyRepository(session).get_active_by_hash(hash_key(plain_key))
+
+
+async def authenticate_request(
+    sessions: Callable[[], AsyncSession], plain_key: str, now: datetime
+) -> ApiKey | None:
+    """The active key ``plain_key``, read in a short session of its own: the request's session
+    is not holding a pool connection yet, so a burst of requests can never wait on a second
+    connection while holding a first. ``last_used_at`` is written (and committed) only when it
+    is older than a minute."""
+    async with sessions() as session:
+        repo = ApiKeyRepository(session)
+        key = await repo.get_active_by_hash(hash_key(plain_key))
+        if key is None or (
+            key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION
+        ):
+            return key
+        # Conditional: of concurrent requests on a stale key one writes, the others match 0 rows.
+        await repo.touch(key.id, now, now - LAST_USED_RESOLUTION)
+        await session.commit()
+        return key
+
+
+async def create(session: AsyncSession, account_id: uuid.UUID, name: str) -> tuple[ApiKey, str]:
+    row, plain = new_key_row(account_id, name)
+    await ApiKeyRepository(session).add(row)
+    return row, plain
+
+
+async def get(session: AsyncSession, account_id: uuid.UUID | None, key_id: uuid.UUID) -> ApiKey:
+    """The key ``key_id`` of ``account_id`` (``None``: any account, for operators)."""
+    repo = ApiKeyRepository(session)
+    if account_id is None:
+        row = await repo.get(key_id)
+    else:
+        row = await repo.get_for_account(account_id, key_id)
+    if row is None:
+        raise NotFound("api key not found")
+    return row
+
+
+async def revoke(
+    session: AsyncSession,
+    account_id: uuid.UUID | None,
+    key_id: uuid.UUID,
+    now: datetime,
+    *,
+    allow_last: bool = False,
+) -> ApiKey:
+    """Revoke a key (idempotent: a revoked key keeps its first ``revoked_at``)."""
+    repo = ApiKeyRepository(session)
+    row = await get(session, account_id, key_id)
+    await repo.lock_account(row.account_id)
+    await session.refresh(row)
+    if row.revoked_at is not None:
+        return row
+    row.revoked_at = now
+    await session.flush()
+    # Counted after our own write, under the account lock: two concurrent revocations of an
+    # account's last two keys cannot both pass.
+    if not allow_last and await repo.count_active(row.account_id) == 0:
+        raise Conflict("this is the account's last active API key; create another one first")
+    return row
+
+
+async def rotate(
+    session: AsyncSession, account_id: uuid.UUID | None, key_id: uuid.UUID, now: datetime
+) -> tuple[ApiKey, str]:
+    """A new key with the old one's name; the old key is revoked in the same transaction."""
+    repo = ApiKeyRepository(session)
+    old = await get(session, account_id, key_id)
+    await repo.lock_account(old.account_id)
+    await session.refresh(old)
+    if old.revoked_at is not None:
+        raise Conflict("api key is revoked; create a new key instead")
+    old.revoked_at = now
+    row, plain = new_key_row(old.account_id, old.name)
+    await repo.add(row)
+    return row, plain

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.connectors.registry import ConnectorFactory, validate_config
 from ticketbridge.crypto import SecretBox
-from ticketbridge.errors import NotFound, VendorError
+from ticketbridge.errors import CredentialsUnreadable, NotFound, VendorError
 from ticketbridge.logging import get_logger
 from ticketbridge.provisioning import keys
 from ticketbridge.provisioning.repository import (
@@ -168,12 +168,12 @@ async def delete_connection(
 async def test_connection(
     session: AsyncSession, box: SecretBox, factory: ConnectorFactory, conn: Connection
 ) -> ConnectionTestResult:
-    connector = factory.jira(
-        str(conn.id), box.decrypt_json(conn.credentials_encrypted), conn.options
-    )
     try:
+        connector = factory.jira(
+            str(conn.id), box.decrypt_json(conn.credentials_encrypted), conn.options
+        )
         identity = await connector.check_credentials()
-    except VendorError as exc:
+    except (VendorError, CredentialsUnreadable) as exc:  # a wrong secret key: say which
         result = ConnectionTestResult(health="UNHEALTHY", detail=exc.message)
     else:
         result = ConnectionTestResult(

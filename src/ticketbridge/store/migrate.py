@@ -6,8 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import make_url
 
+from ticketbridge.store.session import prepare_sqlite_file
 from ticketbridge.store.urls import sync_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -21,14 +21,8 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def _ensure_sqlite_dir(url: str) -> None:
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
-        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-
-
 def upgrade(url: str, revision: str = "head") -> None:
-    _ensure_sqlite_dir(url)
+    prepare_sqlite_file(url)
     command.upgrade(alembic_config(url), revision)
 
 
