@@ -61,7 +61,7 @@ class TestListAndCreate:
         key = await make_key(runtime, "acme")
         for name in ("", "a\nb", "x" * 201, "evil\u202etxt.exe"):
             r = await client.post(KEYS, json={"name": name}, headers=h(key))
-            assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "name"]
+            assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "name"]
 
     async def test_routes_need_a_valid_key(self, client: httpx.AsyncClient) -> None:
         assert (await client.get(KEYS)).status_code == 401
@@ -80,7 +80,14 @@ class TestCrossAccount:
             r_foreign = await client.request(method, f"{KEYS}/{foreign}{suffix}", headers=h(acme))
             r_unknown = await client.request(method, f"{KEYS}/{unknown}{suffix}", headers=h(acme))
             assert r_foreign.status_code == r_unknown.status_code == 404
-            assert r_foreign.json() == r_unknown.json() == {"detail": "api key not found"}
+            assert (
+                r_foreign.json()
+                == r_unknown.json()
+                == {
+                    "detail": "api key not found",
+                    "errors": [],
+                }
+            )
         # globex's keys are untouched.
         items = (await client.get(KEYS, headers=h(globex))).json()["items"]
         assert all(i["revoked_at"] is None for i in items)
@@ -97,7 +104,7 @@ class TestRevokeAndRotate:
         r = await client.post(f"{KEYS}/{other['id']}/revoke", headers=h(admin))
         assert r.status_code == 200 and r.json()["revoked_at"] is not None
         refused = await client.get(ORGS, headers=h(other["key"]))
-        assert refused.status_code == 401 and refused.json() == {"detail": "invalid API key"}
+        assert refused.status_code == 401 and refused.json()["detail"] == "invalid API key"
         again = await client.post(f"{KEYS}/{other['id']}/revoke", headers=h(admin))
         assert again.status_code == 200 and again.json()["revoked_at"] == r.json()["revoked_at"]
 
