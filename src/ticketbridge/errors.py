@@ -9,6 +9,7 @@ renders it as ``{"detail": ...}`` with its ``status_code``::
     ├── Conflict (409)                 duplicate identifier, unreachable status, ...
     ├── Unprocessable (422)            invalid input; ``field`` names the offending field
     ├── RateLimited (429)              ``retry_after`` seconds become a Retry-After header
+    ├── ServiceUnavailable (503)       our database is unreachable or busy; Retry-After
     └── VendorError (502)              the vendor misbehaved
         ├── VendorRejected (422)       the vendor refused the input; its messages verbatim
         ├── VendorNotFound (404)       the vendor says the object does not exist
@@ -73,6 +74,17 @@ class RateLimited(TicketbridgeError):
     status_code = 429
 
     def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ServiceUnavailable(TicketbridgeError):
+    status_code = 503
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
 

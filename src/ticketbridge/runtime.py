@@ -45,7 +45,11 @@ async def open_runtime(
     retry_policy: RetryPolicy | None = None,
 ) -> AsyncIterator[Runtime]:
     """``vendor_transport`` is the test seam: fakejira in-process via httpx.ASGITransport."""
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(
+        settings.resolved_database_url,
+        pool_size=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout_secs,
+    )
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     http = httpx.AsyncClient(
         transport=vendor_transport,

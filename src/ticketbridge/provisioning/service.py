@@ -27,6 +27,7 @@ from ticketbridge.provisioning.schemas import (
 )
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import Account, ApiKey, Connection, Organization
+from ticketbridge.store.session import release_connection
 
 log = get_logger(__name__)
 
@@ -171,6 +172,7 @@ async def test_connection(
     connector = factory.jira(
         str(conn.id), box.decrypt_json(conn.credentials_encrypted), conn.options
     )
+    await release_connection(session)
     try:
         identity = await connector.check_credentials()
     except VendorError as exc:

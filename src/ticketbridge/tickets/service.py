@@ -20,6 +20,7 @@ from ticketbridge.errors import Conflict, NotFound, Unprocessable
 from ticketbridge.idempotency.service import reserve
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Ticket
+from ticketbridge.store.session import release_connection
 from ticketbridge.tickets.lookups import CatalogLookups
 from ticketbridge.tickets.repository import TicketRepository
 from ticketbridge.tickets.schemas import TicketCreate, TicketRead, TicketUpdate
@@ -73,6 +74,7 @@ async def _create(
     identifier: str,
 ) -> TicketRead:
     spec = await resolve_create(session, connector, conn, data, identifier=identifier)
+    await release_connection(session)
     issue = await connector.create_issue(spec)
     repo = TicketRepository(session)
     ticket = await store_issue(session, conn, issue)
@@ -142,6 +144,7 @@ async def _issue_type(
         names = {t.name: t.vendor_id for t in await lookups.issue_types(conn.id, project_uuid)}
     if not names:
         # A vendor-id project (or one whose issue types were never synced): ask Jira.
+        await release_connection(lookups.session)
         names = await connector.issue_type_names(project_ref)
     wanted = data.type.casefold()
     for name, vendor_id in names.items():
@@ -206,6 +209,7 @@ async def update_ticket(
     spec = await resolve_update(session, conn, data)
     if spec.is_empty:
         return repo.to_read(ticket)  # nothing to change: no vendor call
+    await release_connection(session)
     issue = await connector_for(runtime, conn).update_issue(ticket.vendor_id, spec)
     return repo.to_read(await store_issue(session, conn, issue))
 
