@@ -122,11 +122,15 @@ class TestSlowVendorDoesNotStarveOthers:
             )
             for i in range(SLOW_CALLS)
         ]
-        # Every slow call is either at the vendor or queued on the connection's limiter.
-        await _until(
-            lambda: vendor_transport.in_flight + len(limiter._waiters or ()) == SLOW_CALLS,
-            "A's calls to reach the vendor limiter",
-        )
+        pool: Any = runtime.engine.sync_engine.pool
+
+        def settled() -> bool:
+            # Every slow call waits at the vendor or on the connection's limiter, or (before
+            # the fix) the slow calls hold every pooled connection.
+            queued = vendor_transport.in_flight + len(limiter._waiters or ())
+            return queued == SLOW_CALLS or pool.checkedout() >= pool.size() + pool._max_overflow
+
+        await _until(settled, "A's calls to settle")
 
         orgs = await _guarded(client.get("/v1/provisioning/organizations", headers=b.headers))
         tickets = await _guarded(client.get("/v1/itsm/tickets", headers=b.headers))
