@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Awaitable
+from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.helpers import Tenant, make_tenant
+from ticketbridge.config import Settings
 from ticketbridge.fakejira import FakeJiraState
 from ticketbridge.fakejira import create_app as create_fake_jira
 from ticketbridge.runtime import Runtime
@@ -192,3 +194,23 @@ class TestNoConnectionHeldAcrossVendorCalls:
 
         assert len(vendor_transport.held) >= 6
         assert vendor_transport.held == [0] * len(vendor_transport.held)
+
+
+class TestPoolExhaustedFailsFast:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(update={"db_pool_size": 1, "db_pool_timeout_secs": 0.2})
+
+    async def test_503_with_retry_after_then_recovers(
+        self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant
+    ) -> None:
+        async with AsyncExitStack() as held:
+            # Pool of 1 plus 1 overflow: take both, as stuck requests would.
+            for _ in range(2):
+                await held.enter_async_context(runtime.engine.connect())
+            busy = await client.get("/v1/provisioning/organizations", headers=tenant.headers)
+        assert busy.status_code == 503
+        assert busy.headers["Retry-After"] == "2"
+        assert busy.json() == {"detail": "the database is busy; retry shortly"}
+        again = await client.get("/v1/provisioning/organizations", headers=tenant.headers)
+        assert again.status_code == 200
