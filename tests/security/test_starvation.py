@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import uuid
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -19,10 +20,13 @@ import pytest
 from sqlalchemy import event
 
 from tests.helpers import Tenant, make_tenant
+from ticketbridge.bulk.create import CachingConnector, prepare
 from ticketbridge.config import Settings
 from ticketbridge.fakejira import FakeJiraState
 from ticketbridge.fakejira import create_app as create_fake_jira
+from ticketbridge.provisioning.repository import ConnectionRepository
 from ticketbridge.runtime import Runtime
+from ticketbridge.tickets.service import connector_for
 
 SLOW_CALLS = 32
 # A hang guard only: B's reads are asserted to finish while A's calls are still held.
@@ -194,6 +198,20 @@ class TestNoConnectionHeldAcrossVendorCalls:
 
         assert len(vendor_transport.held) >= 6
         assert vendor_transport.held == [0] * len(vendor_transport.held)
+
+    async def test_bulk_job_item_preparation(
+        self, runtime: Runtime, probed: Tenant, vendor_transport: GatedTransport
+    ) -> None:
+        # What a bulk job's chunk does inside its own session (bulk/jobs.py): read the store
+        # (the identifier), then ask Jira for the issue types of a vendor-id project.
+        async with runtime.session() as s:
+            conn = await ConnectionRepository(s).get(uuid.UUID(str(probed.connection_id)))
+            assert conn is not None
+            connector = CachingConnector(connector_for(runtime, conn))
+            ticket = {"name": "j", "project_vendor_id": "DEMO", "type": "Task", "identifier": "j-1"}
+            [item] = await prepare(s, connector, conn, [ticket], ["j-1"], range(1))
+        assert item.error is None and item.spec is not None
+        assert vendor_transport.held == [0]
 
 
 class TestPoolExhaustedFailsFast:
