@@ -20,12 +20,16 @@ import pytest
 from sqlalchemy import event
 
 from tests.helpers import Tenant, make_tenant
+from tests.sync.fixtures import seed
+from tests.sync.test_incremental import leaves
 from ticketbridge.bulk.create import CachingConnector, prepare
 from ticketbridge.config import Settings
-from ticketbridge.fakejira import FakeJiraState
+from ticketbridge.fakejira import FakeJiraState, Site
 from ticketbridge.fakejira import create_app as create_fake_jira
 from ticketbridge.provisioning.repository import ConnectionRepository
 from ticketbridge.runtime import Runtime
+from ticketbridge.sync.run import SyncConfig
+from ticketbridge.sync.service import run_sync
 from ticketbridge.tickets.service import connector_for
 
 SLOW_CALLS = 32
@@ -212,6 +216,24 @@ class TestNoConnectionHeldAcrossVendorCalls:
             [item] = await prepare(s, connector, conn, [ticket], ["j-1"], range(1))
         assert item.error is None and item.spec is not None
         assert vendor_transport.held == [0]
+
+    async def test_sync_with_reconciliation(
+        self,
+        runtime: Runtime,
+        probed: Tenant,
+        fake_site: Site,
+        vendor_transport: GatedTransport,
+    ) -> None:
+        seed(fake_site, projects=1, per_project=30)
+        cid = uuid.UUID(str(probed.connection_id))
+        await run_sync(runtime, cid)
+        fake_site.delete_issue(leaves(fake_site)[0])
+        vendor_transport.held.clear()
+
+        result = await run_sync(runtime, cid, config=SyncConfig(reconcile_every_runs=1))
+
+        assert (result.reconciled, result.deactivated) == (True, 1)
+        assert vendor_transport.held and set(vendor_transport.held) == {0}
 
 
 class TestPoolExhaustedFailsFast:
