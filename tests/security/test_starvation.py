@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 
 from tests.helpers import Tenant, make_tenant
 from tests.sync.fixtures import seed
@@ -26,8 +26,10 @@ from ticketbridge.bulk.create import CachingConnector, prepare
 from ticketbridge.config import Settings
 from ticketbridge.fakejira import FakeJiraState, Site
 from ticketbridge.fakejira import create_app as create_fake_jira
-from ticketbridge.provisioning.repository import ConnectionRepository
+from ticketbridge.provisioning.repository import ConnectionRepository, OrganizationRepository
 from ticketbridge.runtime import Runtime
+from ticketbridge.store.models import Organization
+from ticketbridge.store.session import release_connection
 from ticketbridge.sync.run import SyncConfig
 from ticketbridge.sync.service import run_sync
 from ticketbridge.tickets.service import connector_for
@@ -254,3 +256,32 @@ class TestPoolExhaustedFailsFast:
         assert busy.json() == {"detail": "the database is busy; retry shortly"}
         again = await client.get("/v1/provisioning/organizations", headers=tenant.headers)
         assert again.status_code == 200
+
+
+class TestReleaseConnection:
+    @pytest.fixture
+    async def held(self, runtime: Runtime) -> HeldConnections:
+        probe = HeldConnections(runtime)
+        _in_test_request.set(True)
+        return probe
+
+    async def test_a_read_phase_gives_its_connection_back(
+        self, runtime: Runtime, held: HeldConnections
+    ) -> None:
+        async with runtime.session() as s:
+            await OrganizationRepository(s).list_for_account(uuid.uuid4(), limit=1, offset=0)
+            assert held.count() == 1
+            assert await release_connection(s) is True
+            assert held.count() == 0
+
+    async def test_a_transaction_that_wrote_keeps_its_connection(
+        self, runtime: Runtime, tenant: Tenant, held: HeldConnections
+    ) -> None:
+        async with runtime.session() as s:
+            await s.execute(update(Organization).values(name="renamed"))
+            assert await release_connection(s) is False
+            assert held.count() == 1
+            await s.rollback()
+        async with runtime.session() as s:
+            names = {o.name for o in (await s.scalars(select(Organization))).all()}
+        assert names == {"acme org"}  # nothing was committed behind the boundary's back
