@@ -68,6 +68,9 @@ def serve(
             host=host or settings.host,
             port=port or settings.port,
             log_level=settings.log_level.lower(),
+            # SIGTERM waits this long for in-flight requests (vendor calls included), then
+            # cancels them; the job runner then hands its jobs back within the same grace.
+            timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_secs)),
         )
 
 

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     bulk_max_tickets: int = Field(default=50, ge=1, le=1000)
     passthrough_cache_ttl_secs: float = 0.0
+    # Database pool per process (PostgreSQL: pool + as many overflow connections); a request
+    # that cannot get a connection within the timeout answers 503 with Retry-After.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_timeout_secs: float = Field(default=5.0, gt=0)
+    # SIGTERM: how long in-flight requests and jobs may finish before they are cut (jobs are
+    # then released for the next process to resume).
+    shutdown_grace_secs: float = Field(default=30.0, ge=0)
 
     # Request edge: body cap (413) and the per-API-key token bucket (429). Buckets live in
     # each API process, so N replicas allow N times the rate. ``None`` = on in distributed

@@ -11,6 +11,7 @@ Every error a caller can see is a :class:`TicketbridgeError`; one handler render
     ├── Unprocessable (422)            invalid input; ``field`` names the offending field
     ├── RateLimited (429)              ``retry_after`` seconds become a Retry-After header
     ├── CredentialsUnreadable (503)    stored credentials do not decrypt with the secret key
+    ├── ServiceUnavailable (503)       our database is unreachable or busy; Retry-After
     └── VendorError (502)              the vendor misbehaved
         ├── VendorRejected (422)       the vendor refused the input; its messages verbatim
         ├── VendorNotFound (404)       the vendor says the object does not exist
@@ -112,6 +113,17 @@ class CredentialsUnreadable(TicketbridgeError):
     """The configured secret key does not decrypt a connection's credentials (wrong key)."""
 
     status_code = 503
+
+
+class ServiceUnavailable(TicketbridgeError):
+    status_code = 503
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class VendorError(TicketbridgeError):

@@ -50,7 +50,11 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """``vendor_transport`` is the test seam: fakejira in-process via httpx.ASGITransport."""
     box = SecretBox(load_keys(settings))  # first: a bad key fails before anything is opened
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(
+        settings.resolved_database_url,
+        pool_size=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout_secs,
+    )
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     http = httpx.AsyncClient(
         transport=vendor_transport,

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.errors import Conflict, Unauthorized, Unprocessable
+from ticketbridge.errors import Conflict, ServiceUnavailable, Unauthorized, Unprocessable
 from ticketbridge.idempotency.service import HEADER, Slot, hash_request, idempotent
 from ticketbridge.provisioning import keys as api_keys
 from ticketbridge.provisioning import service as provisioning
@@ -33,6 +34,10 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         try:
             yield session
             await session.commit()
+        except PoolTimeout:
+            await session.rollback()
+            # Every pooled connection stayed busy for the pool timeout: fail fast, retry soon.
+            raise ServiceUnavailable("the database is busy; retry shortly", retry_after=2) from None
         except BaseException:
             await session.rollback()
             raise

@@ -23,6 +23,7 @@ from ticketbridge.passthrough.service import (
     open_service,
     parse_fields,
 )
+from ticketbridge.store.session import release_connection
 
 
 @asynccontextmanager
@@ -40,7 +41,7 @@ async def get_service(
     service = open_service(runtime, request.app.state.passthrough, conn)
     # Nothing is written here: end the read transaction now so that the database connection
     # goes back to the pool instead of waiting out the vendor call with us.
-    await session.commit()
+    await release_connection(session)
     return service
 
 

@@ -36,6 +36,7 @@ from ticketbridge.errors import Unprocessable, VendorError
 from ticketbridge.jobs.service import create_job
 from ticketbridge.logging import get_logger
 from ticketbridge.store.models import Connection, Job
+from ticketbridge.store.session import release_connection
 from ticketbridge.tickets.service import connector_for, resolve_update
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ async def create_sync(
     items = await prepare(session, connector, conn, tickets, identifiers, range(len(tickets)))
     groups = [[items[i] for i in r] for r in chunks(len(items))]
     outcomes: dict[int, Outcome] = {}
+    await release_connection(session)
     for part in await asyncio.gather(*(_create_group(connector, g) for g in groups)):
         outcomes.update(part)
     ticket_ids = await persist(session, conn, items, outcomes)

@@ -47,6 +47,7 @@ from ticketbridge.errors import Conflict, TicketbridgeError, Unprocessable
 from ticketbridge.idempotency.repository import DONE, IN_PROGRESS, IdempotencyRepository
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import IdempotencyKey
+from ticketbridge.store.session import release_connection
 
 if TYPE_CHECKING:
     from ticketbridge.runtime import Runtime
@@ -196,6 +197,9 @@ async def _claim(
     in_progress: str,
     mismatch: str,
 ) -> Slot:
+    # The claim commits in its own session and may wait for another holder: the caller's
+    # read phase (authentication, the connection) need not keep its connection meanwhile.
+    await release_connection(session)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_secs
     delay = _POLL_FIRST

@@ -29,8 +29,6 @@ from ticketbridge.store.base import utcnow
 
 log = get_logger(__name__)
 
-SHUTDOWN_GRACE_SECS = 10.0
-
 
 class EmbeddedRunner:
     def __init__(
@@ -128,7 +126,10 @@ class EmbeddedRunner:
             # would leave aiosqlite's worker thread answering a loop that is gone.
             self._stopping.set()
             self._wake.set()
-            _, stuck = await asyncio.wait([loop], timeout=SHUTDOWN_GRACE_SECS)
+            # One budget for the whole stop (TICKETBRIDGE_SHUTDOWN_GRACE_SECS).
+            grace = self.runtime.settings.shutdown_grace_secs
+            deadline = asyncio.get_running_loop().time() + grace
+            _, stuck = await asyncio.wait([loop], timeout=grace)
             tasks: list[asyncio.Task[Any]] = [*stuck, *self._running.values()]
             for task in tasks:
                 task.cancel()
@@ -137,6 +138,7 @@ class EmbeddedRunner:
             # and the next runner resumes it.
             pending: set[asyncio.Task[Any]] = set()
             if tasks:
-                _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECS)
+                left = max(0.0, deadline - asyncio.get_running_loop().time())
+                _, pending = await asyncio.wait(tasks, timeout=left)
             if pending:
                 log.warning("job_runner_shutdown_timeout", pending=len(pending))

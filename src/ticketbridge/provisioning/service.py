@@ -27,6 +27,7 @@ from ticketbridge.provisioning.schemas import (
 )
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import Account, ApiKey, Connection, Organization
+from ticketbridge.store.session import release_connection
 
 log = get_logger(__name__)
 
@@ -168,6 +169,7 @@ async def delete_connection(
 async def test_connection(
     session: AsyncSession, box: SecretBox, factory: ConnectorFactory, conn: Connection
 ) -> ConnectionTestResult:
+    await release_connection(session)
     try:
         connector = factory.jira(
             str(conn.id), box.decrypt_json(conn.credentials_encrypted), conn.options

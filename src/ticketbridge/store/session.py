@@ -2,6 +2,12 @@
 
 A SQLite file holds every tenant's data: its folder is created 0700 and the file 0600 before
 SQLite opens it (SQLite gives its -wal and -shm files the database file's mode).
+
+Sessions check a pooled connection out on first use and give it back when their transaction
+ends. A service ends a read-only transaction with :func:`release_connection` before it calls
+a vendor, so a slow vendor holds no database connection (docs/security.md, "Bounded
+resources"); its writes then run in a fresh short transaction that the request or job
+boundary commits.
 """
 
 from __future__ import annotations
@@ -18,8 +24,18 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
+from ticketbridge.logging import get_logger
 from ticketbridge.store.urls import async_url
+
+log = get_logger(__name__)
+
+# Pool bounds: a request that cannot get a connection within POOL_TIMEOUT_SECS fails fast
+# (503 with Retry-After) instead of queueing behind others for the driver's default 30 s.
+POOL_SIZE = 10
+POOL_TIMEOUT_SECS = 5.0
+_WROTE = "ticketbridge.wrote"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -55,18 +71,74 @@ def prepare_sqlite_file(url: str) -> None:
         os.close(fd)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = POOL_SIZE, pool_timeout: float = POOL_TIMEOUT_SECS
+) -> AsyncEngine:
     aurl = async_url(url)
     u = make_url(aurl)
     if u.get_backend_name() == "sqlite":
         prepare_sqlite_file(aurl)
-        engine = create_async_engine(aurl, connect_args={"timeout": 30})
+        pool: dict[str, Any] = {}
+        if u.database and u.database != ":memory:":
+            pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout}
+        engine = create_async_engine(aurl, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
-        aurl, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        aurl,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
     )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=UnitSession
+    )
+
+
+class UnitSession(Session):
+    """A session that remembers whether its current transaction wrote anything, so that
+    :func:`release_connection` can tell a read phase (safe to end) from a write phase."""
+
+
+@event.listens_for(UnitSession, "after_flush")
+def _flushed(session: Session, _: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(UnitSession, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(UnitSession, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+
+
+def has_writes(session: AsyncSession) -> bool:
+    sync = session.sync_session
+    return bool(sync.new or sync.dirty or sync.deleted or sync.info.get(_WROTE))
+
+
+async def release_connection(session: AsyncSession) -> bool:
+    """End the read phase before a vendor call: the transaction ends and its connection goes
+    back to the pool; the next statement opens a fresh transaction (loaded objects stay
+    usable: ``expire_on_commit=False``).
+
+    Only a transaction that wrote nothing is ended (its commit changes nothing). One that
+    wrote is kept, connection and all: ending it would make those writes durable before the
+    vendor call, or lose them; the boundary must stay the one that decides. That is logged,
+    as it holds a connection across the call. Returns whether the connection was released."""
+    if not session.in_transaction():
+        return True
+    if has_writes(session):
+        log.warning("db_connection_held_across_vendor_call")
+        return False
+    await session.commit()
+    return True

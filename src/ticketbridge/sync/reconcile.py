@@ -1,9 +1,10 @@
 """Deletion reconciliation: tickets whose issue vanished from the vendor become inactive.
 
 Incremental queries cannot see deletions, so the sync periodically lists every issue id in
-scope (``fields=id``, 5000 per page) into a TEMPORARY table and compares in SQL: memory holds
-one page of ids at a time, whatever the number of issues. The whole comparison is one
-transaction (the temporary table lives in that transaction's database connection).
+scope (``fields=id``, 5000 per page) into a scratch file (:mod:`ticketbridge.sync.seen`), then
+walks the stored tickets in pages and flips ``active`` where the listing disagrees: memory
+holds one page at a time, whatever the number of issues, and no database connection is held
+while the vendor lists (each page of the walk is its own short transaction).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 from ticketbridge.connectors.base import SyncConnector
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
-from ticketbridge.sync.repository import SyncRepository
+from ticketbridge.sync.seen import SeenIds
 from ticketbridge.tickets.repository import TicketRepository
+
+WALK_PAGE = 1000
 
 
 @dataclass
@@ -37,19 +40,33 @@ async def reconcile(
     # Tickets stored after this instant (e.g. created through the API meanwhile) may be
     # missing from a listing that started earlier; they are left alone.
     started = utcnow()
-    async with runtime.session() as s:
-        repo = SyncRepository(s)
-        seen = await repo.open_seen()
+    with SeenIds() as seen:
         async for ids in connector.iter_issue_ids(connector.scope_jql(project_keys)):
-            await repo.add_seen(ids)
+            await seen.add(ids)
             counts.seen += len(ids)
             del ids
             gc.collect(1)  # see tickets.release_page_garbage
-        gone, back = await TicketRepository(s).set_active_by_presence(
-            connection_id, seen, created_before=started
-        )
-        await repo.close_seen()
-    counts.deactivated, counts.reactivated = gone, back
+        after: uuid.UUID | None = None
+        while True:
+            async with runtime.session() as s:
+                rows = await TicketRepository(s).presence_page(
+                    connection_id, after=after, limit=WALK_PAGE
+                )
+            if not rows:
+                break
+            after = rows[-1].id
+            listed = await seen.present([r.vendor_id for r in rows])
+            gone = [
+                r.id
+                for r in rows
+                if r.active and r.created_at < started and r.vendor_id not in listed
+            ]
+            back = [r.id for r in rows if not r.active and r.vendor_id in listed]
+            if gone or back:
+                async with runtime.session() as s:
+                    repo = TicketRepository(s)
+                    counts.deactivated += await repo.set_active(connection_id, gone, active=False)
+                    counts.reactivated += await repo.set_active(connection_id, back, active=True)
     return counts
 
 

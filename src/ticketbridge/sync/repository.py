@@ -1,29 +1,19 @@
 """SQL of the sync itself: sync state rows (checkpoints and the lease), the connections a
-scheduler considers, and the temporary id table of the deletion reconciliation."""
+scheduler considers."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, MetaData, String, Table, or_, select, text, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import Connection, SyncState
 from ticketbridge.store.upsert import insert_ignore
-
-# The reconciliation's scratch table: a TEMPORARY table lives in one database connection
-# only, so concurrent reconciliations of other connections never see each other's ids.
-SEEN_IDS = Table(
-    "tb_seen_vendor_ids",
-    MetaData(),
-    Column("vendor_id", String(64), primary_key=True),
-    prefixes=["TEMPORARY"],
-)
 
 
 @dataclass(frozen=True)
@@ -124,17 +114,3 @@ class SyncRepository:
         return await self.save(
             connection_id, owner, None, lease_owner=None, lease_expires_at=None, **values
         )
-
-    # -- reconciliation scratch table ----------------------------------------------------------
-    async def open_seen(self) -> Table:
-        await self.session.execute(text(f"DROP TABLE IF EXISTS {SEEN_IDS.name}"))
-        await self.session.run_sync(lambda s: SEEN_IDS.create(s.connection()))
-        return SEEN_IDS
-
-    async def add_seen(self, vendor_ids: Sequence[str]) -> None:
-        await insert_ignore(
-            self.session, SEEN_IDS, [{"vendor_id": v} for v in vendor_ids], conflict=("vendor_id",)
-        )
-
-    async def close_seen(self) -> None:
-        await self.session.execute(text(f"DROP TABLE IF EXISTS {SEEN_IDS.name}"))

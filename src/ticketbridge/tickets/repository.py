@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from ticketbridge.connectors.base import NormalizedIssue
@@ -86,6 +86,14 @@ def vendor_attributes(issue: NormalizedIssue) -> dict[str, Any]:
             "customFields": issue.custom_fields,
         },
     }
+
+
+@dataclass(frozen=True)
+class Presence:
+    id: uuid.UUID
+    vendor_id: str
+    active: bool
+    created_at: datetime
 
 
 @dataclass
@@ -338,33 +346,37 @@ class TicketRepository(RepositoryBase[Ticket]):
         return int(getattr(result, "rowcount", 0) or 0)
 
     # -- reconciliation ------------------------------------------------------------------------
-    async def set_active_by_presence(
-        self, connection_id: uuid.UUID, present: Any, *, created_before: datetime
-    ) -> tuple[int, int]:
-        """``present`` is a table with a ``vendor_id`` column holding every id the vendor
-        still has. Tickets missing from it become inactive (unless stored after
-        ``created_before``: the vendor list was read before they existed); tickets in it that
-        were inactive become active again. Returns (deactivated, reactivated)."""
-        seen = exists().where(present.c.vendor_id == Ticket.vendor_id)
-        now = utcnow()
-        gone = await self.session.execute(
+    async def presence_page(
+        self, connection_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+    ) -> list[Presence]:
+        """One keyset page of what reconciliation compares: id, vendor id, active, created."""
+        stmt = (
+            select(Ticket.id, Ticket.vendor_id, Ticket.active, Ticket.created_at)
+            .where(Ticket.connection_id == connection_id)
+            .order_by(Ticket.id)
+            .limit(limit)
+        )
+        if after is not None:
+            stmt = stmt.where(Ticket.id > after)
+        return [Presence(*row) for row in await self.session.execute(stmt)]
+
+    async def set_active(
+        self, connection_id: uuid.UUID, ticket_ids: Sequence[uuid.UUID], *, active: bool
+    ) -> int:
+        """Flip ``active`` on those of ``ticket_ids`` that differ; returns how many changed."""
+        if not ticket_ids:
+            return 0
+        result = await self.session.execute(
             update(Ticket)
             .where(
                 Ticket.connection_id == connection_id,
-                Ticket.active.is_(True),
-                Ticket.created_at < created_before,
-                ~seen,
+                Ticket.id.in_(ticket_ids),
+                Ticket.active.is_(not active),
             )
-            .values(active=False, updated_at=now)
+            .values(active=active, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        back = await self.session.execute(
-            update(Ticket)
-            .where(and_(Ticket.connection_id == connection_id, Ticket.active.is_(False), seen))
-            .values(active=True, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return int(getattr(gone, "rowcount", 0) or 0), int(getattr(back, "rowcount", 0) or 0)
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def deactivate_all(self, connection_id: uuid.UUID, *, created_before: datetime) -> int:
         result = await self.session.execute(

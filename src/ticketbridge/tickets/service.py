@@ -20,6 +20,7 @@ from ticketbridge.errors import Conflict, NotFound, Unprocessable, VendorNotFoun
 from ticketbridge.idempotency.service import reserve
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Ticket
+from ticketbridge.store.session import release_connection
 from ticketbridge.tickets.lookups import CatalogLookups
 from ticketbridge.tickets.repository import TicketRepository
 from ticketbridge.tickets.schemas import TicketCreate, TicketRead, TicketUpdate
@@ -73,6 +74,7 @@ async def _create(
     identifier: str,
 ) -> TicketRead:
     spec = await resolve_create(session, connector, conn, data, identifier=identifier)
+    await release_connection(session)
     try:
         issue = await connector.create_issue(spec)
     except VendorRejected as exc:
@@ -149,6 +151,7 @@ async def _issue_type(
         names = {t.name: t.vendor_id for t in await lookups.issue_types(conn.id, project_uuid)}
     if not names:
         # A vendor-id project (or one whose issue types were never synced): ask Jira.
+        await release_connection(lookups.session)
         try:
             names = await connector.issue_type_names(project_ref)
         except VendorNotFound:
@@ -227,6 +230,7 @@ async def update_ticket(
     spec = await resolve_update(session, conn, data)
     if spec.is_empty:
         return repo.to_read(ticket)  # nothing to change: no vendor call
+    await release_connection(session)
     issue = await connector_for(runtime, conn).update_issue(ticket.vendor_id, spec)
     return repo.to_read(await store_issue(session, conn, issue))
 
