@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ticketbridge.config import Settings
-from ticketbridge.connectors.http import RetryPolicy
+from ticketbridge.connectors.guarded_transport import GuardedTransport
+from ticketbridge.connectors.http import RetryPolicy, vendor_client
 from ticketbridge.connectors.registry import ConnectorFactory
+from ticketbridge.connectors.url_policy import UrlPolicy
 from ticketbridge.crypto import SecretBox, load_secret_key
 from ticketbridge.store.session import create_engine, create_sessionmaker
 
@@ -24,6 +26,7 @@ class Runtime:
     box: SecretBox
     http: httpx.AsyncClient
     connectors: ConnectorFactory
+    url_policy: UrlPolicy = field(default_factory=UrlPolicy)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -47,13 +50,15 @@ async def open_runtime(
     """``vendor_transport`` is the test seam: fakejira in-process via httpx.ASGITransport."""
     engine = create_engine(settings.resolved_database_url)
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-    http = httpx.AsyncClient(
-        transport=vendor_transport,
-        limits=limits,
-        timeout=settings.vendor_timeout_secs,
-        headers={"User-Agent": "ticketbridge", "Accept": "application/json"},
+    url_policy = UrlPolicy(allow_private=settings.allow_private_vendor_urls)
+    if vendor_transport is None and not url_policy.allow_private:
+        vendor_transport = GuardedTransport(limits=limits)
+    http = vendor_client(vendor_transport, limits=limits, timeout=settings.vendor_timeout_secs)
+    policy = replace(
+        retry_policy or RetryPolicy(max_total_wait=settings.vendor_max_retry_wait_secs),
+        total_deadline=settings.vendor_total_deadline_secs,
+        max_response_bytes=settings.vendor_max_response_bytes,
     )
-    policy = retry_policy or RetryPolicy(max_total_wait=settings.vendor_max_retry_wait_secs)
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -66,6 +71,7 @@ async def open_runtime(
             max_concurrency=settings.vendor_max_concurrency,
             policy=policy,
         ),
+        url_policy=url_policy,
     )
     try:
         yield runtime
