@@ -63,19 +63,22 @@ def normalize_base_url(value: str) -> str:
         raise UrlRefused("must not contain a query (?)")
     if "#" in value:
         raise UrlRefused("must not contain a fragment (#)")
-    segments = [s for s in urlsplit(value).path.split("/") if s]
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise UrlRefused("is not a valid URL") from None
+    segments = [s for s in parts.path.split("/") if s]
     for segment in segments:
         decoded = unquote(segment)
         if decoded in (".", "..") or not _SEGMENT.match(segment):
             raise UrlRefused("the path may hold only plain segments (no '..', '.' or escapes)")
     try:
-        url = httpx.URL(value)
-    except (httpx.InvalidURL, ValueError):
-        raise UrlRefused("is not a valid URL") from None
-    host = _normalize_host(url.raw_host.decode("ascii"))
-    port = url.port
-    if port is not None and not 0 < port < 65536:
+        port = parts.port
+    except ValueError:
+        raise UrlRefused("has an invalid port") from None
+    if port == 0:
         raise UrlRefused("has an invalid port")
+    host = _normalize_host(parts.hostname or "")
     authority = f"[{host}]" if ":" in host else host
     if port is not None:
         authority += f":{port}"
@@ -87,6 +90,12 @@ def _normalize_host(host: str) -> str:
     host = host.lower().rstrip(".")
     if not host:
         raise UrlRefused("has no host")
+    if not host.isascii():
+        # IDNA as httpx encodes it, since httpx is what connects.
+        try:
+            host = httpx.URL(f"https://{host}/").raw_host.decode("ascii")
+        except (httpx.InvalidURL, UnicodeError, ValueError):
+            raise UrlRefused("has an invalid host name") from None
     if ":" in host:
         if "%" in host:
             raise UrlRefused("must not use an IPv6 zone id")
