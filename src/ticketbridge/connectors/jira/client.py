@@ -209,7 +209,11 @@ class JiraClient:
 
     async def create_issue(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Not retried on 5xx/transport errors: the issue may exist; the caller reconciles."""
-        return await self._object("POST", f"{API}/issue", json=payload)
+        body = await self._object("POST", f"{API}/issue", json=payload)
+        # The key is used in the next URL (the read-back): it must be a key.
+        if not ISSUE_KEY.fullmatch(str(body.get("key"))):
+            raise VendorError(unexpected(201))
+        return body
 
     async def bulk_create(self, issue_updates: list[dict[str, Any]]) -> dict[str, Any]:
         """``POST /issue/bulk``; a 400 (every item failed) is returned, not raised."""
