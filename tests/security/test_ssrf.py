@@ -7,10 +7,12 @@ receive nothing, whatever form the URL takes.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from tests.security.vendor_servers import (
     CONNECTIONS,
@@ -26,6 +28,7 @@ from tests.security.vendor_servers import (
     organization,
 )
 from ticketbridge.config import Settings
+from ticketbridge.store.models import Connection
 
 PUBLIC = "93.184.215.14"  # a public address (nothing connects to it in these tests)
 
@@ -166,6 +169,28 @@ class TestConnectTime:
         assert result["health"] == "UNHEALTHY"
         assert "must use https" in result["detail"]
         assert stored.json()["health_detail"] == result["detail"]
+        assert listener.connections == 0
+
+    async def test_a_url_stored_before_the_rules_is_never_called(
+        self, settings: Settings, listener: TinyServer
+    ) -> None:
+        # The exploit, as a row written before this policy existed; even with
+        # allow_private on, the structural rules hold at connect time.
+        exploit = f"{listener.url}/latest/meta-data/iam/security-credentials/role#"
+        async with api(settings) as (client, runtime):
+            tenant = await organization(client, runtime, "acme")
+            conn = await connected(client, tenant, listener.url)
+            async with runtime.session() as session:
+                await session.execute(
+                    update(Connection)
+                    .where(Connection.id == uuid.UUID(conn.connection_id))
+                    .values(credentials_encrypted=runtime.box.encrypt_json(credentials(exploit)))
+                )
+            result = await check_connection(client, conn)
+
+        assert result["health"] == "UNHEALTHY"
+        assert result["detail"].startswith("the connection's stored credentials.base_url is no")
+        assert "fragment" in result["detail"]
         assert listener.connections == 0
 
 

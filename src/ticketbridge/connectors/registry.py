@@ -86,10 +86,12 @@ class ConnectorFactory:
             creds = JiraCredentials.model_validate(credentials)
         except ValidationError as exc:
             # Stored before a rule existed (e.g. a base_url with a "#"): refuse to call it.
-            field = ".".join(str(p) for p in exc.errors()[0]["loc"])
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            reason = str(err["msg"]).removeprefix("Value error, ")
             raise VendorError(
                 f"the connection's stored credentials.{field} is no longer accepted: "
-                f"{exc.errors()[0]['msg']}; update the connection"
+                f"{reason}; update the connection"
             ) from None
         opts = JiraOptions.model_validate(options or {})
         http = VendorHttp(

@@ -174,10 +174,10 @@ async def delete_connection(
 async def test_connection(
     session: AsyncSession, box: SecretBox, factory: ConnectorFactory, conn: Connection
 ) -> ConnectionTestResult:
-    connector = factory.jira(
-        str(conn.id), box.decrypt_json(conn.credentials_encrypted), conn.options
-    )
     try:
+        connector = factory.jira(
+            str(conn.id), box.decrypt_json(conn.credentials_encrypted), conn.options
+        )
         identity = await connector.check_credentials()
     except VendorError as exc:
         result = ConnectionTestResult(health="UNHEALTHY", detail=exc.message)
