@@ -51,8 +51,12 @@ async def open_runtime(
     engine = create_engine(settings.resolved_database_url)
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     url_policy = UrlPolicy(allow_private=settings.allow_private_vendor_urls)
-    if vendor_transport is None and not url_policy.allow_private:
-        vendor_transport = GuardedTransport(limits=limits)
+    if vendor_transport is None:
+        vendor_transport = (
+            httpx.AsyncHTTPTransport(limits=limits, verify=httpx.create_ssl_context())
+            if url_policy.allow_private
+            else GuardedTransport(limits=limits)
+        )
     http = vendor_client(vendor_transport, limits=limits, timeout=settings.vendor_timeout_secs)
     policy = replace(
         retry_policy or RetryPolicy(max_total_wait=settings.vendor_max_retry_wait_secs),
