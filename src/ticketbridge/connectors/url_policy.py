@@ -185,6 +185,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
 
 async def checked_addresses(host: str, port: int) -> list[IPAddress]:
     """The addresses of ``host``, refused when any one of them is not public."""
+    host = host.rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost"):
         raise UrlRefused("the host is a loopback name (localhost)")
     addresses = await resolve(host, port)
@@ -199,9 +200,6 @@ async def checked_addresses(host: str, port: int) -> list[IPAddress]:
 @dataclass(frozen=True)
 class UrlPolicy:
     allow_private: bool = False
-
-    def structure(self, url: str) -> str:
-        return normalize_base_url(url)
 
     async def check(self, url: str) -> str:
         """The normalized URL, after the structural, https and address rules."""
