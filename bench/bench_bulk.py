@@ -117,6 +117,7 @@ async def _run_case(
             data_dir=Path(tmp),
             secret_key=SECRET,
             scheduler_enabled=False,
+            allow_private_vendor_urls=True,  # fakejira in-process or on loopback
             log_level="WARNING",
         )
         state = FakeJiraState()

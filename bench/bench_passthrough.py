@@ -158,6 +158,7 @@ async def inprocess(n: int, warmup: int, latency_ms: int, tmp: Path) -> dict[str
         data_dir=tmp,
         secret_key=SECRET,
         scheduler_enabled=False,
+        allow_private_vendor_urls=True,  # fakejira in-process or on loopback
         log_level="WARNING",
     )
     app = create_app(settings, vendor_transport=httpx.ASGITransport(app=fake))
@@ -209,6 +210,7 @@ async def loopback(n: int, warmup: int, latency_ms: int, tmp: Path) -> dict[str,
         "TICKETBRIDGE_DATA_DIR": str(tmp),
         "TICKETBRIDGE_SECRET_KEY": SECRET,
         "TICKETBRIDGE_SCHEDULER_ENABLED": "false",
+        "TICKETBRIDGE_ALLOW_PRIVATE_VENDOR_URLS": "true",
         "TICKETBRIDGE_LOG_LEVEL": "WARNING",
     }
     jira_port, api_port = free_port(), free_port()

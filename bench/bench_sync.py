@@ -84,6 +84,7 @@ async def one_run(backend: str, issues: int) -> dict[str, Any]:
             data_dir=Path(tempfile.mkdtemp(prefix="tb-bench-data-")),
             secret_key=SECRET,
             scheduler_enabled=False,
+            allow_private_vendor_urls=True,  # fakejira in-process or on loopback
             log_level="WARNING",
         )
         transport = httpx.ASGITransport(app=create_fake_jira(state))
@@ -100,7 +101,13 @@ async def one_run(backend: str, issues: int) -> dict[str, Any]:
                     },
                 )
                 conn = await create_connection(
-                    s, runtime.box, key.account_id, org.id, body, default_refresh_interval=900
+                    s,
+                    runtime.box,
+                    key.account_id,
+                    org.id,
+                    body,
+                    default_refresh_interval=900,
+                    url_policy=runtime.url_policy,
                 )
             start = time.perf_counter()
             result = await run_sync(runtime, conn.id)

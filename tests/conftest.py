@@ -100,6 +100,8 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         secret_key="Qm9vdHN0cmFwLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmc=",
         scheduler_enabled=False,
+        # The emulator is in-process (or on loopback): no DNS, no public address.
+        allow_private_vendor_urls=True,
     )
 
 

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     vendor_timeout_secs: float = 30.0
     vendor_max_concurrency: int = 8
     vendor_max_retry_wait_secs: float = 60.0
+    # One vendor operation (attempts and retry waits together) ends by then with a 504.
+    vendor_total_deadline_secs: float = Field(default=60.0, gt=0)
+    # Vendor answers are read up to this size; a larger one is refused (502).
+    vendor_max_response_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Lifts the https and public-address rules of vendor URLs (emulator, demo, tests only).
+    allow_private_vendor_urls: bool = False
     default_refresh_interval_secs: int = 900
     scheduler_enabled: bool = True
     bulk_max_tickets: int = Field(default=50, ge=1, le=1000)

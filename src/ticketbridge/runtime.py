@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ticketbridge.config import Settings
-from ticketbridge.connectors.http import RetryPolicy
+from ticketbridge.connectors.guarded_transport import GuardedTransport
+from ticketbridge.connectors.http import RetryPolicy, vendor_client
 from ticketbridge.connectors.registry import ConnectorFactory
+from ticketbridge.connectors.url_policy import UrlPolicy
 from ticketbridge.crypto import SecretBox, load_keys
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.session import create_engine, create_sessionmaker
@@ -26,6 +28,7 @@ class Runtime:
     box: SecretBox
     http: httpx.AsyncClient
     connectors: ConnectorFactory
+    url_policy: UrlPolicy = field(default_factory=UrlPolicy)
     # Time source of throttled writes (API key last_used_at); tests inject a fake clock.
     clock: Callable[[], datetime] = utcnow
 
@@ -56,13 +59,19 @@ async def open_runtime(
         pool_timeout=settings.db_pool_timeout_secs,
     )
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-    http = httpx.AsyncClient(
-        transport=vendor_transport,
-        limits=limits,
-        timeout=settings.vendor_timeout_secs,
-        headers={"User-Agent": "ticketbridge", "Accept": "application/json"},
+    url_policy = UrlPolicy(allow_private=settings.allow_private_vendor_urls)
+    if vendor_transport is None:
+        vendor_transport = (
+            httpx.AsyncHTTPTransport(limits=limits, verify=httpx.create_ssl_context())
+            if url_policy.allow_private
+            else GuardedTransport(limits=limits)
+        )
+    http = vendor_client(vendor_transport, limits=limits, timeout=settings.vendor_timeout_secs)
+    policy = replace(
+        retry_policy or RetryPolicy(max_total_wait=settings.vendor_max_retry_wait_secs),
+        total_deadline=settings.vendor_total_deadline_secs,
+        max_response_bytes=settings.vendor_max_response_bytes,
     )
-    policy = retry_policy or RetryPolicy(max_total_wait=settings.vendor_max_retry_wait_secs)
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -75,6 +84,7 @@ async def open_runtime(
             max_concurrency=settings.vendor_max_concurrency,
             policy=policy,
         ),
+        url_policy=url_policy,
     )
     try:
         yield runtime

@@ -50,6 +50,8 @@ def clean_env(tmp: Path, **settings: str) -> dict[str, str]:
     scheduler, and ``settings`` (``database_url=...`` sets ``TICKETBRIDGE_DATABASE_URL``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETBRIDGE_")}
     env.update(TICKETBRIDGE_DATA_DIR=str(tmp / "data"), TICKETBRIDGE_SCHEDULER_ENABLED="false")
+    # fakejira listens on http://127.0.0.1: the vendor URL policy must allow it.
+    env.update(TICKETBRIDGE_ALLOW_PRIVATE_VENDOR_URLS="true")
     env.update({f"TICKETBRIDGE_{k.upper()}": v for k, v in settings.items()})
     return env
 

@@ -66,6 +66,7 @@ async def tenant(runtime: Runtime, site: Site) -> Tenant:
             org.id,
             ConnectionCreate(vendor="JIRA", credentials=jira_credentials()),
             default_refresh_interval=900,
+            url_policy=runtime.url_policy,
         )
     return Tenant(key.account_id, conn)
 

@@ -69,6 +69,7 @@ async def create_connection(
         organization_id,
         body,
         default_refresh_interval=runtime.settings.default_refresh_interval_secs,
+        url_policy=runtime.url_policy,
     )
     return service.to_read(conn)
 
@@ -101,7 +102,9 @@ async def update_connection(
     account_id: AccountDep,
     runtime: RuntimeDep,
 ) -> ConnectionRead:
-    conn = await service.update_connection(session, runtime.box, account_id, connection_id, body)
+    conn = await service.update_connection(
+        session, runtime.box, account_id, connection_id, body, url_policy=runtime.url_policy
+    )
     return service.to_read(conn)
 
 

@@ -1,10 +1,13 @@
-"""Outbound vendor HTTP: one retry policy and one concurrency limit for every call.
+"""Outbound vendor HTTP: one retry policy, one deadline and one concurrency limit for every call.
 
-- 429: wait ``Retry-After`` seconds (or back off when absent), for every method, because a
-  429 means the vendor did not act on the request.
+- 429: wait ``Retry-After`` (seconds or an HTTP date; absent or absurd values fall back to
+  backoff or are clamped), for every method, because a 429 means the vendor did not act.
 - 5xx and transport errors: exponential backoff with full jitter, but only for idempotent
   calls; a POST that failed this way may have been applied, so the caller decides.
-- A cap on the total time spent waiting, after which the last error is raised.
+- Budgets: the waits are capped (``max_total_wait``) and the whole operation, attempts
+  included, ends at ``total_deadline``: a timeout, never minutes of retries.
+- Answers are read streaming and refused past ``max_response_bytes``; redirects are never
+  followed; the shared client keeps no cookies (:func:`vendor_client`).
 - A per-connection semaphore bounds concurrent requests, so one connection's burst neither
   overruns the vendor nor starves other connections.
 """
@@ -12,18 +15,29 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import math
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
 
+from ticketbridge.connectors.url_policy import UrlRefused, normalize_base_url
+from ticketbridge.errors import VendorError
 from ticketbridge.logging import get_logger
 
 log = get_logger(__name__)
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# The longest Retry-After passed on; a vendor asking for more is taken to ask for this.
+MAX_RETRY_AFTER = 3600.0
+# Headers about the wire form of a body, which the re-built response no longer has.
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 @dataclass
@@ -32,6 +46,9 @@ class RetryPolicy:
     base_delay: float = 0.25
     max_delay: float = 8.0
     max_total_wait: float = 60.0
+    # Attempts and waits together; ``open_runtime`` sets these two from the settings.
+    total_deadline: float = 60.0
+    max_response_bytes: int = 10 * 1024 * 1024
     # Injected so tests can observe waits without sleeping for real.
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep)
 
@@ -50,14 +67,52 @@ class RetriesExhausted(Exception):
         self.error = error
 
 
+class DeadlineExceeded(httpx.TimeoutException):
+    """The operation's total deadline passed (attempts and waits together)."""
+
+
+class _NoCookies(DefaultCookiePolicy):
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+
+def vendor_client(
+    transport: httpx.AsyncBaseTransport | None, *, limits: httpx.Limits, timeout: float
+) -> httpx.AsyncClient:
+    """The one pooled client for vendor calls. Its jar accepts no cookie, so no vendor
+    session state passes between connections (or tenants) and nothing grows."""
+    return httpx.AsyncClient(
+        transport=transport,
+        limits=limits,
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+        cookies=CookieJar(policy=_NoCookies()),
+        headers={"User-Agent": "ticketbridge", "Accept": "application/json"},
+    )
+
+
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
+    """``Retry-After`` as seconds in [0, MAX_RETRY_AFTER]; None when absent or unreadable."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if math.isnan(seconds):
         return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 class VendorHttp:
@@ -74,7 +129,12 @@ class VendorHttp:
         timeout: float,
     ) -> None:
         self._client = client
-        self._base_url = base_url.rstrip("/")
+        # Stored connections may predate a rule: the structure is checked again on each use.
+        self._refused: UrlRefused | None = None
+        try:
+            self._base_url = normalize_base_url(base_url)
+        except UrlRefused as exc:
+            self._base_url, self._refused = "", exc
         self._auth = auth
         self._limiter = limiter
         self._policy = policy
@@ -95,25 +155,32 @@ class VendorHttp:
         ``retry_unsafe`` allows retrying a non-idempotent call on 5xx/transport errors; only
         callers that can detect a duplicate (or don't create anything) should set it.
         """
+        if not path.startswith("/"):
+            raise ValueError("vendor paths are relative to the connection's base URL")
+        if self._refused is not None:
+            raise _refused(self._refused)
+        url = self._base_url + path
         policy = self._policy
         retryable_5xx = method.upper() in IDEMPOTENT or retry_unsafe
-        waited = 0.0
-        url = path if path.startswith("http") else f"{self._base_url}{path}"
+        waited = busy = 0.0
         for attempt in range(policy.max_attempts):
             response: httpx.Response | None = None
             error: Exception | None = None
+            remaining = policy.total_deadline - busy - waited
+            if remaining <= 0:
+                raise RetriesExhausted(None, DeadlineExceeded("total deadline passed"))
+            started = time.monotonic()
             try:
-                async with self._limiter:
-                    response = await self._client.request(
-                        method,
-                        url,
-                        params=params,
-                        json=json,
-                        auth=self._auth or httpx.USE_CLIENT_DEFAULT,
-                        timeout=self._timeout,
-                    )
+                async with asyncio.timeout(remaining), self._limiter:
+                    response = await self._send(method, url, params, json, remaining)
+            except TimeoutError:
+                raise RetriesExhausted(None, DeadlineExceeded("total deadline passed")) from None
             except httpx.TransportError as exc:
                 error = exc
+            except UrlRefused as exc:
+                raise _refused(exc) from None
+            finally:
+                busy += time.monotonic() - started
             if response is not None and response.status_code < 500 and response.status_code != 429:
                 return response
             last = attempt == policy.max_attempts - 1
@@ -125,7 +192,8 @@ class VendorHttp:
             else:
                 last = True
                 delay = 0.0
-            if last or waited + delay > policy.max_total_wait:
+            budget = min(policy.max_total_wait - waited, policy.total_deadline - busy - waited)
+            if last or delay > budget:
                 if response is not None:
                     return response
                 raise RetriesExhausted(None, error)
@@ -140,7 +208,55 @@ class VendorHttp:
             )
             if response is not None and response.status_code == 429:
                 self.waited_for_rate_limit += delay
-            await response.aclose() if response is not None else None
             await policy.sleep(delay)
             waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self, method: str, url: str, params: Any, json: Any, remaining: float
+    ) -> httpx.Response:
+        request = self._client.build_request(
+            method, url, params=params, json=json, timeout=min(self._timeout, remaining)
+        )
+        response = await self._client.send(
+            request,
+            auth=self._auth or httpx.USE_CLIENT_DEFAULT,
+            follow_redirects=False,
+            stream=True,
+        )
+        try:
+            body = await self._read_capped(response)
+        finally:
+            await response.aclose()
+        headers = [(k, v) for k, v in response.headers.multi_items() if k not in _WIRE_HEADERS]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        cap = self._policy.max_response_bytes
+        too_large = VendorError(
+            f"the vendor's answer is larger than {cap} bytes (HTTP {response.status_code})",
+            vendor_status=response.status_code,
+        )
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise too_large
+                chunks.append(chunk)
+        except httpx.DecodingError:
+            raise VendorError(
+                f"unexpected answer from the vendor (HTTP {response.status_code})",
+                vendor_status=response.status_code,
+            ) from None
+        return b"".join(chunks)
+
+
+def _refused(exc: UrlRefused) -> VendorError:
+    return VendorError(
+        f"the connection's credentials.base_url is refused: {exc.reason}; update the connection"
+    )

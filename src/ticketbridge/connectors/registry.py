@@ -15,7 +15,7 @@ from ticketbridge.connectors.http import RetryPolicy, VendorHttp
 from ticketbridge.connectors.jira.client import JiraClient
 from ticketbridge.connectors.jira.config import JiraCredentials, JiraOptions
 from ticketbridge.connectors.jira.connector import JiraConnector
-from ticketbridge.errors import Unprocessable
+from ticketbridge.errors import Unprocessable, VendorError
 
 VENDORS = ("JIRA",)
 
@@ -82,7 +82,17 @@ class ConnectorFactory:
         policy: RetryPolicy | None = None,
     ) -> JiraConnector:
         """``policy`` overrides the shared retry policy (interactive calls wait less)."""
-        creds = JiraCredentials.model_validate(credentials)
+        try:
+            creds = JiraCredentials.model_validate(credentials)
+        except ValidationError as exc:
+            # Stored before a rule existed (e.g. a base_url with a "#"): refuse to call it.
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            reason = str(err["msg"]).removeprefix("Value error, ")
+            raise VendorError(
+                f"the connection's stored credentials.{field} is no longer accepted: "
+                f"{reason}; update the connection"
+            ) from None
         opts = JiraOptions.model_validate(options or {})
         http = VendorHttp(
             self.client,

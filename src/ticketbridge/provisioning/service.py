@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.connectors.registry import ConnectorFactory, validate_config
+from ticketbridge.connectors.url_policy import UrlPolicy, UrlRefused
 from ticketbridge.crypto import SecretBox
-from ticketbridge.errors import CredentialsUnreadable, NotFound, VendorError
+from ticketbridge.errors import CredentialsUnreadable, NotFound, Unprocessable, VendorError
 from ticketbridge.logging import get_logger
 from ticketbridge.provisioning import keys
 from ticketbridge.provisioning.repository import (
@@ -111,11 +112,13 @@ async def create_connection(
     data: ConnectionCreate,
     *,
     default_refresh_interval: int,
+    url_policy: UrlPolicy,
 ) -> Connection:
     await get_organization(session, account_id, org_id)
     vendor = data.vendor.upper()
     creds, opts = validate_config(vendor, data.credentials, data.options)
     assert creds is not None
+    await _check_base_url(creds, url_policy)
     conn = Connection(
         account_id=account_id,
         organization_id=org_id,
@@ -139,6 +142,8 @@ async def update_connection(
     account_id: uuid.UUID,
     conn_id: uuid.UUID,
     data: ConnectionUpdate,
+    *,
+    url_policy: UrlPolicy,
 ) -> Connection:
     conn = await get_connection(session, account_id, conn_id)
     fields = data.model_fields_set
@@ -146,6 +151,7 @@ async def update_connection(
         conn.vendor, data.credentials, data.options if data.options is not None else conn.options
     )
     if creds is not None:
+        await _check_base_url(creds, url_policy)
         conn.credentials_encrypted = box.encrypt_json(_plain(creds.model_dump()))
         conn.credentials_hint = creds.hint()  # type: ignore[attr-defined]
         conn.health = "UNKNOWN"
@@ -189,6 +195,16 @@ async def test_connection(
     conn.health_checked_at = utcnow()
     await session.flush()
     return result
+
+
+async def _check_base_url(creds: Any, url_policy: UrlPolicy) -> None:
+    """The vendor URL policy before anything is stored or sent (see connectors/url_policy)."""
+    try:
+        creds.base_url = await url_policy.check(creds.base_url)
+    except UrlRefused as exc:
+        raise Unprocessable(
+            f"credentials.base_url: {exc.reason}", field=("credentials", "base_url")
+        ) from None
 
 
 def _plain(data: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Bulk writes against Jira: ``POST /issue/bulk``, the marker search that reconciles it, and
 the read-back of many issues in one search; status and field changes are in bulk_tasks.py.
 
-Results are per item and normalized; Jira's own messages are kept verbatim.
+Results are per item and normalized; Jira's documented error texts are kept, clipped.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from ticketbridge.connectors.base import CreateSpec, NormalizedIssue
 from ticketbridge.connectors.jira import jql as jqlb
 from ticketbridge.connectors.jira.bulk_tasks import REFUSED, BulkTaskOps
 from ticketbridge.connectors.jira.client import BULK_CREATE_MAX
+from ticketbridge.connectors.jira.errors import clip, documented
 from ticketbridge.connectors.jira.mapping import SYNC_FIELDS, issue_from_jira
 from ticketbridge.connectors.jira.payloads import build_create_payload, visible_tags
 from ticketbridge.errors import VendorNotFound, VendorRejected
@@ -39,10 +40,12 @@ class Created:
 
 def element_error(error: Mapping[str, Any]) -> str:
     """Jira's ``elementErrors`` of one failed item as one readable line."""
-    body = error.get("elementErrors") or {}
-    messages = [str(m) for m in body.get("errorMessages") or []]
-    messages += [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()]
-    return "; ".join(messages) or f"Jira refused the item (HTTP {error.get('status', '?')})"
+    messages, errors = documented(error.get("elementErrors"))
+    text = "; ".join(messages + [f"{k}: {v}" for k, v in errors.items()])
+    status = error.get("status")
+    return (
+        clip(text) or f"Jira refused the item (HTTP {status if isinstance(status, int) else '?'})"
+    )
 
 
 class BulkOps(BulkTaskOps):

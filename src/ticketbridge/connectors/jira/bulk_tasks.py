@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ticketbridge.connectors.base import UNSET, NormalizedIssue, UpdateSpec
 from ticketbridge.connectors.jira.adf import markdown_to_adf
+from ticketbridge.connectors.jira.errors import clip
 from ticketbridge.connectors.jira.mapping import DEFAULT_STATUS_MAPPING
 from ticketbridge.connectors.jira.payloads import build_edit_payload, priority_name
 from ticketbridge.errors import Conflict, VendorNotFound, VendorRejected, VendorTimeout
@@ -200,10 +201,13 @@ class BulkTaskOps:
             delay = min(TASK_POLL_MAX, delay * 2)
         processed = {str(i) for i in progress.get("processedAccessibleIssues") or []}
         failed = {
-            str(k): "; ".join(str(m) for m in v) or "Jira refused the change"
+            str(k): clip(
+                "; ".join(m for m in v if isinstance(m, str)) if isinstance(v, list) else ""
+            )
+            or "Jira refused the change"
             for k, v in (progress.get("failedAccessibleIssues") or {}).items()
         }
-        status = str(progress.get("status"))
+        status = clip(str(progress.get("status")), 40)
         out: dict[str, str | None] = {}
         for vendor_id in ids:
             if vendor_id in failed:

@@ -3,20 +3,54 @@
 Every call goes through :class:`VendorHttp` (retries, Retry-After, per-connection limit) and
 turns a non-success answer into the error tree (``connectors/jira/errors.py``). Methods return
 Jira's JSON as plain dicts: only ``mapping.py`` interprets Jira payloads.
+
+Every id that goes into a URL path is checked against Jira's id grammar first and quoted, so
+a value such as ``../../myself`` is a 422 and never a request to another path; an answer that
+is not the JSON shape a call expects is a 502, never a 500.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, cast
+from urllib.parse import quote
 
 import httpx
 
 from ticketbridge.connectors.http import RetriesExhausted, VendorHttp
-from ticketbridge.connectors.jira.errors import error_for_exhausted, error_for_response
+from ticketbridge.connectors.jira.errors import (
+    clip,
+    error_for_exhausted,
+    error_for_response,
+    unexpected,
+)
+from ticketbridge.errors import Unprocessable, VendorError
 
 API = "/rest/api/3"
 BULK_CREATE_MAX = 50
+
+NUMERIC_ID = re.compile(r"^[0-9]{1,19}$")
+PROJECT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,254}$")
+ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,254}-[0-9]{1,19}$")
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9:_-]{1,128}$")
+TASK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def path_id(value: object, *patterns: re.Pattern[str], field: str) -> str:
+    """``value`` quoted for a URL path when it matches one of Jira's id grammars."""
+    text = value if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+    if not any(p.fullmatch(text) for p in patterns):
+        raise Unprocessable(f"{field}: not a valid Jira key or id", field=field)
+    return quote(text, safe="")
+
+
+def project_ref(value: object, field: str = "project_vendor_id") -> str:
+    return path_id(value, NUMERIC_ID, PROJECT_KEY, field=field)
+
+
+def issue_ref(value: object, field: str = "vendor_id") -> str:
+    return path_id(value, NUMERIC_ID, ISSUE_KEY, field=field)
 
 
 class JiraClient:
@@ -43,22 +77,51 @@ class JiraClient:
             raise error_for_response(response)
         return response
 
-    async def _json(self, method: str, path: str, **kw: Any) -> Any:
+    async def _object(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         response = await self._call(method, path, **kw)
-        return response.json() if response.content else None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise _unexpected(response)
+        return body
+
+    async def _list(self, method: str, path: str, **kw: Any) -> list[dict[str, Any]]:
+        response = await self._call(method, path, **kw)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, list):
+            raise _unexpected(response)
+        return body
 
     # -- identity and metadata -------------------------------------------------------------
     async def myself(self) -> dict[str, Any]:
-        return cast(dict[str, Any], await self._json("GET", f"{API}/myself"))
+        """The connection's user; an answer without a Jira account id is not Jira's, so none
+        of its fields is passed on."""
+        response = await self._call("GET", f"{API}/myself")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        account = body.get("accountId") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not ACCOUNT_ID.fullmatch(str(account or "")):
+            raise _unexpected(response)
+        for name in ("displayName", "emailAddress"):
+            value = body.get(name)
+            body[name] = clip(value, 255) if isinstance(value, str) else None
+        return body
 
     async def server_info(self) -> dict[str, Any]:
-        return cast(dict[str, Any], await self._json("GET", f"{API}/serverInfo"))
+        return await self._object("GET", f"{API}/serverInfo")
 
     async def fields(self) -> list[dict[str, Any]]:
-        return cast(list[dict[str, Any]], await self._json("GET", f"{API}/field"))
+        return await self._list("GET", f"{API}/field")
 
     async def priorities(self) -> list[dict[str, Any]]:
-        return cast(list[dict[str, Any]], await self._json("GET", f"{API}/priority"))
+        return await self._list("GET", f"{API}/priority")
 
     # -- projects, issue types, users ----------------------------------------------------------
     async def search_projects(
@@ -77,24 +140,19 @@ class JiraClient:
             params["keys"] = list(keys)
         if expand:
             params["expand"] = expand
-        return cast(dict[str, Any], await self._json("GET", f"{API}/project/search", params=params))
+        return await self._object("GET", f"{API}/project/search", params=params)
 
     async def get_project(self, key_or_id: str, *, expand: str | None = None) -> dict[str, Any]:
         params = {"expand": expand} if expand else None
-        return cast(
-            dict[str, Any], await self._json("GET", f"{API}/project/{key_or_id}", params=params)
-        )
+        return await self._object("GET", f"{API}/project/{project_ref(key_or_id)}", params=params)
 
     async def project_issue_types(
         self, key_or_id: str, *, start_at: int = 0, max_results: int = 200
     ) -> dict[str, Any]:
-        return cast(
-            dict[str, Any],
-            await self._json(
-                "GET",
-                f"{API}/issue/createmeta/{key_or_id}/issuetypes",
-                params={"startAt": start_at, "maxResults": max_results},
-            ),
+        return await self._object(
+            "GET",
+            f"{API}/issue/createmeta/{project_ref(key_or_id)}/issuetypes",
+            params={"startAt": start_at, "maxResults": max_results},
         )
 
     async def assignable_users(
@@ -107,10 +165,7 @@ class JiraClient:
         }
         if query:
             params["query"] = query
-        return cast(
-            list[dict[str, Any]],
-            await self._json("GET", f"{API}/user/assignable/search", params=params),
-        )
+        return await self._list("GET", f"{API}/user/assignable/search", params=params)
 
     # -- search --------------------------------------------------------------------------------
     async def search_jql(
@@ -130,16 +185,16 @@ class JiraClient:
             body["fields"] = list(fields)
         if expand:
             body["expand"] = expand
-        return cast(
-            dict[str, Any],
-            await self._json("POST", f"{API}/search/jql", json=body, retry_unsafe=True),
-        )
+        return await self._object("POST", f"{API}/search/jql", json=body, retry_unsafe=True)
 
     async def approximate_count(self, jql: str) -> int:
-        body = await self._json(
+        body = await self._object(
             "POST", f"{API}/search/approximate-count", json={"jql": jql}, retry_unsafe=True
         )
-        return int(body["count"])
+        count = body.get("count")
+        if not isinstance(count, int):
+            raise VendorError(unexpected(200))
+        return count
 
     # -- issues --------------------------------------------------------------------------------
     async def get_issue(
@@ -150,38 +205,38 @@ class JiraClient:
             params["fields"] = ",".join(fields)
         if expand:
             params["expand"] = expand
-        return cast(
-            dict[str, Any], await self._json("GET", f"{API}/issue/{key_or_id}", params=params)
-        )
+        return await self._object("GET", f"{API}/issue/{issue_ref(key_or_id)}", params=params)
 
     async def create_issue(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Not retried on 5xx/transport errors: the issue may exist; the caller reconciles."""
-        return cast(dict[str, Any], await self._json("POST", f"{API}/issue", json=payload))
+        body = await self._object("POST", f"{API}/issue", json=payload)
+        # The key is used in the next URL (the read-back): it must be a key.
+        if not ISSUE_KEY.fullmatch(str(body.get("key"))):
+            raise VendorError(unexpected(201))
+        return body
 
     async def bulk_create(self, issue_updates: list[dict[str, Any]]) -> dict[str, Any]:
         """``POST /issue/bulk``; a 400 (every item failed) is returned, not raised."""
         if len(issue_updates) > BULK_CREATE_MAX:
             raise ValueError(f"at most {BULK_CREATE_MAX} issues per bulk call")
-        return cast(
-            dict[str, Any],
-            await self._json(
-                "POST", f"{API}/issue/bulk", json={"issueUpdates": issue_updates}, ok=(201, 400)
-            ),
+        return await self._object(
+            "POST", f"{API}/issue/bulk", json={"issueUpdates": issue_updates}, ok=(201, 400)
         )
 
     async def edit_issue(self, key_or_id: str, payload: dict[str, Any]) -> None:
-        await self._call("PUT", f"{API}/issue/{key_or_id}", json=payload)
+        await self._call("PUT", f"{API}/issue/{issue_ref(key_or_id)}", json=payload)
 
     async def delete_issue(self, key_or_id: str, *, delete_subtasks: bool = False) -> None:
         await self._call(
             "DELETE",
-            f"{API}/issue/{key_or_id}",
+            f"{API}/issue/{issue_ref(key_or_id)}",
             params={"deleteSubtasks": str(delete_subtasks).lower()},
         )
 
     async def get_transitions(self, key_or_id: str) -> list[dict[str, Any]]:
-        body = await self._json("GET", f"{API}/issue/{key_or_id}/transitions")
-        return cast(list[dict[str, Any]], body.get("transitions", []))
+        body = await self._object("GET", f"{API}/issue/{issue_ref(key_or_id)}/transitions")
+        transitions = body.get("transitions") or []
+        return cast(list[dict[str, Any]], transitions if isinstance(transitions, list) else [])
 
     async def transition_issue(
         self, key_or_id: str, transition_id: str, *, fields: dict[str, Any] | None = None
@@ -189,28 +244,36 @@ class JiraClient:
         body: dict[str, Any] = {"transition": {"id": transition_id}}
         if fields:
             body["fields"] = fields
-        await self._call("POST", f"{API}/issue/{key_or_id}/transitions", json=body)
+        await self._call("POST", f"{API}/issue/{issue_ref(key_or_id)}/transitions", json=body)
 
     # -- bulk operations -----------------------------------------------------------------------
     async def bulk_transition(self, inputs: list[dict[str, Any]]) -> str:
-        body = await self._json(
+        body = await self._object(
             "POST",
             f"{API}/bulk/issues/transition",
             json={"bulkTransitionInputs": inputs, "sendBulkNotification": False},
         )
-        return str(body["taskId"])
+        return _task_id(body)
 
     async def bulk_edit(self, payload: dict[str, Any]) -> str:
-        body = await self._json("POST", f"{API}/bulk/issues/fields", json=payload)
-        return str(body["taskId"])
+        return _task_id(await self._object("POST", f"{API}/bulk/issues/fields", json=payload))
 
     async def bulk_available_transitions(self, keys: Sequence[str]) -> dict[str, Any]:
-        return cast(
-            dict[str, Any],
-            await self._json(
-                "GET", f"{API}/bulk/issues/transition", params={"issueIdsOrKeys": ",".join(keys)}
-            ),
+        return await self._object(
+            "GET", f"{API}/bulk/issues/transition", params={"issueIdsOrKeys": ",".join(keys)}
         )
 
     async def bulk_progress(self, task_id: str) -> dict[str, Any]:
-        return cast(dict[str, Any], await self._json("GET", f"{API}/bulk/queue/{task_id}"))
+        task = path_id(task_id, TASK_ID, field="task_id")
+        return await self._object("GET", f"{API}/bulk/queue/{task}")
+
+
+def _unexpected(response: httpx.Response) -> VendorError:
+    return VendorError(unexpected(response.status_code), vendor_status=response.status_code)
+
+
+def _task_id(body: dict[str, Any]) -> str:
+    task = body.get("taskId")
+    if not isinstance(task, str | int) or not TASK_ID.fullmatch(str(task)):
+        raise VendorError(unexpected(201))
+    return str(task)

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from ticketbridge.connectors.url_policy import UrlRefused, normalize_base_url
+
 
 class JiraCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -17,10 +19,12 @@ class JiraCredentials(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL such as https://acme.atlassian.net")
-        return value
+        # The structural rules; https and the address rules need DNS and the settings, so
+        # the provisioning service applies them (UrlPolicy.check) and the transport again.
+        try:
+            return normalize_base_url(value)
+        except UrlRefused as exc:
+            raise ValueError(exc.reason) from None
 
     @field_validator("email")
     @classmethod
