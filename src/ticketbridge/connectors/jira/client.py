@@ -179,9 +179,17 @@ class JiraClient:
             params={"deleteSubtasks": str(delete_subtasks).lower()},
         )
 
-    async def get_transitions(self, key_or_id: str) -> list[dict[str, Any]]:
-        body = await self._json("GET", f"{API}/issue/{key_or_id}/transitions")
+    async def get_transitions(
+        self, key_or_id: str, *, with_fields: bool = False
+    ) -> list[dict[str, Any]]:
+        params = {"expand": "transitions.fields"} if with_fields else None
+        body = await self._json("GET", f"{API}/issue/{key_or_id}/transitions", params=params)
         return cast(list[dict[str, Any]], body.get("transitions", []))
+
+    async def project_statuses(self, key_or_id: str) -> list[dict[str, Any]]:
+        """The statuses of a project's workflows, per issue type."""
+        body = await self._json("GET", f"{API}/project/{key_or_id}/statuses")
+        return cast(list[dict[str, Any]], body if isinstance(body, list) else [])
 
     async def transition_issue(
         self, key_or_id: str, transition_id: str, *, fields: dict[str, Any] | None = None
