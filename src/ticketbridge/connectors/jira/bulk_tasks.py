@@ -94,11 +94,14 @@ class BulkTaskOps:
         status: str,
         out: dict[str, str | None],
     ) -> tuple[list[Edge], list[IssueRef]] | None:
-        """Walk the group's first issue; ``(path, the others)`` when they must follow."""
+        """``(path, the issues that must follow it)``: all of them when the path is a single
+        known step; else the first issue walks (exploring the workflow) and the others follow."""
         lead, rest = members[0], members[1:]
         where, current = states[lead.vendor_id]
         try:
             walk = await self.status_paths.start(lead.vendor_id, where, current, status)
+            if walk is not None and walk.first.to.id in walk.goals:
+                return [walk.first], members  # one step, known: everyone goes in bulk
             path = [] if walk is None else await walk.run()
         except (Conflict, VendorRejected, VendorNotFound) as exc:
             # Same workflow, same status: the others would fail the same way.
