@@ -26,7 +26,6 @@ from ticketbridge.connectors.jira.payloads import (
     custom_field_ids,
 )
 from ticketbridge.connectors.jira.status_paths import (
-    Edge,
     StatusPaths,
     Walk,
     WalkFailed,
@@ -107,7 +106,8 @@ class WriteOps:
             if walk is None:
                 return created
             await walk.run()
-        except WalkFailed as exc:
+        except (WalkFailed, VendorError) as exc:
+            # The issue exists: answering an error would lose it from the store.
             log.warning(
                 "create_status_not_reached", key=key, status=spec.status, reason=exc.message
             )
@@ -132,13 +132,14 @@ class WriteOps:
             await walk.run()
         return await self.read_issue(issue, custom_field_ids(spec.custom_fields))
 
-    async def transition_to(self, issue: str, status: str) -> list[Edge]:
-        """Walk ``issue`` to ``status``; the transitions taken (none: already there)."""
+    async def transition_to(self, issue: str, status: str) -> None:
+        """Walk ``issue`` to ``status`` along its workflow's shortest path."""
         raw = await self._get(issue, STATUS_FIELDS, full=False)
         if self._status_of(raw) == status:
-            return []
+            return
         walk = await self.status_paths.start(issue, where_of(raw), status_of(raw), status)
-        return [] if walk is None else await walk.run()
+        if walk is not None:
+            await walk.run()
 
     @property
     def status_paths(self) -> StatusPaths:
