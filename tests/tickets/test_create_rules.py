@@ -159,3 +159,14 @@ class TestStatusOnCreate:
         assert calls(site, DELETE) == 0
         [row] = await tickets_of(runtime, tenant)
         assert row.vendor_id == str(issue.id)
+
+    async def test_jira_failing_during_the_transitions_keeps_the_created_issue(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+    ) -> None:
+        site.faults.configure(
+            {"error_rate": {"share": 1.0, "status": 503, "routes": [f"{TRANSITION}"]}}
+        )
+        ticket = await created(client, tenant, status="IN_PROGRESS")
+        assert (jira_issue(site, ticket).status.name, ticket["status"]) == ("To Do", "TODO")
+        assert site.issues_count() == 1
+        assert len(await tickets_of(runtime, tenant)) == 1
