@@ -10,10 +10,12 @@ Which Jira statuses satisfy a normalized status (:func:`rank`, best first):
    In Progress ``indeterminate``, RESOLVED/CLOSED: Done ``done``).
 
 The goals are the statuses of the issue's workflow (``GET /project/{key}/statuses``, for its
-issue type) with the best rank. The current status satisfies the request when its rank is the
-best one: "already there", no transition. Otherwise the issue walks a shortest path: Jira only
-shows the transitions leaving the issue's *current* status, so each status reached is read
-(``GET /issue/{key}/transitions``, cached per workflow and status for the whole operation)
+issue type) with the best rank; that read is skipped when a transition from the current
+status leads to a rank-0 status (one step to a best fit is shortest whatever else exists).
+The current status satisfies the request when its rank is the best one: "already there", no
+transition. Otherwise the issue walks a shortest path: Jira only shows the transitions leaving
+the issue's *current* status, so each status reached is read (``GET /issue/{key}/transitions``
+or the issue's ``expand=transitions.fields``, cached per workflow and status for the operation)
 and the next step is the first edge of a shortest known path to a goal (breadth-first over
 what has been read), else an unexplored status of the category closest to the goals. At most
 :data:`MAX_STEPS` transitions. A transition whose screen requires fields is never taken
@@ -171,6 +173,17 @@ class StatusPaths:
         """``None`` when the issue is already there; else a walk whose first step is possible.
         Raises WalkFailed before anything changes when no status fits or the first step is
         blocked."""
+        if rank(current, target, self.options) == 0:
+            return None  # nothing fits better: no need to read the workflow
+        direct = [
+            e
+            for e in await self.edges(key, where, current)
+            if not e.required and rank(e.to, target, self.options) == 0
+        ]
+        if direct:  # one step to a best fit: shortest whatever the rest of the workflow is
+            return Walk(
+                self, key, where, target, frozenset(e.to.id for e in direct), current, direct[0]
+            )
         statuses = await self.workflow_statuses(where)
         if statuses is None:  # the project's statuses are not readable: what leaves from here
             statuses = [e.to for e in await self.edges(key, where, current)]
@@ -210,6 +223,14 @@ class StatusPaths:
                 status = JiraStatus.from_json(raw)
                 found.setdefault(status.id, status)
         return list(found.values()) or None
+
+    def remember(self, where: Where, status: JiraStatus, transitions: Any) -> None:
+        """Keep transitions already read with the issue (``expand=transitions.fields``)."""
+        if isinstance(transitions, list):
+            self._edges.setdefault(
+                (where, status.id),
+                [edge_from_json(t) for t in transitions if t.get("isAvailable") is not False],
+            )
 
     async def edges(self, key: str, where: Where, status: JiraStatus) -> list[Edge]:
         cached = self._edges.get((where, status.id))

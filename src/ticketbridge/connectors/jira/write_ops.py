@@ -102,7 +102,7 @@ class WriteOps:
         if spec.status is None or created.status == spec.status:
             return created
         try:
-            walk = await self.status_paths.start(key, where_of(raw), status_of(raw), spec.status)
+            walk = await self._start_walk(key, spec.status)
             if walk is None:
                 return created
             await walk.run()
@@ -119,12 +119,12 @@ class WriteOps:
         if spec.status is not UNSET or spec.tags is not UNSET:
             # One read up front: the status (so an unreachable status fails before anything
             # changes) and the labels (so replacing the tags keeps our markers).
-            raw = await self._get(issue, STATUS_FIELDS, full=False)
+            raw = await self._get(
+                issue, STATUS_FIELDS, full=False, transitions=spec.status is not UNSET
+            )
             labels = [str(x) for x in (raw.get("fields") or {}).get("labels") or []]
             if spec.status is not UNSET and self._status_of(raw) != spec.status:
-                walk = await self.status_paths.start(
-                    issue, where_of(raw), status_of(raw), spec.status
-                )
+                walk = await self._start_walk(issue, spec.status, raw)
         payload = build_edit_payload(spec, self.options, current_labels=labels)
         if payload is not None:
             await self.client.edit_issue(issue, payload)
@@ -134,12 +134,22 @@ class WriteOps:
 
     async def transition_to(self, issue: str, status: str) -> None:
         """Walk ``issue`` to ``status`` along its workflow's shortest path."""
-        raw = await self._get(issue, STATUS_FIELDS, full=False)
+        raw = await self._get(issue, STATUS_FIELDS, full=False, transitions=True)
         if self._status_of(raw) == status:
             return
-        walk = await self.status_paths.start(issue, where_of(raw), status_of(raw), status)
+        walk = await self._start_walk(issue, status, raw)
         if walk is not None:
             await walk.run()
+
+    async def _start_walk(
+        self, issue: str, status: str, raw: dict[str, Any] | None = None
+    ) -> Walk | None:
+        """Plan the walk from ``raw`` (the issue read with its transitions) or a fresh read."""
+        if raw is None:
+            raw = await self._get(issue, STATUS_FIELDS, full=False, transitions=True)
+        where, current = where_of(raw), status_of(raw)
+        self.status_paths.remember(where, current, raw.get("transitions"))
+        return await self.status_paths.start(issue, where, current, status)
 
     @property
     def status_paths(self) -> StatusPaths:
@@ -177,10 +187,17 @@ class WriteOps:
             raise original from None
 
     async def _get(
-        self, issue: str, extra_fields: Sequence[str] = (), *, full: bool = True
+        self,
+        issue: str,
+        extra_fields: Sequence[str] = (),
+        *,
+        full: bool = True,
+        transitions: bool = False,
     ) -> dict[str, Any]:
         fields = [*SYNC_FIELDS, *extra_fields] if full else list(extra_fields)
-        return await self.client.get_issue(issue, fields=fields)
+        # The transitions with their screens' fields, for the status walk's first step.
+        expand = "transitions.fields" if transitions else None
+        return await self.client.get_issue(issue, fields=fields, expand=expand)
 
     def _normalize(self, raw: dict[str, Any]) -> NormalizedIssue:
         issue = issue_from_jira(raw, base_url=self.credentials.base_url, options=self.options)
