@@ -97,12 +97,12 @@ class WriteOps:
         answer and the reason is logged."""
         key = await self._create_once(build_create_payload(spec, self.options), spec)
         extra = custom_field_ids(spec.custom_fields)
-        raw = await self._get(key, extra)
+        raw = await self._get(key, extra, transitions=spec.status is not None)
         created = self._normalize(raw)
         if spec.status is None or created.status == spec.status:
             return created
         try:
-            walk = await self._start_walk(key, spec.status)
+            walk = await self._start_walk(key, spec.status, raw)
             if walk is None:
                 return created
             await walk.run()
