@@ -259,6 +259,14 @@ class TestIssueRoutes:
         listed = await api.call(
             "GET", route, path=path, params={"expand": "transitions.fields"}, expect=200
         )
+        with_issue = await api.call(
+            "GET",
+            "/rest/api/3/issue/{issueIdOrKey}",
+            path=path,
+            params={"expand": "transitions.fields", "fields": "status"},
+            expect=200,
+        )
+        assert with_issue["transitions"] == listed["transitions"]
         resolve = next(t for t in listed["transitions"] if t["id"] == "5")
         assert resolve["hasScreen"] is True
         assert resolve["fields"]["resolution"]["required"] is True
