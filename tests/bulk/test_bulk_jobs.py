@@ -26,7 +26,7 @@ from ticketbridge.sync.service import run_sync
 
 BULK_TRANSITION = "POST /rest/api/3/bulk/issues/transition"
 BULK_EDIT = "POST /rest/api/3/bulk/issues/fields"
-TRANSITIONS_LOOKUP = "GET /rest/api/3/bulk/issues/transition"
+TRANSITIONS = "GET /rest/api/3/issue/{issueIdOrKey}/transitions"
 
 
 async def submit(client: httpx.AsyncClient, tenant: Tenant, url: str, body: Any) -> str:
@@ -215,7 +215,8 @@ class TestBulkUpdateJob:
             assert stored["description"] == "now **bold**"
             assert stored["assigned_user_id"] == str(dev.id)
         calls = stats(site)
-        assert calls[TRANSITIONS_LOOKUP] == 1
+        # One read of the workflow's transitions (both issues are in To Do), one bulk step.
+        assert calls[TRANSITIONS] == 1
         assert calls[BULK_TRANSITION] == 1
         assert calls[BULK_EDIT] == 1
         assert "POST /rest/api/3/issue/{issueIdOrKey}/transitions" not in calls
@@ -253,9 +254,10 @@ class TestBulkUpdateJob:
         self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, site: Site
     ) -> None:
         created = await stored_tickets(client, synced, runtime, 2)
+        site.set_screen("OPS", "21", ["resolution"])  # In Progress needs a field we never send
         body = {
             "ticket_ids": [r["ticket_id"] for r in created],
-            "updates": {"status": "IN_REVIEW", "name": "not applied"},
+            "updates": {"status": "IN_PROGRESS", "name": "not applied"},
         }
 
         job = await wait_job(client, synced, await submit(client, synced, UPDATE_URL, body))
@@ -263,9 +265,40 @@ class TestBulkUpdateJob:
         assert job["status"] == "FAILED"
         reason = job["failure_reason"]
         assert (reason["succeeded"], reason["failed"]) == (0, 2)
-        assert all("IN_REVIEW cannot be reached" in r["error"] for r in reason["results"])
+        assert all("requires Resolution (resolution)" in r["error"] for r in reason["results"])
         # Fields are only edited on tickets whose transition succeeded.
         assert all(site.get_issue(r["vendor_ticket_id"]).summary != "not applied" for r in created)
+
+    @pytest.mark.parametrize(
+        ("status", "jira_status", "steps"),
+        [("CLOSED", "Closed", 3), ("RESOLVED", "Resolved", 2), ("OPEN", "Open", 0)],
+    )
+    async def test_classic_workflow_paths_in_bulk(
+        self,
+        client: httpx.AsyncClient,
+        synced: Tenant,
+        runtime: Runtime,
+        site: Site,
+        status: str,
+        jira_status: str,
+        steps: int,
+    ) -> None:
+        created = await stored_tickets(client, synced, runtime, 3)
+        # The issues start in To Do; OPS's workflow becomes the classic one, from Open.
+        site.find_project("OPS").workflow = "classic"  # type: ignore[union-attr]
+        for r in created:
+            site.get_issue(r["vendor_ticket_id"]).status_id = "1"
+        site.stats.reset()
+        body = {"ticket_ids": [r["ticket_id"] for r in created], "updates": {"status": status}}
+
+        job = await wait_job(client, synced, await submit(client, synced, UPDATE_URL, body))
+
+        assert job["status"] == "SUCCESS", job
+        assert {site.get_issue(r["vendor_ticket_id"]).status.name for r in created} == {jira_status}
+        calls = stats(site)
+        # The first issue walks the path; the two others follow, one bulk call per step.
+        assert calls.get("POST /rest/api/3/issue/{issueIdOrKey}/transitions", 0) == steps
+        assert calls.get(BULK_TRANSITION, 0) == steps
 
     async def test_tags_are_replaced_keeping_the_markers(
         self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, site: Site

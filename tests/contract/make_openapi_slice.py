@@ -29,6 +29,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/rest/api/3/project": ("get",),
     "/rest/api/3/project/search": ("get",),
     "/rest/api/3/project/{projectIdOrKey}": ("get",),
+    "/rest/api/3/project/{projectIdOrKey}/statuses": ("get",),
     "/rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes": ("get",),
     "/rest/api/3/user/assignable/search": ("get",),
     "/rest/api/3/issue": ("post",),

@@ -241,6 +241,73 @@ class TestIssueRoutes:
             expect=404,
         )
 
+    async def test_classic_workflow_and_transition_screen(
+        self, api: ContractClient, site: Site
+    ) -> None:
+        site.add_project("CLS", "Classic", workflow="classic")
+        site.set_screen("CLS", "5", ["resolution"])
+        route = "/rest/api/3/issue/{issueIdOrKey}/transitions"
+        created = await api.call(
+            "POST", "/rest/api/3/issue", json=new_issue(project={"key": "CLS"}), expect=201
+        )
+        path = {"issueIdOrKey": created["key"]}
+        listed = await api.call(
+            "GET", route, path=path, params={"expand": "transitions.fields"}, expect=200
+        )
+        assert [(t["id"], t["to"]["name"]) for t in listed["transitions"]] == [("4", "In Progress")]
+        await api.call("POST", route, path=path, json={"transition": {"id": "4"}}, expect=204)
+        listed = await api.call(
+            "GET", route, path=path, params={"expand": "transitions.fields"}, expect=200
+        )
+        with_issue = await api.call(
+            "GET",
+            "/rest/api/3/issue/{issueIdOrKey}",
+            path=path,
+            params={"expand": "transitions.fields", "fields": "status"},
+            expect=200,
+        )
+        assert with_issue["transitions"] == listed["transitions"]
+        resolve = next(t for t in listed["transitions"] if t["id"] == "5")
+        assert resolve["hasScreen"] is True
+        assert resolve["fields"]["resolution"]["required"] is True
+        refused = await api.call(
+            "POST", route, path=path, json={"transition": {"id": "5"}}, expect=400
+        )
+        assert refused["errors"] == {"resolution": "Resolution is required."}
+        await api.call(
+            "POST",
+            route,
+            path=path,
+            json={"transition": {"id": "5"}, "fields": {"resolution": {"name": "Done"}}},
+            expect=204,
+        )
+        issue = await api.call(
+            "GET",
+            "/rest/api/3/issue/{issueIdOrKey}",
+            path=path,
+            params={"expand": "transitions"},
+            expect=200,
+        )
+        assert issue["fields"]["status"]["name"] == "Resolved"
+        assert {t["to"]["name"] for t in issue["transitions"]} == {"Closed", "Reopened"}
+
+    @pytest.mark.parametrize(
+        ("workflow", "names"),
+        [
+            ("default", ["To Do", "In Progress", "Done"]),
+            ("classic", ["Open", "In Progress", "Resolved", "Closed", "Reopened"]),
+        ],
+    )
+    async def test_project_statuses(
+        self, api: ContractClient, site: Site, workflow: str, names: list[str]
+    ) -> None:
+        site.add_project("WF", "Workflow", workflow=workflow)
+        route = "/rest/api/3/project/{projectIdOrKey}/statuses"
+        body = await api.call("GET", route, path={"projectIdOrKey": "WF"}, expect=200)
+        assert {t["name"] for t in body} >= {"Task", "Bug"}
+        assert [s["name"] for s in body[0]["statuses"]] == names
+        await api.call("GET", route, path={"projectIdOrKey": "NOPE"}, expect=404)
+
 
 class TestSearchRoutes:
     @pytest.mark.parametrize("method", ["GET", "POST"])

@@ -40,7 +40,12 @@ class TestStatusMapping:
             ("Done", "done", "CLOSED"),
             ("in progress", "indeterminate", "IN_PROGRESS"),  # names match case-insensitively
             ("Backlog", "new", "TODO"),  # unknown names fall back to the category
-            ("In Review", "indeterminate", "IN_PROGRESS"),
+            ("In Review", "indeterminate", "IN_REVIEW"),
+            ("Open", "new", "OPEN"),
+            ("Reopened", "new", "OPEN"),
+            ("Resolved", "done", "RESOLVED"),
+            ("Closed", "done", "CLOSED"),
+            ("Code Review", "indeterminate", "IN_PROGRESS"),
             ("Won't Fix", "done", "CLOSED"),
             ("Odd", "undefined", "TODO"),
             (None, None, "TODO"),

@@ -115,14 +115,58 @@ class TestStatusOnCreate:
         assert jira_issue(site, ticket).status.name == "In Progress"
         assert ticket["status"] == "IN_REVIEW"
 
-    async def test_unreachable_status_is_409_and_leaves_nothing_behind(
+    async def test_open_on_a_new_issue_needs_no_transition_and_keeps_the_issue(
         self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
     ) -> None:
-        response = await create(client, tenant, status="IN_REVIEW")
-        assert response.status_code == 409
-        detail = response.json()["detail"]
-        assert "reachable statuses: CLOSED, IN_PROGRESS" in detail
-        assert "nothing was created" in detail
-        assert calls(site, DELETE) == 1
-        assert site.issues_count() == 0
-        assert await tickets_of(runtime, tenant) == []
+        # Issue #11 item 1: OPEN on a new "To Do" issue was a 409 that deleted the issue.
+        ticket = await created(client, tenant, status="OPEN")
+        issue = jira_issue(site, ticket)
+        assert issue.status.name == "To Do"
+        assert calls(site, TRANSITION) == 0
+        assert calls(site, DELETE) == 0
+        assert [t.vendor_id for t in await tickets_of(runtime, tenant)] == [str(issue.id)]
+
+    @pytest.mark.parametrize(
+        ("status", "jira_status", "transitions"),
+        [("OPEN", "Open", 0), ("RESOLVED", "Resolved", 2), ("CLOSED", "Closed", 3)],
+    )
+    async def test_classic_workflow_walks_the_path(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        site: Site,
+        status: str,
+        jira_status: str,
+        transitions: int,
+    ) -> None:
+        site.add_project("CLS", "Classic", workflow="classic")
+        ticket = await created(client, tenant, status=status, project_vendor_id="CLS")
+        assert jira_issue(site, ticket).status.name == jira_status
+        assert ticket["status"] == status
+        assert calls(site, TRANSITION) == transitions
+
+    async def test_an_unreachable_status_keeps_the_created_issue(
+        self, client: httpx.AsyncClient, runtime: Runtime, site: Site
+    ) -> None:
+        # The connection maps Done to RESOLVED: no status of the workflow is CLOSED.
+        tenant = await make_tenant(
+            client, runtime, "mapped", options={"status_mapping": {"Done": "RESOLVED"}}
+        )
+        ticket = await created(client, tenant, status="CLOSED")
+        issue = jira_issue(site, ticket)
+        assert (issue.status.name, ticket["status"]) == ("To Do", "TODO")
+        assert calls(site, TRANSITION) == 0
+        assert calls(site, DELETE) == 0
+        [row] = await tickets_of(runtime, tenant)
+        assert row.vendor_id == str(issue.id)
+
+    async def test_jira_failing_during_the_transitions_keeps_the_created_issue(
+        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+    ) -> None:
+        site.faults.configure(
+            {"error_rate": {"share": 1.0, "status": 503, "routes": [f"{TRANSITION}"]}}
+        )
+        ticket = await created(client, tenant, status="IN_PROGRESS")
+        assert (jira_issue(site, ticket).status.name, ticket["status"]) == ("To Do", "TODO")
+        assert site.issues_count() == 1
+        assert len(await tickets_of(runtime, tenant)) == 1

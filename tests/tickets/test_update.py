@@ -255,18 +255,34 @@ class TestStatusChange:
         assert (issue.status.name, issue.summary) == ("Done", "Fixed")
         assert (result["status"], result["name"]) == ("CLOSED", "Fixed")
 
-    async def test_unreachable_status_is_409_and_nothing_changes(
+    async def test_a_transition_screen_with_a_required_field_is_409_naming_it(
         self, client: httpx.AsyncClient, tenant: Tenant, site: Site, ticket: dict[str, Any]
     ) -> None:
-        gets = calls(site, GET)
-        response = await update(client, tenant, ticket["id"], status="IN_REVIEW", name="No")
+        site.set_screen("DEMO", "31", ["resolution"])
+        response = await update(client, tenant, ticket["id"], status="RESOLVED", name="No")
         assert response.status_code == 409
-        assert response.json()["detail"] == (
-            "status IN_REVIEW cannot be reached from TODO; reachable statuses: CLOSED, IN_PROGRESS"
-        )
+        detail = response.json()["detail"]
+        assert "status RESOLVED needs the Jira transition 'Done'" in detail
+        assert "requires Resolution (resolution)" in detail
         assert calls(site, EDIT) == calls(site, TRANSITION) == 0
-        assert calls(site, GET) == gets + 1
-        assert jira_issue(site, ticket).summary == "Original"
+        issue = jira_issue(site, ticket)
+        assert (issue.summary, issue.status.name) == ("Original", "To Do")
+
+    @pytest.mark.parametrize(("status", "jira_status"), [("IN_REVIEW", "In Progress")])
+    async def test_a_status_without_its_own_name_goes_by_category(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        site: Site,
+        ticket: dict[str, Any],
+        status: str,
+        jira_status: str,
+    ) -> None:
+        # Issue #11 item 1: IN_REVIEW and RESOLVED were 409s on Jira's default workflow.
+        result = await patched(client, tenant, ticket, status=status)
+        assert jira_issue(site, ticket).status.name == jira_status
+        assert result["status"] == "IN_PROGRESS"
+        assert calls(site, TRANSITION) == 1
 
     async def test_the_connections_status_mapping_is_used(
         self, client: httpx.AsyncClient, runtime: Runtime, site: Site
@@ -278,9 +294,15 @@ class TestStatusChange:
         result = await patched(client, tenant, ticket, status="RESOLVED")
         assert jira_issue(site, ticket).status.name == "Done"
         assert result["status"] == "RESOLVED"
-        response = await update(client, tenant, ticket["id"], status="CLOSED")
+        gets = calls(site, GET)
+        response = await update(client, tenant, ticket["id"], status="CLOSED", name="No")
         assert response.status_code == 409
-        assert "reachable statuses: IN_PROGRESS, TODO" in response.json()["detail"]
+        assert response.json()["detail"] == (
+            "status CLOSED cannot be reached from RESOLVED; reachable statuses: IN_PROGRESS, TODO"
+        )
+        assert calls(site, GET) == gets + 1
+        assert calls(site, EDIT) == 0
+        assert jira_issue(site, ticket).summary != "No"
 
 
 class TestUpdateRequests:

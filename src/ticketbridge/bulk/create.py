@@ -32,7 +32,6 @@ from ticketbridge.errors import (
     Conflict,
     NotFound,
     Unprocessable,
-    VendorError,
     VendorNotFound,
     VendorRejected,
     VendorTimeout,
@@ -240,8 +239,8 @@ async def _apply_statuses(
     out: dict[int, Outcome],
     issues: dict[str, NormalizedIssue],
 ) -> list[str]:
-    """Bulk transitions grouped by target status; an item whose status cannot be applied is
-    deleted again (like single create: a failed request creates nothing)."""
+    """Bulk transitions grouped by target status. An item whose status cannot be reached is
+    kept as Jira has it (like single create: a status never deletes a created issue)."""
     targets: dict[str, list[tuple[Item, IssueRef]]] = {}
     for item in readers:
         outcome, spec = out[item.index], item.spec
@@ -253,22 +252,12 @@ async def _apply_statuses(
     moved: list[str] = []
     for status, pairs in targets.items():
         errors = await connector.bulk_set_status([ref for _, ref in pairs], status)
-        for item, ref in pairs:
+        for _, ref in pairs:
             error = errors.get(ref.vendor_id)
-            if error is None:
-                moved.append(ref.vendor_id)
-                continue
-            out[item.index].error = await _undo(connector, ref, error)
+            if error is not None:
+                log.warning("bulk_create_status_not_reached", key=ref.key, reason=error)
+            moved.append(ref.vendor_id)  # re-read either way: a walk may have moved it
     return moved
-
-
-async def _undo(connector: JiraConnector, ref: IssueRef, error: str) -> str:
-    try:
-        await connector.client.delete_issue(ref.vendor_id)
-    except VendorError as exc:
-        log.warning("bulk_create_undo_failed", key=ref.key, error=type(exc).__name__)
-        return f"{error}; the issue was created as {ref.key} and kept"
-    return f"{error}; nothing was created"
 
 
 async def persist(

@@ -2,7 +2,8 @@
 
 It serves the subset of Jira Cloud's REST API v2/v3 that ticketbridge and the usual Python
 clients (``jira``, ``atlassian-python-api``) use, with Jira's JSON shapes, validation messages,
-workflow, ``nextPageToken`` search, bulk tasks, several sites, Basic auth, deterministic seed
+workflows per project (Jira Cloud's default, or a restricted classic one) with transition
+screens, ``nextPageToken`` search, bulk tasks, several sites, Basic auth, deterministic seed
 data, and injectable faults (latency, 429s, 5xx, ambiguous writes). It imports nothing from
 ticketbridge outside this package.
 

@@ -1,12 +1,21 @@
 """The emulator's data model: users, projects, issue types, priorities, workflow, issues.
 
 Values mirror a fresh Jira Cloud site: numeric-string ids, the default priority scheme
-(Highest=1 .. Lowest=5), the five standard issue types and the default three-status workflow.
+(Highest=1 .. Lowest=5), the five standard issue types and two workflows.
 
-Workflow (deliberately simple, like a team-managed project's default workflow): every status
-can move to every *other* status through a global transition named after its target
-(``11`` To Do, ``21`` In Progress, ``31`` Done). Entering Done sets resolution Done (unless
-the transition supplies another one); leaving Done clears it.
+Workflows (chosen per project, :data:`WORKFLOWS`):
+
+- ``default``: Jira Cloud's default for new company-managed software projects. To Do, In
+  Progress, Done; every status can move to every *other* status through a global transition
+  named after its target (``11`` To Do, ``21`` In Progress, ``31`` Done).
+- ``classic``: a restricted version of Jira's classic workflow, so that some statuses are
+  several transitions apart: Open -> In Progress (``4`` Start Progress, also from Reopened),
+  In Progress -> Open (``301`` Stop Progress), In Progress -> Resolved (``5`` Resolve Issue),
+  Resolved -> Closed (``2`` Close Issue), Resolved/Closed -> Reopened (``3`` Reopen Issue).
+
+Entering a Done-category status sets resolution Done (unless the transition supplies another
+one); leaving the category clears it. A project can put a screen with required fields on a
+transition (:attr:`Project.screens`), as Jira's transition screens do.
 
 Issues keep raw values (account ids, ids, ADF) rather than rendered JSON; :mod:`render`
 builds Jira's response shapes and :meth:`Issue.doc` the JQL "search document".
@@ -76,6 +85,27 @@ class Transition:
     id: str
     name: str
     to: Status
+    # The statuses it leaves from; ``None`` is a global transition (from every other status).
+    sources: tuple[str, ...] | None = None
+
+    def leaves(self, status_id: str) -> bool:
+        if self.sources is None:
+            return self.to.id != status_id
+        return status_id in self.sources
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    name: str
+    initial: Status
+    statuses: tuple[Status, ...]
+    transitions: tuple[Transition, ...]
+
+    def transitions_from(self, status_id: str) -> list[Transition]:
+        return [t for t in self.transitions if t.leaves(status_id)]
+
+    def transition(self, transition_id: str) -> Transition | None:
+        return next((t for t in self.transitions if t.id == transition_id), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +124,9 @@ class Project:
     simplified: bool = False
     description: str = ""
     next_number: int = 1
+    workflow: str = "default"
+    # Transition id -> field ids its screen requires.
+    screens: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def style(self) -> str:
@@ -124,7 +157,17 @@ IN_PROGRESS = Status(
     "3", "In Progress", "This issue is being actively worked on.", CAT_INDETERMINATE
 )
 DONE = Status("10001", "Done", "", CAT_DONE)
-STATUSES = {s.id: s for s in (TODO, IN_PROGRESS, DONE)}
+OPEN = Status(
+    "1", "Open", "The issue is open and ready for the assignee to start work on it.", CAT_NEW
+)
+REOPENED = Status(
+    "4", "Reopened", "This issue was once resolved, but the resolution was wrong.", CAT_NEW
+)
+RESOLVED = Status(
+    "5", "Resolved", "A resolution has been taken, and it is awaiting verification.", CAT_DONE
+)
+CLOSED = Status("6", "Closed", "The issue is considered finished.", CAT_DONE)
+STATUSES = {s.id: s for s in (TODO, IN_PROGRESS, DONE, OPEN, REOPENED, RESOLVED, CLOSED)}
 INITIAL_STATUS = TODO
 
 TRANSITIONS = (
@@ -133,6 +176,18 @@ TRANSITIONS = (
     Transition("31", "Done", DONE),
 )
 TRANSITIONS_BY_ID = {t.id: t for t in TRANSITIONS}
+CLASSIC_TRANSITIONS = (
+    Transition("4", "Start Progress", IN_PROGRESS, (OPEN.id, REOPENED.id)),
+    Transition("301", "Stop Progress", OPEN, (IN_PROGRESS.id,)),
+    Transition("5", "Resolve Issue", RESOLVED, (IN_PROGRESS.id,)),
+    Transition("2", "Close Issue", CLOSED, (RESOLVED.id,)),
+    Transition("3", "Reopen Issue", REOPENED, (RESOLVED.id, CLOSED.id)),
+)
+DEFAULT_WORKFLOW = Workflow("default", TODO, (TODO, IN_PROGRESS, DONE), TRANSITIONS)
+CLASSIC_WORKFLOW = Workflow(
+    "classic", OPEN, (OPEN, IN_PROGRESS, RESOLVED, CLOSED, REOPENED), CLASSIC_TRANSITIONS
+)
+WORKFLOWS = {w.name: w for w in (DEFAULT_WORKFLOW, CLASSIC_WORKFLOW)}
 
 RESOLUTIONS = (
     Resolution("10000", "Done", "Work has been completed on this issue."),

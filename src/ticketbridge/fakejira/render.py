@@ -120,18 +120,48 @@ def status_json(base: str, s: Status, *, api: str = API) -> dict[str, Any]:
     }
 
 
-def transition_json(base: str, t: Transition, *, api: str = API) -> dict[str, Any]:
-    return {
+def transition_json(
+    base: str,
+    t: Transition,
+    *,
+    api: str = API,
+    screen: Sequence[str] = (),
+    with_fields: bool = False,
+) -> dict[str, Any]:
+    """One ``IssueTransition``; ``fields`` (``expand=transitions.fields``) lists the
+    screen's fields, each ``required: true`` as the emulator only models required ones."""
+    data: dict[str, Any] = {
         "id": t.id,
         "name": t.name,
         "to": status_json(base, t.to, api=api),
-        "hasScreen": False,
-        "isGlobal": True,
+        "hasScreen": bool(screen),
+        "isGlobal": t.sources is None,
         "isInitial": False,
         "isAvailable": True,
         "isConditional": False,
         "isLooped": False,
     }
+    if with_fields:
+        data["fields"] = {f: screen_field_json(base, FIELDS_BY_ID[f], api=api) for f in screen}
+    return data
+
+
+def screen_field_json(base: str, f: FieldDef, *, api: str = API) -> dict[str, Any]:
+    """A transition screen's field as Jira's ``FieldMetadata``."""
+    data: dict[str, Any] = {
+        "required": True,
+        "schema": f.schema or {"type": "any"},
+        "name": f.name,
+        "key": f.id,
+        "hasDefaultValue": False,
+        "operations": ["set"],
+    }
+    if f.id == "resolution":
+        data["allowedValues"] = [
+            {"self": f"{base}{api}/resolution/{r.id}", "id": r.id, "name": r.name}
+            for r in RESOLUTIONS_BY_ID.values()
+        ]
+    return data
 
 
 def project_json(

@@ -6,7 +6,11 @@ Each call acts on the site chosen by the ``Host`` header, like the Jira routes.
   stats); bootstrap it (admin + empty DEMO project) or seed it.
 * ``POST /_fake/seed`` ``<seed spec>``: replace the site's data with seeded data (faults and
   stats are kept). A seed spec is ``{"projects", "issues_per_project", "users", "seed"}`` or
-  ``{"issues": N, "seed": S}`` (N issues in total, like the CLI's ``--seed N``).
+  ``{"issues": N, "seed": S}`` (N issues in total, like the CLI's ``--seed N``); either may
+  add ``"workflow": "classic"`` for the restricted classic workflow (default: ``"default"``).
+* ``POST /_fake/projects`` ``{"key", "name"?, "workflow"?}``: add a project.
+* ``PUT /_fake/projects/{key}/screens/{transitionId}`` ``{"required": [field ids]}``: give a
+  transition a screen whose fields are required (``[]`` removes it).
 * ``GET /_fake/stats``, ``POST /_fake/stats/reset``: request counts per
   ``"METHOD /route/template"``, per status, in total, and injected faults.
 * ``GET /_fake/faults``, ``PUT /_fake/faults``: the fault configuration (see :mod:`faults`).
@@ -18,7 +22,7 @@ Each call acts on the site chosen by the ``Host`` header, like the Jira routes.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from starlette.requests import Request
@@ -49,14 +53,17 @@ def seed_spec(data: Any) -> SeedSpec:
     """Parse a seed spec; raises ``ValueError``."""
     if not isinstance(data, dict):
         raise ValueError("a seed spec must be an object")
-    numbers = {k: v for k, v in data.items() if k != "now_ms"}
+    numbers = {k: v for k, v in data.items() if k not in ("now_ms", "workflow")}
+    if not isinstance(data.get("workflow", ""), str):
+        raise ValueError("workflow must be a string")
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in numbers.values()):
         raise ValueError("seed spec values must be non-negative integers")
     if "issues" in data:
-        unknown = set(data) - {"issues", "seed", "now_ms"}
+        unknown = set(data) - {"issues", "seed", "now_ms", "workflow"}
         if unknown:
             raise ValueError(f"unknown seed settings: {sorted(unknown)}")
-        return SeedSpec.for_total(data["issues"], data.get("seed"), data.get("now_ms"))
+        spec = SeedSpec.for_total(data["issues"], data.get("seed"), data.get("now_ms"))
+        return replace(spec, workflow=data.get("workflow", spec.workflow))
     try:
         return SeedSpec(**data)
     except TypeError as exc:
@@ -163,7 +170,45 @@ async def users(request: Request) -> Response:
     return JSONResponse([_user(site, a) for a in site.users])
 
 
+async def projects(request: Request) -> Response:
+    """``POST {key, name?, workflow?}`` adds a project (``workflow``: default or classic)."""
+    site = _site(request)
+    try:
+        data = await _body(request)
+        if not isinstance(data, dict) or not isinstance(data.get("key"), str):
+            raise ValueError("key is required")
+        project = site.add_project(
+            data["key"],
+            str(data.get("name") or data["key"]),
+            workflow=str(data.get("workflow") or "default"),
+        )
+    except ValueError as exc:
+        return _problem(str(exc))
+    return JSONResponse(
+        {"id": project.id, "key": project.key, "workflow": project.workflow}, status_code=201
+    )
+
+
+async def screen(request: Request) -> Response:
+    """``PUT {"required": [field ids]}``: the screen of one transition of a project."""
+    site = _site(request)
+    key, transition_id = request.path_params["key"], request.path_params["transition_id"]
+    try:
+        data = await _body(request)
+        required = data.get("required") if isinstance(data, dict) else None
+        if not isinstance(required, list) or not all(isinstance(f, str) for f in required):
+            raise ValueError("required must be a list of field ids")
+        site.set_screen(key, transition_id, required)
+    except KeyError:
+        return _problem("no such project", 404)
+    except ValueError as exc:
+        return _problem(str(exc))
+    return JSONResponse({"transition": transition_id, "required": required})
+
+
 ROUTES = [
+    Route("/_fake/projects", projects, methods=["POST"]),
+    Route("/_fake/projects/{key}/screens/{transition_id}", screen, methods=["PUT"]),
     Route("/_fake/reset", reset, methods=["POST"]),
     Route("/_fake/seed", seed, methods=["POST"]),
     Route("/_fake/stats", stats, methods=["GET"]),

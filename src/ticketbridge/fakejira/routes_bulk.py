@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from .context import Ctx, JiraJSON, JiraRoute
 from .errors import JiraError
-from .model import TRANSITIONS_BY_ID
+from .model import Transition
 
 
 def bulk_transition(ctx: Ctx) -> Response:
@@ -34,25 +34,21 @@ def available_transitions(ctx: Ctx) -> Response:
     ]
     if not refs:
         raise JiraError(400, "issueIdsOrKeys is required.")
-    groups: dict[tuple[str, ...], list[str]] = {}
+    groups: dict[tuple[Transition, ...], list[str]] = {}
     for ref in refs:
         issue = ctx.site.find_issue(ref)
         if issue is None:
             continue
-        ids = tuple(t.id for t in ctx.site.transitions_for(issue))
-        groups.setdefault(ids, []).append(issue.key)
+        groups.setdefault(tuple(ctx.site.transitions_for(issue)), []).append(issue.key)
     available = []
-    for ids, keys in groups.items():
+    for offered, keys in groups.items():
         transitions = [
             {
-                "transitionId": int(tid),
-                "transitionName": TRANSITIONS_BY_ID[tid].name,
-                "to": {
-                    "statusId": int(TRANSITIONS_BY_ID[tid].to.id),
-                    "statusName": TRANSITIONS_BY_ID[tid].to.name,
-                },
+                "transitionId": int(t.id),
+                "transitionName": t.name,
+                "to": {"statusId": int(t.to.id), "statusName": t.to.name},
             }
-            for tid in ids
+            for t in offered
         ]
         available.append(
             {"issues": keys, "isTransitionsFiltered": False, "transitions": transitions}

@@ -81,11 +81,25 @@ def issue_json(ctx: Ctx, issue: Issue, renderer: IssueRenderer) -> dict[str, Any
     expand = _expand(ctx)
     if "names" in expand:
         data["names"] = {f: FIELDS_BY_ID[f].name for f in data["fields"] if f in FIELDS_BY_ID}
-    if "transitions" in expand:
-        data["transitions"] = [
-            transition_json(ctx.base, t, api=ctx.api) for t in ctx.site.transitions_for(issue)
-        ]
+    if "transitions" in expand or "transitions.fields" in expand:
+        data["transitions"] = transitions_json(ctx, issue, "transitions.fields" in expand)
     return data
+
+
+def transitions_json(
+    ctx: Ctx, issue: Issue, with_fields: bool, only: str | None = None
+) -> list[dict[str, Any]]:
+    return [
+        transition_json(
+            ctx.base,
+            t,
+            api=ctx.api,
+            screen=ctx.site.screen_of(issue, t),
+            with_fields=with_fields,
+        )
+        for t in ctx.site.transitions_for(issue)
+        if only in (None, t.id)
+    ]
 
 
 def get_issue(ctx: Ctx) -> Response:
@@ -110,12 +124,8 @@ def delete_issue(ctx: Ctx) -> Response:
 
 def get_transitions(ctx: Ctx) -> Response:
     issue = ctx.site.require_issue(ctx.path_param("issueIdOrKey"))
-    wanted = ctx.query("transitionId")
-    transitions = [
-        transition_json(ctx.base, t, api=ctx.api)
-        for t in ctx.site.transitions_for(issue)
-        if wanted in (None, t.id)
-    ]
+    fields = "transitions.fields" in _expand(ctx)
+    transitions = transitions_json(ctx, issue, fields, ctx.query("transitionId"))
     return JiraJSON({"expand": "transitions", "transitions": transitions})
 
 

@@ -22,6 +22,7 @@ from .render import (
     myself_json,
     priority_json,
     project_json,
+    status_json,
     user_json,
 )
 
@@ -145,6 +146,24 @@ def createmeta_issue_types(ctx: Ctx) -> Response:
     )
 
 
+def project_statuses(ctx: Ctx) -> Response:
+    """The statuses of the project's workflow, per issue type (one workflow for all types)."""
+    workflow = ctx.site.workflow_of(_project(ctx))
+    statuses = [status_json(ctx.base, s, api=ctx.api) for s in workflow.statuses]
+    return JiraJSON(
+        [
+            {
+                "self": f"{ctx.base}{ctx.api}/issueType/{t.id}",
+                "id": t.id,
+                "name": t.name,
+                "subtask": t.subtask,
+                "statuses": statuses,
+            }
+            for t in ISSUE_TYPES
+        ]
+    )
+
+
 def assignable_users(ctx: Ctx) -> Response:
     project_ref = ctx.query("project")
     issue_ref = ctx.query("issueKey") or ctx.query("issueId")
@@ -186,6 +205,7 @@ ROUTES = (
     JiraRoute(("GET",), "/project", projects),
     JiraRoute(("GET",), "/project/search", project_search),
     JiraRoute(("GET",), "/project/{projectIdOrKey}", project),
+    JiraRoute(("GET",), "/project/{projectIdOrKey}/statuses", project_statuses),
     JiraRoute(("GET",), "/issue/createmeta/{projectIdOrKey}/issuetypes", createmeta_issue_types),
     JiraRoute(("GET",), "/user/assignable/search", assignable_users),
     JiraRoute(("GET", "POST"), "/search", search_removed, anonymous=True),

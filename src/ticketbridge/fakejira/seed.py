@@ -26,14 +26,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .model import (
     BUG,
+    CLOSED,
     DONE,
     EPIC,
     IN_PROGRESS,
+    OPEN,
     RESOLUTIONS,
+    RESOLVED,
     STORY,
     SUBTASK,
     TASK,
     TODO,
+    WORKFLOWS,
     Issue,
     User,
 )
@@ -53,6 +57,11 @@ class SeedSpec:
     seed: int = 1
     now_ms: int | None = None
     total_issues: int | None = None  # overrides projects * issues_per_project when set
+    workflow: str = "default"  # of every seeded project: "default" or "classic"
+
+    def __post_init__(self) -> None:
+        if self.workflow not in WORKFLOWS:
+            raise ValueError(f"unknown workflow {self.workflow!r}; known: {sorted(WORKFLOWS)}")
 
     @property
     def issue_count(self) -> int:
@@ -313,6 +322,7 @@ def seed_site(site: Site, spec: SeedSpec) -> None:
                 lead=rng.choice(active),
                 simplified=p % 3 == 2,
                 description=f"{name} — seeded by fakejira",
+                workflow=spec.workflow,
             )
         )
     pool = [(d, adf_to_text(d)) for d in (_description(rng, people) for _ in range(40))]
@@ -336,6 +346,7 @@ def seed_site(site: Site, spec: SeedSpec) -> None:
     resolutions = [r.id for r in RESOLUTIONS]
     points = [1, 2, 3, 5, 8, 13]
     next_id = site.next_issue_id
+    classic = spec.workflow == "classic"
     for n in range(total):
         project = projects[n % len(projects)]
         pid = project.id
@@ -357,7 +368,10 @@ def seed_site(site: Site, spec: SeedSpec) -> None:
         category_change = created
         if status is not TODO:
             category_change = created + (updated - created) // 2
-        if status is DONE:
+        if classic:  # same draws, the classic workflow's statuses
+            done = RESOLVED if status_roll < 0.85 else CLOSED
+            status = OPEN if status is TODO else done if status is DONE else status
+        if status.category is DONE.category:
             resolution = resolutions[0] if rand() < 0.9 else pick(resolutions[1:])
             resolution_date = category_change
         description, text = (None, "") if rand() < 0.15 else pick(pool)

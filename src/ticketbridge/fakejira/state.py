@@ -26,13 +26,14 @@ from .errors import JiraError, not_found
 from .faults import FaultConfig, Faults, Stats
 from .model import (
     CAT_DONE,
+    FIELDS_BY_ID,
     RESOLUTION_DONE,
-    TRANSITIONS,
-    TRANSITIONS_BY_ID,
+    WORKFLOWS,
     Issue,
     Project,
     Transition,
     User,
+    Workflow,
 )
 from .search import SearchEngine, build_search_doc
 from .seed import SeedSpec, seed_site
@@ -161,11 +162,16 @@ class Site:
         lead: str | None = None,
         simplified: bool = False,
         description: str = "",
+        workflow: str = "default",
     ) -> Project:
         if key in self._projects_by_key:
             raise ValueError(f"project {key} exists")
+        if workflow not in WORKFLOWS:
+            raise ValueError(f"unknown workflow {workflow!r}; known: {sorted(WORKFLOWS)}")
         lead = lead or next(iter(self.users), DEFAULT_ADMIN_ACCOUNT_ID)
-        project = Project(str(self.next_project_id), key, name, lead, simplified, description)
+        project = Project(
+            str(self.next_project_id), key, name, lead, simplified, description, workflow=workflow
+        )
         self.next_project_id += 1
         self.projects[project.id] = project
         self._projects_by_key[key] = project
@@ -233,6 +239,7 @@ class Site:
             issuetype_id=issuetype.id,
             summary="",
             reporter=actor.account_id if actor else None,
+            status_id=self.workflow_of(project).initial.id,
             created=now,
             updated=now,
             statuscategorychangedate=now,
@@ -294,9 +301,34 @@ class Site:
         return removed
 
     # -- workflow ------------------------------------------------------------------------------
+    @staticmethod
+    def workflow_of(project: Project) -> Workflow:
+        return WORKFLOWS[project.workflow]
+
     def transitions_for(self, issue: Issue) -> list[Transition]:
-        """Global transitions to every status but the current one."""
-        return [t for t in TRANSITIONS if t.to.id != issue.status_id]
+        """The transitions of the issue's project workflow that leave its current status."""
+        return self.workflow_of(self.projects[issue.project_id]).transitions_from(issue.status_id)
+
+    def screen_of(self, issue: Issue, transition: Transition) -> tuple[str, ...]:
+        """Field ids the transition's screen requires in this issue's project."""
+        return self.projects[issue.project_id].screens.get(transition.id, ())
+
+    def set_screen(self, project_key: str, transition_id: str, required: Iterable[str]) -> None:
+        """Put a screen requiring ``required`` fields on a transition of the project's
+        workflow (an empty list removes it)."""
+        project = self.find_project(project_key)
+        if project is None:
+            raise KeyError(project_key)
+        if self.workflow_of(project).transition(transition_id) is None:
+            raise ValueError(f"workflow {project.workflow} has no transition {transition_id}")
+        fields = tuple(required)
+        unknown = [f for f in fields if f not in FIELDS_BY_ID]
+        if unknown:
+            raise ValueError(f"unknown fields {unknown}")
+        if fields:
+            project.screens[transition_id] = fields
+        else:
+            project.screens.pop(transition_id, None)
 
     def transition_issue(
         self,
@@ -306,9 +338,17 @@ class Site:
         *,
         api_version: int = 3,
     ) -> None:
-        transition = TRANSITIONS_BY_ID.get(transition_id)
-        if transition is None or transition not in self.transitions_for(issue):
+        transition = next((t for t in self.transitions_for(issue) if t.id == transition_id), None)
+        if transition is None:
             raise JiraError(400, f"Transition id '{transition_id}' is not valid for this issue.")
+        given = (body or {}).get("fields") or {}
+        missing = {
+            f: f"{FIELDS_BY_ID[f].name} is required."
+            for f in self.screen_of(issue, transition)
+            if not isinstance(given, Mapping) or given.get(f) in (None, "", [])
+        }
+        if missing:
+            raise JiraError(400, errors=missing)
         changes: dict[str, Any] = {}
         custom: dict[str, Any] = {}
         if body and (body.get("fields") or body.get("update")):

@@ -1,5 +1,7 @@
 """Bulk status and field changes: Jira's asynchronous bulk tasks.
 
+Status changes walk each workflow's shortest path (:mod:`status_paths`): one issue per
+workflow and status leads, the others follow with one bulk transition per step.
 ``POST /bulk/issues/transition`` and ``POST /bulk/issues/fields`` answer a ``taskId`` that is
 polled at ``GET /bulk/queue/{taskId}`` until it finishes; per-issue failures come back in
 ``failedAccessibleIssues``. Results are ``{issue id: None (done) | the vendor's reason}``.
@@ -17,8 +19,15 @@ from typing import TYPE_CHECKING, Any
 from ticketbridge.connectors.base import UNSET, NormalizedIssue, UpdateSpec
 from ticketbridge.connectors.jira.adf import markdown_to_adf
 from ticketbridge.connectors.jira.errors import clip
-from ticketbridge.connectors.jira.mapping import DEFAULT_STATUS_MAPPING
 from ticketbridge.connectors.jira.payloads import build_edit_payload, priority_name
+from ticketbridge.connectors.jira.status_paths import (
+    Edge,
+    JiraStatus,
+    StatusPaths,
+    Where,
+    status_of,
+    where_of,
+)
 from ticketbridge.errors import Conflict, VendorNotFound, VendorRejected, VendorTimeout
 from ticketbridge.logging import get_logger
 
@@ -29,6 +38,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 TASK_POLL_FIRST, TASK_POLL_MAX, TASK_MAX_WAIT = 0.1, 2.0, 300.0
+STATE_PAGE = 100
 TASK_FINAL = frozenset({"COMPLETE", "FAILED", "CANCELLED", "DEAD"})
 # Refusals of a whole bulk request that the per-issue API may still accept.
 REFUSED = (VendorRejected, VendorNotFound)
@@ -41,17 +51,6 @@ class IssueRef:
     status: str  # normalized, as last seen
 
 
-def _status_by_name(name: str | None, options: JiraOptions) -> str | None:
-    """A status mapped by *name* only (the bulk transitions lookup gives no category)."""
-    if not name:
-        return None
-    for mapping in (options.status_mapping, DEFAULT_STATUS_MAPPING):
-        for key, value in mapping.items():
-            if key.casefold() == name.casefold():
-                return value
-    return None
-
-
 class BulkTaskOps:
     client: JiraClient
     credentials: JiraCredentials
@@ -59,68 +58,123 @@ class BulkTaskOps:
 
     if TYPE_CHECKING:  # provided by WriteOps (the per-issue fallbacks)
 
-        async def transition_to(self, issue: str, status: str) -> None: ...
+        @property
+        def status_paths(self) -> StatusPaths: ...
         async def update_issue(self, issue: str, spec: UpdateSpec) -> NormalizedIssue: ...
 
     # -- status --------------------------------------------------------------------------------
     async def bulk_set_status(self, refs: Sequence[IssueRef], status: str) -> dict[str, str | None]:
-        """Move every issue to a Jira status mapping to ``status``: one transitions lookup,
-        one bulk transition (grouped by transition id), then per-issue calls for what the
-        lookup could not decide or the bulk API refused. ``{vendor_id: error or None}``."""
+        """Move every issue to ``status`` along the shortest path of its workflow.
+
+        Issues are grouped by workflow and current status: the group's first issue walks the
+        path one transition at a time (reading the workflow as it goes), the others follow the
+        same path with one bulk transition per step (per issue where the bulk API refuses).
+        ``{vendor_id: error or None}``."""
         out: dict[str, str | None] = {r.vendor_id: None for r in refs if r.status == status}
         todo = [r for r in refs if r.status != status]
         if not todo:
             return out
-        groups, one_by_one = await self._plan_transitions(todo, status, out)
-        grouped = [i for ids in groups.values() for i in ids]
-        if grouped:
-            inputs = [
-                {"selectedIssueIdsOrKeys": ids, "transitionId": tid} for tid, ids in groups.items()
-            ]
-            try:
-                out.update(await self._run_task(await self.client.bulk_transition(inputs), grouped))
-            except REFUSED as exc:
-                log.info("bulk_transition_refused", error=exc.message)
-                one_by_one += [r for r in todo if r.vendor_id in set(grouped)]
-        await self._each(one_by_one, lambda r: self.transition_to(r.vendor_id, status), out)
+        states = await self._workflow_states([r.vendor_id for r in todo])
+        groups: dict[tuple[Where, str], list[IssueRef]] = {}
+        for ref in todo:
+            state = states.get(ref.vendor_id)
+            if state is None:
+                out[ref.vendor_id] = "the issue no longer exists in Jira"
+            else:
+                groups.setdefault((state[0], state[1].id), []).append(ref)
+        walked = await asyncio.gather(
+            *(self._lead(members, states, status, out) for members in groups.values())
+        )
+        await self._follow([w for w in walked if w is not None], out)
         return out
 
-    async def _plan_transitions(
-        self, todo: Sequence[IssueRef], status: str, out: dict[str, str | None]
-    ) -> tuple[dict[str, list[str]], list[IssueRef]]:
-        """``({transition id: [issue ids]}, issues to transition one by one)``; issues whose
-        workflow cannot reach ``status`` get their error in ``out``."""
+    async def _lead(
+        self,
+        members: list[IssueRef],
+        states: dict[str, tuple[Where, JiraStatus]],
+        status: str,
+        out: dict[str, str | None],
+    ) -> tuple[list[Edge], list[IssueRef]] | None:
+        """``(path, the issues that must follow it)``: all of them when the path is a single
+        known step; else the first issue walks (exploring the workflow) and the others follow."""
+        lead, rest = members[0], members[1:]
+        where, current = states[lead.vendor_id]
         try:
-            body = await self.client.bulk_available_transitions([r.key for r in todo])
-        except REFUSED as exc:
-            log.info("bulk_transitions_lookup_refused", error=exc.message)
-            return {}, list(todo)
-        by_key = {r.key: r for r in todo}
-        groups: dict[str, list[str]] = {}
-        decided: set[str] = set()
-        for group in body.get("availableTransitions") or []:
-            refs = [by_key[k] for k in group.get("issues") or [] if k in by_key]
-            targets: dict[str, str] = {}
-            unnamed = False
-            for t in group.get("transitions") or []:
-                mapped = _status_by_name((t.get("to") or {}).get("statusName"), self.options)
-                if mapped is None:
-                    unnamed = True
-                else:
-                    targets.setdefault(mapped, str(t.get("transitionId")))
-            if status in targets:
-                groups.setdefault(targets[status], []).extend(r.vendor_id for r in refs)
-            elif not unnamed:
-                reachable = ", ".join(sorted(targets)) or "none"
-                for r in refs:
-                    out[r.vendor_id] = (
-                        f"status {status} cannot be reached from {r.status}; "
-                        f"reachable statuses: {reachable}"
+            walk = await self.status_paths.start(lead.vendor_id, where, current, status)
+            if walk is not None and walk.first.to.id in walk.goals:
+                return [walk.first], members  # one step, known: everyone goes in bulk
+            path = [] if walk is None else await walk.run()
+        except (Conflict, VendorRejected, VendorNotFound) as exc:
+            # Same workflow, same status: the others would fail the same way.
+            for ref in members:
+                out[ref.vendor_id] = exc.message
+            return None
+        for ref in members:
+            out[ref.vendor_id] = None
+        return (path, rest) if path and rest else None
+
+    async def _follow(
+        self, plans: Sequence[tuple[list[Edge], list[IssueRef]]], out: dict[str, str | None]
+    ) -> None:
+        """Step k of every path in one bulk transition (one input per group)."""
+        for step in range(max((len(path) for path, _ in plans), default=0)):
+            inputs: list[dict[str, Any]] = []
+            ids: list[str] = []
+            rests: list[tuple[list[Edge], list[IssueRef]]] = []
+            for path, members in plans:
+                live = [r for r in members if out.get(r.vendor_id) is None]
+                if step < len(path) and live:
+                    inputs.append(
+                        {
+                            "selectedIssueIdsOrKeys": [r.vendor_id for r in live],
+                            "transitionId": path[step].id,
+                        }
                     )
-            else:
-                continue  # some targets need their status category: decide per issue
-            decided.update(r.key for r in refs)
-        return groups, [r for r in todo if r.key not in decided]
+                    ids += [r.vendor_id for r in live]
+                    rests.append((path[step:], live))
+            if not inputs:
+                return
+            try:
+                out.update(await self._run_task(await self.client.bulk_transition(inputs), ids))
+            except REFUSED as exc:
+                log.info("bulk_transition_refused", error=exc.message)
+                await self._replay_each(rests, out)
+                return
+
+    async def _replay_each(
+        self, plans: Sequence[tuple[list[Edge], list[IssueRef]]], out: dict[str, str | None]
+    ) -> None:
+        """Each issue through the rest of its path, one transition call at a time."""
+        remaining = {r.vendor_id: path for path, members in plans for r in members}
+
+        async def replay(ref: IssueRef) -> None:
+            for edge in remaining[ref.vendor_id]:
+                await self.client.transition_issue(ref.vendor_id, edge.id)
+
+        await self._each([r for _, members in plans for r in members], replay, out)
+
+    async def _workflow_states(self, ids: Sequence[str]) -> dict[str, tuple[Where, JiraStatus]]:
+        """``{vendor id: (workflow, current Jira status)}`` by JQL per 100, GET for misses."""
+        fields = ["status", "project", "issuetype"]
+        out: dict[str, tuple[Where, JiraStatus]] = {}
+        for start in range(0, len(ids), STATE_PAGE):
+            page = ids[start : start + STATE_PAGE]
+            try:
+                body = await self.client.search_jql(
+                    f"id in ({', '.join(page)})", max_results=STATE_PAGE, fields=fields
+                )
+            except VendorRejected:  # an id that no longer exists makes the JQL invalid
+                body = {"issues": []}
+            for raw in body.get("issues") or []:
+                out[str(raw["id"])] = (where_of(raw), status_of(raw))
+        for vendor_id in ids:
+            if vendor_id not in out:
+                try:
+                    raw = await self.client.get_issue(vendor_id, fields=fields)
+                except VendorNotFound:
+                    continue
+                out[vendor_id] = (where_of(raw), status_of(raw))
+        return out
 
     # -- fields --------------------------------------------------------------------------------
     async def bulk_edit_fields(

@@ -233,10 +233,19 @@ class JiraClient:
             params={"deleteSubtasks": str(delete_subtasks).lower()},
         )
 
-    async def get_transitions(self, key_or_id: str) -> list[dict[str, Any]]:
-        body = await self._object("GET", f"{API}/issue/{issue_ref(key_or_id)}/transitions")
+    async def get_transitions(
+        self, key_or_id: str, *, with_fields: bool = False
+    ) -> list[dict[str, Any]]:
+        params = {"expand": "transitions.fields"} if with_fields else None
+        body = await self._object(
+            "GET", f"{API}/issue/{issue_ref(key_or_id)}/transitions", params=params
+        )
         transitions = body.get("transitions") or []
         return cast(list[dict[str, Any]], transitions if isinstance(transitions, list) else [])
+
+    async def project_statuses(self, key_or_id: str) -> list[dict[str, Any]]:
+        """The statuses of a project's workflows, per issue type."""
+        return await self._list("GET", f"{API}/project/{project_ref(key_or_id)}/statuses")
 
     async def transition_issue(
         self, key_or_id: str, transition_id: str, *, fields: dict[str, Any] | None = None

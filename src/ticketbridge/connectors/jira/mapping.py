@@ -1,8 +1,9 @@
 """Pure Jira -> normalized mapping for sync reads (no I/O, no store).
 
 Status and priority go through the connection's ``status_mapping`` / ``priority_mapping``
-(by Jira name), then the compatible API's documented defaults, then (statuses only) the
-status category, which every Jira status has.
+(by Jira name), then the compatible API's documented defaults (for statuses, also the names of
+Jira's classic workflow and a review status, so that each normalized status has a name that
+reads back as itself), then (statuses only) the status category, which every Jira status has.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ DEFAULT_STATUS_MAPPING: dict[str, str] = {
     "To Do": "TODO",
     "In Progress": "IN_PROGRESS",
     "Done": "CLOSED",
+    "Open": "OPEN",
+    "Reopened": "OPEN",
+    "In Review": "IN_REVIEW",
+    "Resolved": "RESOLVED",
+    "Closed": "CLOSED",
 }
 CATEGORY_STATUS: dict[str, str] = {
     "new": "TODO",
@@ -59,7 +65,7 @@ UNKNOWN_PRIORITY = "UNKNOWN"
 FALLBACK_STATUS = "TODO"
 
 
-def _lookup(mapping: Mapping[str, str], name: str) -> str | None:
+def lookup(mapping: Mapping[str, str], name: str) -> str | None:
     """Exact name first, then case-insensitively (Jira names are displayed as typed)."""
     found = mapping.get(name)
     if found is not None:
@@ -73,7 +79,7 @@ def _lookup(mapping: Mapping[str, str], name: str) -> str | None:
 
 def map_status(name: str | None, category: str | None, options: JiraOptions) -> str:
     for mapping in (options.status_mapping, DEFAULT_STATUS_MAPPING):
-        found = _lookup(mapping, name) if name else None
+        found = lookup(mapping, name) if name else None
         if found:
             return found
     return CATEGORY_STATUS.get(category or "", FALLBACK_STATUS)
@@ -83,7 +89,7 @@ def map_priority(name: str | None, options: JiraOptions) -> str:
     if not name:
         return UNKNOWN_PRIORITY
     for mapping in (options.priority_mapping, DEFAULT_PRIORITY_MAPPING):
-        found = _lookup(mapping, name)
+        found = lookup(mapping, name)
         if found:
             return found
     return UNKNOWN_PRIORITY

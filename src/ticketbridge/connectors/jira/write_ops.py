@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ticketbridge.connectors.base import UNSET, CreateSpec, NormalizedIssue, UpdateSpec
 from ticketbridge.connectors.jira import jql as jqlb
@@ -25,7 +25,14 @@ from ticketbridge.connectors.jira.payloads import (
     build_edit_payload,
     custom_field_ids,
 )
-from ticketbridge.errors import Conflict, VendorError, VendorTimeout, VendorUnavailable
+from ticketbridge.connectors.jira.status_paths import (
+    StatusPaths,
+    Walk,
+    WalkFailed,
+    status_of,
+    where_of,
+)
+from ticketbridge.errors import VendorError, VendorTimeout, VendorUnavailable
 from ticketbridge.logging import get_logger
 
 if TYPE_CHECKING:
@@ -35,6 +42,8 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 ISSUE_TYPE_PAGE = 200
+# What a status change reads first: where the issue is, in which workflow (and its labels).
+STATUS_FIELDS = ("labels", "status", "project", "issuetype")
 # POST /issue attempts when the first fails ambiguously and the marker is not found.
 CREATE_ATTEMPTS = 2
 
@@ -83,47 +92,73 @@ class WriteOps:
 
     # -- writes ------------------------------------------------------------------------------
     async def create_issue(self, spec: CreateSpec) -> NormalizedIssue:
+        """Create, then walk to ``spec.status``. The issue is never deleted because of its
+        status: if the status cannot be reached, Jira's issue (in the status it has) is the
+        answer and the reason is logged."""
         key = await self._create_once(build_create_payload(spec, self.options), spec)
         extra = custom_field_ids(spec.custom_fields)
-        if spec.status is None:
-            return await self.read_issue(key, extra)
-        raw = await self._get(key, extra, transitions=True)
+        raw = await self._get(key, extra, transitions=spec.status is not None)
         created = self._normalize(raw)
-        if created.status == spec.status:
+        if spec.status is None or created.status == spec.status:
             return created
         try:
-            transition = self._pick_transition(raw, spec.status, created.status)
-        except Conflict as exc:
-            raise await self._undo_create(key, exc) from None
-        await self.client.transition_issue(key, transition)
+            walk = await self._start_walk(key, spec.status, raw)
+            if walk is None:
+                return created
+            await walk.run()
+        except (WalkFailed, VendorError) as exc:
+            # The issue exists: answering an error would lose it from the store.
+            log.warning(
+                "create_status_not_reached", key=key, status=spec.status, reason=exc.message
+            )
         return await self.read_issue(key, extra)
 
     async def update_issue(self, issue: str, spec: UpdateSpec) -> NormalizedIssue:
-        transition: str | None = None
+        walk: Walk | None = None
         labels: list[str] = []
         if spec.status is not UNSET or spec.tags is not UNSET:
-            # One read up front: the transitions (so an unreachable status fails before
-            # anything changes) and the labels (so replacing the tags keeps our markers).
+            # One read up front: the status (so an unreachable status fails before anything
+            # changes) and the labels (so replacing the tags keeps our markers).
             raw = await self._get(
-                issue, ("labels", "status"), transitions=spec.status is not UNSET, full=False
+                issue, STATUS_FIELDS, full=False, transitions=spec.status is not UNSET
             )
             labels = [str(x) for x in (raw.get("fields") or {}).get("labels") or []]
-            if spec.status is not UNSET:
-                current = self._status_of(raw)
-                if current != spec.status:
-                    transition = self._pick_transition(raw, spec.status, current)
+            if spec.status is not UNSET and self._status_of(raw) != spec.status:
+                walk = await self._start_walk(issue, spec.status, raw)
         payload = build_edit_payload(spec, self.options, current_labels=labels)
         if payload is not None:
             await self.client.edit_issue(issue, payload)
-        if transition is not None:
-            await self.client.transition_issue(issue, transition)
+        if walk is not None:
+            await walk.run()
         return await self.read_issue(issue, custom_field_ids(spec.custom_fields))
 
     async def transition_to(self, issue: str, status: str) -> None:
-        raw = await self._get(issue, ("status",), transitions=True, full=False)
-        current = self._status_of(raw)
-        if current != status:
-            await self.client.transition_issue(issue, self._pick_transition(raw, status, current))
+        """Walk ``issue`` to ``status`` along its workflow's shortest path."""
+        raw = await self._get(issue, STATUS_FIELDS, full=False, transitions=True)
+        if self._status_of(raw) == status:
+            return
+        walk = await self._start_walk(issue, status, raw)
+        if walk is not None:
+            await walk.run()
+
+    async def _start_walk(
+        self, issue: str, status: str, raw: dict[str, Any] | None = None
+    ) -> Walk | None:
+        """Plan the walk from ``raw`` (the issue read with its transitions) or a fresh read."""
+        if raw is None:
+            raw = await self._get(issue, STATUS_FIELDS, full=False, transitions=True)
+        where, current = where_of(raw), status_of(raw)
+        self.status_paths.remember(where, current, raw.get("transitions"))
+        return await self.status_paths.start(issue, where, current, status)
+
+    @property
+    def status_paths(self) -> StatusPaths:
+        """Workflow knowledge shared by every status change of this connector instance
+        (one request or job)."""
+        found = self.__dict__.get("_status_paths")
+        if found is None:
+            found = self.__dict__["_status_paths"] = StatusPaths(self.client, self.options)
+        return cast(StatusPaths, found)
 
     # -- helpers -----------------------------------------------------------------------------
     async def _create_once(self, payload: dict[str, Any], spec: CreateSpec) -> str:
@@ -151,28 +186,18 @@ class WriteOps:
             # Unknown outcome: report the create's own failure, not the search's.
             raise original from None
 
-    async def _undo_create(self, key: str, conflict: Conflict) -> Conflict:
-        """The requested status is unreachable: delete the new issue so the request has no
-        effect, as its error says. If Jira refuses the delete, say where the issue is."""
-        try:
-            await self.client.delete_issue(key)
-        except VendorError as exc:
-            log.warning("create_undo_failed", key=key, error=type(exc).__name__)
-            return Conflict(f"{conflict.message}; the issue was created as {key} and kept")
-        return Conflict(f"{conflict.message}; nothing was created")
-
     async def _get(
         self,
         issue: str,
         extra_fields: Sequence[str] = (),
         *,
-        transitions: bool = False,
         full: bool = True,
+        transitions: bool = False,
     ) -> dict[str, Any]:
         fields = [*SYNC_FIELDS, *extra_fields] if full else list(extra_fields)
-        return await self.client.get_issue(
-            issue, fields=fields, expand="transitions" if transitions else None
-        )
+        # The transitions with their screens' fields, for the status walk's first step.
+        expand = "transitions.fields" if transitions else None
+        return await self.client.get_issue(issue, fields=fields, expand=expand)
 
     def _normalize(self, raw: dict[str, Any]) -> NormalizedIssue:
         issue = issue_from_jira(raw, base_url=self.credentials.base_url, options=self.options)
@@ -182,19 +207,3 @@ class WriteOps:
         status = (raw.get("fields") or {}).get("status") or {}
         category = (status.get("statusCategory") or {}).get("key")
         return map_status(status.get("name"), category, self.options)
-
-    def _pick_transition(self, raw: dict[str, Any], status: str, current: str) -> str:
-        """The first available transition whose target maps to ``status``."""
-        reachable: dict[str, str] = {}
-        for t in raw.get("transitions") or []:
-            if t.get("isAvailable") is False:
-                continue
-            to = t.get("to") or {}
-            category = (to.get("statusCategory") or {}).get("key")
-            reachable.setdefault(map_status(to.get("name"), category, self.options), str(t["id"]))
-        if status in reachable:
-            return reachable[status]
-        names = ", ".join(sorted(reachable)) or "none"
-        raise Conflict(
-            f"status {status} cannot be reached from {current}; reachable statuses: {names}"
-        )
