@@ -3,11 +3,11 @@ state whose checkpointed form is ``SyncState.cursor["run"]`` (see docs/sync.md).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 import socket
 import time
-import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -82,11 +82,16 @@ def epoch_ms(value: datetime | None) -> int | None:
 
 
 def describe(exc: BaseException) -> str:
+    """The ``last_error`` a caller sees: our error texts, never internal exception text.
+
+    Unexpected exceptions can carry file paths, SQL or vendor bodies; the caller gets their
+    class name only, and the log (redacted) keeps the traceback for operators.
+    """
     if isinstance(exc, TicketbridgeError):
-        return f"{type(exc).__name__}: {exc.message}"
-    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    where = f" at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno}" if last else ""
-    return f"{type(exc).__name__}: {exc}{where}"[:2000]
+        return f"{type(exc).__name__}: {exc.message}"[:2000]
+    if isinstance(exc, asyncio.CancelledError):
+        return "CancelledError: the sync was interrupted; the next run resumes at its checkpoint"
+    return f"{type(exc).__name__}: internal error during the sync; details are in the server log"
 
 
 class RunState:

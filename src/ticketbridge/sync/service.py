@@ -245,7 +245,7 @@ async def _fail(state: RunState, exc: BaseException) -> None:
     if isinstance(exc, SyncAlreadyRunning) or not state.run:
         return
     message = describe(exc)
-    log.warning("sync_failed", connection_id=str(state.connection_id), error=message)
+    log.warning("sync_failed", connection_id=str(state.connection_id), error=message, exc_info=exc)
     try:
         async with state.runtime.session() as s:
             # The cursor keeps the last committed checkpoint: the next run resumes there.
