@@ -192,6 +192,7 @@ class TestRequestsSentToJira:
         assert response.status_code == 200
         routes = [(method, _template(path)) for method, path, _ in sent]
         assert routes == [
+            ("POST", SEARCH_PATH),  # is the parent's identifier P-1 on an issue already?
             ("POST", ISSUE),  # parent
             ("POST", ISSUE),  # child
             ("POST", ISSUE_KEY + "/transitions"),  # child -> In Progress
@@ -201,7 +202,8 @@ class TestRequestsSentToJira:
         schemas = {
             validate_request(t, m, body) for (m, t), (_, _, body) in zip(routes, sent, strict=True)
         }
-        assert schemas == {"IssueUpdateDetails"}  # transitions take the same schema
+        # transitions take the same schema as creates and edits
+        assert schemas == {"IssueUpdateDetails", "SearchAndReconcileRequestBean"}
 
     async def test_the_marker_search_matches_the_openapi_document(
         self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
@@ -217,8 +219,9 @@ class TestRequestsSentToJira:
             {"ambiguous": {"share": 1.0, "mode": "5xx", "count": 1, "routes": [f"POST {ISSUE}"]}}
         )
         ticket = await created(client, tenant, identifier="SEARCHED")
-        [body] = searches
+        check, body = searches  # the identifier's uniqueness check, then the reconciliation
         marker = marker_label(tenant.connection_id or "", "SEARCHED")
+        assert check["jql"] == f'labels = "{marker}" ORDER BY created ASC'
         assert body["jql"] == f'project = "DEMO" AND labels = "{marker}" ORDER BY created ASC'
         assert (
             validate_request("/rest/api/3/search/jql", "post", body)
@@ -227,8 +230,11 @@ class TestRequestsSentToJira:
         assert ticket["identifier"] == "SEARCHED"
 
 
+SEARCH_PATH = "/rest/api/3/search/jql"
+
+
 def _template(path: str) -> str:
     parts = path.split("/")
-    if len(parts) > 5:  # /rest/api/3/issue/{key}[/transitions]
+    if len(parts) > 5 and parts[4] == "issue":  # /rest/api/3/issue/{key}[/transitions]
         parts[5] = "{issueIdOrKey}"
     return "/".join(parts)

@@ -92,4 +92,4 @@ class ConnectorFactory:
             policy=policy or self.policy,
             timeout=self.timeout,
         )
-        return JiraConnector(JiraClient(http), creds, opts)
+        return JiraConnector(JiraClient(http), creds, opts, scope=connection_id)
