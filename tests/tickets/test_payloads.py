@@ -16,7 +16,12 @@ from tests.tickets.support import account_of, created, update
 from ticketbridge.connectors.base import CreateSpec, UpdateSpec
 from ticketbridge.connectors.jira.adf import markdown_to_adf
 from ticketbridge.connectors.jira.config import JiraOptions
-from ticketbridge.connectors.jira.markers import is_marker_label, marker_label, visible_tags
+from ticketbridge.connectors.jira.markers import (
+    identifier_from,
+    is_marker_label,
+    marker_label,
+    visible_tags,
+)
 from ticketbridge.connectors.jira.payloads import (
     build_create_payload,
     build_edit_payload,
@@ -156,6 +161,20 @@ class TestMarkers:
 
     def test_visible_tags_hide_markers_only(self) -> None:
         assert visible_tags(["a", "tb-0123456789abcdef", "tb-team"]) == ("a", "tb-team")
+
+    def test_fixed_marker_value(self) -> None:
+        # JQL finds an identifier's issues by this value: it must never change.
+        assert marker_label("conn-a", "ID-1") == "tb-eaebef85e5cdc1a5"
+
+    def test_the_identifier_is_read_back_only_with_this_connections_marker(self) -> None:
+        prop = {"identifier": "EXT-1"}
+        mine = ["x", marker_label("conn-a", "EXT-1")]
+        assert identifier_from("conn-a", prop, mine) == "EXT-1"
+        assert identifier_from("conn-b", prop, mine) is None  # another connection's issue
+        assert identifier_from("conn-a", prop, ["x"]) is None  # property without the marker
+        assert identifier_from("conn-a", None, mine) is None  # created outside ticketbridge
+        assert identifier_from("", prop, mine) is None
+        assert identifier_from("conn-a", {"identifier": 7}, mine) is None
 
 
 class TestRequestsSentToJira:
