@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -324,12 +324,19 @@ async def persist(
     if not keep:
         return {}
     repo = TicketRepository(session)
-    tickets = await repo.upsert_from_vendor(conn.id, [issue for _, issue in keep if issue])
+    # The identifier goes in with the insert (one statement for the chunk, instead of one
+    # UPDATE per ticket afterwards); the upsert leaves it out where another ticket holds it.
+    tickets = await repo.upsert_from_vendor(
+        conn.id, [replace(issue, identifier=i.identifier) for i, issue in keep if issue]
+    )
     by_vendor = {t.vendor_id: t for t in tickets}
     out: dict[int, uuid.UUID] = {}
     for item, issue in keep:
         ticket = by_vendor.get(issue.vendor_id) if issue else None
         if ticket is None:
+            continue
+        if ticket.identifier == item.identifier:
+            out[item.index] = ticket.id
             continue
         if item.given:
             # Checked before the create; another request may have taken it since.
