@@ -4,7 +4,8 @@ requests of 50, against fakejira answering every call in ``--latency-ms`` (defau
 Two cases, each in a fresh service + emulator (in-process: the vendor is reached through
 ``httpx.ASGITransport``, with the emulator's latency fault as the network):
 
-* ``vendor_ids``: ``project_vendor_id`` + ``type_vendor_id`` (no store: ``ticket_id`` null);
+* ``vendor_ids``: ``project_vendor_id`` + ``type_vendor_id`` (``ticket_id`` null in the answer,
+  but stored with its identifier: one JQL read-back per request);
 * ``stored``: ``project_id`` + ``type`` (UUID forms: created tickets are stored, which adds
   one JQL read-back per request).
 

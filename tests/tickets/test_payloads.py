@@ -16,7 +16,12 @@ from tests.tickets.support import account_of, created, update
 from ticketbridge.connectors.base import CreateSpec, UpdateSpec
 from ticketbridge.connectors.jira.adf import markdown_to_adf
 from ticketbridge.connectors.jira.config import JiraOptions
-from ticketbridge.connectors.jira.markers import is_marker_label, marker_label, visible_tags
+from ticketbridge.connectors.jira.markers import (
+    identifier_from,
+    is_marker_label,
+    marker_label,
+    visible_tags,
+)
 from ticketbridge.connectors.jira.payloads import (
     build_create_payload,
     build_edit_payload,
@@ -157,6 +162,20 @@ class TestMarkers:
     def test_visible_tags_hide_markers_only(self) -> None:
         assert visible_tags(["a", "tb-0123456789abcdef", "tb-team"]) == ("a", "tb-team")
 
+    def test_fixed_marker_value(self) -> None:
+        # JQL finds an identifier's issues by this value: it must never change.
+        assert marker_label("conn-a", "ID-1") == "tb-eaebef85e5cdc1a5"
+
+    def test_the_identifier_is_read_back_only_with_this_connections_marker(self) -> None:
+        prop = {"identifier": "EXT-1"}
+        mine = ["x", marker_label("conn-a", "EXT-1")]
+        assert identifier_from("conn-a", prop, mine) == "EXT-1"
+        assert identifier_from("conn-b", prop, mine) is None  # another connection's issue
+        assert identifier_from("conn-a", prop, ["x"]) is None  # property without the marker
+        assert identifier_from("conn-a", None, mine) is None  # created outside ticketbridge
+        assert identifier_from("", prop, mine) is None
+        assert identifier_from("conn-a", {"identifier": 7}, mine) is None
+
 
 class TestRequestsSentToJira:
     """A real-client check: capture every JSON body the connector sends during a create and
@@ -192,6 +211,7 @@ class TestRequestsSentToJira:
         assert response.status_code == 200
         routes = [(method, _template(path)) for method, path, _ in sent]
         assert routes == [
+            ("POST", SEARCH_PATH),  # is the parent's identifier P-1 on an issue already?
             ("POST", ISSUE),  # parent
             ("POST", ISSUE),  # child
             ("POST", ISSUE_KEY + "/transitions"),  # child -> In Progress
@@ -201,7 +221,8 @@ class TestRequestsSentToJira:
         schemas = {
             validate_request(t, m, body) for (m, t), (_, _, body) in zip(routes, sent, strict=True)
         }
-        assert schemas == {"IssueUpdateDetails"}  # transitions take the same schema
+        # transitions take the same schema as creates and edits
+        assert schemas == {"IssueUpdateDetails", "SearchAndReconcileRequestBean"}
 
     async def test_the_marker_search_matches_the_openapi_document(
         self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
@@ -217,8 +238,9 @@ class TestRequestsSentToJira:
             {"ambiguous": {"share": 1.0, "mode": "5xx", "count": 1, "routes": [f"POST {ISSUE}"]}}
         )
         ticket = await created(client, tenant, identifier="SEARCHED")
-        [body] = searches
+        check, body = searches  # the identifier's uniqueness check, then the reconciliation
         marker = marker_label(tenant.connection_id or "", "SEARCHED")
+        assert check["jql"] == f'labels = "{marker}" ORDER BY created ASC'
         assert body["jql"] == f'project = "DEMO" AND labels = "{marker}" ORDER BY created ASC'
         assert (
             validate_request("/rest/api/3/search/jql", "post", body)
@@ -227,8 +249,11 @@ class TestRequestsSentToJira:
         assert ticket["identifier"] == "SEARCHED"
 
 
+SEARCH_PATH = "/rest/api/3/search/jql"
+
+
 def _template(path: str) -> str:
     parts = path.split("/")
-    if len(parts) > 5:  # /rest/api/3/issue/{key}[/transitions]
+    if len(parts) > 5 and parts[4] == "issue":  # /rest/api/3/issue/{key}[/transitions]
         parts[5] = "{issueIdOrKey}"
     return "/".join(parts)

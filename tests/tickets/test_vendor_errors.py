@@ -85,7 +85,7 @@ class TestCreateFailures:
         ticket = await created(client, tenant, identifier="ALERT-77", tags=["x"])
         assert site.faults.injected["ambiguous_5xx"] == 1
         assert calls(site, CREATE) == 1
-        assert calls(site, SEARCH) == 1
+        assert calls(site, SEARCH) == 2  # the identifier's uniqueness check, the reconciliation
         assert site.issues_count() == 1
         assert ticket["identifier"] == "ALERT-77"
         assert ticket["tags"] == ["x"]

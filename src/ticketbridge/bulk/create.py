@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,8 +32,7 @@ from ticketbridge.errors import (
     Conflict,
     NotFound,
     Unprocessable,
-    VendorNotFound,
-    VendorRejected,
+    VendorError,
     VendorTimeout,
     VendorUnavailable,
 )
@@ -60,7 +59,8 @@ class Item:
     marker: str
     given: bool = False  # the caller chose the identifier (it may collide; generated ones don't)
     spec: CreateSpec | None = None
-    persist: bool = False  # UUID forms were used: the created ticket is stored
+    persist: bool = False  # the created ticket is stored (with its identifier)
+    vendor_form: bool = False  # vendor ids only: the result shows no ticket_id (the spec)
     error: str | None = None
 
 
@@ -74,16 +74,24 @@ class Outcome:
 
 class CachingConnector(JiraConnector):
     """Asks Jira for a project's issue types once per request, not once per item (the
-    single-create resolver looks them up for every ``type`` name on a vendor-id project)."""
+    single-create resolver looks them up for every ``type`` name on a vendor-id project).
+    A failed lookup is remembered too: every item that needs it gets the same error without
+    another round of retries, and items that do not need it go on."""
 
     def __init__(self, base: JiraConnector) -> None:
-        super().__init__(base.client, base.credentials, base.options)
-        self._types: dict[str, dict[str, str]] = {}
+        super().__init__(base.client, base.credentials, base.options, scope=base.scope)
+        self._types: dict[str, dict[str, str] | VendorError] = {}
 
     async def issue_type_names(self, project: str) -> dict[str, str]:
         if project not in self._types:
-            self._types[project] = await super().issue_type_names(project)
-        return self._types[project]
+            try:
+                self._types[project] = await super().issue_type_names(project)
+            except VendorError as exc:
+                self._types[project] = exc
+        found = self._types[project]
+        if isinstance(found, VendorError):
+            raise found
+        return found
 
 
 def assign_identifiers(tickets: Sequence[Any]) -> list[str]:
@@ -129,7 +137,15 @@ async def prepare(
     tickets: Sequence[Any],
     identifiers: Sequence[str],
     indexes: Sequence[int],
+    *,
+    check_vendor: bool = True,
 ) -> list[Item]:
+    """Validate and resolve each item on its own: any failure, Jira's included (a lookup
+    answering 503 or 429 past the retries), is that item's error, never the request's.
+
+    A caller's identifier must be new: not in the store, and (``check_vendor``) not on an
+    issue in Jira, found by its marker with one search for the whole chunk. A resumed job
+    chunk passes ``check_vendor=False``: its own earlier attempt may have created the issue."""
     dupes = duplicate_errors(identifiers)
     repo = TicketRepository(session)
     items = []
@@ -149,15 +165,41 @@ async def prepare(
             item.error = dupes[index]
             continue
         if data.identifier and await repo.get_by_identifier(conn.id, data.identifier):
-            item.error = f"a ticket with identifier {data.identifier!r} already exists"
+            item.error = already_exists(data.identifier)
             continue
         try:
             item.spec = await resolve_create(session, connector, conn, data, identifier=identifier)
-        except (NotFound, Unprocessable, Conflict, VendorRejected, VendorNotFound) as exc:
+        except (NotFound, Unprocessable, Conflict, VendorError) as exc:
             item.error = exc.message
             continue
-        item.persist = not data.uses_vendor_ids_only
+        # Stored whatever the form, so the identifier is unique and findable at once; the
+        # response still shows ticket_id null for vendor-id forms, as the spec says.
+        item.persist = True
+        item.vendor_form = data.uses_vendor_ids_only
+    if check_vendor:
+        await _refuse_known_markers(connector, [i for i in items if i.given and i.spec])
     return items
+
+
+def already_exists(identifier: str, key: str | None = None) -> str:
+    where = f" (Jira issue {key})" if key else ""
+    return f"a ticket with identifier {identifier!r} already exists{where}"
+
+
+async def _refuse_known_markers(connector: JiraConnector, items: Sequence[Item]) -> None:
+    """The store does not know issues created on the vendor-id path before they were
+    stored (or whose read-back failed): Jira does, by the identifier's marker label."""
+    if not items:
+        return
+    try:
+        found = await connector.find_markers([i.marker for i in items])
+    except VendorError as exc:  # uniqueness cannot be checked: create nothing
+        for item in items:
+            item.spec, item.error = None, exc.message
+        return
+    for item in items:
+        if item.marker in found:
+            item.spec, item.error = None, already_exists(item.identifier, found[item.marker].key)
 
 
 async def create_exactly_once(
@@ -272,12 +314,19 @@ async def persist(
     if not keep:
         return {}
     repo = TicketRepository(session)
-    tickets = await repo.upsert_from_vendor(conn.id, [issue for _, issue in keep if issue])
+    # The identifier goes in with the insert (one statement for the chunk, instead of one
+    # UPDATE per ticket afterwards); the upsert leaves it out where another ticket holds it.
+    tickets = await repo.upsert_from_vendor(
+        conn.id, [replace(issue, identifier=i.identifier) for i, issue in keep if issue]
+    )
     by_vendor = {t.vendor_id: t for t in tickets}
     out: dict[int, uuid.UUID] = {}
     for item, issue in keep:
         ticket = by_vendor.get(issue.vendor_id) if issue else None
         if ticket is None:
+            continue
+        if ticket.identifier == item.identifier:
+            out[item.index] = ticket.id
             continue
         if item.given:
             # Checked before the create; another request may have taken it since.
@@ -297,6 +346,8 @@ async def persist(
 def result(item: Item, outcome: Outcome | None, ticket_id: uuid.UUID | None) -> dict[str, Any]:
     """One item's result, JSON-ready (job rows store it as is)."""
     error = item.error or (outcome.error if outcome else "the ticket was not created")
+    if item.vendor_form:
+        ticket_id = None  # stored, but the spec promises null for vendor-id forms
     return {
         "success": error is None,
         "request_index": item.index,

@@ -93,17 +93,19 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
 
     async def run_chunk(k: int, indexes: range, resume: bool) -> None:
         async with slots:
+            search_first = resume or rows[k].marker != markers[k]
             async with ctx.session() as s:
-                items = await prepare(s, connector, conn, tickets, identifiers, indexes)
+                # A resumed chunk finds its own earlier creates by their markers: they are
+                # not duplicates, so the Jira check runs on the first attempt only.
+                items = await prepare(
+                    s, connector, conn, tickets, identifiers, indexes, check_vendor=not search_first
+                )
 
             async def intent() -> None:
                 await ctx.mark_chunk_sent(k)
 
             created = await create_exactly_once(
-                connector,
-                items,
-                search_first=resume or rows[k].marker != markers[k],
-                before_send=intent,
+                connector, items, search_first=search_first, before_send=intent
             )
             outcomes = await complete(connector, items, created)
             async with ctx.session() as s:

@@ -95,6 +95,9 @@ class NormalizedIssue:
     # The people the issue names (assignee, reporter), so the store knows users that are no
     # longer assignable (inactive accounts) too.
     people: tuple[NormalizedUser, ...] = ()
+    # The identifier this connection gave the issue when it created it, read back from the
+    # vendor; None for issues created elsewhere (the store then uses the vendor key).
+    identifier: str | None = None
 
 
 class SyncConnector(Protocol):

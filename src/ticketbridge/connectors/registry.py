@@ -102,4 +102,4 @@ class ConnectorFactory:
             policy=policy or self.policy,
             timeout=self.timeout,
         )
-        return JiraConnector(JiraClient(http), creds, opts)
+        return JiraConnector(JiraClient(http), creds, opts, scope=connection_id)

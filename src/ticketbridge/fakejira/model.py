@@ -334,6 +334,8 @@ class Issue:
     updated: int = 0
     statuscategorychangedate: int = 0
     custom: dict[str, Any] = field(default_factory=dict)
+    # Issue entity properties (key -> JSON value), set by ``properties`` on create.
+    properties: dict[str, Any] = field(default_factory=dict)
     # The JQL search document; ``None`` means stale, rebuilt on next use.
     search_doc: dict[str, Any] | None = None
 

@@ -243,13 +243,21 @@ class IssueRenderer:
     """Renders ``IssueBean`` objects for one request (base URL, API version, field list)."""
 
     def __init__(
-        self, site: Site, base: str, api_version: int, field_ids: Sequence[str] = ALL_FIELD_IDS
+        self,
+        site: Site,
+        base: str,
+        api_version: int,
+        field_ids: Sequence[str] = ALL_FIELD_IDS,
+        property_keys: Sequence[str] = (),
     ) -> None:
         self.site = site
         self.base = base
         self.api_version = api_version
         self.api = f"/rest/api/{api_version}"
         self.field_ids = list(field_ids)
+        # Requested entity properties (``properties``); ``*all`` and ``-key`` as in Jira.
+        self.property_keys = [k.strip() for item in property_keys for k in item.split(",")]
+        self.property_keys = [k for k in self.property_keys if k]
 
     def issue(self, issue: Issue) -> dict[str, Any]:
         fields: dict[str, Any] = {}
@@ -260,12 +268,25 @@ class IssueRenderer:
             value = self._field(issue, fid)
             if value is not _ABSENT:
                 fields[fid] = value
-        return {
+        data: dict[str, Any] = {
             "expand": ISSUE_EXPAND,
             "id": str(issue.id),
             "self": f"{self.base}{self.api}/issue/{issue.id}",
             "key": issue.key,
             "fields": fields,
+        }
+        if self.property_keys:
+            data["properties"] = self.properties(issue)
+        return data
+
+    def properties(self, issue: Issue) -> dict[str, Any]:
+        keys = self.property_keys
+        excluded = {k[1:] for k in keys if k.startswith("-")}
+        wanted = list(issue.properties) if "*all" in keys else keys
+        return {
+            k: issue.properties[k]
+            for k in wanted
+            if k in issue.properties and k not in excluded and not k.startswith("-")
         }
 
     def issue_ref(self, issue: Issue) -> dict[str, Any]:

@@ -69,7 +69,9 @@ def _renderer(ctx: Ctx, default: tuple[str, ...]) -> IssueRenderer:
     field_ids, id_only = select_fields(ctx.query_list("fields"), default)
     if id_only:
         field_ids = []
-    return IssueRenderer(ctx.site, ctx.base, ctx.api_version, field_ids)
+    return IssueRenderer(
+        ctx.site, ctx.base, ctx.api_version, field_ids, ctx.query_list("properties")
+    )
 
 
 def _expand(ctx: Ctx) -> set[str]:

@@ -22,6 +22,7 @@ from .render import IssueRenderer, select_fields
 MAX_RESULTS_DEFAULT = 50
 MAX_RESULTS_IDS = 5000
 MAX_RESULTS_FIELDS = 100
+MAX_PROPERTIES = 5
 _BODY_KEYS = frozenset(
     {
         "jql",
@@ -48,18 +49,27 @@ def _strings(value: Any, name: str) -> list[str]:
 
 
 def _search(
-    ctx: Ctx, jql: str, token: str | None, max_results: int, fields: list[str], expand: list[str]
+    ctx: Ctx,
+    jql: str,
+    token: str | None,
+    max_results: int,
+    fields: list[str],
+    expand: list[str],
+    properties: list[str],
 ) -> Response:
     if not 1 <= max_results <= MAX_RESULTS_IDS:
         raise JiraError(400, "The maxResults parameter must be between 1 and 5000.")
+    keys = [k for item in properties for k in item.split(",") if k.strip()]
+    if len(keys) > MAX_PROPERTIES:
+        raise JiraError(400, f"You can request at most {MAX_PROPERTIES} properties.")
     field_ids, id_only = select_fields(fields, ("id",))
     if field_ids:
         max_results = min(max_results, MAX_RESULTS_FIELDS)
     issues, next_token = ctx.site.search.page(jql, token, max_results, ctx.account_id)
-    if id_only:
+    if id_only and not keys:
         rendered = [{"id": str(i.id)} for i in issues]
     else:
-        renderer = IssueRenderer(ctx.site, ctx.base, ctx.api_version, field_ids)
+        renderer = IssueRenderer(ctx.site, ctx.base, ctx.api_version, field_ids, keys)
         rendered = [renderer.issue(i) for i in issues]
     body: dict[str, Any] = {"issues": rendered}
     if next_token is not None:
@@ -78,6 +88,7 @@ def search_get(ctx: Ctx) -> Response:
         max_results=ctx.int_query("maxResults", MAX_RESULTS_DEFAULT, low=-(2**31)),
         fields=ctx.query_list("fields"),
         expand=ctx.query_list("expand"),
+        properties=ctx.query_list("properties"),
     )
 
 
@@ -101,6 +112,7 @@ def search_post(ctx: Ctx) -> Response:
         max_results,
         _strings(body.get("fields"), "fields"),
         _strings(body.get("expand"), "expand"),
+        _strings(body.get("properties"), "properties"),
     )
 
 

@@ -244,10 +244,12 @@ class Site:
             updated=now,
             statuscategorychangedate=now,
         )
+        properties = entity_properties(body.get("properties"))
         project.next_number += 1
         for name, value in changes.items():
             setattr(issue, name, value)
         issue.custom.update(custom)
+        issue.properties.update(properties)
         self.insert(issue)
         self.refresh(issue)
         return issue
@@ -431,3 +433,19 @@ class FakeJiraState:
 
     def all_sites(self) -> Iterable[Site]:
         return self.sites.values()
+
+
+def entity_properties(raw: Any) -> dict[str, Any]:
+    """``IssueUpdateDetails.properties``: a list of ``EntityProperty`` ``{key, value}``.
+    Jira refuses a key that is not a non-empty string of at most 255 characters."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, list):
+        raise JiraError(400, "Properties must be a list of entity properties.")
+    out: dict[str, Any] = {}
+    for item in raw:
+        key = item.get("key") if isinstance(item, dict) else None
+        if not isinstance(key, str) or not key or len(key) > 255:
+            raise JiraError(400, "The property key must be between 1 and 255 characters long.")
+        out[key] = item.get("value")
+    return out

@@ -1,9 +1,11 @@
 """All ticket SQL: lookups, filtered pages, the vendor upsert and reconciliation updates.
 
-Identifier rule: a ticket first stored by the sync gets its vendor key (``ENG-12``) as its
-``identifier``; an existing identifier (e.g. the caller's own, set on create) is never
-overwritten. When the key is already another ticket's identifier, the new ticket's own UUID
-is used instead, so a sync never fails on the ``(connection_id, identifier)`` constraint.
+Identifier rule: a ticket first stored by the sync gets the identifier it was created with
+through this connection (read back from the vendor: ``NormalizedIssue.identifier``), else its
+vendor key (``ENG-12``); an existing identifier (e.g. the caller's own, set on create) is
+never overwritten. When that value is already another ticket's identifier, the vendor key is
+tried next and then the new ticket's own UUID, so a sync never fails on the
+``(connection_id, identifier)`` constraint.
 """
 
 from __future__ import annotations
@@ -225,7 +227,9 @@ class TicketRepository(RepositoryBase[Ticket]):
         rows5 = await s.execute(
             select(Ticket.identifier, Ticket.vendor_id).where(
                 Ticket.connection_id == c,
-                Ticket.identifier.in_(wanted(i.vendor_key for i in issues)),
+                Ticket.identifier.in_(
+                    wanted(v for i in issues for v in (i.vendor_key, i.identifier))
+                ),
             )
         )
         return _Links(projects, types, users, parents, {k: v for k, v in rows5})
@@ -240,8 +244,13 @@ class TicketRepository(RepositoryBase[Ticket]):
             else None
         )
         new_id = uuid7()
-        holder = links.taken.get(issue.vendor_key)
-        identifier = issue.vendor_key if holder in (None, issue.vendor_id) else str(new_id)
+        identifier = str(new_id)
+        for candidate in (issue.identifier, issue.vendor_key):
+            if candidate and links.taken.get(candidate) in (None, issue.vendor_id):
+                identifier = candidate
+                break
+        # Two issues of one page may want the same value: the first one takes it.
+        links.taken.setdefault(identifier, issue.vendor_id)
         now = utcnow()
         return {
             "id": new_id,

@@ -63,6 +63,14 @@ async def create_ticket(
         # creates a second issue.
         if await TicketRepository(session).get_by_identifier(conn.id, data.identifier):
             raise Conflict(f"a ticket with identifier {data.identifier!r} already exists")
+        # The store may not know it yet (created on the bulk vendor-id path before it was
+        # stored, or its read-back failed); Jira does, by the identifier's marker label.
+        found = await connector.find_by_marker(marker_label(str(conn.id), data.identifier))
+        if found:
+            raise Conflict(
+                f"a ticket with identifier {data.identifier!r} already exists "
+                f"(Jira issue {found[0]})"
+            )
         return await _create(session, connector, conn, data, data.identifier)
 
 

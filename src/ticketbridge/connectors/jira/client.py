@@ -176,13 +176,17 @@ class JiraClient:
         max_results: int = 50,
         fields: Sequence[str] | None = None,
         expand: str | None = None,
+        properties: Sequence[str] | None = None,
     ) -> dict[str, Any]:
-        """``POST /search/jql`` (a read: retried like an idempotent call)."""
+        """``POST /search/jql`` (a read: retried like an idempotent call). ``properties``:
+        up to 5 issue entity property keys to return with each issue."""
         body: dict[str, Any] = {"jql": jql, "maxResults": max_results}
         if next_page_token:
             body["nextPageToken"] = next_page_token
         if fields is not None:
             body["fields"] = list(fields)
+        if properties:
+            body["properties"] = list(properties)
         if expand:
             body["expand"] = expand
         return await self._object("POST", f"{API}/search/jql", json=body, retry_unsafe=True)

@@ -19,11 +19,19 @@ class JiraConnector(SyncOps, WriteOps, PassthroughOps, BulkOps):
     vendor = "JIRA"
 
     def __init__(
-        self, client: JiraClient, credentials: JiraCredentials, options: JiraOptions
+        self,
+        client: JiraClient,
+        credentials: JiraCredentials,
+        options: JiraOptions,
+        *,
+        scope: str = "",
     ) -> None:
         self.client = client
         self.credentials = credentials
         self.options = options
+        # The connection id: markers are derived within it, so an issue's identifier is read
+        # back only when this connection's marker of it is on the issue.
+        self.scope = scope
 
     @property
     def base_url(self) -> str:

@@ -20,7 +20,7 @@ from ticketbridge.connectors.base import (
 )
 from ticketbridge.connectors.jira.adf import adf_to_markdown
 from ticketbridge.connectors.jira.config import JiraOptions
-from ticketbridge.connectors.jira.markers import visible_tags
+from ticketbridge.connectors.jira.markers import MARKER_PROPERTY_KEY, identifier_from, visible_tags
 
 # Fields requested by the sync search. ``*navigable`` brings every custom field; the
 # exclusions drop heavy fields the mapping never reads (sub-task lists, comments...).
@@ -37,6 +37,9 @@ SYNC_FIELDS: tuple[str, ...] = (
     "-progress",
     "-aggregateprogress",
 )
+
+# Issue entity properties the sync search returns: the identifier written at create time.
+SYNC_PROPERTIES: tuple[str, ...] = (MARKER_PROPERTY_KEY,)
 
 DEFAULT_STATUS_MAPPING: dict[str, str] = {
     "To Do": "TODO",
@@ -129,8 +132,10 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def issue_from_jira(
-    issue: Mapping[str, Any], *, base_url: str, options: JiraOptions
+    issue: Mapping[str, Any], *, base_url: str, options: JiraOptions, scope: str = ""
 ) -> NormalizedIssue:
+    """``scope`` (the connection id) lets the identifier written at create time be read back
+    from the ``ticketbridge`` entity property (requested with ``SYNC_PROPERTIES``)."""
     fields = _obj(issue.get("fields"))
     key = str(issue.get("key") or "")
     status = _obj(fields.get("status"))
@@ -177,6 +182,11 @@ def issue_from_jira(
             user_from_jira(person)
             for person in (fields.get("assignee"), fields.get("reporter"))
             if isinstance(person, dict) and person.get("accountId")
+        ),
+        identifier=identifier_from(
+            scope,
+            _obj(issue.get("properties")).get(MARKER_PROPERTY_KEY),
+            (str(label) for label in fields.get("labels") or ()),
         ),
     )
 

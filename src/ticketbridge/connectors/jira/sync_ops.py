@@ -19,6 +19,7 @@ from ticketbridge.connectors.base import (
 from ticketbridge.connectors.jira import jql as jqlb
 from ticketbridge.connectors.jira.mapping import (
     SYNC_FIELDS,
+    SYNC_PROPERTIES,
     issue_from_jira,
     issue_type_from_jira,
     project_from_jira,
@@ -41,6 +42,7 @@ class SyncOps:
     client: JiraClient
     credentials: JiraCredentials
     options: JiraOptions
+    scope: str
 
     async def iter_projects(self) -> AsyncIterator[list[NormalizedProject]]:
         keys = self.options.project_keys_filter or None
@@ -98,11 +100,12 @@ class SyncOps:
             next_page_token=next_page_token,
             max_results=min(max_results, ISSUE_PAGE),
             fields=SYNC_FIELDS,
+            properties=SYNC_PROPERTIES,
         )
         base, options = self.credentials.base_url, self.options
         issues = []
         for raw in body["issues"]:
-            issue = issue_from_jira(raw, base_url=base, options=options)
+            issue = issue_from_jira(raw, base_url=base, options=options, scope=self.scope)
             # Our own reconciliation markers on API-created issues are not user tags.
             issues.append(replace(issue, tags=visible_tags(issue.tags)))
         return issues, body.get("nextPageToken") or None
