@@ -6,6 +6,7 @@ started them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,5 +105,12 @@ def tickets(job: int, count: int) -> list[dict[str, Any]]:
 
 
 def job_statuses(api: Api, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Poll as a well-behaved client: distributed mode rate-limits each key (429 + Retry-After)."""
+    out: dict[str, dict[str, Any]] = {}
     with api.client() as c:
-        return {j: c.get(f"/v1/jobs/{j}").json() for j in job_ids}
+        for j in job_ids:
+            while (r := c.get(f"/v1/jobs/{j}")).status_code == 429:
+                time.sleep(float(r.headers["Retry-After"]))
+            assert r.status_code == 200, r.text
+            out[j] = r.json()
+    return out

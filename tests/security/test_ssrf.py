@@ -103,7 +103,7 @@ async def listener() -> AsyncIterator[TinyServer]:
 
 def assert_refused(response: httpx.Response, reason: str) -> None:
     assert response.status_code == 422, response.text
-    [error] = response.json()["detail"]
+    [error] = response.json()["errors"]
     assert error["loc"] == ["body", "credentials", "base_url"]
     assert reason in error["msg"]
 

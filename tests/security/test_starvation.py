@@ -217,7 +217,8 @@ class TestNoConnectionHeldAcrossVendorCalls:
             ticket = {"name": "j", "project_vendor_id": "DEMO", "type": "Task", "identifier": "j-1"}
             [item] = await prepare(s, connector, conn, [ticket], ["j-1"], range(1))
         assert item.error is None and item.spec is not None
-        assert vendor_transport.held == [0]
+        # Two vendor calls (the identifier's marker search, the issue types): neither holds one.
+        assert vendor_transport.held == [0, 0]
 
     async def test_sync_with_reconciliation(
         self,
@@ -253,7 +254,7 @@ class TestPoolExhaustedFailsFast:
             busy = await client.get("/v1/provisioning/organizations", headers=tenant.headers)
         assert busy.status_code == 503
         assert busy.headers["Retry-After"] == "2"
-        assert busy.json() == {"detail": "the database is busy; retry shortly"}
+        assert busy.json() == {"detail": "the database is busy; retry shortly", "errors": []}
         again = await client.get("/v1/provisioning/organizations", headers=tenant.headers)
         assert again.status_code == 200
 

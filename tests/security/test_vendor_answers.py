@@ -108,7 +108,10 @@ class TestNeverEchoed:
             r = await client.get(PROJECTS, headers=conn.headers)
 
             assert r.status_code == 502
-            assert r.json() == {"detail": "unexpected answer from the vendor (HTTP 200)"}
+            assert r.json() == {
+                "detail": "unexpected answer from the vendor (HTTP 200)",
+                "errors": [],
+            }
 
 
 class TestSize:
@@ -201,7 +204,7 @@ class TestDeadline:
                 result = await check_connection(client, conn)
 
             assert r.status_code == 504
-            assert r.json() == {"detail": "Jira did not answer in time"}
+            assert r.json() == {"detail": "Jira did not answer in time", "errors": []}
             assert result["health"] == "UNHEALTHY"
             assert result["detail"] == "Jira did not answer in time"
             assert len(vendor.requests) == 2  # one attempt each: no retry past the deadline

@@ -34,7 +34,7 @@ class TestTicketRoute:
         )
 
         assert r.status_code == 422, r.text
-        assert "project_vendor_id" in r.json()["detail"][0]["loc"]
+        assert "project_vendor_id" in r.json()["errors"][0]["loc"]
         assert fake_site.stats.total == before
 
 
