@@ -23,6 +23,7 @@ from ticketbridge.api import (
     tickets,
 )
 from ticketbridge.api import jobs as jobs_api
+from ticketbridge.api.responses import document_common_errors
 from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.errors import TicketbridgeError
@@ -107,4 +108,5 @@ def create_app(
     app.include_router(sync.router)
     app.state.startup_hooks.append(sync.scheduler_hook(app.state))
     jobs_api.install(app)  # /v1/jobs, bulk routes, and the job runner's startup hook
+    document_common_errors(app)  # last: covers every /v1 route included above
     return app
