@@ -13,6 +13,7 @@ no response at all.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import uuid
 from pathlib import Path
@@ -256,7 +257,13 @@ async def _scan(
     finally:
         root.removeHandler(recorder)
         root.setLevel(old_level)
-    secrets = {"API key": key, "Jira token": token, "Fernet key": fernet_key}
+    basic = base64.b64encode(f"{ADMIN}:{token}".encode()).decode()
+    secrets = {
+        "API key": key,
+        "Jira token": token,
+        "Jira Authorization header": basic,
+        "Fernet key": fernet_key,
+    }
     # The part of the key after its displayed prefix is the secret itself.
     secrets["API key secret part"] = key[len(display_prefix(key)) :]
     places = {
