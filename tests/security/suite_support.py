@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import create_engine, text
 
+from ticketbridge.config import Settings
 from ticketbridge.store.base import Base
 from ticketbridge.store.urls import sync_url
 
@@ -50,6 +53,16 @@ def known_failure(backend: str, operation: str) -> str | None:
     return KNOWN_SCHEMA_FAILURES.get(f"{backend} {operation}") or KNOWN_SCHEMA_FAILURES.get(
         f"* {operation}"
     )
+
+
+def suite_settings(**over: Any) -> Settings:
+    """Settings for an app these suites build themselves (not through the ``settings``
+    fixture): the emulator's hosts must be allowed as vendor URLs once the URL policy
+    exists."""
+    base: dict[str, Any] = {"secret_key": TEST_SECRET_KEY, "scheduler_enabled": False}
+    if "allow_private_vendor_urls" in Settings.model_fields:
+        base["allow_private_vendor_urls"] = True
+    return Settings(**{**base, **over})
 
 
 def truncate_all(url: str) -> None:

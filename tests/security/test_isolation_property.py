@@ -27,9 +27,8 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
 from tests.helpers import jira_credentials, make_key
-from tests.security.suite_support import TEST_SECRET_KEY, truncate_all
+from tests.security.suite_support import suite_settings, truncate_all
 from ticketbridge.app import create_app
-from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.fakejira import FakeJiraState
 from ticketbridge.fakejira import create_app as create_fake_jira
@@ -320,13 +319,7 @@ def _replace_ids(value: Any) -> Any:
 async def _scenario(db_url: str, data_dir: Path, plans: list[dict[str, Any]]) -> None:
     fake = FakeJiraState()
     app = create_app(
-        Settings(
-            database_url=db_url,
-            data_dir=data_dir,
-            secret_key=TEST_SECRET_KEY,
-            scheduler_enabled=False,
-            log_json=True,
-        ),
+        suite_settings(database_url=db_url, data_dir=data_dir, log_json=True),
         vendor_transport=httpx.ASGITransport(app=create_fake_jira(fake)),
         retry_policy=RetryPolicy(sleep=_no_sleep),
     )

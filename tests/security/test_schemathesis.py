@@ -34,7 +34,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.helpers import jira_credentials, make_key
-from tests.security.suite_support import TEST_SECRET_KEY, known_failure, truncate_all
+from tests.security.suite_support import (
+    TEST_SECRET_KEY,
+    known_failure,
+    suite_settings,
+    truncate_all,
+)
 from ticketbridge.app import create_app
 from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy
@@ -104,11 +109,9 @@ def live(
     site.add_project("OPS", "Operations")
     site.add_user("dev@example.com", "Dev One")
     app = create_app(
-        Settings(
+        suite_settings(
             database_url=url,
             data_dir=tmp_path_factory.mktemp("data"),
-            secret_key=TEST_SECRET_KEY,
-            scheduler_enabled=False,
             # The console renderer draws each 500's traceback with locals (seconds per error);
             # the secret scan covers what logs contain, this suite only what callers see.
             log_json=True,

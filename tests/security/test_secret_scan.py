@@ -25,8 +25,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 from tests.helpers import jira_credentials, make_key
+from tests.security.suite_support import suite_settings
 from ticketbridge.app import create_app
-from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.fakejira import FakeJiraState, Site
 from ticketbridge.provisioning.keys import display_prefix
@@ -233,12 +233,8 @@ async def _scan(
     root.addHandler(recorder)
     old_level = root.level
     root.setLevel(logging.DEBUG)
-    settings = Settings(
-        database_url=db_url,
-        data_dir=tmp_path / "data",
-        secret_key=fernet_key,
-        scheduler_enabled=False,
-        log_level="DEBUG",
+    settings = suite_settings(
+        database_url=db_url, data_dir=tmp_path / "data", secret_key=fernet_key, log_level="DEBUG"
     )
     app = create_app(settings, vendor_transport=vendor_transport, retry_policy=retry_policy)
     try:
