@@ -12,6 +12,7 @@ this module builds its app and tenant itself instead of using the async ``app`` 
 from __future__ import annotations
 
 import functools
+import os
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
@@ -54,7 +55,10 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-EXAMPLES = {GenerationMode.POSITIVE: 15, GenerationMode.NEGATIVE: 8}
+# CI budget; TICKETBRIDGE_SCHEMATHESIS_SCALE=5 digs deeper locally (known-failure xfails are
+# calibrated at scale 1 only).
+_SCALE = float(os.environ.get("TICKETBRIDGE_SCHEMATHESIS_SCALE", "1"))
+EXAMPLES = {GenerationMode.POSITIVE: int(15 * _SCALE), GenerationMode.NEGATIVE: int(8 * _SCALE)}
 
 
 def _operations() -> list[tuple[str, str]]:
