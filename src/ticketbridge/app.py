@@ -33,6 +33,7 @@ from ticketbridge.api.middleware import (
     RequestIdMiddleware,
 )
 from ticketbridge.api.ratelimit import RateLimitMiddleware, TokenBuckets
+from ticketbridge.api.responses import document_common_errors
 from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.errors import TicketbridgeError, error_body, error_sentence
@@ -134,4 +135,5 @@ def create_app(
     app.include_router(sync.router)
     app.state.startup_hooks.append(sync.scheduler_hook(app.state))
     jobs_api.install(app)  # /v1/jobs, bulk routes, and the job runner's startup hook
+    document_common_errors(app)  # last: covers every /v1 route included above
     return app
