@@ -91,10 +91,41 @@ def _printable_name(name: Any) -> str:
     return _CONTROL.sub("?", str(name)[:64])
 
 
+def nul_path(value: Any, path: str = "") -> str | None:
+    """Where a NUL character sits in a JSON value (keys included), or None.
+
+    Neither PostgreSQL text/JSONB nor Jira can hold U+0000, so it is refused at the edge of
+    every lenient body instead of failing later, half-way, when a job payload is stored.
+    """
+    if isinstance(value, str):
+        return path or "body" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                return path or "body"
+            found = nul_path(item, f"{path}.{_printable_name(key)}" if path else str(key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = nul_path(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
 class LenientBody(BaseModel):
     """A request body of the compatible API: unknown fields are dropped, not refused."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        where = nul_path(data)
+        if where:
+            raise ValueError(f"NUL characters (U+0000) are not accepted ({where})")
+        return data
 
     @model_validator(mode="before")
     @classmethod

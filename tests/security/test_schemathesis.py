@@ -261,4 +261,4 @@ def test_huge_integers_are_refused(
     except Exception as exc:  # the app answered 500 and re-raised (ServerErrorMiddleware)
         pytest.fail(f"500: {type(exc).__name__}: {exc}")
     assert r.status_code == 422, r.text
-    assert ["query", name] in [e["loc"] for e in r.json()["detail"]]
+    assert ["query", name] in [e["loc"] for e in r.json()["errors"]]

@@ -187,12 +187,6 @@ async def forced_500s(http: Observed, key: str, cid: str, monkeypatch: pytest.Mo
     assert r.status_code == 500, r.text
 
 
-# Findings in code another branch of issue 10 owns; xfail(strict=True) until it is merged.
-_LOCALS = (
-    "edge (logging.py): the console renderer draws each 500's traceback with local "
-    "variables, which hold the request headers (X-API-KEY)"
-)
-KNOWN = {"API key in logs": _LOCALS, "API key secret part in logs": _LOCALS}
 _RUNS: dict[str, list[str]] = {}
 
 
@@ -277,12 +271,4 @@ async def _scan(
 
 
 async def test_no_secret_in_logs_responses_or_rows(findings: list[str]) -> None:
-    assert [f for f in findings if f not in KNOWN] == []
-
-
-@pytest.mark.parametrize(
-    "finding",
-    [pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=r)) for f, r in KNOWN.items()],
-)
-async def test_known_leak_is_gone(findings: list[str], finding: str) -> None:
-    assert finding not in findings
+    assert findings == []
