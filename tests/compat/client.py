@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -119,7 +120,8 @@ class Client:
         return ticket
 
     def get_ticket_by_identifier(self, identifier: str) -> dict[str, Any]:
-        ticket: dict[str, Any] = self._call("GET", f"/itsm/tickets/by-identifier/{identifier}")
+        path = f"/itsm/tickets/by-identifier/{quote(identifier, safe='')}"
+        ticket: dict[str, Any] = self._call("GET", path)
         return ticket
 
     def list_tickets(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:

@@ -137,7 +137,7 @@ class TestCompatibleClient:
 
         # Async bulk create, polled to its terminal state.
         job_id = client.bulk_create(
-            [{**item, "name": f"Compat job {i}", "identifier": f"COMPAT-J{i}"} for i in range(3)]
+            [{**item, "name": f"Compat job {i}", "identifier": f"COMPAT/J{i}"} for i in range(3)]
         )
         job = client.wait_for_job(job_id)
         assert job["status"] == "SUCCESS", job
@@ -165,7 +165,7 @@ class TestCompatibleClient:
         two = client.get_ticket_by_identifier("COMPAT-2")
         assert two["url"].endswith(f"/browse/{keys['COMPAT-2']}") and two["name"] == "Compat two"
         three = client.get_ticket_by_identifier("COMPAT-3")
-        assert client.get_ticket_by_identifier("COMPAT-J1")["name"] == "Compat job 1"
+        assert client.get_ticket_by_identifier("COMPAT/J1")["name"] == "Compat job 1"
 
         # Bulk update of synced tickets: Open -> Closed is three classic transitions each.
         job = client.wait_for_job(
