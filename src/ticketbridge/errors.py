@@ -57,8 +57,13 @@ def error_sentence(items: list[dict[str, Any]]) -> str:
     """``body.name: field required; query.offset: ...``: every field named, no input echoed."""
     parts = []
     for item in items:
-        loc = ".".join(str(p) for p in item.get("loc", ()))
-        parts.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
+        path = [str(p) for p in item.get("loc", ())]
+        msg = str(item.get("msg", ""))
+        # Some messages name their field themselves (they also serve as bulk item errors):
+        # the location already says it, so the sentence names it once.
+        if path and msg.startswith(f"{path[-1]}: "):
+            msg = msg[len(path[-1]) + 2 :]
+        parts.append(f"{'.'.join(path)}: {msg}" if path else msg)
     return "; ".join(parts)
 
 

@@ -68,7 +68,9 @@ async def list_tickets(
     )
 
 
-@router.get("/by-identifier/{identifier}", response_model=TicketRead, responses=_404)
+# ``:path`` because an identifier is the caller's own key and may contain ``/`` (sent as ``%2F``,
+# which the server decodes before routing).
+@router.get("/by-identifier/{identifier:path}", response_model=TicketRead, responses=_404)
 async def get_ticket_by_identifier(
     identifier: str, session: SessionDep, conn: ConnectionDep
 ) -> TicketRead:
