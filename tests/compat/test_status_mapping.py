@@ -1,9 +1,7 @@
-"""Reproducer, not fixed here: writing the reference's example ``status_mapping`` (To Do→TODO,
-In Progress→IN_PROGRESS, Done→CLOSED, the same as the defaults) makes OPEN, IN_REVIEW and
-RESOLVED unreachable (409) on Jira's default workflow, although with no mapping at all they
-reach their category (To Do, In Progress, Done). ``status_paths.rank`` deliberately excludes a
-status mapped to another normalized status; that rule is another branch's documented choice,
-so this stays a strict xfail for the lead to decide."""
+"""The reference's example ``status_mapping`` (To Do→TODO, In Progress→IN_PROGRESS,
+Done→CLOSED) once made OPEN, IN_REVIEW and RESOLVED unreachable (409) on Jira's default
+workflow. The mapping comes first and the category is the fallback: each of the six statuses
+reaches its category whatever the mapping says."""
 
 from __future__ import annotations
 
@@ -18,7 +16,6 @@ REFERENCE_MAPPING = {"To Do": "TODO", "In Progress": "IN_PROGRESS", "Done": "CLO
 CATEGORY_OF = {"OPEN": "To Do", "IN_REVIEW": "In Progress", "RESOLVED": "Done"}
 
 
-@pytest.mark.xfail(strict=True, reason="status_mapping excludes statuses mapped elsewhere")
 @pytest.mark.parametrize("status", sorted(CATEGORY_OF))
 async def test_the_reference_mapping_reaches_every_status_category(
     client: httpx.AsyncClient, runtime: Runtime, fake_site: Site, status: str

@@ -104,14 +104,22 @@ def edge_from_json(raw: Mapping[str, Any]) -> Edge:
 
 
 def rank(status: JiraStatus, target: str, options: JiraOptions) -> int | None:
-    """How well ``status`` satisfies ``target`` (0 best), ``None`` if it does not."""
+    """How well ``status`` satisfies ``target`` (0 best), ``None`` if it does not.
+
+    The connection's mapping comes first; the status category is the fallback, so every one
+    of the six statuses stays reachable whatever the mapping says: a status the mapping gives
+    to another normalized status of the same category (``Done`` mapped to CLOSED, asked for
+    RESOLVED) is still the last resort of its category.
+    """
     explicit = lookup(options.status_mapping, status.name) if status.name else None
-    if explicit is not None:
-        return 0 if explicit == target else None
-    if lookup(DEFAULT_STATUS_MAPPING, status.name) == target:
+    if explicit == target:
+        return 0
+    if explicit is None and lookup(DEFAULT_STATUS_MAPPING, status.name) == target:
         return 0
     if status.category != TARGET_CATEGORY[target]:
         return None
+    if explicit is not None:
+        return 3
     return 1 if map_status(status.name, status.category, options) == target else 2
 
 
