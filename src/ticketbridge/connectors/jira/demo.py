@@ -25,8 +25,9 @@ from ticketbridge.fakejira.app import create_app as create_fakejira
 from ticketbridge.fakejira.seed import SeedSpec
 from ticketbridge.fakejira.state import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_TOKEN, FakeJiraState
 
-# A few projects, users and a few hundred issues: enough to page, filter and search.
-DEMO_SEED = SeedSpec(projects=3, issues_per_project=100, users=12, seed=14)
+# A few projects, users and a few hundred issues: enough to page, filter and search. The
+# classic workflow (Open, In Progress, Resolved, Closed, Reopened) reaches every status.
+DEMO_SEED = SeedSpec(projects=3, issues_per_project=100, users=12, seed=14, workflow="classic")
 
 
 def demo_credentials() -> dict[str, Any]:
