@@ -9,54 +9,17 @@ downloads a browser.
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.console.conftest import SHOTS, SLOW, console_errors
 from tests.e2e.procs import Processes, clean_env, free_port, wait_http, wait_until
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
 LINK = re.compile(r"First run: open (http://\S+/console/#setup=([A-Za-z0-9_-]+)) ")
-SLOW = 120_000  # ms: the demo's first sync and the bulk job on a busy CI machine
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    if shutil.which("chromium") is None:
-        pytest.fail("chromium is not installed: run `make test` (it installs Debian's chromium)")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 860})
-        yield context.new_page()
-        browser.close()
-
-
-def _errors(page: Page) -> list[str]:
-    found: list[str] = []
-
-    def on_console(msg: ConsoleMessage) -> None:
-        # A service without /metrics answers 404 there; the dashboard says so instead.
-        if msg.type == "error" and not msg.location.get("url", "").endswith("/metrics"):
-            found.append(msg.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: found.append(f"page error: {exc}"))
-    return found
 
 
 def test_first_five_minutes(page: Page, tmp_path: Path) -> None:
@@ -69,7 +32,7 @@ def test_first_five_minutes(page: Page, tmp_path: Path) -> None:
         match = LINK.search(serve.log.read_text())
         assert match is not None
         link, token = match.groups()
-        errors = _errors(page)
+        errors = console_errors(page)
         urls: list[str] = []
         page.on("request", lambda r: urls.append(r.url))
 
