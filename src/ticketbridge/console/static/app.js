@@ -37,10 +37,11 @@ async function route() {
   const [name, ...args] = location.hash.replace(/^#\/?/, "").split("/");
   const page = PAGES[name] ? name : "dashboard";
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.getAttribute("href") === `#/${page}`);
+  document.getElementById("connection").value = session.connection || "";
   const mod = await PAGES[page]();
   view.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   try {
-    cleanup = (await mod.render(view, { args: args.map(decodeURIComponent), refreshConnections })) || null;
+    cleanup = (await mod.render(view, { args: args.map(decodeURIComponent), refreshConnections, reload: route })) || null;
   } catch (e) {
     if (e.status === 401) { session.clear(); return route(); }
     view.replaceChildren(h("p", { class: "error" }, e.message));
@@ -63,6 +64,7 @@ async function signIn() {
   const parts = [h("h1", {}, "Sign in"), form,
     h("p", { class: "muted" }, "The key is kept in this tab's session storage until you sign out.")];
   if (setupToken && status.setup_pending) parts.unshift(setupCard(status));
+  else if (setupToken) parts.unshift(h("p", { class: "error" }, "This setup link was already used or has expired. Restart `ticketbridge serve` for a new one while no account exists, or create a key with `ticketbridge api-keys create`."));
   else if (status.setup_pending) parts.push(h("p", {}, "First run: open the setup link that `ticketbridge serve` printed."));
   view.replaceChildren(...parts);
 }

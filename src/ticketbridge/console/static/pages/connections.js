@@ -2,7 +2,7 @@
 import { allConnections, api, connectionLabel, isDemo, session } from "../api.js";
 import { ago, every, flash, h, table } from "../ui.js";
 
-export async function render(view, { refreshConnections }) {
+export async function render(view, { refreshConnections, reload }) {
   const setup = await api("GET", "/v1/setup", { connection: false });
   const list = h("div", { id: "connections" });
   let conns = await allConnections();
@@ -17,12 +17,12 @@ export async function render(view, { refreshConnections }) {
         const conn = await api("POST", "/v1/demo", { connection: false });
         session.connection = conn.id;
         await refreshConnections();
+        await reload();
         flash("Demo connection created; the first sync is running.");
-        render(view, { refreshConnections });
       } catch (e) { ev.target.disabled = false; flash(e.message, "error"); }
     } }, "Try it with the built-in Jira emulator"));
 
-  view.replaceChildren(h("h1", {}, "Connections"), demo || "", list, addForm(view, refreshConnections));
+  view.replaceChildren(h("h1", {}, "Connections"), demo || "", list, addForm(refreshConnections, reload));
 
   async function tick() {
     const rows = await Promise.all(conns.map(async (c) => {
@@ -66,7 +66,7 @@ export async function render(view, { refreshConnections }) {
   return every(2000, tick);
 }
 
-function addForm(view, refreshConnections) {
+function addForm(refreshConnections, reload) {
   const f = (name, attrs = {}) => h("input", { name, id: `jira-${name}`, required: true, ...attrs });
   const org = f("organization", { value: "My company" });
   const url = f("base_url", { placeholder: "https://acme.atlassian.net", type: "url" });
@@ -81,8 +81,8 @@ function addForm(view, refreshConnections) {
       token.value = "";
       session.connection = c.id;
       await refreshConnections();
+      await reload();
       flash("Connection added. Use Test, then Sync now.");
-      render(view, { refreshConnections });
     } catch (e) { flash(e.message, "error"); }
   } },
   h("label", { for: "jira-organization" }, "Organization"), org,
