@@ -49,8 +49,9 @@ async function vendorCalls() {
   }
   let calls = 0, errors = 0;
   for (const line of text.split("\n")) {
-    const m = line.match(/^(\w*vendor\w*_total)(\{[^}]*\})?\s+([0-9.eE+-]+)$/);
-    if (!m || /retr|429|rate/.test(m[1])) continue;
+    // Label values may hold braces (endpoint templates such as /issue/{key}): match to the last.
+    const m = line.match(/^(\w+_total)(\{.*\})?\s+(\S+)$/);
+    if (!m || !m[1].includes("vendor") || /retr|429|rate/.test(m[1])) continue;
     const n = Number(m[3]);
     calls += n;
     const status = (m[2] || "").match(/(?:status|code|outcome)="([^"]*)"/);
