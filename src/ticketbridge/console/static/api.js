@@ -8,7 +8,7 @@ export const session = {
   set key(v) { v ? sessionStorage.setItem(KEY, v) : sessionStorage.removeItem(KEY); },
   get connection() { return sessionStorage.getItem(CONN); },
   set connection(v) { v ? sessionStorage.setItem(CONN, v) : sessionStorage.removeItem(CONN); },
-  clear() { sessionStorage.removeItem(KEY); sessionStorage.removeItem(CONN); },
+  clear() { sessionStorage.clear(); },  // the key, the connection and dashboard samples
 };
 
 export class ApiError extends Error {
