@@ -6,6 +6,7 @@ See provisioning/firstrun.py for the token's rules and docs/console.md for the f
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, Field
@@ -48,7 +49,17 @@ async def setup_status(request: Request, runtime: RuntimeDep) -> SetupStatus:
     )
 
 
-@router.post("/setup", response_model=SetupDone, status_code=201)
+_SETUP_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Not a loopback client, or a wrong token (the link stays usable)"},
+    404: {"description": "No setup pending: never printed, already used or expired"},
+    409: {"description": "An account already exists"},
+}
+_DEMO_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The account has a demo connection, or the demo is off (distributed)"},
+}
+
+
+@router.post("/setup", response_model=SetupDone, status_code=201, responses=_SETUP_ERRORS)
 async def setup(
     body: SetupRequest, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> SetupDone:
@@ -59,7 +70,7 @@ async def setup(
     return SetupDone(account=firstrun.FIRST_ACCOUNT, api_key=plain)
 
 
-@router.post("/demo", response_model=ConnectionRead, status_code=201)
+@router.post("/demo", response_model=ConnectionRead, status_code=201, responses=_DEMO_ERRORS)
 async def create_demo(
     request: Request,
     session: SessionDep,
