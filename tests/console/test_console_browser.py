@@ -59,6 +59,8 @@ def test_first_five_minutes(page: Page, tmp_path: Path) -> None:
         page.select_option("#project", index=1)
         expect(page.locator("#issue-type")).to_be_enabled()
         page.select_option("#issue-type", label="Task")
+        # People by name, as Jira shows them (not bare account ids).
+        expect(page.locator("#assignee option").nth(1)).not_to_have_text(re.compile(r"^[0-9a-f]+$"))
         page.select_option("#assignee", index=1)
         page.fill("#name", "Printer on fire (console test)")
         page.fill("#description", "Smoke seen near the 3rd floor printer.")

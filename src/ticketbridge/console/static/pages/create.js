@@ -26,7 +26,7 @@ export async function render(view) {
       api("GET", `${PT}/${key}/issue-types`, { query: { limit: 100 } }),
       api("GET", `${PT}/${key}/assignable-users`, { query: { limit: 100 } })]);
     options(type, types.items.filter((t) => !t.subtask), { value: (t) => t.vendor_id, label: (t) => t.name });
-    options(assignee, users.items, { value: (u) => u.vendor_id, label: (u) => u.name || u.email || u.vendor_id, empty: "unassigned" });
+    options(assignee, users.items, { value: (u) => u.vendor_id, label: (u) => u.displayName || u.emailAddress || u.vendor_id, empty: "unassigned" });
     type.disabled = assignee.disabled = false;
   });
 
