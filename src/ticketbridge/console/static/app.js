@@ -77,13 +77,15 @@ function setupCard() {
       const done = await api("POST", "/v1/setup", { body: { token: setupToken, key_name: "console" }, connection: false });
       setupToken = null;
       session.key = done.api_key;
+      view.replaceChildren(card);  // signed in: the sign-in form below has no use any more
       out.replaceChildren(h("p", { class: "ok" }, "Your API key (shown once; copy it for scripts and the CLI):"),
         h("p", {}, h("code", { id: "new-key" }, done.api_key)),
         h("button", { id: "continue", onclick: async () => { await refreshConnections(); location.hash = "#/connections"; route(); } }, "Continue"));
     } catch (e) { button.disabled = false; flash(e.message, "error"); }
   } }, "Create my API key");
   out.append(h("p", {}, "Welcome. This creates the first account and its API key."), button);
-  return h("div", { class: "card" }, h("h1", {}, "First run"), out);
+  const card = h("div", { class: "card" }, h("h1", {}, "First run"), out);
+  return card;
 }
 
 document.getElementById("signout").addEventListener("click", () => {
