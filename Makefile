@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup serve test lint typecheck fake-jira bench clean
+.PHONY: setup browser serve test lint typecheck fake-jira bench clean
 
 setup: $(VENV)/.installed
 
@@ -13,6 +13,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
+
+# The console's browser test drives Debian's chromium (Playwright never downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 serve: setup
 	$(VENV)/bin/ticketbridge serve
@@ -27,7 +32,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-test: lint typecheck
+test: lint typecheck browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: setup

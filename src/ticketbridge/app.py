@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ticketbridge import __version__
+from ticketbridge import __version__, console
 from ticketbridge.api import api_keys as api_keys_api
 from ticketbridge.api import (
     catalog,
@@ -25,6 +25,7 @@ from ticketbridge.api import (
     tickets,
 )
 from ticketbridge.api import jobs as jobs_api
+from ticketbridge.api import setup as setup_api
 from ticketbridge.api.error_schema import install_error_schema
 from ticketbridge.api.middleware import (
     REQUEST_ID_HEADER,
@@ -135,5 +136,7 @@ def create_app(
     app.include_router(sync.router)
     app.state.startup_hooks.append(sync.scheduler_hook(app.state))
     jobs_api.install(app)  # /v1/jobs, bulk routes, and the job runner's startup hook
+    app.include_router(setup_api.router)  # first run: /v1/setup, /v1/demo
+    console.install(app)  # the web console at /console/
     document_common_errors(app)  # last: covers every /v1 route included above
     return app

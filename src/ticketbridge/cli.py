@@ -10,6 +10,7 @@ from rich.console import Console
 from ticketbridge.cli_keys import (
     check_secret_key,
     fail,
+    first_run_token,
     keys_app,
     secret_app,
     warn_unreadable_credentials,
@@ -57,6 +58,9 @@ def serve(
     if settings.mode == "embedded":
         upgrade(settings.resolved_database_url)
     warn_unreadable_credentials(settings)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    application = create_app(settings)
+    application.state.setup_token = first_run_token(settings, bind_host, bind_port)
     with contextlib.ExitStack() as stack:
         if settings.secret_key is None:  # key file: `secret-key rotate` waits for us to stop
             try:
@@ -64,9 +68,9 @@ def serve(
             except SecretKeyError as exc:
                 fail(str(exc), 2)
         uvicorn.run(
-            create_app(settings),
-            host=host or settings.host,
-            port=port or settings.port,
+            application,
+            host=bind_host,
+            port=bind_port,
             log_level=settings.log_level.lower(),
             # SIGTERM waits this long for in-flight requests (vendor calls included), then
             # cancels them; the job runner then hands its jobs back within the same grace.

@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ticketbridge.config import Settings
 from ticketbridge.crypto import OLD_SECRET_KEYS_ENV, SECRET_KEY_ENV, SecretKeyError, load_keys
 from ticketbridge.errors import TicketbridgeError
+
+if TYPE_CHECKING:
+    from ticketbridge.provisioning.firstrun import SetupToken
 
 T = TypeVar("T")
 
@@ -58,6 +61,33 @@ def warn_unreadable_credentials(settings: Settings) -> None:
             f"({SECRET_KEY_ENV}, or the key file) cannot decrypt; their vendor routes answer 503",
             err=True,
         )
+
+
+def first_run_token(settings: Settings, host: str, port: int) -> SetupToken | None:
+    """On a database without accounts: a one-time setup token, announced by one printed line
+    (the only place its plain text ever appears; it sits in the URL fragment, which browsers
+    never send, so access logs cannot see it)."""
+    from ticketbridge.provisioning.firstrun import SetupToken, needs_setup
+
+    async def work(session: AsyncSession) -> bool:
+        return await needs_setup(session)
+
+    try:
+        if not _run(settings, work):
+            return None
+    except Exception as exc:  # never block start-up; keys can still be made with the CLI
+        typer.echo(f"warning: first-run check failed ({type(exc).__name__})", err=True)
+        return None
+    token, plain = SetupToken.issue(settings.setup_token_ttl_secs)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    minutes = round(settings.setup_token_ttl_secs / 60)
+    typer.echo(
+        f"First run: open http://{shown}:{port}/console/#setup={plain} to create the first "
+        f"API key (one use, expires in {minutes} min)",
+        err=True,
+    )
+    return token
 
 
 def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     rate_limit_per_sec: float = Field(default=20.0, gt=0)
     rate_limit_burst: int = Field(default=40, ge=1)
 
+    # First run (docs/console.md): the one-time setup link answers loopback clients only
+    # unless this is set (a proxy in front); the link expires after the TTL.
+    setup_allow_remote: bool = False
+    setup_token_ttl_secs: float = Field(default=3600.0, gt=0)
+    # The built-in Jira emulator for demo connections (in-process, embedded mode only).
+    demo_enabled: bool = True
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

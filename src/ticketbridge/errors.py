@@ -79,6 +79,10 @@ class Unauthorized(TicketbridgeError):
     status_code = 401
 
 
+class Forbidden(TicketbridgeError):
+    status_code = 403
+
+
 class Conflict(TicketbridgeError):
     status_code = 409
 

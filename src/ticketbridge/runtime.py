@@ -66,6 +66,11 @@ async def open_runtime(
             if url_policy.allow_private
             else GuardedTransport(limits=limits)
         )
+    if settings.demo_enabled:
+        # Demo connections' calls stay in this process (connectors/jira/demo.py).
+        from ticketbridge.connectors.jira.demo import DemoTransport
+
+        vendor_transport = DemoTransport(vendor_transport)
     http = vendor_client(vendor_transport, limits=limits, timeout=settings.vendor_timeout_secs)
     policy = replace(
         retry_policy or RetryPolicy(max_total_wait=settings.vendor_max_retry_wait_secs),

@@ -197,6 +197,15 @@ async def checked_addresses(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
+# RFC 6761: ".invalid" never resolves, so no real site can be shadowed by a demo host.
+DEMO_HOST_SUFFIX = ".demo.ticketbridge.invalid"
+
+
+def is_demo_host(host: str) -> bool:
+    """A host of the built-in demo emulator (served in-process, never over the network)."""
+    return host.rstrip(".").lower().endswith(DEMO_HOST_SUFFIX)
+
+
 @dataclass(frozen=True)
 class UrlPolicy:
     allow_private: bool = False
@@ -204,6 +213,10 @@ class UrlPolicy:
     async def check(self, url: str) -> str:
         """The normalized URL, after the structural, https and address rules."""
         normalized = normalize_base_url(url)
+        if is_demo_host(httpx.URL(normalized).host):
+            # Only the first-run demo creates these (in-process emulator); a tenant's URL may
+            # never name them, whatever allow_private says.
+            raise UrlRefused("names a host reserved for the built-in demo")
         if self.allow_private:
             return normalized
         parsed = httpx.URL(normalized)

@@ -16,6 +16,9 @@ class AccountRepository(RepositoryBase[Account]):
     async def get_by_name(self, name: str) -> Account | None:
         return await self.session.scalar(select(Account).where(Account.name == name))
 
+    async def any_exists(self) -> bool:
+        return await self.session.scalar(select(Account.id).limit(1)) is not None
+
 
 class ApiKeyRepository(RepositoryBase[ApiKey]):
     model = ApiKey
@@ -143,6 +146,10 @@ class ConnectionRepository(RepositoryBase[Connection]):
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))
+
+    async def list_for_account(self, account_id: uuid.UUID) -> list[Connection]:
+        stmt = select(Connection).where(Connection.account_id == account_id)
+        return list((await self.session.scalars(stmt.order_by(Connection.id))).all())
 
     async def list_active(self) -> list[Connection]:
         return list(
