@@ -1,4 +1,4 @@
-"""Wire schemas of the synced catalog (projects, issue types, users) and the sync state."""
+"""Wire schemas of the sync state (the catalog's are in ``catalog/schemas.py``)."""
 
 from __future__ import annotations
 
@@ -6,59 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class ProjectRead(BaseModel):
-    id: uuid.UUID
-    # The Jira project KEY: what tickets carry as project_vendor_id and what writes accept.
-    vendor_id: str
-    key: str
-    name: str
-    description: str | None
-    project_type: str | None
-    active: bool
-    vendor_attributes: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-
-
-class IssueTypeRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    project_id: uuid.UUID
-    vendor_id: str  # usable as type_vendor_id
-    name: str
-    description: str | None
-    subtask: bool
-    active: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-class UserVendorData(BaseModel):
-    vendor: str = "JIRA"
-    accountType: str | None = None  # noqa: N815 (wire name)
-
-
-class UserVendorAttributes(BaseModel):
-    id: str
-    vendor: str = "JIRA"
-    created_at: datetime
-    updated_at: datetime
-    data: UserVendorData = Field(default_factory=UserVendorData)
-
-
-class UserRead(BaseModel):
-    id: uuid.UUID
-    vendor_id: str  # the Jira accountId, usable as assigned_user_vendor_id
-    name: str | None
-    email: str | None
-    status: str
-    vendor_attributes: UserVendorAttributes
-    created_at: datetime
-    updated_at: datetime
+from pydantic import BaseModel, Field
 
 
 class SyncStateRead(BaseModel):

@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import aliased
 
+from ticketbridge.catalog.repository import CatalogRepository
 from ticketbridge.connectors.base import NormalizedIssue
 from ticketbridge.store.base import utcnow, uuid7
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
-from ticketbridge.store.models import IssueType, Project, Ticket, User
+from ticketbridge.store.models import Ticket
 from ticketbridge.store.repository import RepositoryBase
 from ticketbridge.store.upsert import upsert
 from ticketbridge.tickets.schemas import TicketRead
@@ -190,32 +191,10 @@ class TicketRepository(RepositoryBase[Ticket]):
         parent_keys = wanted(i.parent_ticket_vendor_id for i in issues)
         type_ids = wanted(i.type_vendor_id for i in issues)
         s, c = self.session, connection_id
-        projects: dict[str, uuid.UUID] = {}
-        if keys:
-            rows = await s.execute(
-                select(Project.key, Project.id).where(
-                    Project.connection_id == c, Project.key.in_(keys)
-                )
-            )
-            projects = {k: i for k, i in rows}
-        types: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
-        if type_ids and projects:
-            rows2 = await s.execute(
-                select(IssueType.project_id, IssueType.vendor_id, IssueType.id).where(
-                    IssueType.connection_id == c,
-                    IssueType.project_id.in_(list(projects.values())),
-                    IssueType.vendor_id.in_(type_ids),
-                )
-            )
-            types = {(p, v): i for p, v, i in rows2}
-        users: dict[str, uuid.UUID] = {}
-        if accounts:
-            rows3 = await s.execute(
-                select(User.vendor_id, User.id).where(
-                    User.connection_id == c, User.vendor_id.in_(accounts)
-                )
-            )
-            users = {v: i for v, i in rows3}
+        catalog = CatalogRepository(s)
+        projects = await catalog.project_ids_by_key(c, keys)
+        types = await catalog.issue_type_ids(c, list(projects.values()), type_ids)
+        users = await catalog.user_ids_by_vendor_id(c, accounts)
         parents: dict[str, uuid.UUID] = {}
         if parent_keys:
             rows4 = await s.execute(
