@@ -312,6 +312,7 @@ class CatalogRepository:
         stmt = delete(ProjectUser).where(ProjectUser.project_id == project_id)
         if keep_user_ids:
             stmt = stmt.where(ProjectUser.user_id.not_in(list(keep_user_ids)))
+        await self.session.execute(stmt)
 
     def _users(self, connection_id: uuid.UUID, f: UserFilters) -> Select[Any]:
         stmt = select(User).where(User.connection_id == connection_id)
