@@ -26,7 +26,7 @@ from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
 from ticketbridge.store.models import Ticket
 from ticketbridge.store.repository import RepositoryBase
 from ticketbridge.store.upsert import upsert
-from ticketbridge.tickets.schemas import TicketRead
+from ticketbridge.tickets.schemas import VendorAttributes
 
 # Columns the vendor owns: rewritten by every upsert that sees a difference.
 VENDOR_COLUMNS = (
@@ -65,30 +65,6 @@ class TicketFilters:
     updated_since: datetime | None = None
     name: str | None = None
     active: bool | None = None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def vendor_attributes(issue: NormalizedIssue) -> dict[str, Any]:
-    return {
-        "id": issue.vendor_id,
-        "vendor": "JIRA",
-        "created_at": _iso(issue.ticket_created_at),
-        "updated_at": _iso(issue.vendor_updated_at),
-        "type": issue.type,
-        "type_id": issue.type_vendor_id,
-        "status": issue.vendor_status_name,
-        "priority": issue.vendor_priority_name,
-        "data": {
-            "vendor": "JIRA",
-            "id": issue.vendor_id,
-            "key": issue.vendor_key,
-            "statusCategory": issue.status_category,
-            "customFields": issue.custom_fields,
-        },
-    }
 
 
 @dataclass(frozen=True)
@@ -140,10 +116,6 @@ class TicketRepository(RepositoryBase[Ticket]):
                 Ticket.connection_id == connection_id, Ticket.vendor_id == vendor_id
             )
         )
-
-    @staticmethod
-    def to_read(ticket: Ticket) -> TicketRead:
-        return TicketRead.model_validate(ticket)
 
     # -- filtered reads ------------------------------------------------------------------------
     def _filtered(self, connection_id: uuid.UUID, f: TicketFilters) -> Select[Any]:
@@ -258,7 +230,7 @@ class TicketRepository(RepositoryBase[Ticket]):
             "closed_at": issue.closed_at,
             "status_updated_at": issue.status_updated_at,
             "vendor_updated_at": issue.vendor_updated_at,
-            "vendor_attributes": vendor_attributes(issue),
+            "vendor_attributes": VendorAttributes.from_issue(issue).stored(),
             "created_at": now,
             "updated_at": now,
         }

@@ -92,7 +92,7 @@ async def _create(
     repo = TicketRepository(session)
     ticket = await store_issue(session, conn, issue)
     await repo.set_identifier(ticket, identifier)
-    return repo.to_read(ticket)
+    return TicketRead.from_model(ticket)
 
 
 async def resolve_create(
@@ -239,10 +239,10 @@ async def update_ticket(
         raise NotFound("ticket not found")
     spec = await resolve_update(session, conn, data)
     if spec.is_empty:
-        return repo.to_read(ticket)  # nothing to change: no vendor call
+        return TicketRead.from_model(ticket)  # nothing to change: no vendor call
     await release_connection(session)
     issue = await connector_for(runtime, conn).update_issue(ticket.vendor_id, spec)
-    return repo.to_read(await store_issue(session, conn, issue))
+    return TicketRead.from_model(await store_issue(session, conn, issue))
 
 
 async def resolve_update(session: AsyncSession, conn: Connection, data: TicketUpdate) -> UpdateSpec:
