@@ -376,6 +376,27 @@ class TestCatalogReads:
             r = await client.get(url, headers=synced.headers)
             assert r.status_code == 404
 
+    async def test_a_user_no_longer_assignable_leaves_the_project_but_stays_listed(
+        self, client: httpx.AsyncClient, runtime: Runtime, site: Site, tenant: Tenant
+    ) -> None:
+        seed(site, projects=1, per_project=2, users=4)
+        await run_sync(runtime, cid(tenant))
+        project = (await get(client, tenant, "/v1/itsm/projects"))["items"][0]
+        members = await get(client, tenant, "/v1/itsm/users", projectId=project["id"])
+        admin = site.user_by_email("admin@example.com")
+        assert admin is not None
+        # Anyone but the connection's own account (deactivating it would refuse the sync).
+        leaving = next(u for u in members["items"] if u["vendor_id"] != admin.account_id)
+        site.users[leaving["vendor_id"]].active = False  # Jira: no longer assignable
+
+        await run_sync(runtime, cid(tenant))
+
+        after = await get(client, tenant, "/v1/itsm/users", projectId=project["id"])
+        assert [u["id"] for u in after["items"]] == [
+            u["id"] for u in members["items"] if u["id"] != leaving["id"]
+        ]
+        assert (await get(client, tenant, f"/v1/itsm/users/{leaving['id']}"))["id"] == leaving["id"]
+
 
 def synthetic(token: str, n: int) -> NormalizedIssue:
     return NormalizedIssue(

@@ -16,6 +16,7 @@ from ticketbridge.api.deps import AccountDep, RuntimeDep, SessionDep
 from ticketbridge.api.pagination import OffsetDep, Page
 from ticketbridge.provisioning import keys
 from ticketbridge.provisioning.repository import ApiKeyRepository
+from ticketbridge.store.models import ApiKey
 
 router = APIRouter(prefix="/v1/provisioning/api-keys", tags=["provisioning"])
 
@@ -44,6 +45,10 @@ class ApiKeyRead(BaseModel):
     last_used_at: datetime | None = Field(description="Updated at most once a minute")
     revoked_at: datetime | None
 
+    @classmethod
+    def from_model(cls, key: ApiKey) -> ApiKeyRead:
+        return cls.model_validate(key)
+
 
 class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="The secret key, shown in this answer only")
@@ -57,7 +62,7 @@ async def list_api_keys(
         account_id, limit=page.limit, offset=page.offset
     )
     return Page(
-        items=[ApiKeyRead.model_validate(r) for r in rows],
+        items=[ApiKeyRead.from_model(r) for r in rows],
         total=total,
         limit=page.limit,
         offset=page.offset,
@@ -69,14 +74,14 @@ async def create_api_key(
     body: ApiKeyCreate, session: SessionDep, account_id: AccountDep
 ) -> ApiKeyCreated:
     row, plain = await keys.create(session, account_id, body.name)
-    return ApiKeyCreated(**ApiKeyRead.model_validate(row).model_dump(), key=plain)
+    return ApiKeyCreated(**ApiKeyRead.from_model(row).model_dump(), key=plain)
 
 
 @router.get("/{api_key_id}", response_model=ApiKeyRead, responses=_ERRORS)
 async def get_api_key(
     api_key_id: uuid.UUID, session: SessionDep, account_id: AccountDep
 ) -> ApiKeyRead:
-    return ApiKeyRead.model_validate(await keys.get(session, account_id, api_key_id))
+    return ApiKeyRead.from_model(await keys.get(session, account_id, api_key_id))
 
 
 @router.post("/{api_key_id}/revoke", response_model=ApiKeyRead, responses=_ERRORS)
@@ -85,7 +90,7 @@ async def revoke_api_key(
 ) -> ApiKeyRead:
     """Revoke a key: it is refused (401) from the next request on. Idempotent."""
     row = await keys.revoke(session, account_id, api_key_id, runtime.clock())
-    return ApiKeyRead.model_validate(row)
+    return ApiKeyRead.from_model(row)
 
 
 @router.post(
@@ -96,4 +101,4 @@ async def rotate_api_key(
 ) -> ApiKeyCreated:
     """A new key with the same name; the old one is revoked at once (no overlap)."""
     row, plain = await keys.rotate(session, account_id, api_key_id, runtime.clock())
-    return ApiKeyCreated(**ApiKeyRead.model_validate(row).model_dump(), key=plain)
+    return ApiKeyCreated(**ApiKeyRead.from_model(row).model_dump(), key=plain)

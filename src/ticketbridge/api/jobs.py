@@ -54,7 +54,10 @@ async def list_jobs(
         offset=page.offset,
     )
     return Page(
-        items=[service.to_read(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+        items=[JobRead.from_model(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
@@ -65,7 +68,7 @@ async def get_job(
     account_id: AccountDep,
     connection_id: ConnectionScopeDep,
 ) -> JobRead:
-    return service.to_read(await service.get_job(session, account_id, job_id, connection_id))
+    return JobRead.from_model(await service.get_job(session, account_id, job_id, connection_id))
 
 
 def install(app: FastAPI) -> None:

@@ -25,7 +25,7 @@ async def create_organization(
     body: OrganizationCreate, session: SessionDep, account_id: AccountDep
 ) -> OrganizationRead:
     org = await service.create_organization(session, account_id, body)
-    return OrganizationRead.model_validate(org)
+    return OrganizationRead.from_model(org)
 
 
 @router.get("/organizations", response_model=Page[OrganizationRead])
@@ -36,7 +36,7 @@ async def list_organizations(
         account_id, limit=page.limit, offset=page.offset
     )
     return Page(
-        items=[OrganizationRead.model_validate(r) for r in rows],
+        items=[OrganizationRead.from_model(r) for r in rows],
         total=total,
         limit=page.limit,
         offset=page.offset,
@@ -47,7 +47,7 @@ async def list_organizations(
 async def get_organization(
     organization_id: uuid.UUID, session: SessionDep, account_id: AccountDep
 ) -> OrganizationRead:
-    return OrganizationRead.model_validate(
+    return OrganizationRead.from_model(
         await service.get_organization(session, account_id, organization_id)
     )
 
@@ -71,7 +71,7 @@ async def create_connection(
         default_refresh_interval=runtime.settings.default_refresh_interval_secs,
         url_policy=runtime.url_policy,
     )
-    return service.to_read(conn)
+    return ConnectionRead.from_model(conn)
 
 
 @router.get("/organizations/{organization_id}/connections", response_model=Page[ConnectionRead])
@@ -83,7 +83,10 @@ async def list_connections(
         account_id, organization_id, limit=page.limit, offset=page.offset
     )
     return Page(
-        items=[service.to_read(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+        items=[ConnectionRead.from_model(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
@@ -91,7 +94,9 @@ async def list_connections(
 async def get_connection(
     connection_id: uuid.UUID, session: SessionDep, account_id: AccountDep
 ) -> ConnectionRead:
-    return service.to_read(await service.get_connection(session, account_id, connection_id))
+    return ConnectionRead.from_model(
+        await service.get_connection(session, account_id, connection_id)
+    )
 
 
 @router.patch("/connections/{connection_id}", response_model=ConnectionRead)
@@ -105,7 +110,7 @@ async def update_connection(
     conn = await service.update_connection(
         session, runtime.box, account_id, connection_id, body, url_policy=runtime.url_policy
     )
-    return service.to_read(conn)
+    return ConnectionRead.from_model(conn)
 
 
 @router.delete("/connections/{connection_id}", status_code=204)

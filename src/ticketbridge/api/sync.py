@@ -13,7 +13,6 @@ from ticketbridge.sync.repository import SyncRepository
 from ticketbridge.sync.scheduler import SyncScheduler, scheduler_hook
 from ticketbridge.sync.schemas import SyncAccepted, SyncStateRead
 from ticketbridge.sync.service import SyncAlreadyRunning
-from ticketbridge.sync.state import state_read
 
 __all__ = ["router", "scheduler_hook"]
 
@@ -54,4 +53,4 @@ async def get_sync(request: Request, session: SessionDep, conn: ConnectionDep) -
     scheduler: SyncScheduler | None = getattr(request.app.state, "sync_scheduler", None)
     state = await SyncRepository(session).state(conn.id)
     running_here = scheduler is not None and scheduler.running(conn.id)
-    return state_read(conn.id, state, running_here=running_here)
+    return SyncStateRead.from_model(conn.id, state, running_here=running_here)

@@ -58,10 +58,10 @@ async def list_tickets(
     repo = TicketRepository(session)
     if params.cursor_mode:
         page = await repo.list_keyset(conn.id, filters, limit=params.limit, seek=params.seek)
-        return cursor_page(page, [repo.to_read(t) for t in page.items])
+        return cursor_page(page, [TicketRead.from_model(t) for t in page.items])
     rows, total = await repo.list_offset(conn.id, filters, limit=params.limit, offset=params.offset)
     return Page[TicketRead](
-        items=[repo.to_read(t) for t in rows],
+        items=[TicketRead.from_model(t) for t in rows],
         total=total,
         limit=params.limit,
         offset=params.offset,
@@ -78,7 +78,7 @@ async def get_ticket_by_identifier(
     ticket = await repo.get_by_identifier(conn.id, identifier)
     if ticket is None:
         raise NotFound("ticket not found")
-    return repo.to_read(ticket)
+    return TicketRead.from_model(ticket)
 
 
 @router.get("/{ticket_id}", response_model=TicketRead, responses=_404)
@@ -87,4 +87,4 @@ async def get_ticket(ticket_id: uuid.UUID, session: SessionDep, conn: Connection
     ticket = await repo.get(conn.id, ticket_id)
     if ticket is None:
         raise NotFound("ticket not found")
-    return repo.to_read(ticket)
+    return TicketRead.from_model(ticket)

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ticketbridge.store.models import Job
+
 
 class JobStatus(StrEnum):
     QUEUED = "QUEUED"
@@ -37,6 +39,20 @@ class JobRead(BaseModel):
     results: list[dict[str, Any]]
     # Set when the job FAILED: {total, succeeded, failed, results} (compatible API).
     failure_reason: dict[str, Any] | None
+
+    @classmethod
+    def from_model(cls, job: Job) -> JobRead:
+        return cls(
+            id=job.id,
+            type=job.type,
+            status=JobStatus(job.status),
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            progress=JobProgress(total=job.progress_total, done=job.progress_done),
+            results=list(job.results or []),
+            failure_reason=job.failure_reason,
+        )
 
 
 class JobAccepted(BaseModel):

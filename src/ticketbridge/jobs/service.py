@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.errors import NotFound
 from ticketbridge.jobs.repository import JobRepository
-from ticketbridge.jobs.schemas import JobProgress, JobRead, JobStatus
+from ticketbridge.jobs.schemas import JobStatus
 from ticketbridge.store.models import Job
 
 
@@ -45,17 +45,3 @@ async def get_job(
     if job is None:
         raise NotFound("job not found")
     return job
-
-
-def to_read(job: Job) -> JobRead:
-    return JobRead(
-        id=job.id,
-        type=job.type,
-        status=JobStatus(job.status),
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        progress=JobProgress(total=job.progress_total, done=job.progress_done),
-        results=list(job.results or []),
-        failure_reason=job.failure_reason,
-    )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketbridge.connectors.base import LiveProject, LiveRecord, NormalizedIssue
-from ticketbridge.tickets.schemas import VendorAttributes, VendorData
+from ticketbridge.connectors.base import LiveProject, LiveRecord
+from ticketbridge.tickets.schemas import NormalizedTicket
 
 
 class VendorRecord(BaseModel):
@@ -101,71 +100,6 @@ class ProjectItem(BaseModel):
             types = [IssueTypeItem.of(t) for t in p.issue_types]
         helpers = {"vendor_id": p.vendor_id, "project_type": p.project_type, "issue_types": types}
         return cls.model_validate({**p.data, **helpers})
-
-
-class NormalizedTicket(BaseModel):
-    """A ticket as the normalized API reads it, minus the store's UUIDs (it is not stored)."""
-
-    name: str
-    description: str | None
-    status: str
-    priority: str
-    type: str | None
-    type_vendor_id: str | None
-    active: bool
-    url: str | None
-    identifier: str
-    project_vendor_id: str | None
-    assigned_user_vendor_id: str | None
-    created_by_user_vendor_id: str | None
-    parent_ticket_vendor_id: str | None
-    ticket_created_at: datetime | None
-    due_date: date | None
-    closed_at: datetime | None
-    status_updated_at: datetime | None
-    tags: list[str]
-    vendor_attributes: VendorAttributes
-
-    @classmethod
-    def of(cls, issue: NormalizedIssue, vendor: str = "JIRA") -> NormalizedTicket:
-        return cls(
-            name=issue.name,
-            description=issue.description,
-            status=issue.status,
-            priority=issue.priority,
-            type=issue.type,
-            type_vendor_id=issue.type_vendor_id,
-            # It exists at the vendor right now: that is what "active" means for a live read.
-            active=True,
-            url=issue.url,
-            identifier=issue.vendor_key,
-            project_vendor_id=issue.project_vendor_id,
-            assigned_user_vendor_id=issue.assigned_user_vendor_id,
-            created_by_user_vendor_id=issue.created_by_vendor_id,
-            parent_ticket_vendor_id=issue.parent_ticket_vendor_id,
-            ticket_created_at=issue.ticket_created_at,
-            due_date=issue.due_date,
-            closed_at=issue.closed_at,
-            status_updated_at=issue.status_updated_at,
-            tags=list(issue.tags),
-            vendor_attributes=VendorAttributes(
-                id=issue.vendor_id,
-                vendor=vendor,
-                created_at=issue.ticket_created_at,
-                updated_at=issue.vendor_updated_at,
-                type=issue.type,
-                type_id=issue.type_vendor_id,
-                status=issue.vendor_status_name,
-                priority=issue.vendor_priority_name,
-                data=VendorData(
-                    vendor=vendor,
-                    id=issue.vendor_id,
-                    key=issue.vendor_key,
-                    statusCategory=issue.status_category,
-                    customFields=dict(issue.custom_fields),
-                ),
-            ),
-        )
 
 
 class TicketItem(BaseModel):

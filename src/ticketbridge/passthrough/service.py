@@ -29,7 +29,6 @@ from ticketbridge.passthrough.cache import TtlCache
 from ticketbridge.passthrough.cursor import CursorSigner, derive_key, query_digest
 from ticketbridge.passthrough.schemas import (
     IssueTypeItem,
-    NormalizedTicket,
     ProjectItem,
     SearchPage,
     TicketItem,
@@ -37,6 +36,7 @@ from ticketbridge.passthrough.schemas import (
 )
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import Connection
+from ticketbridge.tickets.schemas import NormalizedTicket
 
 # Interactive budget: one or two short waits at most, then the caller decides.
 MAX_ATTEMPTS = 3
@@ -218,7 +218,7 @@ def _ticket_item(ticket: LiveTicket) -> TicketItem:
         ) from None
     if ticket.normalized is not None:
         # Set only when asked for: the route leaves unset fields out of the answer.
-        item.normalized = NormalizedTicket.of(ticket.normalized)
+        item.normalized = NormalizedTicket.from_issue(ticket.normalized)
     return item
 
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ticketbridge.schema_rules import SafeLine
+from ticketbridge.store.models import Connection, Organization
 
 
 class OrganizationCreate(BaseModel):
@@ -24,6 +25,10 @@ class OrganizationRead(BaseModel):
     external_id: str | None
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def from_model(cls, org: Organization) -> OrganizationRead:
+        return cls.model_validate(org)
 
 
 class ConnectionCreate(BaseModel):
@@ -65,6 +70,26 @@ class ConnectionRead(BaseModel):
     credentials: dict[str, Any] = Field(description="Masked: the API token is never returned")
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def from_model(cls, conn: Connection) -> ConnectionRead:
+        return cls(
+            id=conn.id,
+            vendor=conn.vendor,
+            is_active=conn.is_active,
+            refresh_interval_secs=conn.refresh_interval_secs,
+            timeout_secs=conn.timeout_secs,
+            organization_id=conn.organization_id,
+            state=conn.state,
+            health=conn.health,
+            health_detail=conn.health_detail,
+            health_checked_at=conn.health_checked_at,
+            identifier=conn.identifier,
+            options=conn.options,
+            credentials=conn.credentials_hint,
+            created_at=conn.created_at,
+            updated_at=conn.updated_at,
+        )
 
 
 class ConnectionTestResult(BaseModel):

@@ -21,7 +21,6 @@ from ticketbridge.provisioning.repository import (
 )
 from ticketbridge.provisioning.schemas import (
     ConnectionCreate,
-    ConnectionRead,
     ConnectionTestResult,
     ConnectionUpdate,
     OrganizationCreate,
@@ -82,26 +81,6 @@ async def get_connection(
     if conn is None:
         raise NotFound("connection not found")
     return conn
-
-
-def to_read(conn: Connection) -> ConnectionRead:
-    return ConnectionRead(
-        id=conn.id,
-        vendor=conn.vendor,
-        is_active=conn.is_active,
-        refresh_interval_secs=conn.refresh_interval_secs,
-        timeout_secs=conn.timeout_secs,
-        organization_id=conn.organization_id,
-        state=conn.state,
-        health=conn.health,
-        health_detail=conn.health_detail,
-        health_checked_at=conn.health_checked_at,
-        identifier=conn.identifier,
-        options=conn.options,
-        credentials=conn.credentials_hint,
-        created_at=conn.created_at,
-        updated_at=conn.updated_at,
-    )
 
 
 async def create_connection(

@@ -10,11 +10,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from ticketbridge.catalog.repository import CatalogRepository
 from ticketbridge.connectors.base import SyncConnector
 from ticketbridge.errors import VendorNotFound
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime
-from ticketbridge.sync.catalog_repository import CatalogRepository
 
 log = get_logger(__name__)
 

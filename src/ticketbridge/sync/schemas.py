@@ -1,64 +1,15 @@
-"""Wire schemas of the synced catalog (projects, issue types, users) and the sync state."""
+"""Wire schemas of the sync state (the catalog's are in ``catalog/schemas.py``)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-
-class ProjectRead(BaseModel):
-    id: uuid.UUID
-    # The Jira project KEY: what tickets carry as project_vendor_id and what writes accept.
-    vendor_id: str
-    key: str
-    name: str
-    description: str | None
-    project_type: str | None
-    active: bool
-    vendor_attributes: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-
-
-class IssueTypeRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    project_id: uuid.UUID
-    vendor_id: str  # usable as type_vendor_id
-    name: str
-    description: str | None
-    subtask: bool
-    active: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-class UserVendorData(BaseModel):
-    vendor: str = "JIRA"
-    accountType: str | None = None  # noqa: N815 (wire name)
-
-
-class UserVendorAttributes(BaseModel):
-    id: str
-    vendor: str = "JIRA"
-    created_at: datetime
-    updated_at: datetime
-    data: UserVendorData = Field(default_factory=UserVendorData)
-
-
-class UserRead(BaseModel):
-    id: uuid.UUID
-    vendor_id: str  # the Jira accountId, usable as assigned_user_vendor_id
-    name: str | None
-    email: str | None
-    status: str
-    vendor_attributes: UserVendorAttributes
-    created_at: datetime
-    updated_at: datetime
+from ticketbridge.store.base import utcnow
+from ticketbridge.store.models import SyncState
 
 
 class SyncStateRead(BaseModel):
@@ -77,6 +28,58 @@ class SyncStateRead(BaseModel):
     last_success_at: datetime | None
     last_reconciled_at: datetime | None
     last_error: str | None
+
+    @classmethod
+    def from_model(
+        cls, connection_id: uuid.UUID, state: SyncState | None, *, running_here: bool = False
+    ) -> SyncStateRead:
+        if state is None:
+            return cls(
+                connection_id=connection_id,
+                status="RUNNING" if running_here else "NEVER",
+                running=running_here,
+                phase=None,
+                full_sync_done=False,
+                watermark=None,
+                counts={},
+                last_started_at=None,
+                last_finished_at=None,
+                last_success_at=None,
+                last_reconciled_at=None,
+                last_error=None,
+            )
+        leased = state.lease_expires_at is not None and state.lease_expires_at > utcnow()
+        watermark_ms = (state.cursor or {}).get("watermark_ms")
+        watermark = (
+            datetime.fromtimestamp(watermark_ms / 1000, tz=UTC)
+            if watermark_ms is not None
+            else None
+        )
+        running = running_here or (state.status == "RUNNING" and leased)
+        return cls(
+            connection_id=connection_id,
+            # A RUNNING row whose lease expired belongs to a runner that died: it will resume.
+            status="RUNNING"
+            if running
+            else "FAILED"
+            if state.status == "RUNNING"
+            else state.status,
+            running=running,
+            phase=state.phase,
+            full_sync_done=state.full_sync_done,
+            watermark=watermark,
+            counts=dict(state.counts or {}),
+            last_started_at=state.last_started_at,
+            last_finished_at=state.last_finished_at,
+            last_success_at=state.last_success_at,
+            last_reconciled_at=state.last_reconciled_at,
+            last_error=state.last_error
+            or (
+                None
+                if running or state.status != "RUNNING"
+                else "the runner stopped (lease expired)"
+            ),
+        )
 
 
 class SyncAccepted(BaseModel):

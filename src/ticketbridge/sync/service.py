@@ -13,13 +13,13 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
+from ticketbridge.catalog.repository import CatalogRepository
 from ticketbridge.connectors.base import SyncConnector
 from ticketbridge.errors import Conflict, NotFound
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
 from ticketbridge.sync.catalog import sync_catalog
-from ticketbridge.sync.catalog_repository import CatalogRepository
 from ticketbridge.sync.reconcile import ReconcileCounts, reconcile, retire_all
 from ticketbridge.sync.repository import SyncRepository
 from ticketbridge.sync.run import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gc
 
+from ticketbridge.catalog.repository import CatalogRepository
 from ticketbridge.connectors.base import SyncConnector
-from ticketbridge.sync.catalog_repository import CatalogRepository
 from ticketbridge.sync.repository import SyncRepository
 from ticketbridge.sync.run import RunState, epoch_ms
 from ticketbridge.tickets.repository import TicketRepository

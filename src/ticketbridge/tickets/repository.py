@@ -19,13 +19,14 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import aliased
 
+from ticketbridge.catalog.repository import CatalogRepository
 from ticketbridge.connectors.base import NormalizedIssue
 from ticketbridge.store.base import utcnow, uuid7
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
-from ticketbridge.store.models import IssueType, Project, Ticket, User
+from ticketbridge.store.models import Ticket
 from ticketbridge.store.repository import RepositoryBase
 from ticketbridge.store.upsert import upsert
-from ticketbridge.tickets.schemas import TicketRead
+from ticketbridge.tickets.schemas import VendorAttributes
 
 # Columns the vendor owns: rewritten by every upsert that sees a difference.
 VENDOR_COLUMNS = (
@@ -64,30 +65,6 @@ class TicketFilters:
     updated_since: datetime | None = None
     name: str | None = None
     active: bool | None = None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def vendor_attributes(issue: NormalizedIssue) -> dict[str, Any]:
-    return {
-        "id": issue.vendor_id,
-        "vendor": "JIRA",
-        "created_at": _iso(issue.ticket_created_at),
-        "updated_at": _iso(issue.vendor_updated_at),
-        "type": issue.type,
-        "type_id": issue.type_vendor_id,
-        "status": issue.vendor_status_name,
-        "priority": issue.vendor_priority_name,
-        "data": {
-            "vendor": "JIRA",
-            "id": issue.vendor_id,
-            "key": issue.vendor_key,
-            "statusCategory": issue.status_category,
-            "customFields": issue.custom_fields,
-        },
-    }
 
 
 @dataclass(frozen=True)
@@ -140,10 +117,6 @@ class TicketRepository(RepositoryBase[Ticket]):
             )
         )
 
-    @staticmethod
-    def to_read(ticket: Ticket) -> TicketRead:
-        return TicketRead.model_validate(ticket)
-
     # -- filtered reads ------------------------------------------------------------------------
     def _filtered(self, connection_id: uuid.UUID, f: TicketFilters) -> Select[Any]:
         stmt = select(Ticket).where(Ticket.connection_id == connection_id)
@@ -190,32 +163,10 @@ class TicketRepository(RepositoryBase[Ticket]):
         parent_keys = wanted(i.parent_ticket_vendor_id for i in issues)
         type_ids = wanted(i.type_vendor_id for i in issues)
         s, c = self.session, connection_id
-        projects: dict[str, uuid.UUID] = {}
-        if keys:
-            rows = await s.execute(
-                select(Project.key, Project.id).where(
-                    Project.connection_id == c, Project.key.in_(keys)
-                )
-            )
-            projects = {k: i for k, i in rows}
-        types: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
-        if type_ids and projects:
-            rows2 = await s.execute(
-                select(IssueType.project_id, IssueType.vendor_id, IssueType.id).where(
-                    IssueType.connection_id == c,
-                    IssueType.project_id.in_(list(projects.values())),
-                    IssueType.vendor_id.in_(type_ids),
-                )
-            )
-            types = {(p, v): i for p, v, i in rows2}
-        users: dict[str, uuid.UUID] = {}
-        if accounts:
-            rows3 = await s.execute(
-                select(User.vendor_id, User.id).where(
-                    User.connection_id == c, User.vendor_id.in_(accounts)
-                )
-            )
-            users = {v: i for v, i in rows3}
+        catalog = CatalogRepository(s)
+        projects = await catalog.project_ids_by_key(c, keys)
+        types = await catalog.issue_type_ids(c, list(projects.values()), type_ids)
+        users = await catalog.user_ids_by_vendor_id(c, accounts)
         parents: dict[str, uuid.UUID] = {}
         if parent_keys:
             rows4 = await s.execute(
@@ -279,7 +230,7 @@ class TicketRepository(RepositoryBase[Ticket]):
             "closed_at": issue.closed_at,
             "status_updated_at": issue.status_updated_at,
             "vendor_updated_at": issue.vendor_updated_at,
-            "vendor_attributes": vendor_attributes(issue),
+            "vendor_attributes": VendorAttributes.from_issue(issue).stored(),
             "created_at": now,
             "updated_at": now,
         }

@@ -1,4 +1,11 @@
-"""Normalized ticket schemas, wire-compatible with the public API (see docs/api.md)."""
+"""Normalized ticket schemas, wire-compatible with the public API (see docs/api.md).
+
+One ticket shape for answers: ``TicketRead`` for every stored ticket (reads, create, update,
+replays), built by ``TicketRead.from_model``; ``NormalizedTicket`` is the same ticket read
+live from the vendor, without the store's UUIDs. Both come from the connector's
+``NormalizedIssue``, whose ``vendor_attributes`` are built once, by
+``VendorAttributes.from_issue``.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from ticketbridge.connectors.base import NormalizedIssue
 from ticketbridge.schema_rules import (
     AccountVendorId,
     IssueTypeVendorId,
@@ -29,6 +37,7 @@ from ticketbridge.schema_rules import (
     SafeLine,
     SafeText,
 )
+from ticketbridge.store.models import Ticket
 
 
 class TicketStatus(StrEnum):
@@ -68,6 +77,34 @@ class VendorAttributes(BaseModel):
     priority: str | None = None
     data: VendorData = Field(default_factory=VendorData)
 
+    @classmethod
+    def from_issue(cls, issue: NormalizedIssue, vendor: str = "JIRA") -> VendorAttributes:
+        return cls(
+            id=issue.vendor_id,
+            vendor=vendor,
+            created_at=issue.ticket_created_at,
+            updated_at=issue.vendor_updated_at,
+            type=issue.type,
+            type_id=issue.type_vendor_id,
+            status=issue.vendor_status_name,
+            priority=issue.vendor_priority_name,
+            data=VendorData(
+                vendor=vendor,
+                id=issue.vendor_id,
+                key=issue.vendor_key,
+                statusCategory=issue.status_category,
+                customFields=dict(issue.custom_fields),
+            ),
+        )
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON kept in ``tickets.vendor_attributes`` (times in ``isoformat``, as ever)."""
+        out = self.model_dump()
+        for name in ("created_at", "updated_at"):
+            value = out[name]
+            out[name] = value.isoformat() if value else None
+        return out
+
 
 class TicketRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -97,6 +134,59 @@ class TicketRead(BaseModel):
     vendor_attributes: VendorAttributes
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def from_model(cls, ticket: Ticket) -> TicketRead:
+        return cls.model_validate(ticket)
+
+
+class NormalizedTicket(BaseModel):
+    """A ticket as the normalized API reads it, minus the store's UUIDs (it is not stored)."""
+
+    name: str
+    description: str | None
+    status: str
+    priority: str
+    type: str | None
+    type_vendor_id: str | None
+    active: bool
+    url: str | None
+    identifier: str
+    project_vendor_id: str | None
+    assigned_user_vendor_id: str | None
+    created_by_user_vendor_id: str | None
+    parent_ticket_vendor_id: str | None
+    ticket_created_at: datetime | None
+    due_date: date | None
+    closed_at: datetime | None
+    status_updated_at: datetime | None
+    tags: list[str]
+    vendor_attributes: VendorAttributes
+
+    @classmethod
+    def from_issue(cls, issue: NormalizedIssue, vendor: str = "JIRA") -> NormalizedTicket:
+        return cls(
+            name=issue.name,
+            description=issue.description,
+            status=issue.status,
+            priority=issue.priority,
+            type=issue.type,
+            type_vendor_id=issue.type_vendor_id,
+            # It exists at the vendor right now: that is what "active" means for a live read.
+            active=True,
+            url=issue.url,
+            identifier=issue.vendor_key,
+            project_vendor_id=issue.project_vendor_id,
+            assigned_user_vendor_id=issue.assigned_user_vendor_id,
+            created_by_user_vendor_id=issue.created_by_vendor_id,
+            parent_ticket_vendor_id=issue.parent_ticket_vendor_id,
+            ticket_created_at=issue.ticket_created_at,
+            due_date=issue.due_date,
+            closed_at=issue.closed_at,
+            status_updated_at=issue.status_updated_at,
+            tags=list(issue.tags),
+            vendor_attributes=VendorAttributes.from_issue(issue, vendor),
+        )
 
 
 # Pairs of mutually exclusive forms: (UUID form(s), vendor-id form).

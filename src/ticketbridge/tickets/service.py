@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ticketbridge.catalog.repository import CatalogRepository
 from ticketbridge.connectors.base import UNSET, CreateSpec, NormalizedIssue, Unset, UpdateSpec
 from ticketbridge.connectors.jira.connector import JiraConnector
 from ticketbridge.connectors.jira.markers import is_marker_label, marker_label
@@ -21,7 +22,6 @@ from ticketbridge.idempotency.service import reserve
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Ticket
 from ticketbridge.store.session import release_connection
-from ticketbridge.tickets.lookups import CatalogLookups
 from ticketbridge.tickets.repository import TicketRepository
 from ticketbridge.tickets.schemas import TicketCreate, TicketRead, TicketUpdate
 
@@ -92,7 +92,7 @@ async def _create(
     repo = TicketRepository(session)
     ticket = await store_issue(session, conn, issue)
     await repo.set_identifier(ticket, identifier)
-    return repo.to_read(ticket)
+    return TicketRead.from_model(ticket)
 
 
 async def resolve_create(
@@ -107,10 +107,10 @@ async def resolve_create(
 
     Bulk creation calls this per item. Raises NotFound (a UUID not in this connection) or
     Unprocessable (unknown issue type name, reserved tag)."""
-    lookups = CatalogLookups(session)
+    catalog = CatalogRepository(session)
     project_uuid: uuid.UUID | None = None
     if data.project_id is not None:
-        project = await lookups.project(conn.id, data.project_id)
+        project = await catalog.get_project(conn.id, data.project_id)
         if project is None:
             raise NotFound(f"project_id: project {data.project_id} not found")
         project_ref, project_uuid = project.key, project.id
@@ -119,13 +119,13 @@ async def resolve_create(
         project_ref = data.project_vendor_id
     return CreateSpec(
         project=project_ref,
-        issue_type_id=await _issue_type(lookups, connector, conn, data, project_ref, project_uuid),
+        issue_type_id=await _issue_type(catalog, connector, conn, data, project_ref, project_uuid),
         name=data.name,
         description=data.description,
         status=data.status.value if data.status else None,
         priority=data.priority.value if data.priority else None,
         assignee=await _assignee(
-            lookups, conn, data.assigned_user_id, data.assigned_user_vendor_id
+            catalog, conn, data.assigned_user_id, data.assigned_user_vendor_id
         ),
         parent=await _parent(session, conn, data),
         tags=check_tags(data.tags),
@@ -137,7 +137,7 @@ async def resolve_create(
 
 
 async def _issue_type(
-    lookups: CatalogLookups,
+    catalog: CatalogRepository,
     connector: JiraConnector,
     conn: Connection,
     data: TicketCreate,
@@ -149,17 +149,19 @@ async def _issue_type(
     # ``type`` holds a name or, like the deprecated ``type_id``, a synced issue type's UUID.
     type_uuid, field = (data.type_id, "type_id") if data.type_id else (data.type_uuid, "type")
     if type_uuid is not None:
-        found = await lookups.issue_type(conn.id, type_uuid)
+        found = await catalog.get_issue_type(conn.id, type_uuid)
         if found is None:
             raise NotFound(f"{field}: issue type {type_uuid} not found")
         return found.vendor_id
     assert data.type is not None  # the schema requires one form
     names: dict[str, str] = {}
     if project_uuid is not None:
-        names = {t.name: t.vendor_id for t in await lookups.issue_types(conn.id, project_uuid)}
+        names = {
+            t.name: t.vendor_id for t in await catalog.active_issue_types(conn.id, project_uuid)
+        }
     if not names:
         # A vendor-id project (or one whose issue types were never synced): ask Jira.
-        await release_connection(lookups.session)
+        await release_connection(catalog.session)
         try:
             names = await connector.issue_type_names(project_ref)
         except VendorNotFound:
@@ -187,11 +189,11 @@ def unknown_project(data: TicketCreate, project_ref: str, said: str | None = Non
 
 
 async def _assignee(
-    lookups: CatalogLookups, conn: Connection, user_id: uuid.UUID | None, vendor_id: str | None
+    catalog: CatalogRepository, conn: Connection, user_id: uuid.UUID | None, vendor_id: str | None
 ) -> str | None:
     if user_id is None:
         return vendor_id
-    user = await lookups.user(conn.id, user_id)
+    user = await catalog.get_user(conn.id, user_id)
     if user is None:
         raise NotFound(f"assigned_user_id: user {user_id} not found")
     return user.vendor_id
@@ -237,17 +239,17 @@ async def update_ticket(
         raise NotFound("ticket not found")
     spec = await resolve_update(session, conn, data)
     if spec.is_empty:
-        return repo.to_read(ticket)  # nothing to change: no vendor call
+        return TicketRead.from_model(ticket)  # nothing to change: no vendor call
     await release_connection(session)
     issue = await connector_for(runtime, conn).update_issue(ticket.vendor_id, spec)
-    return repo.to_read(await store_issue(session, conn, issue))
+    return TicketRead.from_model(await store_issue(session, conn, issue))
 
 
 async def resolve_update(session: AsyncSession, conn: Connection, data: TicketUpdate) -> UpdateSpec:
     sent = data.model_fields_set
     assignee: str | None | Unset = UNSET
     if "assigned_user_id" in sent:
-        assignee = await _assignee(CatalogLookups(session), conn, data.assigned_user_id, None)
+        assignee = await _assignee(CatalogRepository(session), conn, data.assigned_user_id, None)
     elif "assigned_user_vendor_id" in sent:
         assignee = data.assigned_user_vendor_id
     return UpdateSpec(

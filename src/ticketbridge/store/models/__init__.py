@@ -3,7 +3,8 @@
 from ticketbridge.store.models.account import Account, ApiKey
 from ticketbridge.store.models.catalog import IssueType, Project, ProjectUser, User
 from ticketbridge.store.models.connection import Connection, Organization
-from ticketbridge.store.models.job import IdempotencyKey, Job, JobChunk
+from ticketbridge.store.models.idempotency import IdempotencyKey
+from ticketbridge.store.models.job import Job, JobChunk
 from ticketbridge.store.models.sync_state import SyncState
 from ticketbridge.store.models.ticket import Ticket
 

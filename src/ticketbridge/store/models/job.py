@@ -1,4 +1,4 @@
-"""Jobs (async bulk writes), their chunks (exactly-once bookkeeping) and idempotency keys."""
+"""Jobs (async bulk writes) and their chunks (exactly-once bookkeeping)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ticketbridge.store.base import Base, IdMixin, JSONType, utcnow
@@ -54,22 +54,3 @@ class JobChunk(Base):
     marker: Mapped[str | None] = mapped_column(String(128), default=None)
     results: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-class IdempotencyKey(IdMixin, Base):
-    __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("account_id", "connection_id", "route", "key"),)
-
-    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    connection_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("connections.id", ondelete="CASCADE")
-    )
-    route: Mapped[str] = mapped_column(String(128))
-    key: Mapped[str] = mapped_column(String(255))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="IN_PROGRESS")  # IN_PROGRESS|DONE
-    response_status: Mapped[int | None] = mapped_column(Integer, default=None)
-    response_body: Mapped[Any] = mapped_column(JSONType, default=None)
-    error: Mapped[str | None] = mapped_column(Text, default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column()

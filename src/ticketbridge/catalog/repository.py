@@ -1,4 +1,10 @@
-"""SQL for the synced catalog: projects, issue types, users and project membership."""
+"""All catalog SQL: projects, issue types, users and project membership.
+
+Written by the sync, read by the catalog routes and by ticket resolution (a write's UUID
+forms, the UUID links of a synced ticket). Every query is scoped to the connection: a UUID of
+another connection finds nothing, so the caller answers 404 and never sends another tenant's
+vendor id to the vendor.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.connectors.base import NormalizedIssueType, NormalizedProject, NormalizedUser
 from ticketbridge.store.base import utcnow, uuid7
@@ -27,7 +34,7 @@ class UserFilters:
 
 
 class CatalogRepository:
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     # -- projects ------------------------------------------------------------------------------
@@ -86,7 +93,7 @@ class CatalogRepository:
             )
             .values(active=False, updated_at=utcnow())
         )
-        return int(result.rowcount or 0)
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def active_project_keys(self, connection_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
         rows = await self.session.execute(
@@ -104,6 +111,18 @@ class CatalogRepository:
             self._projects(connection_id).where(Project.id == project_id)
         )
         return found
+
+    async def project_ids_by_key(
+        self, connection_id: uuid.UUID, keys: Sequence[str]
+    ) -> dict[str, uuid.UUID]:
+        if not keys:
+            return {}
+        rows = await self.session.execute(
+            select(Project.key, Project.id).where(
+                Project.connection_id == connection_id, Project.key.in_(list(keys))
+            )
+        )
+        return {k: i for k, i in rows}
 
     async def list_projects(
         self, connection_id: uuid.UUID, *, limit: int, offset: int
@@ -163,6 +182,49 @@ class CatalogRepository:
             .values(active=False, updated_at=utcnow())
         )
 
+    async def get_issue_type(
+        self, connection_id: uuid.UUID, type_id: uuid.UUID
+    ) -> IssueType | None:
+        found: IssueType | None = await self.session.scalar(
+            select(IssueType).where(
+                IssueType.connection_id == connection_id, IssueType.id == type_id
+            )
+        )
+        return found
+
+    async def active_issue_types(
+        self, connection_id: uuid.UUID, project_id: uuid.UUID
+    ) -> list[IssueType]:
+        """The synced, still active issue types of one project, by name."""
+        rows = await self.session.scalars(
+            select(IssueType)
+            .where(
+                IssueType.connection_id == connection_id,
+                IssueType.project_id == project_id,
+                IssueType.active.is_(True),
+            )
+            .order_by(IssueType.name)
+        )
+        return list(rows)
+
+    async def issue_type_ids(
+        self,
+        connection_id: uuid.UUID,
+        project_ids: Sequence[uuid.UUID],
+        vendor_ids: Sequence[str],
+    ) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
+        """``(project id, issue type vendor id) -> issue type id`` of those projects."""
+        if not project_ids or not vendor_ids:
+            return {}
+        rows = await self.session.execute(
+            select(IssueType.project_id, IssueType.vendor_id, IssueType.id).where(
+                IssueType.connection_id == connection_id,
+                IssueType.project_id.in_(list(project_ids)),
+                IssueType.vendor_id.in_(list(vendor_ids)),
+            )
+        )
+        return {(p, v): i for p, v, i in rows}
+
     def _issue_types(self, connection_id: uuid.UUID, project_id: uuid.UUID | None) -> Select[Any]:
         stmt = select(IssueType).where(IssueType.connection_id == connection_id)
         if project_id is not None:
@@ -217,10 +279,17 @@ class CatalogRepository:
             conflict=("connection_id", "vendor_id"),
             update=cols,
         )
+        return await self.user_ids_by_vendor_id(connection_id, [u.vendor_id for u in unique])
+
+    async def user_ids_by_vendor_id(
+        self, connection_id: uuid.UUID, vendor_ids: Sequence[str]
+    ) -> dict[str, uuid.UUID]:
+        """``accountId -> user id`` of the stored ones among ``vendor_ids``."""
+        if not vendor_ids:
+            return {}
         found = await self.session.execute(
             select(User.vendor_id, User.id).where(
-                User.connection_id == connection_id,
-                User.vendor_id.in_([u.vendor_id for u in unique]),
+                User.connection_id == connection_id, User.vendor_id.in_(list(vendor_ids))
             )
         )
         return {v: i for v, i in found}
@@ -243,6 +312,7 @@ class CatalogRepository:
         stmt = delete(ProjectUser).where(ProjectUser.project_id == project_id)
         if keep_user_ids:
             stmt = stmt.where(ProjectUser.user_id.not_in(list(keep_user_ids)))
+        await self.session.execute(stmt)
 
     def _users(self, connection_id: uuid.UUID, f: UserFilters) -> Select[Any]:
         stmt = select(User).where(User.connection_id == connection_id)

@@ -1,0 +1,1 @@
+"""The synced catalog of a connection: projects, issue types and users."""
