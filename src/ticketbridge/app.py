@@ -14,17 +14,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ticketbridge import __version__
-from ticketbridge.api import api_keys as api_keys_api
-from ticketbridge.api import (
-    catalog,
-    health,
-    passthrough,
-    provisioning,
-    sync,
-    ticket_writes,
-    tickets,
-)
 from ticketbridge.api import jobs as jobs_api
+from ticketbridge.api import sync
 from ticketbridge.api.error_schema import install_error_schema
 from ticketbridge.api.middleware import (
     REQUEST_ID_HEADER,
@@ -33,6 +24,7 @@ from ticketbridge.api.middleware import (
     RequestIdMiddleware,
 )
 from ticketbridge.api.ratelimit import RateLimitMiddleware, TokenBuckets
+from ticketbridge.api.router import api_router
 from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.errors import TicketbridgeError, error_body, error_sentence
@@ -124,14 +116,7 @@ def create_app(
     install_edge(app, settings)
     install_error_handlers(app)
     install_error_schema(app)
-    app.include_router(health.router)
-    app.include_router(provisioning.router)
-    app.include_router(api_keys_api.router)
-    app.include_router(passthrough.router)
-    app.include_router(ticket_writes.router)
-    app.include_router(tickets.router)
-    app.include_router(catalog.router)
-    app.include_router(sync.router)
+    app.include_router(api_router)
     app.state.startup_hooks.append(sync.scheduler_hook(app.state))
-    jobs_api.install(app)  # /v1/jobs, bulk routes, and the job runner's startup hook
+    jobs_api.install(app)  # the job runner's startup hook
     return app

@@ -69,10 +69,5 @@ async def get_job(
 
 
 def install(app: FastAPI) -> None:
-    """Mount the job and bulk routes and start the job runner with the app (one call in
-    app.py)."""
-    from ticketbridge.api import bulk
-
-    app.include_router(router)
-    app.include_router(bulk.router)
+    """Start the job runner with the app (one call in app.py)."""
     lifecycle.install(app)
