@@ -27,7 +27,9 @@ from ticketbridge.api.router import api_router
 from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.errors import TicketbridgeError, error_body, error_sentence
+from ticketbridge.handlers import job_handlers
 from ticketbridge.jobs.embedded import EmbeddedRunner
+from ticketbridge.jobs.registry import Handlers
 from ticketbridge.jobs.runner import JobRunner
 from ticketbridge.logging import configure_logging, get_logger
 from ticketbridge.passthrough.service import PassthroughResources
@@ -87,12 +89,14 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(RequestIdMiddleware)
 
 
-async def start_job_runner(stack: AsyncExitStack, runtime: Runtime) -> JobRunner:
+async def start_job_runner(
+    stack: AsyncExitStack, runtime: Runtime, handlers: Handlers
+) -> JobRunner:
     """Embedded mode runs jobs in this process; distributed mode only hands them to the
     workers through procrastinate, and bounds this process's vendor calls per connection
     across all processes (the PostgreSQL slot limiter)."""
     if runtime.settings.mode == "embedded":
-        return await stack.enter_async_context(EmbeddedRunner(runtime).serve())
+        return await stack.enter_async_context(EmbeddedRunner(runtime, handlers).serve())
     # Imported here: an embedded process never loads procrastinate.
     from ticketbridge.jobs.limiter import install_distributed_limiter
     from ticketbridge.jobs.procrastinate_runner import open_enqueuer
@@ -123,8 +127,9 @@ def create_app(
             scheduler = await stack.enter_async_context(
                 SyncScheduler(runtime, periodic=runs_periodically(settings))
             )
-            # Job runner: embedded runner, or procrastinate enqueuer + cross-process limiter.
-            job_runner = await start_job_runner(stack, runtime)
+            # Job runner: embedded runner (running the domains' job types, handlers.py), or
+            # procrastinate enqueuer + cross-process limiter.
+            job_runner = await start_job_runner(stack, runtime, job_handlers())
             # Passthrough cache, cursor signer and interactive retry policy (no task).
             passthrough = PassthroughResources.create(runtime)
             app.state.services = Services(
