@@ -29,6 +29,8 @@ from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.errors import TicketbridgeError, error_body, error_sentence
 from ticketbridge.handlers import job_handlers
 from ticketbridge.jobs.embedded import EmbeddedRunner
+from ticketbridge.jobs.limiter import install_distributed_limiter
+from ticketbridge.jobs.procrastinate_runner import open_enqueuer
 from ticketbridge.jobs.registry import Handlers
 from ticketbridge.jobs.runner import JobRunner
 from ticketbridge.logging import configure_logging, get_logger
@@ -97,10 +99,6 @@ async def start_job_runner(
     across all processes (the PostgreSQL slot limiter)."""
     if runtime.settings.mode == "embedded":
         return await stack.enter_async_context(EmbeddedRunner(runtime, handlers).serve())
-    # Imported here: an embedded process never loads procrastinate.
-    from ticketbridge.jobs.limiter import install_distributed_limiter
-    from ticketbridge.jobs.procrastinate_runner import open_enqueuer
-
     await stack.enter_async_context(install_distributed_limiter(runtime))
     return await stack.enter_async_context(open_enqueuer(runtime.settings))
 
