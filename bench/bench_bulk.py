@@ -129,7 +129,7 @@ async def _run_case(
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://tb", timeout=120
             ) as client:
-                runtime: Runtime = app.state.runtime
+                runtime: Runtime = app.state.services.runtime
                 headers = await tenant(client, runtime)
                 payloads = await bodies(case, runtime, headers["X-CONNECTION-ID"], requests, size)
                 site.faults.configure({"latency_ms": latency_ms})

@@ -163,7 +163,7 @@ async def inprocess(n: int, warmup: int, latency_ms: int, tmp: Path) -> dict[str
     )
     app = create_app(settings, vendor_transport=httpx.ASGITransport(app=fake))
     async with app.router.lifespan_context(app):
-        async with app.state.runtime.session() as session:
+        async with app.state.services.runtime.session() as session:
             _, key = await create_api_key(session, name="bench", account_name="bench")
         async with (
             httpx.AsyncClient(

@@ -155,7 +155,7 @@ async def app(
 
 @pytest.fixture
 def runtime(app: Any) -> Runtime:
-    runtime: Runtime = app.state.runtime
+    runtime: Runtime = app.state.services.runtime
     return runtime
 
 

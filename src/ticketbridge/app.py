@@ -14,18 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ticketbridge import __version__, console
-from ticketbridge.api import api_keys as api_keys_api
-from ticketbridge.api import (
-    catalog,
-    health,
-    passthrough,
-    provisioning,
-    sync,
-    ticket_writes,
-    tickets,
-)
-from ticketbridge.api import jobs as jobs_api
-from ticketbridge.api import setup as setup_api
+from ticketbridge.api.deps import Services
 from ticketbridge.api.error_schema import install_error_schema
 from ticketbridge.api.middleware import (
     REQUEST_ID_HEADER,
@@ -35,11 +24,20 @@ from ticketbridge.api.middleware import (
 )
 from ticketbridge.api.ratelimit import RateLimitMiddleware, TokenBuckets
 from ticketbridge.api.responses import document_common_errors
+from ticketbridge.api.router import api_router
 from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.errors import TicketbridgeError, error_body, error_sentence
+from ticketbridge.handlers import job_handlers
+from ticketbridge.jobs.embedded import EmbeddedRunner
+from ticketbridge.jobs.limiter import install_distributed_limiter
+from ticketbridge.jobs.procrastinate_runner import open_enqueuer
+from ticketbridge.jobs.registry import Handlers
+from ticketbridge.jobs.runner import JobRunner
 from ticketbridge.logging import configure_logging, get_logger
-from ticketbridge.runtime import open_runtime
+from ticketbridge.passthrough.service import PassthroughResources
+from ticketbridge.runtime import Runtime, open_runtime
+from ticketbridge.sync.scheduler import SyncScheduler, runs_periodically
 
 log = get_logger(__name__)
 
@@ -94,6 +92,18 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(RequestIdMiddleware)
 
 
+async def start_job_runner(
+    stack: AsyncExitStack, runtime: Runtime, handlers: Handlers
+) -> JobRunner:
+    """Embedded mode runs jobs in this process; distributed mode only hands them to the
+    workers through procrastinate, and bounds this process's vendor calls per connection
+    across all processes (the PostgreSQL slot limiter)."""
+    if runtime.settings.mode == "embedded":
+        return await stack.enter_async_context(EmbeddedRunner(runtime, handlers).serve())
+    await stack.enter_async_context(install_distributed_limiter(runtime))
+    return await stack.enter_async_context(open_enqueuer(runtime.settings))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -105,14 +115,32 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Everything this process runs besides answering requests, started in this order
+        and stopped in the reverse one (jobs are handed back before the database closes)."""
         async with AsyncExitStack() as stack:
+            # Database engine, vendor HTTP client, connector factory, secret box.
             runtime = await stack.enter_async_context(
                 open_runtime(settings, vendor_transport=vendor_transport, retry_policy=retry_policy)
             )
-            app.state.runtime = runtime
-            for hook in app.state.startup_hooks:
-                await stack.enter_async_context(hook(runtime))
-            yield
+            # Sync scheduler: tracks manual syncs; periodic syncs only when embedded.
+            scheduler = await stack.enter_async_context(
+                SyncScheduler(runtime, periodic=runs_periodically(settings))
+            )
+            # Job runner: embedded runner (running the domains' job types, handlers.py), or
+            # procrastinate enqueuer + cross-process limiter.
+            job_runner = await start_job_runner(stack, runtime, job_handlers())
+            # Passthrough cache, cursor signer and interactive retry policy (no task).
+            passthrough = PassthroughResources.create(runtime)
+            app.state.services = Services(
+                runtime=runtime,
+                job_runner=job_runner,
+                sync_scheduler=scheduler,
+                passthrough=passthrough,
+            )
+            try:
+                yield
+            finally:
+                del app.state.services
 
     app = FastAPI(
         title="ticketbridge",
@@ -120,23 +148,10 @@ def create_app(
         description="Normalized ITSM API (create, update, bulk, search, sync) over Jira Cloud.",
         lifespan=lifespan,
     )
-    # Background services (job runner, sync scheduler) register here as async context managers.
-    app.state.startup_hooks = []
-    app.state.settings = settings
     install_edge(app, settings)
     install_error_handlers(app)
     install_error_schema(app)
-    app.include_router(health.router)
-    app.include_router(provisioning.router)
-    app.include_router(api_keys_api.router)
-    app.include_router(passthrough.router)
-    app.include_router(ticket_writes.router)
-    app.include_router(tickets.router)
-    app.include_router(catalog.router)
-    app.include_router(sync.router)
-    app.state.startup_hooks.append(sync.scheduler_hook(app.state))
-    jobs_api.install(app)  # /v1/jobs, bulk routes, and the job runner's startup hook
-    app.include_router(setup_api.router)  # first run: /v1/setup, /v1/demo
+    app.include_router(api_router)
     console.install(app)  # the web console at /console/
     document_common_errors(app)  # last: covers every /v1 route included above
     return app

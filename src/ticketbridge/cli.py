@@ -84,11 +84,12 @@ def worker(
     name: str | None = typer.Option(None, help="Worker name (logs; default: host and pid)"),
 ) -> None:
     """Run a job worker (distributed mode, PostgreSQL): bulk jobs and scheduled syncs."""
+    from ticketbridge.handlers import job_handlers
     from ticketbridge.jobs.procrastinate_runner import main_worker
 
     settings = Settings()
     check_secret_key(settings)
-    raise typer.Exit(main_worker(settings, concurrency=concurrency, name=name))
+    raise typer.Exit(main_worker(settings, job_handlers(), concurrency=concurrency, name=name))
 
 
 @app.command("sync")

@@ -117,8 +117,8 @@ class TestRateLimit:
         async with edge_client(
             rate_limit_enabled=True, rate_limit_per_sec=0.01, rate_limit_burst=3
         ) as (app, client):
-            key = await make_key(app.state.runtime, "acme")
-            other = await make_key(app.state.runtime, "globex")
+            key = await make_key(app.state.services.runtime, "acme")
+            other = await make_key(app.state.services.runtime, "globex")
             for _ in range(3):
                 assert (await client.get(ORGS, headers={"X-API-KEY": key})).status_code == 200
             r = await client.get(ORGS, headers={"X-API-KEY": key})

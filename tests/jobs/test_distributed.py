@@ -20,6 +20,7 @@ from tests.jobs.conftest import Tenant, tickets
 from ticketbridge.bulk.service import enqueue_create
 from ticketbridge.config import Settings
 from ticketbridge.fakejira import Site
+from ticketbridge.handlers import job_handlers
 from ticketbridge.jobs import tasks
 from ticketbridge.jobs.limiter import PgSlotLimiter, open_slot_pool
 from ticketbridge.jobs.procrastinate_runner import (
@@ -32,6 +33,7 @@ from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.migrate import upgrade
 from ticketbridge.store.models import Job
+from ticketbridge.sync import tasks as sync_tasks
 from ticketbridge.sync.repository import SyncRepository
 
 
@@ -57,7 +59,7 @@ def settings(settings: Settings) -> Settings:
 @pytest.fixture
 async def procrastinate_app(settings: Settings) -> AsyncIterator[Any]:
     apply_schema(settings)
-    app = build_app(settings)
+    app = build_app(settings, handlers=job_handlers())
     async with app.open_async():
         await app.connector.execute_query_async("DELETE FROM procrastinate_jobs")
         yield app
@@ -204,8 +206,8 @@ class TestScheduledSyncs:
     ) -> None:
         context = SimpleNamespace(app=procrastinate_app, additional_context={"runtime": runtime})
 
-        await tasks.schedule_syncs(context, 0)  # type: ignore[arg-type]
-        await tasks.schedule_syncs(context, 0)  # type: ignore[arg-type]  (no second copy)
+        await sync_tasks.schedule_syncs(context, 0)  # type: ignore[arg-type]
+        await sync_tasks.schedule_syncs(context, 0)  # type: ignore[arg-type]  (no second copy)
         deferred = [r for r in await queued(procrastinate_app) if r["task_name"] == "sync.run"]
         await procrastinate_app.run_worker_async(
             wait=False,

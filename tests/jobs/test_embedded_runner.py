@@ -14,11 +14,14 @@ from tests.jobs.conftest import Tenant, tickets
 from ticketbridge.bulk import jobs as bulk_jobs
 from ticketbridge.bulk.service import enqueue_create
 from ticketbridge.fakejira import Site
+from ticketbridge.handlers import job_handlers
 from ticketbridge.jobs.embedded import EmbeddedRunner
 from ticketbridge.jobs.repository import JobChunkRepository, JobRepository
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import Job
+
+HANDLERS = job_handlers()
 
 BULK_CREATE = "POST /rest/api/3/issue/bulk"
 SEARCH = "POST /rest/api/3/search/jql"
@@ -78,7 +81,7 @@ class TestRunsJobs:
     ) -> None:
         job_id = await enqueue(runtime, tenant, 60)
 
-        await run_until_idle(EmbeddedRunner(runtime))
+        await run_until_idle(EmbeddedRunner(runtime, HANDLERS))
 
         job = await load(runtime, job_id)
         assert job.status == "SUCCESS"
@@ -101,7 +104,7 @@ class TestExactlyOnce:
             reached.append(1)  # Jira created the chunk; the DONE commit never comes
             await asyncio.Event().wait()
 
-        runner = EmbeddedRunner(runtime, lease_secs=1.0)
+        runner = EmbeddedRunner(runtime, HANDLERS, lease_secs=1.0)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(bulk_jobs, "persist", stuck)
             async with crash(runner):
@@ -113,7 +116,7 @@ class TestExactlyOnce:
 
         await asyncio.sleep(1.1)  # the dead runner's lease runs out
         site.stats.reset()
-        await run_until_idle(EmbeddedRunner(runtime, lease_secs=1.0))
+        await run_until_idle(EmbeddedRunner(runtime, HANDLERS, lease_secs=1.0))
 
         job = await load(runtime, job_id)
         assert job.status == "SUCCESS" and job.attempts >= 2
@@ -136,7 +139,7 @@ class TestExactlyOnce:
             intents.append(1)
             await asyncio.Event().wait()  # ...and the process dies before Jira hears of it
 
-        runner = EmbeddedRunner(runtime, lease_secs=1.0)
+        runner = EmbeddedRunner(runtime, HANDLERS, lease_secs=1.0)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(bulk_jobs, "create_exactly_once", die_after_intent)
             async with crash(runner):
@@ -147,7 +150,7 @@ class TestExactlyOnce:
         assert site.issues_count() == 0
 
         await asyncio.sleep(1.1)
-        await run_until_idle(EmbeddedRunner(runtime, lease_secs=1.0))
+        await run_until_idle(EmbeddedRunner(runtime, HANDLERS, lease_secs=1.0))
 
         assert (await load(runtime, job_id)).status == "SUCCESS"
         assert site.issues_count() == 5
@@ -161,7 +164,7 @@ class TestExactlyOnce:
         site.faults.configure({"ambiguous": {"mode": "drop", "count": 2, "routes": [BULK_CREATE]}})
         job_id = await enqueue(runtime, tenant, 100)
 
-        await run_until_idle(EmbeddedRunner(runtime))
+        await run_until_idle(EmbeddedRunner(runtime, HANDLERS))
 
         job = await load(runtime, job_id)
         assert job.status == "SUCCESS" and job.attempts == 1
@@ -178,7 +181,7 @@ class TestRetries:
             {"error_rate": {"share": 1.0, "status": 503, "routes": [BULK_CREATE]}}
         )
         job_id = await enqueue(runtime, tenant, 3)
-        runner = EmbeddedRunner(runtime)
+        runner = EmbeddedRunner(runtime, HANDLERS)
 
         await run_until_idle(runner)
         released = await load(runtime, job_id)
@@ -199,7 +202,7 @@ class TestRetries:
             {"error_rate": {"share": 1.0, "status": 503, "routes": [BULK_CREATE]}}
         )
         job_id = await enqueue(runtime, tenant, 2)
-        runner = EmbeddedRunner(runtime)
+        runner = EmbeddedRunner(runtime, HANDLERS)
 
         await run_until_idle(runner)
         await run_until_idle(runner)
@@ -222,7 +225,7 @@ class TestShutdownAndLeases:
         # 20 chunks, 4 at a time, 200 ms each: about a second of work to interrupt.
         site.faults.configure({"latency_ms": 200})
         job_id = await enqueue(runtime, tenant, 1000)
-        runner = EmbeddedRunner(runtime, lease_secs=3600)
+        runner = EmbeddedRunner(runtime, HANDLERS, lease_secs=3600)
         async with runner.serve():
             await runner.enqueue(job_id)
             await wait_for(lambda: site.stats.routes[BULK_CREATE] > 0, "a chunk to be created")
@@ -231,7 +234,7 @@ class TestShutdownAndLeases:
 
         async with runtime.session() as s:
             claimable = await JobRepository(s).claimable(utcnow(), limit=5)
-        await run_until_idle(EmbeddedRunner(runtime))
+        await run_until_idle(EmbeddedRunner(runtime, HANDLERS))
 
         assert stopped.status == "RUNNING" and stopped.lease_owner is None
         assert claimable == [job_id]
@@ -243,7 +246,7 @@ class TestShutdownAndLeases:
     ) -> None:
         site.faults.configure({"latency_ms": 300})
         job_id = await enqueue(runtime, tenant, 3)
-        runner = EmbeddedRunner(runtime, lease_secs=0.6)
+        runner = EmbeddedRunner(runtime, HANDLERS, lease_secs=0.6)
         await runner.fill()
         await asyncio.sleep(0.1)
         async with runtime.session() as s:  # another runner takes the job over

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from tests.jobs.conftest import Tenant, tickets
 from ticketbridge.bulk.schemas import JOB_BULK_CREATE
+from ticketbridge.handlers import job_handlers
 from ticketbridge.jobs import runner as runner_module
 from ticketbridge.jobs.embedded import EmbeddedRunner
 from ticketbridge.jobs.repository import JobChunkRepository, JobRepository
@@ -18,6 +19,8 @@ from ticketbridge.jobs.service import create_job
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import Job
+
+HANDLERS = job_handlers()
 
 
 async def new_job(runtime: Runtime, tenant: Tenant) -> uuid.UUID:
@@ -167,7 +170,7 @@ class TestDeadOwners:
         job_id = await new_job(runtime, tenant)
         dead = f"{socket.gethostname()}:{2**22 + 777}:dead:embedded"
         assert await claim(runtime, job_id, dead, lease=3600)
-        runner = EmbeddedRunner(runtime)
+        runner = EmbeddedRunner(runtime, HANDLERS)
 
         resumed = await runner.resume_orphans()
         async with runtime.session() as s:

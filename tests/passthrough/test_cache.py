@@ -37,7 +37,7 @@ class Clock:
 @pytest.fixture
 def clock(app: Any) -> Clock:
     clock = Clock()
-    app.state.passthrough.cache.clock = clock
+    app.state.services.passthrough.cache.clock = clock
     return clock
 
 

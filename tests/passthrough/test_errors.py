@@ -75,7 +75,7 @@ class TestRateLimited:
             waited.append(delay)
             fake_site.faults.configure({})
 
-        app.state.passthrough.policy.sleep = sleep
+        app.state.services.passthrough.policy.sleep = sleep
         fake_site.faults.configure({"rate_limit": {"share": 1.0, "retry_after": 1}})
         r = await client.get(SEARCH_URL, params={"jql": "project = DEMO"}, headers=tenant.headers)
         assert r.status_code == 200, r.text
@@ -151,14 +151,14 @@ class TestDatabaseConnection:
     async def test_released_before_jira_is_called(
         self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, app: Any
     ) -> None:
-        pool = app.state.runtime.engine.sync_engine.pool
+        pool = app.state.services.runtime.engine.sync_engine.pool
         held: list[int] = []
 
         async def sleep(delay: float) -> None:  # runs mid-request, between two Jira calls
             held.append(pool.checkedout())
             fake_site.faults.configure({})
 
-        app.state.passthrough.policy.sleep = sleep
+        app.state.services.passthrough.policy.sleep = sleep
         fake_site.faults.configure({"rate_limit": {"share": 1.0, "retry_after": 1}})
         r = await client.get(PROJECTS_URL, headers=tenant.headers)
         assert r.status_code == 200, r.text

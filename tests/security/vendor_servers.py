@@ -130,7 +130,7 @@ async def api(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tb.test") as client:
-            yield client, app.state.runtime
+            yield client, app.state.services.runtime
 
 
 async def organization(client: httpx.AsyncClient, runtime: Runtime, account: str) -> Tenant:

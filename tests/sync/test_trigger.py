@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import uuid
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -26,7 +24,7 @@ from ticketbridge.store.models import Connection, SyncState, Ticket
 from ticketbridge.sync import cli as sync_cli
 from ticketbridge.sync import scheduler as scheduler_module
 from ticketbridge.sync.repository import ScheduleRow
-from ticketbridge.sync.scheduler import SyncScheduler, scheduler_hook
+from ticketbridge.sync.scheduler import SyncScheduler, runs_periodically
 from ticketbridge.sync.service import run_sync
 
 SYNC = "/v1/itsm/sync"
@@ -80,7 +78,7 @@ class TestSyncEndpoint:
         )
         running = (await client.get(SYNC, headers=tenant.headers)).json()
         assert (running["status"], running["running"]) == ("RUNNING", True)
-        task = app.state.sync_scheduler.task(cid(tenant))
+        task = app.state.services.sync_scheduler.task(cid(tenant))
         gate.set()
         await task
 
@@ -103,7 +101,7 @@ class TestSyncEndpoint:
     ) -> None:
         site.set_api_token("admin@example.com", "rotated")
         await client.post(SYNC, headers=tenant.headers)
-        await app.state.sync_scheduler.task(cid(tenant))
+        await app.state.services.sync_scheduler.task(cid(tenant))
 
         state = (await client.get(SYNC, headers=tenant.headers)).json()
         assert (state["status"], state["running"], state["phase"]) == ("FAILED", False, "catalog")
@@ -135,7 +133,7 @@ class TestSyncEndpoint:
         await run_sync(runtime, cid(tenant))
         r = await client.post(SYNC, params={"full": "true"}, headers=tenant.headers)
         assert r.json()["full"] is True
-        await app.state.sync_scheduler.task(cid(tenant))
+        await app.state.services.sync_scheduler.task(cid(tenant))
 
         assert (await sync_state(runtime, cid(tenant))).counts["mode"] == "full"
 
@@ -193,23 +191,15 @@ class TestScheduler:
             ("distributed", True, False),
         ],
     )
-    async def test_the_periodic_loop_runs_only_when_embedded_and_enabled(
-        self, runtime: Runtime, mode: str, enabled: bool, periodic: bool
+    def test_the_periodic_loop_runs_only_when_embedded_and_enabled(
+        self, settings: Settings, mode: str, enabled: bool, periodic: bool
     ) -> None:
-        configured = runtime.settings.model_copy(
-            update={"scheduler_enabled": enabled, "mode": mode}
-        )
-        state = SimpleNamespace()
-        hook = scheduler_hook(state)
-        async with hook(dataclasses.replace(runtime, settings=configured)) as scheduler:
-            assert state.sync_scheduler is scheduler
-            assert scheduler.periodic is periodic
-
-        assert state.sync_scheduler is None
+        configured = settings.model_copy(update={"scheduler_enabled": enabled, "mode": mode})
+        assert runs_periodically(configured) is periodic
 
     async def test_the_app_publishes_its_scheduler(self, app: Any) -> None:
-        assert isinstance(app.state.sync_scheduler, SyncScheduler)
-        assert app.state.sync_scheduler.periodic is False  # the tests' settings disable it
+        assert isinstance(app.state.services.sync_scheduler, SyncScheduler)
+        assert app.state.services.sync_scheduler.periodic is False  # the tests' settings disable it
 
 
 class TestCli:

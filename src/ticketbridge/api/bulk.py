@@ -6,20 +6,17 @@ after the commit (a background task), so it never looks for a row it cannot see 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends
+from fastapi import APIRouter, BackgroundTasks
 
-from ticketbridge.api.deps import IdempotentWriteDep
+from ticketbridge.api.deps import IdempotentWriteDep, JobRunnerDep
 from ticketbridge.bulk import service
 from ticketbridge.bulk.schemas import BulkCreateRequest, BulkCreateResponse, BulkUpdateRequest
 from ticketbridge.idempotency.service import replay_response
-from ticketbridge.jobs.lifecycle import get_job_runner
-from ticketbridge.jobs.runner import JobRunner
 from ticketbridge.jobs.schemas import JobAccepted
 
 router = APIRouter(prefix="/v1/itsm/tickets", tags=["bulk"])
-RunnerDep = Annotated[JobRunner, Depends(get_job_runner)]
 
 SYNC_ROUTE = "POST /v1/itsm/tickets/bulk/sync"
 ASYNC_ROUTE = "POST /v1/itsm/tickets/bulk"
@@ -46,7 +43,7 @@ async def bulk_create_sync(body: BulkCreateRequest, write: IdempotentWriteDep) -
 async def bulk_create(
     body: BulkCreateRequest,
     write: IdempotentWriteDep,
-    runner: RunnerDep,
+    runner: JobRunnerDep,
     background: BackgroundTasks,
 ) -> Any:
     async with write.claim(ASYNC_ROUTE, body.model_dump(mode="json")) as slot:
@@ -63,7 +60,7 @@ async def bulk_create(
 async def bulk_update(
     body: BulkUpdateRequest,
     write: IdempotentWriteDep,
-    runner: RunnerDep,
+    runner: JobRunnerDep,
     background: BackgroundTasks,
 ) -> Any:
     async with write.claim(UPDATE_ROUTE, body.model_dump(mode="json", exclude_unset=True)) as slot:

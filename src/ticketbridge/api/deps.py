@@ -1,5 +1,9 @@
 """Request dependencies. ``SessionDep`` is the unit of work: it commits after the handler
-returns and before the response is sent (``scope="function"``), so a 200 means committed."""
+returns and before the response is sent (``scope="function"``), so a 200 means committed.
+
+The process's long-lived parts (runtime, job runner, sync scheduler, passthrough caches) are
+one typed :class:`Services`, built by app.py's lifespan; routes reach them only through the
+``*Dep`` aliases below, which are the one place that reads ``app.state``."""
 
 from __future__ import annotations
 
@@ -15,18 +19,56 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.errors import Conflict, ServiceUnavailable, Unauthorized, Unprocessable
 from ticketbridge.idempotency.service import HEADER, Slot, hash_request, idempotent
+from ticketbridge.jobs.runner import JobRunner
+from ticketbridge.passthrough.service import PassthroughResources
 from ticketbridge.provisioning import keys as api_keys
 from ticketbridge.provisioning import service as provisioning
+from ticketbridge.provisioning.firstrun import SetupToken
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import Connection
+from ticketbridge.sync.scheduler import SyncScheduler
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+@dataclass(frozen=True)
+class Services:
+    """What one API process runs besides its routes; set on ``app.state.services`` by the
+    lifespan (app.py) once everything in it has started, removed when it stops."""
+
+    runtime: Runtime
+    # Embedded mode: the in-process runner; distributed mode: the procrastinate enqueuer.
+    job_runner: JobRunner
+    sync_scheduler: SyncScheduler
+    passthrough: PassthroughResources
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_runtime(services: ServicesDep) -> Runtime:
+    return services.runtime
+
+
+def get_job_runner(services: ServicesDep) -> JobRunner:
+    return services.job_runner
+
+
+def get_sync_scheduler(services: ServicesDep) -> SyncScheduler:
+    return services.sync_scheduler
+
+
+def get_passthrough(services: ServicesDep) -> PassthroughResources:
+    return services.passthrough
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+JobRunnerDep = Annotated[JobRunner, Depends(get_job_runner)]
+SchedulerDep = Annotated[SyncScheduler, Depends(get_sync_scheduler)]
+PassthroughDep = Annotated[PassthroughResources, Depends(get_passthrough)]
 
 
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
@@ -137,3 +179,12 @@ async def get_idempotent_write(
 
 
 IdempotentWriteDep = Annotated[IdempotentWrite, Depends(get_idempotent_write)]
+
+
+def get_setup_token(request: Request) -> SetupToken | None:
+    """The first-run token ``serve`` printed (cli.py sets it before start), if any."""
+    token: SetupToken | None = getattr(request.app.state, "setup_token", None)
+    return token
+
+
+SetupTokenDep = Annotated[SetupToken | None, Depends(get_setup_token)]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 
 from ticketbridge.api.deps import AccountDep, SessionDep, parse_uuid
 from ticketbridge.api.pagination import OffsetDep, Page
-from ticketbridge.jobs import lifecycle, service
+from ticketbridge.jobs import service
 from ticketbridge.jobs.repository import JobRepository
 from ticketbridge.jobs.schemas import JobRead, JobStatus
 from ticketbridge.provisioning import service as provisioning
@@ -69,13 +69,3 @@ async def get_job(
     connection_id: ConnectionScopeDep,
 ) -> JobRead:
     return JobRead.from_model(await service.get_job(session, account_id, job_id, connection_id))
-
-
-def install(app: FastAPI) -> None:
-    """Mount the job and bulk routes and start the job runner with the app (one call in
-    app.py)."""
-    from ticketbridge.api import bulk
-
-    app.include_router(router)
-    app.include_router(bulk.router)
-    lifecycle.install(app)

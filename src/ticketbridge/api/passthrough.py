@@ -1,44 +1,29 @@
 """Passthrough routes: live Jira data for dropdowns and ad-hoc JQL search.
 
-The router carries its own lifespan (merged into the app's by ``include_router``): it puts
-the per-process cache, cursor signer and interactive retry policy on ``app.state.passthrough``
-once the runtime exists.
+The per-process cache, cursor signer and interactive retry policy (``PassthroughDep``) are
+built by app.py's lifespan.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from ticketbridge.api.deps import ConnectionDep, RuntimeDep, SessionDep
+from ticketbridge.api.deps import ConnectionDep, PassthroughDep, RuntimeDep, SessionDep
 from ticketbridge.api.pagination import OffsetDep, Page
 from ticketbridge.passthrough.cursor import MAX_CURSOR_LENGTH
 from ticketbridge.passthrough.schemas import IssueTypeItem, ProjectItem, SearchPage, UserItem
-from ticketbridge.passthrough.service import (
-    PassthroughResources,
-    PassthroughService,
-    open_service,
-    parse_fields,
-)
+from ticketbridge.passthrough.service import PassthroughService, open_service, parse_fields
 from ticketbridge.store.session import release_connection
 
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.passthrough = PassthroughResources.create(app.state.runtime)
-    yield
-
-
-router = APIRouter(prefix="/v1/itsm/passthrough", tags=["passthrough"], lifespan=_lifespan)
+router = APIRouter(prefix="/v1/itsm/passthrough", tags=["passthrough"])
 
 
 async def get_service(
-    request: Request, runtime: RuntimeDep, session: SessionDep, conn: ConnectionDep
+    runtime: RuntimeDep, resources: PassthroughDep, session: SessionDep, conn: ConnectionDep
 ) -> PassthroughService:
-    service = open_service(runtime, request.app.state.passthrough, conn)
+    service = open_service(runtime, resources, conn)
     # Nothing is written here: end the read transaction now so that the database connection
     # goes back to the pool instead of waiting out the vendor call with us.
     await release_connection(session)

@@ -11,11 +11,16 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, Field
 
-from ticketbridge.api.deps import AccountDep, RuntimeDep, SessionDep
+from ticketbridge.api.deps import (
+    AccountDep,
+    RuntimeDep,
+    SchedulerDep,
+    SessionDep,
+    SetupTokenDep,
+)
 from ticketbridge.errors import Conflict, Forbidden
 from ticketbridge.provisioning import firstrun
 from ticketbridge.provisioning.schemas import ConnectionRead
-from ticketbridge.provisioning.service import to_read
 from ticketbridge.sync.scheduler import SyncScheduler
 
 router = APIRouter(prefix="/v1", tags=["setup"])
@@ -36,13 +41,8 @@ class SetupDone(BaseModel):
     api_key: str = Field(description="Shown once; only its hash is stored")
 
 
-def _token(request: Request) -> firstrun.SetupToken | None:
-    return getattr(request.app.state, "setup_token", None)
-
-
 @router.get("/setup", response_model=SetupStatus)
-async def setup_status(request: Request, runtime: RuntimeDep) -> SetupStatus:
-    token = _token(request)
+async def setup_status(token: SetupTokenDep, runtime: RuntimeDep) -> SetupStatus:
     return SetupStatus(
         setup_pending=token is not None and token.pending,
         demo_available=_demo_available(runtime.settings.demo_enabled, runtime.settings.mode),
@@ -61,18 +61,22 @@ _DEMO_ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.post("/setup", response_model=SetupDone, status_code=201, responses=_SETUP_ERRORS)
 async def setup(
-    body: SetupRequest, request: Request, session: SessionDep, runtime: RuntimeDep
+    body: SetupRequest,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    token: SetupTokenDep,
 ) -> SetupDone:
     client = request.client.host if request.client else None
     if not runtime.settings.setup_allow_remote and not firstrun.is_loopback(client):
         raise Forbidden("setup is only allowed from this machine (TICKETBRIDGE_SETUP_ALLOW_REMOTE)")
-    plain = await firstrun.redeem(session, _token(request), body.token, key_name=body.key_name)
+    plain = await firstrun.redeem(session, token, body.token, key_name=body.key_name)
     return SetupDone(account=firstrun.FIRST_ACCOUNT, api_key=plain)
 
 
 @router.post("/demo", response_model=ConnectionRead, status_code=201, responses=_DEMO_ERRORS)
 async def create_demo(
-    request: Request,
+    scheduler: SchedulerDep,
     session: SessionDep,
     account_id: AccountDep,
     runtime: RuntimeDep,
@@ -85,11 +89,9 @@ async def create_demo(
     conn = await firstrun.create_demo_connection(
         session, runtime.box, account_id, refresh_interval=settings.default_refresh_interval_secs
     )
-    read = to_read(conn)
-    scheduler: SyncScheduler | None = getattr(request.app.state, "sync_scheduler", None)
-    if scheduler is not None:
-        # A background task runs after the unit of work committed, so the sync sees the row.
-        background.add_task(_start_sync, scheduler, conn.id)
+    read = ConnectionRead.from_model(conn)
+    # A background task runs after the unit of work committed, so the sync sees the row.
+    background.add_task(_start_sync, scheduler, conn.id)
     return read
 
 

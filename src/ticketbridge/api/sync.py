@@ -4,27 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from ticketbridge.api.deps import ConnectionDep, SessionDep
-from ticketbridge.errors import TicketbridgeError
+from ticketbridge.api.deps import ConnectionDep, SchedulerDep, SessionDep
 from ticketbridge.store.base import utcnow
 from ticketbridge.sync.repository import SyncRepository
-from ticketbridge.sync.scheduler import SyncScheduler, scheduler_hook
 from ticketbridge.sync.schemas import SyncAccepted, SyncStateRead
 from ticketbridge.sync.service import SyncAlreadyRunning
 
-__all__ = ["router", "scheduler_hook"]
-
 router = APIRouter(prefix="/v1/itsm/sync", tags=["sync"])
-
-
-def _scheduler(request: Request) -> SyncScheduler:
-    scheduler: SyncScheduler | None = getattr(request.app.state, "sync_scheduler", None)
-    if scheduler is None:
-        # create_app always installs it; only a hand-built app could lack it.
-        raise TicketbridgeError("the sync scheduler is not running in this process")
-    return scheduler
 
 
 @router.post(
@@ -34,12 +22,11 @@ def _scheduler(request: Request) -> SyncScheduler:
     responses={409: {"description": "A sync of this connection is already running"}},
 )
 async def start_sync(
-    request: Request,
+    scheduler: SchedulerDep,
     session: SessionDep,
     conn: ConnectionDep,
     full: Annotated[bool, Query(description="Re-read every issue, not only changes")] = False,
 ) -> SyncAccepted:
-    scheduler = _scheduler(request)
     state = await SyncRepository(session).state(conn.id)
     expires = state.lease_expires_at if state is not None else None
     if scheduler.running(conn.id) or (expires is not None and expires > utcnow()):
@@ -49,8 +36,8 @@ async def start_sync(
 
 
 @router.get("", response_model=SyncStateRead)
-async def get_sync(request: Request, session: SessionDep, conn: ConnectionDep) -> SyncStateRead:
-    scheduler: SyncScheduler | None = getattr(request.app.state, "sync_scheduler", None)
+async def get_sync(
+    scheduler: SchedulerDep, session: SessionDep, conn: ConnectionDep
+) -> SyncStateRead:
     state = await SyncRepository(session).state(conn.id)
-    running_here = scheduler is not None and scheduler.running(conn.id)
-    return SyncStateRead.from_model(conn.id, state, running_here=running_here)
+    return SyncStateRead.from_model(conn.id, state, running_here=scheduler.running(conn.id))

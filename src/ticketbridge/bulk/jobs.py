@@ -28,13 +28,12 @@ from ticketbridge.bulk.create import (
     prepare,
     result,
 )
-from ticketbridge.bulk.schemas import JOB_BULK_CREATE, JOB_BULK_UPDATE
 from ticketbridge.connectors.base import UNSET
 from ticketbridge.connectors.jira.bulk_tasks import IssueRef
 from ticketbridge.connectors.jira.payloads import custom_field_ids, marker_label
 from ticketbridge.errors import NotFound, Unprocessable
 from ticketbridge.jobs.repository import JobChunkRepository
-from ticketbridge.jobs.runner import JobContext, JobType, LeaseLost, register
+from ticketbridge.jobs.runner import JobContext, LeaseLost
 from ticketbridge.provisioning.repository import ConnectionRepository
 from ticketbridge.store.models import Connection
 from ticketbridge.tickets.repository import TicketRepository
@@ -214,7 +213,3 @@ def _collect(
 
 async def give_up_update(ctx: JobContext, reason: str) -> list[dict[str, Any]]:
     return [_updated(str(t), None, reason) for t in ctx.job.payload.get("ticket_ids") or []]
-
-
-register(JOB_BULK_CREATE, JobType(run=run_create, give_up=give_up_create))
-register(JOB_BULK_UPDATE, JobType(run=run_update, give_up=give_up_update))

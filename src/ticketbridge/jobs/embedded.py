@@ -15,14 +15,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from ticketbridge.jobs.registry import Handlers
 from ticketbridge.jobs.repository import JobRepository
-from ticketbridge.jobs.runner import (
-    DEFAULT_LEASE_SECS,
-    execute_job,
-    load_handlers,
-    owner_is_dead,
-    process_owner,
-)
+from ticketbridge.jobs.runner import DEFAULT_LEASE_SECS, execute_job, owner_is_dead, process_owner
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
@@ -34,12 +29,14 @@ class EmbeddedRunner:
     def __init__(
         self,
         runtime: Runtime,
+        handlers: Handlers,
         *,
         concurrency: int = 4,
         poll_interval: float = 1.0,
         lease_secs: float = DEFAULT_LEASE_SECS,
     ) -> None:
         self.runtime = runtime
+        self.handlers = handlers
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self.lease_secs = lease_secs
@@ -81,7 +78,11 @@ class EmbeddedRunner:
     async def _execute(self, job_id: uuid.UUID) -> bool:
         try:
             return await execute_job(
-                self.runtime, job_id, owner=self.owner, lease_secs=self.lease_secs
+                self.runtime,
+                job_id,
+                owner=self.owner,
+                handlers=self.handlers,
+                lease_secs=self.lease_secs,
             )
         except asyncio.CancelledError:
             raise
@@ -117,7 +118,6 @@ class EmbeddedRunner:
 
     @asynccontextmanager
     async def serve(self) -> AsyncIterator[EmbeddedRunner]:
-        load_handlers()
         loop = asyncio.create_task(self.run_forever())
         try:
             yield self

@@ -25,7 +25,7 @@ import psycopg
 from procrastinate.exceptions import AlreadyEnqueued
 
 from ticketbridge.config import Settings
-from ticketbridge.jobs.runner import load_handlers
+from ticketbridge.jobs.registry import Handlers
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime, open_runtime
 from ticketbridge.store.urls import libpq_url
@@ -39,14 +39,18 @@ HEARTBEAT_SECS = 2.0
 STALLED_SECS = 10.0
 
 
-def build_app(settings: Settings, *, pool_size: int = 4) -> procrastinate.App:
+def build_app(
+    settings: Settings, *, handlers: Handlers | None = None, pool_size: int = 4
+) -> procrastinate.App:
+    """A procrastinate app with the engine's tasks and, for a worker, the domains' ones
+    (``handlers``). An API process only defers ``jobs.run`` and passes none."""
     from ticketbridge.jobs.tasks import register_tasks
 
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_url(settings.resolved_database_url), min_size=1, max_size=pool_size
     )
     app = procrastinate.App(connector=connector)
-    register_tasks(app)
+    register_tasks(app, handlers or Handlers())
     return app
 
 
@@ -99,16 +103,20 @@ def apply_schema(settings: Settings) -> bool:
 
 async def run_worker(
     settings: Settings,
+    handlers: Handlers,
     *,
     concurrency: int,
     name: str | None,
 ) -> None:
-    """Run one worker until SIGINT/SIGTERM (jobs still running are handed back on the way)."""
+    """Run one worker until SIGINT/SIGTERM (jobs still running are handed back on the way).
+
+    What runs in a worker: the runtime (database, vendor HTTP client), the cross-process
+    vendor limiter, and procrastinate's worker loop over the engine's tasks plus the domains'
+    ``handlers``."""
     from ticketbridge.jobs.limiter import install_distributed_limiter
 
-    load_handlers()
     async with open_runtime(settings) as runtime, install_distributed_limiter(runtime):
-        app = build_app(settings, pool_size=max(4, concurrency + 2))
+        app = build_app(settings, handlers=handlers, pool_size=max(4, concurrency + 2))
         async with app.open_async():
             await app.run_worker_async(
                 concurrency=concurrency,
@@ -128,7 +136,9 @@ def runtime_of(context: procrastinate.JobContext) -> Runtime:
     return runtime
 
 
-def main_worker(settings: Settings, *, concurrency: int, name: str | None) -> int:
+def main_worker(
+    settings: Settings, handlers: Handlers, *, concurrency: int, name: str | None
+) -> int:
     if settings.is_sqlite:
         log.error("worker_needs_postgresql", hint="set TICKETBRIDGE_DATABASE_URL=postgresql://...")
         return 2
@@ -138,5 +148,5 @@ def main_worker(settings: Settings, *, concurrency: int, name: str | None) -> in
             hint="API processes also run jobs; that is safe "
             "(leases) but TICKETBRIDGE_MODE=distributed is what workers are for",
         )
-    asyncio.run(run_worker(settings, concurrency=concurrency, name=name))
+    asyncio.run(run_worker(settings, handlers, concurrency=concurrency, name=name))
     return 0

@@ -10,12 +10,11 @@ runner may claim the job again and the handler resumes from what the rows say wa
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import secrets
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.errors import VendorRateLimited, VendorTimeout, VendorUnavailable
+from ticketbridge.jobs.registry import Handlers, JobType
 from ticketbridge.jobs.repository import JobChunkRepository, JobRepository
 from ticketbridge.jobs.schemas import JobStatus
 from ticketbridge.logging import get_logger
@@ -34,8 +34,6 @@ from ticketbridge.store.models import Job
 
 log = get_logger(__name__)
 
-# Modules that register job handlers (imported by every runner before it runs jobs).
-HANDLER_MODULES = ("ticketbridge.bulk.jobs",)
 DEFAULT_LEASE_SECS = 15.0
 MAX_ATTEMPTS = 8
 PROCESS_NONCE = secrets.token_hex(4)
@@ -93,26 +91,6 @@ class JobContext:
                 self.job.id, index, self.owner, lease_valid_until=until
             ):
                 raise LeaseLost(str(self.job.id))
-
-
-@dataclass(frozen=True)
-class JobType:
-    """What a job type needs: run it (resumably) and, after the last attempt, give up."""
-
-    run: Callable[[JobContext], Awaitable[list[dict[str, Any]]]]
-    give_up: Callable[[JobContext, str], Awaitable[list[dict[str, Any]]]]
-
-
-_TYPES: dict[str, JobType] = {}
-
-
-def register(name: str, job_type: JobType) -> None:
-    _TYPES[name] = job_type
-
-
-def load_handlers() -> None:
-    for module in HANDLER_MODULES:
-        importlib.import_module(module)
 
 
 def process_owner(role: str) -> str:
@@ -204,11 +182,16 @@ async def _release(ctx: JobContext, delay: float) -> None:
 
 
 async def execute_job(
-    runtime: Runtime, job_id: uuid.UUID, *, owner: str, lease_secs: float = DEFAULT_LEASE_SECS
+    runtime: Runtime,
+    job_id: uuid.UUID,
+    *,
+    owner: str,
+    handlers: Handlers,
+    lease_secs: float = DEFAULT_LEASE_SECS,
 ) -> bool:
-    """Claim and run one job; False when it was not claimable (finished, or leased by a
-    live runner). Never raises for a job's own failure: that is recorded on the row."""
-    load_handlers()  # cheap after the first time; makes every entry point see every type
+    """Claim and run one job with its type's handler from ``handlers``; False when it was
+    not claimable (finished, or leased by a live runner). Never raises for a job's own
+    failure: that is recorded on the row."""
     async with runtime.session() as s:
         repo = JobRepository(s)
         if not await repo.claim(job_id, owner, utcnow(), lease_secs):
@@ -216,7 +199,7 @@ async def execute_job(
         job = await repo.get(job_id)
     assert job is not None
     ctx = JobContext(runtime, job, owner, lease_secs)
-    job_type = _TYPES.get(job.type)
+    job_type = handlers.job_types.get(job.type)
     log.info("job_claimed", job_id=str(job_id), type=job.type, attempt=job.attempts, owner=owner)
     if job_type is None:
         await _finish(ctx, [{"success": False, "error": f"unknown job type {job.type!r}"}])

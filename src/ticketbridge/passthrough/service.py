@@ -50,7 +50,7 @@ FIELD_TOKEN = re.compile(r"(?:\*all|\*navigable|\*none|-?[A-Za-z0-9_.\[\]]{1,100
 
 @dataclass
 class PassthroughResources:
-    """Per-process state of the passthrough endpoints (on ``app.state.passthrough``)."""
+    """Per-process state of the passthrough endpoints (built by app.py's lifespan)."""
 
     cache: TtlCache
     cursors: CursorSigner

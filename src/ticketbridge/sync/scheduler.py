@@ -6,7 +6,8 @@ and starts a sync for each active connection whose ``refresh_interval_secs`` has
 its last success (a failed run is retried after ``retry_secs``, not on every tick). The
 database lease in ``sync_states`` is what really prevents two runners (processes, replicas)
 from syncing one connection at once; the in-process task map only answers "already running"
-quickly. Distributed mode will drive :func:`run_sync` from periodic worker tasks instead.
+quickly. In distributed mode workers drive :func:`run_sync` from periodic tasks instead
+(the ``sync.schedule`` worker task).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from ticketbridge.config import Settings
 from ticketbridge.errors import Conflict
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime
@@ -140,22 +140,8 @@ class SyncScheduler:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def scheduler_hook(
-    app_state: Any,
-) -> Callable[[Runtime], AbstractAsyncContextManager[SyncScheduler]]:
-    """The lifespan hook: always tracks manual syncs; runs the periodic loop only in embedded
-    mode with ``scheduler_enabled``. The scheduler is published as ``app_state.sync_scheduler``
-    for the sync routes."""
-
-    @asynccontextmanager
-    async def hook(runtime: Runtime) -> AsyncIterator[SyncScheduler]:
-        settings = runtime.settings
-        periodic = settings.scheduler_enabled and settings.mode == "embedded"
-        async with SyncScheduler(runtime, periodic=periodic) as scheduler:
-            app_state.sync_scheduler = scheduler
-            try:
-                yield scheduler
-            finally:
-                app_state.sync_scheduler = None
-
-    return hook
+def runs_periodically(settings: Settings) -> bool:
+    """The API process's scheduler always tracks manual syncs; it also starts due syncs on
+    its own only in embedded mode with ``scheduler_enabled`` (workers do it when
+    distributed)."""
+    return settings.scheduler_enabled and settings.mode == "embedded"
