@@ -22,9 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.connectors.base import CreateSpec, NormalizedIssue
-from ticketbridge.connectors.jira.bulk_ops import Created
-from ticketbridge.connectors.jira.bulk_tasks import IssueRef
+from ticketbridge.connectors.base import Created, CreateSpec, IssueRef, NormalizedIssue
 from ticketbridge.connectors.jira.client import BULK_CREATE_MAX
 from ticketbridge.connectors.jira.connector import JiraConnector
 from ticketbridge.connectors.jira.payloads import custom_field_ids, marker_label

@@ -29,8 +29,7 @@ from ticketbridge.bulk.create import (
     result,
 )
 from ticketbridge.bulk.schemas import JOB_BULK_CREATE, JOB_BULK_UPDATE
-from ticketbridge.connectors.base import UNSET
-from ticketbridge.connectors.jira.bulk_tasks import IssueRef
+from ticketbridge.connectors.base import UNSET, IssueRef
 from ticketbridge.connectors.jira.payloads import custom_field_ids, marker_label
 from ticketbridge.errors import NotFound, Unprocessable
 from ticketbridge.jobs.repository import JobChunkRepository

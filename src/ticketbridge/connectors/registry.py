@@ -15,6 +15,7 @@ from ticketbridge.connectors.http import RetryPolicy, VendorHttp
 from ticketbridge.connectors.jira.client import JiraClient
 from ticketbridge.connectors.jira.config import JiraCredentials, JiraOptions
 from ticketbridge.connectors.jira.connector import JiraConnector
+from ticketbridge.connectors.protocols import Credentials
 from ticketbridge.errors import Unprocessable, VendorError
 
 VENDORS = ("JIRA",)
@@ -30,13 +31,13 @@ def _unprocessable(exc: ValidationError, prefix: str) -> Unprocessable:
 
 def validate_config(
     vendor: str, credentials: dict[str, Any] | None, options: dict[str, Any] | None
-) -> tuple[BaseModel | None, BaseModel]:
+) -> tuple[Credentials | None, BaseModel]:
     """Returns (credentials model or None when not given, options model)."""
     if vendor not in VENDORS:
         raise Unprocessable(
             f"unknown vendor {vendor!r}; supported: {list(VENDORS)}", field="vendor"
         )
-    creds: BaseModel | None = None
+    creds: Credentials | None = None
     try:
         if credentials is not None:
             creds = JiraCredentials.model_validate(credentials)

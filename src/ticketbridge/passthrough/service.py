@@ -15,8 +15,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ticketbridge.connectors.base import LiveTicket, PassthroughConnector
+from ticketbridge.connectors.base import LiveTicket
 from ticketbridge.connectors.http import RetryPolicy
+from ticketbridge.connectors.protocols import PassthroughConnector
 from ticketbridge.crypto import load_secret_key
 from ticketbridge.errors import (
     NotFound,

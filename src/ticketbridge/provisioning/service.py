@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ticketbridge.connectors.protocols import Credentials
 from ticketbridge.connectors.registry import ConnectorFactory, validate_config
 from ticketbridge.connectors.url_policy import UrlPolicy, UrlRefused
 from ticketbridge.crypto import SecretBox
@@ -128,7 +129,7 @@ async def create_connection(
         refresh_interval_secs=data.refresh_interval_secs or default_refresh_interval,
         timeout_secs=data.timeout_secs,
         credentials_encrypted=box.encrypt_json(_plain(creds.model_dump())),
-        credentials_hint=creds.hint(),  # type: ignore[attr-defined]
+        credentials_hint=creds.hint(),
         options=opts.model_dump(exclude_none=True),
     )
     await ConnectionRepository(session).add(conn)
@@ -153,7 +154,7 @@ async def update_connection(
     if creds is not None:
         await _check_base_url(creds, url_policy)
         conn.credentials_encrypted = box.encrypt_json(_plain(creds.model_dump()))
-        conn.credentials_hint = creds.hint()  # type: ignore[attr-defined]
+        conn.credentials_hint = creds.hint()
         conn.health = "UNKNOWN"
     if data.options is not None:
         conn.options = opts.model_dump(exclude_none=True)
@@ -197,7 +198,7 @@ async def test_connection(
     return result
 
 
-async def _check_base_url(creds: Any, url_policy: UrlPolicy) -> None:
+async def _check_base_url(creds: Credentials, url_policy: UrlPolicy) -> None:
     """The vendor URL policy before anything is stored or sent (see connectors/url_policy)."""
     try:
         creds.base_url = await url_policy.check(creds.base_url)
