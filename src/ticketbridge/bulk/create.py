@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.connectors.base import Created, CreateSpec, IssueRef, NormalizedIssue
+from ticketbridge.connectors.base import Created, CreateSpec, IssueRef, NormalizedIssue, UpdateSpec
 from ticketbridge.connectors.jira.client import BULK_CREATE_MAX
-from ticketbridge.connectors.jira.connector import JiraConnector
 from ticketbridge.connectors.jira.payloads import custom_field_ids, marker_label
+from ticketbridge.connectors.protocols import BulkConnector, Connector
 from ticketbridge.errors import (
     Conflict,
     NotFound,
@@ -70,26 +70,53 @@ class Outcome:
     error: str | None = None
 
 
-class CachingConnector(JiraConnector):
-    """Asks Jira for a project's issue types once per request, not once per item (the
+class BulkCreateConnector(BulkConnector, Protocol):
+    """What bulk creation asks of a connector: the bulk capability and issue type names."""
+
+    async def issue_type_names(self, project: str) -> dict[str, str]: ...
+
+
+class CachingConnector:
+    """Asks the vendor for a project's issue types once per request, not once per item (the
     single-create resolver looks them up for every ``type`` name on a vendor-id project).
     A failed lookup is remembered too: every item that needs it gets the same error without
-    another round of retries, and items that do not need it go on."""
+    another round of retries, and items that do not need it go on. Everything else goes to
+    the connector as it is."""
 
-    def __init__(self, base: JiraConnector) -> None:
-        super().__init__(base.client, base.credentials, base.options, scope=base.scope)
+    def __init__(self, base: Connector) -> None:
+        self._base = base
+        self.bulk_create_max = base.bulk_create_max
         self._types: dict[str, dict[str, str] | VendorError] = {}
 
     async def issue_type_names(self, project: str) -> dict[str, str]:
         if project not in self._types:
             try:
-                self._types[project] = await super().issue_type_names(project)
+                self._types[project] = await self._base.issue_type_names(project)
             except VendorError as exc:
                 self._types[project] = exc
         found = self._types[project]
         if isinstance(found, VendorError):
             raise found
         return found
+
+    async def bulk_create_issues(self, specs: Sequence[CreateSpec]) -> list[Created]:
+        return await self._base.bulk_create_issues(specs)
+
+    async def find_markers(self, markers: Sequence[str]) -> dict[str, Created]:
+        return await self._base.find_markers(markers)
+
+    async def read_issues(
+        self, vendor_ids: Sequence[str], custom_fields: Iterable[str] = ()
+    ) -> dict[str, NormalizedIssue]:
+        return await self._base.read_issues(vendor_ids, custom_fields)
+
+    async def bulk_set_status(self, refs: Sequence[IssueRef], status: str) -> dict[str, str | None]:
+        return await self._base.bulk_set_status(refs, status)
+
+    async def bulk_edit_fields(
+        self, refs: Sequence[IssueRef], spec: UpdateSpec
+    ) -> dict[str, str | None]:
+        return await self._base.bulk_edit_fields(refs, spec)
 
 
 def assign_identifiers(tickets: Sequence[Any]) -> list[str]:
@@ -130,7 +157,7 @@ def duplicate_errors(identifiers: Sequence[str]) -> dict[int, str]:
 
 async def prepare(
     session: AsyncSession,
-    connector: JiraConnector,
+    connector: BulkCreateConnector,
     conn: Connection,
     tickets: Sequence[Any],
     identifiers: Sequence[str],
@@ -184,7 +211,7 @@ def already_exists(identifier: str, key: str | None = None) -> str:
     return f"a ticket with identifier {identifier!r} already exists{where}"
 
 
-async def _refuse_known_markers(connector: JiraConnector, items: Sequence[Item]) -> None:
+async def _refuse_known_markers(connector: BulkCreateConnector, items: Sequence[Item]) -> None:
     """The store does not know issues created on the vendor-id path before they were
     stored (or whose read-back failed): Jira does, by the identifier's marker label."""
     if not items:
@@ -201,7 +228,7 @@ async def _refuse_known_markers(connector: JiraConnector, items: Sequence[Item])
 
 
 async def create_exactly_once(
-    connector: JiraConnector,
+    connector: BulkCreateConnector,
     items: Sequence[Item],
     *,
     search_first: bool,
@@ -245,7 +272,7 @@ async def create_exactly_once(
 
 
 async def complete(
-    connector: JiraConnector, items: Sequence[Item], created: dict[int, Created]
+    connector: BulkCreateConnector, items: Sequence[Item], created: dict[int, Created]
 ) -> dict[int, Outcome]:
     """Per created item: apply a requested status and read back what the store keeps."""
     out: dict[int, Outcome] = {}
@@ -274,7 +301,7 @@ async def complete(
 
 
 async def _apply_statuses(
-    connector: JiraConnector,
+    connector: BulkCreateConnector,
     readers: Sequence[Item],
     out: dict[int, Outcome],
     issues: dict[str, NormalizedIssue],

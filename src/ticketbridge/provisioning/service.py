@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.connectors.protocols import Credentials
-from ticketbridge.connectors.registry import ConnectorFactory, validate_config
+from ticketbridge.connectors.registry import for_connection, validate_config
 from ticketbridge.connectors.url_policy import UrlPolicy, UrlRefused
 from ticketbridge.crypto import SecretBox
 from ticketbridge.errors import CredentialsUnreadable, NotFound, Unprocessable, VendorError
@@ -30,6 +30,9 @@ from ticketbridge.provisioning.schemas import (
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import Account, ApiKey, Connection, Organization
 from ticketbridge.store.session import release_connection
+
+if TYPE_CHECKING:
+    from ticketbridge.runtime import Runtime
 
 log = get_logger(__name__)
 
@@ -174,13 +177,11 @@ async def delete_connection(
 
 
 async def test_connection(
-    session: AsyncSession, box: SecretBox, factory: ConnectorFactory, conn: Connection
+    session: AsyncSession, runtime: Runtime, conn: Connection
 ) -> ConnectionTestResult:
     await release_connection(session)
     try:
-        connector = factory.jira(
-            str(conn.id), box.decrypt_json(conn.credentials_encrypted), conn.options
-        )
+        connector = for_connection(conn, runtime)
         identity = await connector.check_credentials()
     except (VendorError, CredentialsUnreadable) as exc:  # a wrong secret key: say which
         result = ConnectionTestResult(health="UNHEALTHY", detail=exc.message)
