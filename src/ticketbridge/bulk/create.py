@@ -3,12 +3,12 @@
 1. :func:`prepare`: each item is validated and resolved on its own (``TicketCreate``, then the
    single-create resolver ``tickets.service.resolve_create``); an invalid item gets its error
    and is not sent.
-2. :func:`create_exactly_once`: one ``POST /issue/bulk`` per chunk of 50. Every issue carries
-   its marker label (``payloads.marker_label(connection, identifier)``, the single-create
-   convention). On an ambiguous failure (5xx, timeout, lost answer) and on resume, the chunk's
-   markers are searched first and only the missing items are sent again.
-3. :func:`complete`: statuses other than the initial one (bulk transition), and Jira's view of
-   the issues the store keeps (one search), then :func:`persist` upserts them.
+2. :func:`create_exactly_once`: one vendor bulk call per chunk of 50 (``POST /issue/bulk`` in
+   Jira). Every issue carries its marker (``connectors.marker_label(connection, identifier)``,
+   the single-create convention). On an ambiguous failure (5xx, timeout, lost answer) and on
+   resume, the chunk's markers are searched first and only the missing items are sent again.
+3. :func:`complete`: statuses other than the initial one (bulk transition), and the vendor's
+   view of the issues the store keeps (one search), then :func:`persist` upserts them.
 """
 
 from __future__ import annotations
@@ -22,10 +22,16 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.connectors.base import Created, CreateSpec, IssueRef, NormalizedIssue, UpdateSpec
-from ticketbridge.connectors.jira.client import BULK_CREATE_MAX
-from ticketbridge.connectors.jira.payloads import custom_field_ids, marker_label
-from ticketbridge.connectors.protocols import BulkConnector, Connector
+from ticketbridge.connectors import (
+    BulkConnector,
+    Connector,
+    Created,
+    CreateSpec,
+    IssueRef,
+    NormalizedIssue,
+    UpdateSpec,
+    marker_label,
+)
 from ticketbridge.errors import (
     Conflict,
     NotFound,
@@ -42,7 +48,9 @@ from ticketbridge.tickets.service import generate_identifier, resolve_create
 
 log = get_logger(__name__)
 
-CHUNK_SIZE = BULK_CREATE_MAX
+# Items per job chunk (one ``job_chunks`` row): fixed, so a resumed job finds its chunks again.
+# Each chunk goes to the vendor in calls of at most ``connector.bulk_create_max`` items.
+CHUNK_SIZE = 50
 SEND_ATTEMPTS = 3
 # Jira's search index lags writes by a moment: wait this long before searching for markers
 # after an ambiguous failure (the emulator is consistent at once; Jira Cloud usually < 1 s).
@@ -256,7 +264,7 @@ async def create_exactly_once(
         if before_send is not None:
             await before_send()
         try:
-            created = await connector.bulk_create_issues([i.spec for i in pending if i.spec])
+            created = await _send(connector, [i.spec for i in pending if i.spec])
         except AMBIGUOUS as exc:
             if attempt == SEND_ATTEMPTS:
                 raise
@@ -269,6 +277,16 @@ async def create_exactly_once(
         out.update({i.index: c for i, c in zip(pending, created, strict=True)})
         pending = []
     return out
+
+
+async def _send(connector: BulkCreateConnector, specs: Sequence[CreateSpec]) -> list[Created]:
+    """One vendor call per ``bulk_create_max`` specs (one call for a chunk of 50 in Jira). An
+    ambiguous failure of any call raises: the caller searches every pending marker."""
+    size = connector.bulk_create_max
+    created: list[Created] = []
+    for start in range(0, len(specs), size):
+        created += await connector.bulk_create_issues(specs[start : start + size])
+    return created
 
 
 async def complete(
@@ -288,7 +306,7 @@ async def complete(
             readers.append(item)
     if not readers:
         return out
-    extra = sorted({f for i in readers if i.spec for f in custom_field_ids(i.spec.custom_fields)})
+    extra = sorted({f for i in readers if i.spec for f in i.spec.custom_fields})
     issues = await connector.read_issues([str(out[i.index].vendor_id) for i in readers], extra)
     moved = await _apply_statuses(connector, readers, out, issues)
     if moved:

@@ -29,9 +29,7 @@ from ticketbridge.bulk.create import (
     result,
 )
 from ticketbridge.bulk.schemas import JOB_BULK_CREATE, JOB_BULK_UPDATE
-from ticketbridge.connectors.base import UNSET, IssueRef
-from ticketbridge.connectors.jira.payloads import custom_field_ids, marker_label
-from ticketbridge.connectors.registry import for_connection
+from ticketbridge.connectors import UNSET, IssueRef, for_connection, marker_label
 from ticketbridge.errors import NotFound, Unprocessable
 from ticketbridge.jobs.repository import JobChunkRepository
 from ticketbridge.jobs.runner import JobContext, JobType, LeaseLost, register
@@ -196,7 +194,7 @@ async def run_update(ctx: JobContext) -> list[dict[str, Any]]:
     edited = await connector.bulk_edit_fields([r for t, r in refs.items() if t not in errors], spec)
     _collect(refs, edited, errors)
     done = [r.vendor_id for t, r in refs.items() if t not in errors]
-    issues = await connector.read_issues(done, custom_field_ids(spec.custom_fields))
+    issues = await connector.read_issues(done, spec.custom_fields)
     async with ctx.session() as s:
         await TicketRepository(s).upsert_from_vendor(conn.id, list(issues.values()))
     keys = {t: r.key for t, r in refs.items()}

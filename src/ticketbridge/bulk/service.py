@@ -31,7 +31,7 @@ from ticketbridge.bulk.schemas import (
     BulkUpdateRequest,
     summary,
 )
-from ticketbridge.connectors.registry import for_connection
+from ticketbridge.connectors import for_connection
 from ticketbridge.errors import Unprocessable, VendorError
 from ticketbridge.jobs.service import create_job
 from ticketbridge.logging import get_logger

@@ -62,6 +62,19 @@ def vendor(name: str) -> Vendor:
     return found
 
 
+def check_id(kind: str, value: str) -> str:
+    """``value`` when some registered vendor's id grammar accepts it for ``kind``; else
+    ValueError saying what is expected (request schemas are checked before the connection,
+    hence its vendor, is known)."""
+    expected: list[str] = []
+    for spec in vendors().values():
+        try:
+            return spec.check_id(kind, value)
+        except ValueError as exc:
+            expected.append(str(exc).removeprefix("must be "))
+    raise ValueError(f"must be {' or '.join(expected)}")
+
+
 def _unprocessable(exc: ValidationError, prefix: str) -> Unprocessable:
     err = exc.errors()[0]
     loc = tuple(str(p) for p in err["loc"])

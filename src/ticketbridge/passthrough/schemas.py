@@ -7,7 +7,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketbridge.connectors.base import LiveProject, LiveRecord, NormalizedIssue
+from ticketbridge.connectors import LiveProject, LiveRecord, NormalizedIssue
 from ticketbridge.tickets.schemas import VendorAttributes, VendorData
 
 

@@ -15,10 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ticketbridge.connectors.base import LiveTicket
-from ticketbridge.connectors.http import RetryPolicy
-from ticketbridge.connectors.protocols import PassthroughConnector
-from ticketbridge.connectors.registry import for_connection
+from ticketbridge.connectors import LiveTicket, PassthroughConnector, RetryPolicy, for_connection
 from ticketbridge.crypto import load_secret_key
 from ticketbridge.errors import (
     NotFound,

@@ -7,9 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.connectors.protocols import Credentials
-from ticketbridge.connectors.registry import for_connection, validate_config
-from ticketbridge.connectors.url_policy import UrlPolicy, UrlRefused
+from ticketbridge.connectors import (
+    Credentials,
+    UrlPolicy,
+    UrlRefused,
+    for_connection,
+    validate_config,
+)
 from ticketbridge.crypto import SecretBox
 from ticketbridge.errors import CredentialsUnreadable, NotFound, Unprocessable, VendorError
 from ticketbridge.logging import get_logger

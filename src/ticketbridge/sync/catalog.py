@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from ticketbridge.connectors.protocols import SyncConnector
+from ticketbridge.connectors import SyncConnector
 from ticketbridge.errors import VendorNotFound
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime

@@ -13,8 +13,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from ticketbridge.connectors.protocols import SyncConnector
-from ticketbridge.connectors.registry import for_connection
+from ticketbridge.connectors import SyncConnector, for_connection
 from ticketbridge.errors import Conflict, NotFound
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from ticketbridge.connectors.protocols import SyncConnector
+from ticketbridge.connectors import SyncConnector
 from ticketbridge.sync.catalog_repository import CatalogRepository
 from ticketbridge.sync.repository import SyncRepository
 from ticketbridge.sync.run import RunState, epoch_ms

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import aliased
 
-from ticketbridge.connectors.base import NormalizedIssue
+from ticketbridge.connectors import NormalizedIssue
 from ticketbridge.store.base import utcnow, uuid7
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
 from ticketbridge.store.models import IssueType, Project, Ticket, User

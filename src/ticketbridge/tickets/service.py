@@ -13,10 +13,17 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.connectors.base import UNSET, CreateSpec, NormalizedIssue, Unset, UpdateSpec
-from ticketbridge.connectors.jira.markers import is_marker_label, marker_label
-from ticketbridge.connectors.protocols import Connector
-from ticketbridge.connectors.registry import for_connection
+from ticketbridge.connectors import (
+    UNSET,
+    Connector,
+    CreateSpec,
+    NormalizedIssue,
+    Unset,
+    UpdateSpec,
+    for_connection,
+    is_marker_label,
+    marker_label,
+)
 from ticketbridge.errors import Conflict, NotFound, Unprocessable, VendorNotFound, VendorRejected
 from ticketbridge.idempotency.service import reserve
 from ticketbridge.store.base import uuid7
