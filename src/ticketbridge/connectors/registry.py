@@ -4,7 +4,7 @@ Each vendor package registers one :class:`Vendor` (``connectors/<vendor>/vendor.
 in :data:`VENDOR_MODULES` and imported by name on first use, so nothing here imports vendor
 code). Domain code gets a connector from :func:`for_connection` only: it decrypts the
 stored credentials and builds the connector once, over one shared pooled
-``httpx.AsyncClient`` and the connection's concurrency limiter.
+``httpx.AsyncClient`` and the connection's concurrency limiter (``limits.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from ticketbridge.connectors.http import RetryPolicy, VendorHttp
+from ticketbridge.connectors.limits import ConnectionLimits
 from ticketbridge.connectors.protocols import Connector, Credentials
 from ticketbridge.errors import Unprocessable, VendorError
 
@@ -114,16 +115,16 @@ class ConnectorFactory:
     ) -> None:
         self.client = client
         self.timeout = timeout
-        self.max_concurrency = max_concurrency
         self.policy = policy or RetryPolicy()
         # One limiter per connection id, shared by every request and job of that connection.
-        self._limiters: dict[str, asyncio.Semaphore] = {}
+        self.limits = ConnectionLimits(max_concurrency)
+
+    @property
+    def max_concurrency(self) -> int:
+        return self.limits.max_concurrency
 
     def limiter(self, connection_id: str) -> asyncio.Semaphore:
-        sem = self._limiters.get(connection_id)
-        if sem is None:
-            sem = self._limiters[connection_id] = asyncio.Semaphore(self.max_concurrency)
-        return sem
+        return self.limits.limiter(connection_id)
 
     def build(
         self,
