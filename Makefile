@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup serve test lint typecheck fake-jira bench clean
+.PHONY: setup serve test lint fmt typecheck fake-jira bench clean
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,11 @@ fake-jira: setup
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/lint-imports
+
+fmt: setup
+	$(VENV)/bin/ruff check --fix src tests bench
+	$(VENV)/bin/ruff format src tests bench
 
 typecheck: setup
 	$(VENV)/bin/mypy
