@@ -136,7 +136,14 @@ class ConnectorFactory:
         policy: RetryPolicy | None = None,
     ) -> Connector:
         """``policy`` overrides the shared retry policy (interactive calls wait less)."""
-        spec = vendor(vendor_name)
+        spec = vendors().get(vendor_name)
+        if spec is None:  # stored, but no longer served: the connection the caller named
+            raise Unprocessable(
+                f"the connection's vendor {vendor_name!r} is not supported here; "
+                f"supported: {list(vendors())}",
+                field="X-CONNECTION-ID",
+                location="header",
+            )
         try:
             creds = spec.credentials.model_validate(credentials)
         except ValidationError as exc:
