@@ -67,8 +67,8 @@ async def open_runtime(
             else GuardedTransport(limits=limits)
         )
     if settings.demo_enabled:
-        # Demo connections' calls stay in this process (connectors/jira/demo.py).
-        from ticketbridge.connectors.jira.demo import DemoTransport
+        # Demo connections' calls stay in this process (connectors/demo.py).
+        from ticketbridge.connectors.demo import DemoTransport
 
         vendor_transport = DemoTransport(vendor_transport)
     http = vendor_client(vendor_transport, limits=limits, timeout=settings.vendor_timeout_secs)

@@ -7,7 +7,8 @@
 - **Vendor ids** are accepted as strings or as non-negative integers (Jira documents its ids
   as numbers in places, and clients send them so); an integer becomes its decimal string.
   Booleans, fractions and negative numbers are refused. The id must then match the vendor's
-  grammar (``connectors.jira.id_grammar``).
+  grammar (``connectors.check_id``: each vendor registers its own, Jira's is
+  ``connectors/jira/id_grammar.py``).
 - **Unknown body fields** are ignored, so that a client written for a richer version of the
   compatible API keeps working; their names (never their values) are logged at debug.
 """
@@ -21,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
-from ticketbridge.connectors.jira.id_grammar import check
+from ticketbridge.connectors import check_id
 from ticketbridge.logging import get_logger
 
 log = get_logger(__name__)
@@ -75,7 +76,7 @@ def _vendor_number(value: Any) -> Any:
 
 def _grammar(kind: str, value: str) -> str:
     try:
-        return check(kind, value)
+        return check_id(kind, value)
     except ValueError as exc:
         raise PydanticCustomError("vendor_id_format", str(exc)) from None
 

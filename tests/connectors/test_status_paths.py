@@ -4,6 +4,7 @@ step limit, and the fallback when the project's statuses cannot be read."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 import httpx
 import pytest
@@ -54,7 +55,7 @@ def site(state: FakeJiraState) -> Site:
 async def connector_for(transport: httpx.AsyncBaseTransport) -> AsyncIterator[JiraConnector]:
     async with httpx.AsyncClient(transport=transport) as client:
         factory = ConnectorFactory(client, timeout=5, max_concurrency=4, policy=RetryPolicy())
-        yield factory.jira("c1", CREDENTIALS, {})
+        yield cast(JiraConnector, factory.build("JIRA", "c1", CREDENTIALS, {}))
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from tests.sync.fixtures import seed
 from tests.sync.test_incremental import leaves
 from ticketbridge.bulk.create import CachingConnector, prepare
 from ticketbridge.config import Settings
+from ticketbridge.connectors.registry import for_connection
 from ticketbridge.fakejira import FakeJiraState, Site
 from ticketbridge.fakejira import create_app as create_fake_jira
 from ticketbridge.provisioning.repository import ConnectionRepository, OrganizationRepository
@@ -32,7 +33,6 @@ from ticketbridge.store.models import Organization
 from ticketbridge.store.session import release_connection
 from ticketbridge.sync.run import SyncConfig
 from ticketbridge.sync.service import run_sync
-from ticketbridge.tickets.service import connector_for
 
 SLOW_CALLS = 32
 # A hang guard only: B's reads are asserted to finish while A's calls are still held.
@@ -213,7 +213,7 @@ class TestNoConnectionHeldAcrossVendorCalls:
         async with runtime.session() as s:
             conn = await ConnectionRepository(s).get(uuid.UUID(str(probed.connection_id)))
             assert conn is not None
-            connector = CachingConnector(connector_for(runtime, conn))
+            connector = CachingConnector(for_connection(conn, runtime))
             ticket = {"name": "j", "project_vendor_id": "DEMO", "type": "Task", "identifier": "j-1"}
             [item] = await prepare(s, connector, conn, [ticket], ["j-1"], range(1))
         assert item.error is None and item.spec is not None

@@ -7,13 +7,14 @@ also driven directly with ids that no schema would let through."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 
 from tests.helpers import Tenant, jira_credentials
 from ticketbridge.connectors.jira.client import JiraClient
+from ticketbridge.connectors.jira.connector import JiraConnector
 from ticketbridge.errors import Unprocessable
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
@@ -40,7 +41,8 @@ class TestTicketRoute:
 
 def jira_client(runtime: Runtime, tenant: Tenant) -> JiraClient:
     assert tenant.connection_id is not None
-    return runtime.connectors.jira(tenant.connection_id, jira_credentials(), {}).client
+    connector = runtime.connectors.build("JIRA", tenant.connection_id, jira_credentials(), {})
+    return cast(JiraConnector, connector).client
 
 
 CALLS: dict[str, tuple[str, Callable[[JiraClient, str], Awaitable[Any]]]] = {

@@ -27,11 +27,12 @@ from tests.tickets.support import (
 )
 from ticketbridge.connectors.jira.adf import markdown_to_adf
 from ticketbridge.connectors.jira.markers import marker_label
+from ticketbridge.connectors.registry import for_connection
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import Connection
 from ticketbridge.tickets.schemas import TicketCreate
-from ticketbridge.tickets.service import connector_for, resolve_create
+from ticketbridge.tickets.service import resolve_create
 
 DESCRIPTION = "Disk **full** on the primary.\n\n- db-1\n- db-2"
 STORE_TABLES = ("projects", "users", "issue_types", "tickets")
@@ -300,7 +301,7 @@ class TestResolveCreate:
         self, runtime: Runtime, tenant: Tenant, site: Site
     ) -> None:
         [conn] = await stored(runtime, Connection, id=uuid.UUID(tenant.connection_id or ""))
-        connector = connector_for(runtime, conn)
+        connector = for_connection(conn, runtime)
         items = [
             TicketCreate(name=f"item {i}", project_vendor_id="DEMO", type=name)
             for i, name in enumerate(("bug", "Task", "STORY"))

@@ -126,4 +126,4 @@ async def test_connection(
     connection_id: uuid.UUID, session: SessionDep, account_id: AccountDep, runtime: RuntimeDep
 ) -> ConnectionTestResult:
     conn = await service.get_connection(session, account_id, connection_id)
-    return await service.test_connection(session, runtime.box, runtime.connectors, conn)
+    return await service.test_connection(session, runtime, conn)

@@ -3,31 +3,35 @@
 1. :func:`prepare`: each item is validated and resolved on its own (``TicketCreate``, then the
    single-create resolver ``tickets.service.resolve_create``); an invalid item gets its error
    and is not sent.
-2. :func:`create_exactly_once`: one ``POST /issue/bulk`` per chunk of 50. Every issue carries
-   its marker label (``payloads.marker_label(connection, identifier)``, the single-create
-   convention). On an ambiguous failure (5xx, timeout, lost answer) and on resume, the chunk's
-   markers are searched first and only the missing items are sent again.
-3. :func:`complete`: statuses other than the initial one (bulk transition), and Jira's view of
-   the issues the store keeps (one search), then :func:`persist` upserts them.
+2. :func:`create_exactly_once`: one vendor bulk call per chunk of 50 (``POST /issue/bulk`` in
+   Jira). Every issue carries its marker (``connectors.marker_label(connection, identifier)``,
+   the single-create convention). On an ambiguous failure (5xx, timeout, lost answer) and on
+   resume, the chunk's markers are searched first and only the missing items are sent again.
+3. :func:`complete`: statuses other than the initial one (bulk transition), and the vendor's
+   view of the issues the store keeps (one search), then :func:`persist` upserts them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.connectors.base import CreateSpec, NormalizedIssue
-from ticketbridge.connectors.jira.bulk_ops import Created
-from ticketbridge.connectors.jira.bulk_tasks import IssueRef
-from ticketbridge.connectors.jira.client import BULK_CREATE_MAX
-from ticketbridge.connectors.jira.connector import JiraConnector
-from ticketbridge.connectors.jira.payloads import custom_field_ids, marker_label
+from ticketbridge.connectors import (
+    BulkConnector,
+    Connector,
+    Created,
+    CreateSpec,
+    IssueRef,
+    NormalizedIssue,
+    UpdateSpec,
+    marker_label,
+)
 from ticketbridge.errors import (
     Conflict,
     NotFound,
@@ -44,7 +48,9 @@ from ticketbridge.tickets.service import generate_identifier, resolve_create
 
 log = get_logger(__name__)
 
-CHUNK_SIZE = BULK_CREATE_MAX
+# Items per job chunk (one ``job_chunks`` row): fixed, so a resumed job finds its chunks again.
+# Each chunk goes to the vendor in calls of at most ``connector.bulk_create_max`` items.
+CHUNK_SIZE = 50
 SEND_ATTEMPTS = 3
 # Jira's search index lags writes by a moment: wait this long before searching for markers
 # after an ambiguous failure (the emulator is consistent at once; Jira Cloud usually < 1 s).
@@ -72,26 +78,53 @@ class Outcome:
     error: str | None = None
 
 
-class CachingConnector(JiraConnector):
-    """Asks Jira for a project's issue types once per request, not once per item (the
+class BulkCreateConnector(BulkConnector, Protocol):
+    """What bulk creation asks of a connector: the bulk capability and issue type names."""
+
+    async def issue_type_names(self, project: str) -> dict[str, str]: ...
+
+
+class CachingConnector:
+    """Asks the vendor for a project's issue types once per request, not once per item (the
     single-create resolver looks them up for every ``type`` name on a vendor-id project).
     A failed lookup is remembered too: every item that needs it gets the same error without
-    another round of retries, and items that do not need it go on."""
+    another round of retries, and items that do not need it go on. Everything else goes to
+    the connector as it is."""
 
-    def __init__(self, base: JiraConnector) -> None:
-        super().__init__(base.client, base.credentials, base.options, scope=base.scope)
+    def __init__(self, base: Connector) -> None:
+        self._base = base
+        self.bulk_create_max = base.bulk_create_max
         self._types: dict[str, dict[str, str] | VendorError] = {}
 
     async def issue_type_names(self, project: str) -> dict[str, str]:
         if project not in self._types:
             try:
-                self._types[project] = await super().issue_type_names(project)
+                self._types[project] = await self._base.issue_type_names(project)
             except VendorError as exc:
                 self._types[project] = exc
         found = self._types[project]
         if isinstance(found, VendorError):
             raise found
         return found
+
+    async def bulk_create_issues(self, specs: Sequence[CreateSpec]) -> list[Created]:
+        return await self._base.bulk_create_issues(specs)
+
+    async def find_markers(self, markers: Sequence[str]) -> dict[str, Created]:
+        return await self._base.find_markers(markers)
+
+    async def read_issues(
+        self, vendor_ids: Sequence[str], custom_fields: Iterable[str] = ()
+    ) -> dict[str, NormalizedIssue]:
+        return await self._base.read_issues(vendor_ids, custom_fields)
+
+    async def bulk_set_status(self, refs: Sequence[IssueRef], status: str) -> dict[str, str | None]:
+        return await self._base.bulk_set_status(refs, status)
+
+    async def bulk_edit_fields(
+        self, refs: Sequence[IssueRef], spec: UpdateSpec
+    ) -> dict[str, str | None]:
+        return await self._base.bulk_edit_fields(refs, spec)
 
 
 def assign_identifiers(tickets: Sequence[Any]) -> list[str]:
@@ -132,7 +165,7 @@ def duplicate_errors(identifiers: Sequence[str]) -> dict[int, str]:
 
 async def prepare(
     session: AsyncSession,
-    connector: JiraConnector,
+    connector: BulkCreateConnector,
     conn: Connection,
     tickets: Sequence[Any],
     identifiers: Sequence[str],
@@ -186,7 +219,7 @@ def already_exists(identifier: str, key: str | None = None) -> str:
     return f"a ticket with identifier {identifier!r} already exists{where}"
 
 
-async def _refuse_known_markers(connector: JiraConnector, items: Sequence[Item]) -> None:
+async def _refuse_known_markers(connector: BulkCreateConnector, items: Sequence[Item]) -> None:
     """The store does not know issues created on the vendor-id path before they were
     stored (or whose read-back failed): Jira does, by the identifier's marker label."""
     if not items:
@@ -203,7 +236,7 @@ async def _refuse_known_markers(connector: JiraConnector, items: Sequence[Item])
 
 
 async def create_exactly_once(
-    connector: JiraConnector,
+    connector: BulkCreateConnector,
     items: Sequence[Item],
     *,
     search_first: bool,
@@ -231,7 +264,7 @@ async def create_exactly_once(
         if before_send is not None:
             await before_send()
         try:
-            created = await connector.bulk_create_issues([i.spec for i in pending if i.spec])
+            created = await _send(connector, [i.spec for i in pending if i.spec])
         except AMBIGUOUS as exc:
             if attempt == SEND_ATTEMPTS:
                 raise
@@ -246,8 +279,18 @@ async def create_exactly_once(
     return out
 
 
+async def _send(connector: BulkCreateConnector, specs: Sequence[CreateSpec]) -> list[Created]:
+    """One vendor call per ``bulk_create_max`` specs (one call for a chunk of 50 in Jira). An
+    ambiguous failure of any call raises: the caller searches every pending marker."""
+    size = connector.bulk_create_max
+    created: list[Created] = []
+    for start in range(0, len(specs), size):
+        created += await connector.bulk_create_issues(specs[start : start + size])
+    return created
+
+
 async def complete(
-    connector: JiraConnector, items: Sequence[Item], created: dict[int, Created]
+    connector: BulkCreateConnector, items: Sequence[Item], created: dict[int, Created]
 ) -> dict[int, Outcome]:
     """Per created item: apply a requested status and read back what the store keeps."""
     out: dict[int, Outcome] = {}
@@ -263,7 +306,7 @@ async def complete(
             readers.append(item)
     if not readers:
         return out
-    extra = sorted({f for i in readers if i.spec for f in custom_field_ids(i.spec.custom_fields)})
+    extra = sorted({f for i in readers if i.spec for f in i.spec.custom_fields})
     issues = await connector.read_issues([str(out[i.index].vendor_id) for i in readers], extra)
     moved = await _apply_statuses(connector, readers, out, issues)
     if moved:
@@ -276,7 +319,7 @@ async def complete(
 
 
 async def _apply_statuses(
-    connector: JiraConnector,
+    connector: BulkCreateConnector,
     readers: Sequence[Item],
     out: dict[int, Outcome],
     issues: dict[str, NormalizedIssue],

@@ -28,9 +28,7 @@ from ticketbridge.bulk.create import (
     prepare,
     result,
 )
-from ticketbridge.connectors.base import UNSET
-from ticketbridge.connectors.jira.bulk_tasks import IssueRef
-from ticketbridge.connectors.jira.payloads import custom_field_ids, marker_label
+from ticketbridge.connectors import UNSET, IssueRef, for_connection, marker_label
 from ticketbridge.errors import NotFound, Unprocessable
 from ticketbridge.jobs.repository import JobChunkRepository
 from ticketbridge.jobs.runner import JobContext, LeaseLost
@@ -38,7 +36,7 @@ from ticketbridge.provisioning.repository import ConnectionRepository
 from ticketbridge.store.models import Connection
 from ticketbridge.tickets.repository import TicketRepository
 from ticketbridge.tickets.schemas import TicketUpdate
-from ticketbridge.tickets.service import connector_for, resolve_update
+from ticketbridge.tickets.service import resolve_update
 
 CHUNK_CONCURRENCY = 4
 
@@ -87,7 +85,7 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
     for row in rows.values():
         if row.status == "DONE":
             results.update({r["request_index"]: r for r in row.results})
-    connector = CachingConnector(connector_for(ctx.runtime, conn))
+    connector = CachingConnector(for_connection(conn, ctx.runtime))
     slots = asyncio.Semaphore(CHUNK_CONCURRENCY)
 
     async def run_chunk(k: int, indexes: range, resume: bool) -> None:
@@ -179,7 +177,7 @@ async def run_update(ctx: JobContext) -> list[dict[str, Any]]:
     errors: dict[str, str] = {
         t: "ticket not found in this connection" for t, row in tickets.items() if row is None
     }
-    connector = connector_for(ctx.runtime, conn)
+    connector = for_connection(conn, ctx.runtime)
     vendor_of = {t: row.vendor_id for t, row in tickets.items() if row is not None}
     current = await connector.read_issues(list(vendor_of.values()))
     refs: dict[str, IssueRef] = {}
@@ -195,7 +193,7 @@ async def run_update(ctx: JobContext) -> list[dict[str, Any]]:
     edited = await connector.bulk_edit_fields([r for t, r in refs.items() if t not in errors], spec)
     _collect(refs, edited, errors)
     done = [r.vendor_id for t, r in refs.items() if t not in errors]
-    issues = await connector.read_issues(done, custom_field_ids(spec.custom_fields))
+    issues = await connector.read_issues(done, spec.custom_fields)
     async with ctx.session() as s:
         await TicketRepository(s).upsert_from_vendor(conn.id, list(issues.values()))
     keys = {t: r.key for t, r in refs.items()}

@@ -31,13 +31,13 @@ from ticketbridge.bulk.schemas import (
     BulkUpdateRequest,
     summary,
 )
-from ticketbridge.connectors.jira.connector import JiraConnector
+from ticketbridge.connectors import for_connection
 from ticketbridge.errors import Unprocessable, VendorError
 from ticketbridge.jobs.service import create_job
 from ticketbridge.logging import get_logger
 from ticketbridge.store.models import Connection, Job
 from ticketbridge.store.session import release_connection
-from ticketbridge.tickets.service import connector_for, resolve_update
+from ticketbridge.tickets.service import resolve_update
 
 if TYPE_CHECKING:
     from ticketbridge.runtime import Runtime
@@ -58,7 +58,7 @@ async def create_sync(
 
     Chunks of 50 go to Jira concurrently, bounded by the connection's vendor limiter."""
     check_size(runtime, len(tickets), "tickets")
-    connector = CachingConnector(connector_for(runtime, conn))
+    connector = CachingConnector(for_connection(conn, runtime))
     identifiers = assign_identifiers(tickets)
     items = await prepare(session, connector, conn, tickets, identifiers, range(len(tickets)))
     groups = [[items[i] for i in r] for r in chunks(len(items))]
@@ -70,7 +70,7 @@ async def create_sync(
     return summary([result(i, outcomes.get(i.index), ticket_ids.get(i.index)) for i in items])
 
 
-async def _create_group(connector: JiraConnector, items: list[Item]) -> dict[int, Outcome]:
+async def _create_group(connector: CachingConnector, items: list[Item]) -> dict[int, Outcome]:
     try:
         created = await create_exactly_once(connector, items, search_first=False)
     except VendorError as exc:  # Jira stayed unavailable; the markers showed nothing created

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.connectors.base import NormalizedIssueType, NormalizedProject, NormalizedUser
+from ticketbridge.connectors import NormalizedIssueType, NormalizedProject, NormalizedUser
 from ticketbridge.store.base import utcnow, uuid7
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
 from ticketbridge.store.models import IssueType, Project, ProjectUser, User

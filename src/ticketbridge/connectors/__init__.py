@@ -1,0 +1,84 @@
+"""How domain code reaches a vendor: the one public surface of ``ticketbridge.connectors``.
+
+Domains (tickets, bulk, sync, passthrough, provisioning) import from here only, never from a
+submodule and never from a vendor package (``connectors/<vendor>/``; an import-linter
+contract in pyproject.toml fails the build if one does). A connector comes from
+:func:`for_connection`; what it can do is declared by the capability protocols; what it
+exchanges is the normalized data below. Errors are ``ticketbridge.errors.Vendor*``.
+"""
+
+from ticketbridge.connectors.base import (
+    UNSET,
+    Created,
+    CreateSpec,
+    Identity,
+    IssueRef,
+    LiveIssueTypePage,
+    LiveProject,
+    LiveProjectPage,
+    LiveRecord,
+    LiveSearchPage,
+    LiveTicket,
+    LiveUserPage,
+    NormalizedIssue,
+    NormalizedIssueType,
+    NormalizedProject,
+    NormalizedUser,
+    Unset,
+    UpdateSpec,
+)
+from ticketbridge.connectors.http import RetryPolicy
+from ticketbridge.connectors.markers import is_marker_label, marker_label
+from ticketbridge.connectors.protocols import (
+    BulkConnector,
+    Connector,
+    Credentials,
+    IdentityConnector,
+    PassthroughConnector,
+    SyncConnector,
+    WriteConnector,
+)
+from ticketbridge.connectors.registry import (
+    ConnectorFactory,
+    check_id,
+    for_connection,
+    validate_config,
+)
+from ticketbridge.connectors.url_policy import UrlPolicy, UrlRefused
+
+__all__ = [
+    "UNSET",
+    "BulkConnector",
+    "Connector",
+    "ConnectorFactory",
+    "Created",
+    "CreateSpec",
+    "Credentials",
+    "Identity",
+    "IdentityConnector",
+    "IssueRef",
+    "LiveIssueTypePage",
+    "LiveProject",
+    "LiveProjectPage",
+    "LiveRecord",
+    "LiveSearchPage",
+    "LiveTicket",
+    "LiveUserPage",
+    "NormalizedIssue",
+    "NormalizedIssueType",
+    "NormalizedProject",
+    "NormalizedUser",
+    "PassthroughConnector",
+    "RetryPolicy",
+    "SyncConnector",
+    "Unset",
+    "UpdateSpec",
+    "UrlPolicy",
+    "UrlRefused",
+    "WriteConnector",
+    "check_id",
+    "for_connection",
+    "is_marker_label",
+    "marker_label",
+    "validate_config",
+]

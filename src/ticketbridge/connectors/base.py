@@ -1,18 +1,16 @@
-"""The connector protocols: what services may ask of any vendor.
+"""The normalized data every vendor connector speaks (its capabilities are in protocols.py).
 
-Services see normalized data only; each vendor package (``connectors/<vendor>/``) turns these
-calls into vendor requests. A connector instance belongs to one connection: it is built from
-the connection's decrypted configuration and the process-wide HTTP client. Capabilities are
-separate protocols so a vendor can support a subset (e.g. no bulk API).
+Services see normalized data only; each vendor package (``connectors/<vendor>/``) turns
+these into vendor requests and back. Times are aware UTC, links are vendor ids.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,15 +22,7 @@ class Identity:
     email: str | None
 
 
-class Connector(Protocol):
-    vendor: str
-
-    async def check_credentials(self) -> Identity:
-        """Ask the vendor who we are; raises VendorAuthFailed when it refuses."""
-        ...
-
-
-# --- sync capability (issue 4) ---------------------------------------------------------------
+# --- sync ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,39 +90,7 @@ class NormalizedIssue:
     identifier: str | None = None
 
 
-class SyncConnector(Protocol):
-    """Paged reads a sync needs. Iterators stream: nothing holds a vendor's whole data set."""
-
-    def iter_projects(self) -> AsyncIterator[list[NormalizedProject]]:
-        """Pages of the projects in scope (the connection's project filter applied)."""
-        ...
-
-    def iter_issue_types(self, project_key: str) -> AsyncIterator[list[NormalizedIssueType]]: ...
-
-    def iter_assignable_users(self, project_key: str) -> AsyncIterator[list[NormalizedUser]]: ...
-
-    def incremental_jql(self, project_keys: Sequence[str] | None, since_ms: int) -> str:
-        """The query for issues updated at or after ``since_ms``, oldest change first."""
-        ...
-
-    def scope_jql(self, project_keys: Sequence[str] | None) -> str:
-        """The query for every issue in scope (reconciliation)."""
-        ...
-
-    async def search_issues_page(
-        self, jql: str, next_page_token: str | None, max_results: int
-    ) -> tuple[list[NormalizedIssue], str | None]: ...
-
-    def iter_issue_ids(self, jql: str) -> AsyncIterator[list[str]]:
-        """Pages of issue ids only (large pages): the deletion reconciliation's input."""
-        ...
-
-    async def count_issues(self, jql: str) -> int:
-        """An estimate (progress display only)."""
-        ...
-
-
-# --- write capability (issue 5) --------------------------------------------------------------
+# --- writes ----------------------------------------------------------------------------------
 
 
 class Unset(Enum):
@@ -195,34 +153,7 @@ class UpdateSpec:
         return all(f is UNSET for f in fields) and not self.custom_fields
 
 
-class WriteConnector(Protocol):
-    """Vendor-first writes. Every method returns the vendor's own view of the issue after the
-    write, normalized, so the store keeps what the vendor keeps."""
-
-    async def issue_type_names(self, project: str) -> dict[str, str]:
-        """Live ``{issue type name: vendor id}`` of a project (key or id)."""
-        ...
-
-    async def create_issue(self, spec: CreateSpec) -> NormalizedIssue:
-        """Create exactly once (reconciling ambiguous failures through ``spec.marker``), move
-        to ``spec.status`` if that is not the initial status, then read the issue back."""
-        ...
-
-    async def update_issue(self, issue: str, spec: UpdateSpec) -> NormalizedIssue:
-        """Apply ``spec`` to the issue (key or id) and read it back. An unreachable
-        ``spec.status`` raises Conflict before anything is changed."""
-        ...
-
-    async def transition_to(self, issue: str, status: str) -> None:
-        """Move the issue to a vendor status that maps to the normalized ``status``."""
-        ...
-
-    async def find_by_marker(self, marker: str, *, project: str | None = None) -> list[str]:
-        """Keys of the issues tagged with ``marker``, oldest first."""
-        ...
-
-
-# --- passthrough capability (issue 6) --------------------------------------------------------
+# --- live reads (passthrough) -----------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,36 +205,22 @@ class LiveSearchPage:
     next_page_token: str | None  # the vendor's own token; None on the last page
 
 
-class PassthroughConnector(Protocol):
-    """Live reads that bypass the store (dropdowns, ad-hoc search).
+# --- bulk ------------------------------------------------------------------------------------
 
-    Offsets and limits are the caller's; the connector splits them into vendor-sized pages.
-    An unknown project raises ``VendorNotFound``; a query the vendor refuses (bad syntax, an
-    expired page token) raises ``VendorRejected`` with the vendor's message.
-    """
 
-    async def live_projects(
-        self, *, offset: int, limit: int, query: str | None, with_issue_types: bool
-    ) -> LiveProjectPage: ...
+@dataclass(frozen=True, slots=True)
+class Created:
+    """One bulk-create item: ``key``/``vendor_id`` when the vendor created it, else ``error``."""
 
-    async def live_issue_types(
-        self, project_key: str, *, offset: int, limit: int
-    ) -> LiveIssueTypePage: ...
+    key: str | None = None
+    vendor_id: str | None = None
+    error: str | None = None
 
-    async def live_assignable_users(
-        self, project_key: str, *, query: str | None, offset: int, limit: int
-    ) -> LiveUserPage: ...
 
-    async def live_search(
-        self,
-        query: str,
-        *,
-        page_token: str | None,
-        limit: int,
-        fields: Sequence[str] | None,
-        normalized: bool = False,
-    ) -> LiveSearchPage:
-        """``fields`` None: the fields the normalized view needs; else exactly those. With
-        ``normalized`` the normalized view's fields are fetched too (not shown in ``vendor``)
-        and each item carries its normalized view."""
-        ...
+@dataclass(frozen=True, slots=True)
+class IssueRef:
+    """An issue a bulk change acts on, with its normalized status as last seen."""
+
+    vendor_id: str
+    key: str
+    status: str

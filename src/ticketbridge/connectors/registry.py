@@ -1,23 +1,79 @@
 """Vendor registry: validates a connection's configuration and builds its connector.
 
-The only place outside ``connectors/<vendor>/`` that names vendors.
+Each vendor package registers one :class:`Vendor` (``connectors/<vendor>/vendor.py``, listed
+in :data:`VENDOR_MODULES` and imported by name on first use, so nothing here imports vendor
+code). Domain code gets a connector from :func:`for_connection` only: it decrypts the
+stored credentials and builds the connector once, over one shared pooled
+``httpx.AsyncClient`` and the connection's concurrency limiter (``limits.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import importlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from ticketbridge.connectors.http import RetryPolicy, VendorHttp
-from ticketbridge.connectors.jira.client import JiraClient
-from ticketbridge.connectors.jira.config import JiraCredentials, JiraOptions
-from ticketbridge.connectors.jira.connector import JiraConnector
+from ticketbridge.connectors.limits import ConnectionLimits
+from ticketbridge.connectors.protocols import Connector, Credentials
 from ticketbridge.errors import Unprocessable, VendorError
 
-VENDORS = ("JIRA",)
+# The registry lines: one module per vendor, each defining ``VENDOR``.
+VENDOR_MODULES = ("ticketbridge.connectors.jira.vendor",)
+
+# (base_url, auth) -> the connection's HTTP layer (retry policy, limiter, deadlines applied)
+HttpFor = Callable[[str, httpx.Auth], VendorHttp]
+
+
+@dataclass(frozen=True)
+class Vendor:
+    name: str  # the ``vendor`` of a connection ("JIRA")
+    credentials: type[BaseModel]  # validated; must satisfy protocols.Credentials
+    options: type[BaseModel]
+    # (validated credentials, validated options, http, connection id) -> the connector
+    connect: Callable[[Any, Any, HttpFor, str], Connector]
+    # (kind, value) -> value, or ValueError saying what the vendor's ids look like; kinds:
+    # "project", "issue_type", "issue", "account" (schema_rules checks request ids with it)
+    check_id: Callable[[str, str], str]
+
+
+_vendors: dict[str, Vendor] = {}
+
+
+def vendors() -> dict[str, Vendor]:
+    if not _vendors:
+        for name in VENDOR_MODULES:
+            vendor: Vendor = importlib.import_module(name).VENDOR
+            _vendors[vendor.name] = vendor
+    return _vendors
+
+
+def vendor(name: str) -> Vendor:
+    found = vendors().get(name)
+    if found is None:
+        raise Unprocessable(
+            f"unknown vendor {name!r}; supported: {list(vendors())}", field="vendor"
+        )
+    return found
+
+
+def check_id(kind: str, value: str) -> str:
+    """``value`` when some registered vendor's id grammar accepts it for ``kind``; else
+    ValueError saying what is expected (request schemas are checked before the connection,
+    hence its vendor, is known)."""
+    expected: list[str] = []
+    for spec in vendors().values():
+        try:
+            return spec.check_id(kind, value)
+        except ValueError as exc:
+            expected.append(str(exc).removeprefix("must be "))
+    raise ValueError(f"must be {' or '.join(expected)}")
 
 
 def _unprocessable(exc: ValidationError, prefix: str) -> Unprocessable:
@@ -29,21 +85,18 @@ def _unprocessable(exc: ValidationError, prefix: str) -> Unprocessable:
 
 
 def validate_config(
-    vendor: str, credentials: dict[str, Any] | None, options: dict[str, Any] | None
-) -> tuple[BaseModel | None, BaseModel]:
+    vendor_name: str, credentials: dict[str, Any] | None, options: dict[str, Any] | None
+) -> tuple[Credentials | None, BaseModel]:
     """Returns (credentials model or None when not given, options model)."""
-    if vendor not in VENDORS:
-        raise Unprocessable(
-            f"unknown vendor {vendor!r}; supported: {list(VENDORS)}", field="vendor"
-        )
-    creds: BaseModel | None = None
+    spec = vendor(vendor_name)
+    creds: Credentials | None = None
     try:
         if credentials is not None:
-            creds = JiraCredentials.model_validate(credentials)
+            creds = cast("Credentials", spec.credentials.model_validate(credentials))
     except ValidationError as exc:
         raise _unprocessable(exc, "credentials") from None
     try:
-        opts = JiraOptions.model_validate(options or {})
+        opts = spec.options.model_validate(options or {})
     except ValidationError as exc:
         raise _unprocessable(exc, "options") from None
     return creds, opts
@@ -62,28 +115,37 @@ class ConnectorFactory:
     ) -> None:
         self.client = client
         self.timeout = timeout
-        self.max_concurrency = max_concurrency
         self.policy = policy or RetryPolicy()
         # One limiter per connection id, shared by every request and job of that connection.
-        self._limiters: dict[str, asyncio.Semaphore] = {}
+        self.limits = ConnectionLimits(max_concurrency)
+
+    @property
+    def max_concurrency(self) -> int:
+        return self.limits.max_concurrency
 
     def limiter(self, connection_id: str) -> asyncio.Semaphore:
-        sem = self._limiters.get(connection_id)
-        if sem is None:
-            sem = self._limiters[connection_id] = asyncio.Semaphore(self.max_concurrency)
-        return sem
+        return self.limits.limiter(connection_id)
 
-    def jira(
+    def build(
         self,
+        vendor_name: str,
         connection_id: str,
         credentials: dict[str, Any],
         options: dict[str, Any],
         *,
         policy: RetryPolicy | None = None,
-    ) -> JiraConnector:
+    ) -> Connector:
         """``policy`` overrides the shared retry policy (interactive calls wait less)."""
+        spec = vendors().get(vendor_name)
+        if spec is None:  # stored, but no longer served: the connection the caller named
+            raise Unprocessable(
+                f"the connection's vendor {vendor_name!r} is not supported here; "
+                f"supported: {list(vendors())}",
+                field="X-CONNECTION-ID",
+                location="header",
+            )
         try:
-            creds = JiraCredentials.model_validate(credentials)
+            creds = spec.credentials.model_validate(credentials)
         except ValidationError as exc:
             # Stored before a rule existed (e.g. a base_url with a "#"): refuse to call it.
             err = exc.errors()[0]
@@ -93,13 +155,56 @@ class ConnectorFactory:
                 f"the connection's stored credentials.{field} is no longer accepted: "
                 f"{reason}; update the connection"
             ) from None
-        opts = JiraOptions.model_validate(options or {})
-        http = VendorHttp(
-            self.client,
-            base_url=creds.base_url,
-            auth=httpx.BasicAuth(creds.email, creds.api_token.get_secret_value()),
-            limiter=self.limiter(connection_id),
-            policy=policy or self.policy,
-            timeout=self.timeout,
-        )
-        return JiraConnector(JiraClient(http), creds, opts, scope=connection_id)
+        opts = spec.options.model_validate(options or {})
+
+        def http(base_url: str, auth: httpx.Auth) -> VendorHttp:
+            return VendorHttp(
+                self.client,
+                base_url=base_url,
+                auth=auth,
+                limiter=self.limiter(connection_id),
+                policy=policy or self.policy,
+                timeout=self.timeout,
+            )
+
+        return spec.connect(creds, opts, http, connection_id)
+
+
+class StoredConnection(Protocol):
+    """What the registry reads of a ``store.models.Connection``."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def vendor(self) -> str: ...
+    @property
+    def credentials_encrypted(self) -> str: ...
+    @property
+    def options(self) -> dict[str, Any]: ...
+
+
+class Decrypts(Protocol):
+    def decrypt_json(self, token: str) -> Any: ...
+
+
+class HasConnectors(Protocol):
+    """What the registry needs of the process runtime (``runtime.Runtime``)."""
+
+    @property
+    def box(self) -> Decrypts: ...
+    @property
+    def connectors(self) -> ConnectorFactory: ...
+
+
+def for_connection(
+    conn: StoredConnection, runtime: HasConnectors, *, policy: RetryPolicy | None = None
+) -> Connector:
+    """The connection's connector: the one way domain code reaches a vendor.
+
+    Raises CredentialsUnreadable (503) when the secret key does not decrypt the stored
+    credentials, VendorError when they no longer validate; the URL policy is applied at
+    connect time by the transport."""
+    credentials = runtime.box.decrypt_json(conn.credentials_encrypted)
+    return runtime.connectors.build(
+        conn.vendor, str(conn.id), credentials, conn.options, policy=policy
+    )

@@ -1,13 +1,14 @@
 """A connection-wide vendor concurrency limit shared by every process (distributed mode).
 
-In one process the ConnectorFactory's per-connection semaphore bounds concurrent vendor calls.
-Across API replicas and workers the bound is held in PostgreSQL as *slots*: a vendor call
-first takes its process-local semaphore, then one of ``max_concurrency`` session-level
-advisory locks keyed by (connection, slot) on a connection of a small dedicated pool, and
-gives both back when the response arrives. Advisory locks need no table and vanish with
-the session, so a killed process never leaks a slot. Waiting callers poll free slots with a
-short jittered sleep; the semaphore in front keeps each process's waiters FIFO, so one busy
-job cannot starve another job of the same connection in that process.
+In one process the per-connection semaphore of ``connectors/limits.py`` bounds concurrent
+vendor calls. Across API replicas and workers the bound is held in PostgreSQL as *slots*: a
+vendor call first takes its process-local semaphore, then one of ``max_concurrency``
+session-level advisory locks keyed by (connection, slot) on a connection of a small dedicated
+pool, and gives both back when the response arrives. It plugs into the HTTP layer through
+``ConnectionLimits.plug``, the hook the connectors offer for it. Advisory locks need no table
+and vanish with the session, so a killed process never leaks a slot. Waiting callers poll free
+slots with a short jittered sleep; the semaphore in front keeps each process's waiters FIFO,
+so one busy job cannot starve another job of the same connection in that process.
 """
 
 from __future__ import annotations
@@ -20,12 +21,9 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
-import httpx
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from ticketbridge.connectors.http import RetryPolicy
-from ticketbridge.connectors.registry import ConnectorFactory
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.urls import libpq_url
@@ -103,30 +101,6 @@ class PgSlotLimiter(asyncio.Semaphore):
         await self._pool.putconn(conn)
 
 
-class DistributedConnectorFactory(ConnectorFactory):
-    """A ConnectorFactory whose per-connection limiters are PostgreSQL slot limiters."""
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        pool: AsyncConnectionPool[Any],
-        *,
-        timeout: float,
-        max_concurrency: int,
-        policy: RetryPolicy | None = None,
-    ) -> None:
-        super().__init__(client, timeout=timeout, max_concurrency=max_concurrency, policy=policy)
-        self.pool = pool
-        self._pg_limiters: dict[str, PgSlotLimiter] = {}
-
-    def limiter(self, connection_id: str) -> asyncio.Semaphore:
-        found = self._pg_limiters.get(connection_id)
-        if found is None:
-            found = PgSlotLimiter(self.pool, connection_id, self.max_concurrency)
-            self._pg_limiters[connection_id] = found
-        return found
-
-
 @asynccontextmanager
 async def open_slot_pool(url: str, size: int) -> AsyncIterator[AsyncConnectionPool[Any]]:
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
@@ -141,24 +115,18 @@ async def open_slot_pool(url: str, size: int) -> AsyncIterator[AsyncConnectionPo
 
 @asynccontextmanager
 async def install_distributed_limiter(runtime: Runtime) -> AsyncIterator[None]:
-    """Swap the runtime's connector factory for one with cross-process limits (PostgreSQL)."""
+    """Per-connection limiters that also hold a PostgreSQL slot, while the block runs."""
     settings = runtime.settings
     if settings.is_sqlite:
         yield
         return
-    previous = runtime.connectors
     # Slots are held only for the duration of one HTTP exchange; a few dozen connections
     # serve many vendor connections because holders release quickly.
     size = max(4, min(64, settings.vendor_max_concurrency * 4))
     async with open_slot_pool(settings.resolved_database_url, size) as pool:
-        runtime.connectors = DistributedConnectorFactory(
-            previous.client,
-            pool,
-            timeout=previous.timeout,
-            max_concurrency=previous.max_concurrency,
-            policy=previous.policy,
-        )
-        try:
+
+        def slots(connection_id: str, max_concurrency: int) -> asyncio.Semaphore:
+            return PgSlotLimiter(pool, connection_id, max_concurrency)
+
+        with runtime.connectors.limits.plug(slots):
             yield
-        finally:
-            runtime.connectors = previous

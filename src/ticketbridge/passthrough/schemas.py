@@ -6,7 +6,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketbridge.connectors.base import LiveProject, LiveRecord
+from ticketbridge.connectors import LiveProject, LiveRecord
 from ticketbridge.tickets.schemas import NormalizedTicket
 
 

@@ -15,8 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ticketbridge.connectors.base import LiveTicket, PassthroughConnector
-from ticketbridge.connectors.http import RetryPolicy
+from ticketbridge.connectors import LiveTicket, PassthroughConnector, RetryPolicy, for_connection
 from ticketbridge.crypto import load_secret_key
 from ticketbridge.errors import (
     NotFound,
@@ -226,18 +225,14 @@ def open_service(
     runtime: Runtime, resources: PassthroughResources, conn: Connection
 ) -> PassthroughService:
     """The service for one request, over a connector built with the interactive policy."""
-    if conn.vendor != "JIRA":
+    connector = for_connection(conn, runtime, policy=resources.policy)
+    if not isinstance(connector, PassthroughConnector):
         raise Unprocessable(
-            "passthrough endpoints need a JIRA connection",
+            f"passthrough endpoints need a connection whose vendor offers live reads; "
+            f"{conn.vendor} does not",
             field="X-CONNECTION-ID",
             location="header",
         )
-    connector = runtime.connectors.jira(
-        str(conn.id),
-        runtime.box.decrypt_json(conn.credentials_encrypted),
-        conn.options,
-        policy=resources.policy,
-    )
     return PassthroughService(
         resources, connector, connection_id=str(conn.id), connection_version=conn.updated_at
     )

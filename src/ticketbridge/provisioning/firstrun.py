@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.connectors.jira.config import JiraCredentials
-from ticketbridge.connectors.jira.demo import demo_credentials, is_demo_url
+from ticketbridge.connectors import validate_config
+from ticketbridge.connectors.demo import demo_credentials, is_demo_url
 from ticketbridge.crypto import SecretBox
 from ticketbridge.errors import Conflict, Forbidden, NotFound
 from ticketbridge.provisioning.repository import (
@@ -106,8 +106,11 @@ async def create_demo_connection(
             raise Conflict("this account already has a demo connection")
     orgs = OrganizationRepository(session)
     org = await orgs.add(Organization(account_id=account_id, name=DEMO_ORGANIZATION))
-    creds = JiraCredentials.model_validate(demo_credentials())
-    plain = {**creds.model_dump(), "api_token": creds.api_token.get_secret_value()}
+    creds, _ = validate_config("JIRA", demo_credentials(), None)
+    assert creds is not None  # credentials were given
+    plain = {
+        k: getattr(v, "get_secret_value", lambda v=v: v)() for k, v in creds.model_dump().items()
+    }
     conn = Connection(
         account_id=account_id,
         organization_id=org.id,

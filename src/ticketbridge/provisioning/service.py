@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.connectors.registry import ConnectorFactory, validate_config
-from ticketbridge.connectors.url_policy import UrlPolicy, UrlRefused
+from ticketbridge.connectors import (
+    Credentials,
+    UrlPolicy,
+    UrlRefused,
+    for_connection,
+    validate_config,
+)
 from ticketbridge.crypto import SecretBox
 from ticketbridge.errors import CredentialsUnreadable, NotFound, Unprocessable, VendorError
 from ticketbridge.logging import get_logger
@@ -28,6 +33,9 @@ from ticketbridge.provisioning.schemas import (
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import Account, ApiKey, Connection, Organization
 from ticketbridge.store.session import release_connection
+
+if TYPE_CHECKING:
+    from ticketbridge.runtime import Runtime
 
 log = get_logger(__name__)
 
@@ -107,7 +115,7 @@ async def create_connection(
         refresh_interval_secs=data.refresh_interval_secs or default_refresh_interval,
         timeout_secs=data.timeout_secs,
         credentials_encrypted=box.encrypt_json(_plain(creds.model_dump())),
-        credentials_hint=creds.hint(),  # type: ignore[attr-defined]
+        credentials_hint=creds.hint(),
         options=opts.model_dump(exclude_none=True),
     )
     await ConnectionRepository(session).add(conn)
@@ -132,7 +140,7 @@ async def update_connection(
     if creds is not None:
         await _check_base_url(creds, url_policy)
         conn.credentials_encrypted = box.encrypt_json(_plain(creds.model_dump()))
-        conn.credentials_hint = creds.hint()  # type: ignore[attr-defined]
+        conn.credentials_hint = creds.hint()
         conn.health = "UNKNOWN"
     if data.options is not None:
         conn.options = opts.model_dump(exclude_none=True)
@@ -152,13 +160,11 @@ async def delete_connection(
 
 
 async def test_connection(
-    session: AsyncSession, box: SecretBox, factory: ConnectorFactory, conn: Connection
+    session: AsyncSession, runtime: Runtime, conn: Connection
 ) -> ConnectionTestResult:
     await release_connection(session)
     try:
-        connector = factory.jira(
-            str(conn.id), box.decrypt_json(conn.credentials_encrypted), conn.options
-        )
+        connector = for_connection(conn, runtime)
         identity = await connector.check_credentials()
     except (VendorError, CredentialsUnreadable) as exc:  # a wrong secret key: say which
         result = ConnectionTestResult(health="UNHEALTHY", detail=exc.message)
@@ -176,7 +182,7 @@ async def test_connection(
     return result
 
 
-async def _check_base_url(creds: Any, url_policy: UrlPolicy) -> None:
+async def _check_base_url(creds: Credentials, url_policy: UrlPolicy) -> None:
     """The vendor URL policy before anything is stored or sent (see connectors/url_policy)."""
     try:
         creds.base_url = await url_policy.check(creds.base_url)

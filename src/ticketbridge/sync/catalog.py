@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from ticketbridge.catalog.repository import CatalogRepository
-from ticketbridge.connectors.base import SyncConnector
+from ticketbridge.connectors import SyncConnector
 from ticketbridge.errors import VendorNotFound
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ticketbridge.connectors.base import SyncConnector
+from ticketbridge.connectors import SyncConnector
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
 from ticketbridge.sync.seen import SeenIds

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from ticketbridge.catalog.repository import CatalogRepository
-from ticketbridge.connectors.base import SyncConnector
+from ticketbridge.connectors import SyncConnector, for_connection
 from ticketbridge.errors import Conflict, NotFound
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime
@@ -118,8 +118,7 @@ async def _start(state: RunState, *, full: bool) -> SyncConnector:
             }
         state.result = SyncResult(cid, state.run["mode"], resumed)
         await state.checkpoint(repo, status="RUNNING", last_started_at=utcnow(), last_error=None)
-        credentials = runtime.box.decrypt_json(conn.credentials_encrypted)
-        connector = runtime.connectors.jira(str(cid), credentials, conn.options)
+        connector = for_connection(conn, runtime)
     log.info("sync_started", connection_id=str(cid), mode=state.run["mode"], resumed=resumed)
     return connector
 

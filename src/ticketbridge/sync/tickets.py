@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 
 from ticketbridge.catalog.repository import CatalogRepository
-from ticketbridge.connectors.base import SyncConnector
+from ticketbridge.connectors import SyncConnector
 from ticketbridge.sync.repository import SyncRepository
 from ticketbridge.sync.run import RunState, epoch_ms
 from ticketbridge.tickets.repository import TicketRepository

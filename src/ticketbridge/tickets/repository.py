@@ -20,7 +20,7 @@ from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from ticketbridge.catalog.repository import CatalogRepository
-from ticketbridge.connectors.base import NormalizedIssue
+from ticketbridge.connectors import NormalizedIssue
 from ticketbridge.store.base import utcnow, uuid7
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
 from ticketbridge.store.models import Ticket

@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from ticketbridge.connectors.base import NormalizedIssue
+from ticketbridge.connectors import NormalizedIssue
 from ticketbridge.schema_rules import (
     AccountVendorId,
     IssueTypeVendorId,

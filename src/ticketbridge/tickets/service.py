@@ -9,14 +9,22 @@ The service never commits: the request's unit of work does, after the handler re
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.catalog.repository import CatalogRepository
-from ticketbridge.connectors.base import UNSET, CreateSpec, NormalizedIssue, Unset, UpdateSpec
-from ticketbridge.connectors.jira.connector import JiraConnector
-from ticketbridge.connectors.jira.markers import is_marker_label, marker_label
+from ticketbridge.connectors import (
+    UNSET,
+    Connector,
+    CreateSpec,
+    NormalizedIssue,
+    Unset,
+    UpdateSpec,
+    for_connection,
+    is_marker_label,
+    marker_label,
+)
 from ticketbridge.errors import Conflict, NotFound, Unprocessable, VendorNotFound, VendorRejected
 from ticketbridge.idempotency.service import reserve
 from ticketbridge.store.base import uuid7
@@ -32,9 +40,10 @@ IDENTIFIER_ROUTE = "tickets.identifier"
 GENERATED_PREFIX = "tb-"
 
 
-def connector_for(runtime: Runtime, conn: Connection) -> JiraConnector:
-    credentials = runtime.box.decrypt_json(conn.credentials_encrypted)
-    return runtime.connectors.jira(str(conn.id), credentials, conn.options)
+class IssueTypeNames(Protocol):
+    """The one vendor call the create resolver makes (bulk passes a caching wrapper)."""
+
+    async def issue_type_names(self, project: str) -> dict[str, str]: ...
 
 
 def generate_identifier() -> str:
@@ -46,7 +55,7 @@ def generate_identifier() -> str:
 async def create_ticket(
     session: AsyncSession, runtime: Runtime, conn: Connection, data: TicketCreate
 ) -> TicketRead:
-    connector = connector_for(runtime, conn)
+    connector = for_connection(conn, runtime)
     if data.identifier is None:
         # A generated identifier cannot collide: no reservation, no store lookup.
         return await _create(session, connector, conn, data, generate_identifier())
@@ -76,7 +85,7 @@ async def create_ticket(
 
 async def _create(
     session: AsyncSession,
-    connector: JiraConnector,
+    connector: Connector,
     conn: Connection,
     data: TicketCreate,
     identifier: str,
@@ -97,7 +106,7 @@ async def _create(
 
 async def resolve_create(
     session: AsyncSession,
-    connector: JiraConnector,
+    connector: IssueTypeNames,
     conn: Connection,
     data: TicketCreate,
     *,
@@ -138,7 +147,7 @@ async def resolve_create(
 
 async def _issue_type(
     catalog: CatalogRepository,
-    connector: JiraConnector,
+    connector: IssueTypeNames,
     conn: Connection,
     data: TicketCreate,
     project_ref: str,
@@ -241,7 +250,7 @@ async def update_ticket(
     if spec.is_empty:
         return TicketRead.from_model(ticket)  # nothing to change: no vendor call
     await release_connection(session)
-    issue = await connector_for(runtime, conn).update_issue(ticket.vendor_id, spec)
+    issue = await for_connection(conn, runtime).update_issue(ticket.vendor_id, spec)
     return TicketRead.from_model(await store_issue(session, conn, issue))
 
 

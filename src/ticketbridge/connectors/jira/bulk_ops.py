@@ -6,17 +6,21 @@ Results are per item and normalized; Jira's documented error texts are kept, cli
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ticketbridge.connectors.base import CreateSpec, NormalizedIssue
+from ticketbridge.connectors.base import Created, CreateSpec, NormalizedIssue
 from ticketbridge.connectors.jira import jql as jqlb
 from ticketbridge.connectors.jira.bulk_tasks import REFUSED, BulkTaskOps
 from ticketbridge.connectors.jira.client import BULK_CREATE_MAX
 from ticketbridge.connectors.jira.errors import clip, documented
 from ticketbridge.connectors.jira.mapping import SYNC_FIELDS, issue_from_jira
-from ticketbridge.connectors.jira.payloads import build_create_payload, visible_tags
+from ticketbridge.connectors.jira.payloads import (
+    build_create_payload,
+    custom_field_ids,
+    visible_tags,
+)
 from ticketbridge.errors import VendorNotFound, VendorRejected
 from ticketbridge.logging import get_logger
 
@@ -27,15 +31,6 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 SEARCH_PAGE = 100
-
-
-@dataclass(frozen=True, slots=True)
-class Created:
-    """One bulk-create item: ``key``/``vendor_id`` when Jira created it, else ``error``."""
-
-    key: str | None = None
-    vendor_id: str | None = None
-    error: str | None = None
 
 
 def element_error(error: Mapping[str, Any]) -> str:
@@ -52,6 +47,7 @@ class BulkOps(BulkTaskOps):
     client: JiraClient
     credentials: JiraCredentials
     options: JiraOptions
+    bulk_create_max = BULK_CREATE_MAX
 
     # -- create --------------------------------------------------------------------------------
     async def bulk_create_issues(self, specs: Sequence[CreateSpec]) -> list[Created]:
@@ -111,12 +107,12 @@ class BulkOps(BulkTaskOps):
 
     # -- read back -----------------------------------------------------------------------------
     async def read_issues(
-        self, vendor_ids: Sequence[str], extra_fields: Sequence[str] = ()
+        self, vendor_ids: Sequence[str], custom_fields: Iterable[str] = ()
     ) -> dict[str, NormalizedIssue]:
         """Jira's view of these issues: one JQL search (``id in (...)``) per 100, then a GET
         for any the search missed (its index lags writes). Deleted issues are left out."""
         ids = list(dict.fromkeys(vendor_ids))
-        fields = [*SYNC_FIELDS, *extra_fields]
+        fields = [*SYNC_FIELDS, *sorted(set(custom_field_ids(custom_fields)))]
         out: dict[str, NormalizedIssue] = {}
         for start in range(0, len(ids), SEARCH_PAGE):
             page = ids[start : start + SEARCH_PAGE]

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ticketbridge.connectors.base import UNSET, NormalizedIssue, UpdateSpec
+from ticketbridge.connectors.base import UNSET, IssueRef, NormalizedIssue, UpdateSpec
 from ticketbridge.connectors.jira.adf import markdown_to_adf
 from ticketbridge.connectors.jira.errors import clip
 from ticketbridge.connectors.jira.payloads import build_edit_payload, priority_name
@@ -42,13 +42,6 @@ STATE_PAGE = 100
 TASK_FINAL = frozenset({"COMPLETE", "FAILED", "CANCELLED", "DEAD"})
 # Refusals of a whole bulk request that the per-issue API may still accept.
 REFUSED = (VendorRejected, VendorNotFound)
-
-
-@dataclass(frozen=True, slots=True)
-class IssueRef:
-    vendor_id: str
-    key: str
-    status: str  # normalized, as last seen
 
 
 class BulkTaskOps:

@@ -8,7 +8,7 @@ the reconciliation marker label and an entity property with its identifier (see
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -114,6 +114,6 @@ def build_edit_payload(
     return {"fields": fields} if fields else None
 
 
-def custom_field_ids(custom_fields: Mapping[str, Any]) -> tuple[str, ...]:
+def custom_field_ids(custom_fields: Iterable[str]) -> tuple[str, ...]:
     """Custom fields to read back explicitly (``*navigable`` only lists declared fields)."""
     return tuple(k for k in custom_fields if k.startswith("customfield_"))

@@ -1,0 +1,182 @@
+"""The connector protocols: what services may ask of any vendor.
+
+A connector instance belongs to one connection: the registry (``registry.for_connection``)
+builds it from the connection's decrypted configuration and the process-wide HTTP client.
+Capabilities are separate protocols so a function states what it needs and a vendor may
+offer a subset; :class:`Connector` is all of them, what the registry builds today.
+The data they exchange is in ``base.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from ticketbridge.connectors.base import (
+    Created,
+    CreateSpec,
+    Identity,
+    IssueRef,
+    LiveIssueTypePage,
+    LiveProjectPage,
+    LiveSearchPage,
+    LiveUserPage,
+    NormalizedIssue,
+    NormalizedIssueType,
+    NormalizedProject,
+    NormalizedUser,
+    UpdateSpec,
+)
+
+
+class Credentials(Protocol):
+    """A vendor's validated credentials model (pydantic), as provisioning handles it."""
+
+    base_url: str
+
+    def hint(self) -> dict[str, Any]:
+        """What may be shown of the credentials (never a whole secret)."""
+        ...
+
+    def model_dump(self) -> dict[str, Any]: ...
+
+
+class IdentityConnector(Protocol):
+    vendor: str
+
+    async def check_credentials(self) -> Identity:
+        """Ask the vendor who we are; raises VendorAuthFailed when it refuses."""
+        ...
+
+
+class SyncConnector(Protocol):
+    """Paged reads a sync needs. Iterators stream: nothing holds a vendor's whole data set."""
+
+    def iter_projects(self) -> AsyncIterator[list[NormalizedProject]]:
+        """Pages of the projects in scope (the connection's project filter applied)."""
+        ...
+
+    def iter_issue_types(self, project_key: str) -> AsyncIterator[list[NormalizedIssueType]]: ...
+
+    def iter_assignable_users(self, project_key: str) -> AsyncIterator[list[NormalizedUser]]: ...
+
+    def incremental_jql(self, project_keys: Sequence[str] | None, since_ms: int) -> str:
+        """The query for issues updated at or after ``since_ms``, oldest change first."""
+        ...
+
+    def scope_jql(self, project_keys: Sequence[str] | None) -> str:
+        """The query for every issue in scope (reconciliation)."""
+        ...
+
+    async def search_issues_page(
+        self, jql: str, next_page_token: str | None, max_results: int
+    ) -> tuple[list[NormalizedIssue], str | None]: ...
+
+    def iter_issue_ids(self, jql: str) -> AsyncIterator[list[str]]:
+        """Pages of issue ids only (large pages): the deletion reconciliation's input."""
+        ...
+
+    async def count_issues(self, jql: str) -> int:
+        """An estimate (progress display only)."""
+        ...
+
+
+class WriteConnector(Protocol):
+    """Vendor-first writes. Every method returns the vendor's own view of the issue after the
+    write, normalized, so the store keeps what the vendor keeps."""
+
+    async def issue_type_names(self, project: str) -> dict[str, str]:
+        """Live ``{issue type name: vendor id}`` of a project (key or id)."""
+        ...
+
+    async def create_issue(self, spec: CreateSpec) -> NormalizedIssue:
+        """Create exactly once (reconciling ambiguous failures through ``spec.marker``), move
+        to ``spec.status`` if that is not the initial status, then read the issue back."""
+        ...
+
+    async def update_issue(self, issue: str, spec: UpdateSpec) -> NormalizedIssue:
+        """Apply ``spec`` to the issue (key or id) and read it back. An unreachable
+        ``spec.status`` raises Conflict before anything is changed."""
+        ...
+
+    async def transition_to(self, issue: str, status: str) -> None:
+        """Move the issue to a vendor status that maps to the normalized ``status``."""
+        ...
+
+    async def find_by_marker(self, marker: str, *, project: str | None = None) -> list[str]:
+        """Keys of the issues tagged with ``marker``, oldest first."""
+        ...
+
+
+class BulkConnector(Protocol):
+    """Many issues per vendor call. Results are per item; one item's refusal is its own."""
+
+    bulk_create_max: int  # at most this many specs per ``bulk_create_issues``
+
+    async def bulk_create_issues(self, specs: Sequence[CreateSpec]) -> list[Created]:
+        """One vendor call; results in input order. Raises VendorUnavailable/VendorTimeout
+        when the outcome is unknown: the caller reconciles through the specs' markers."""
+        ...
+
+    async def find_markers(self, markers: Sequence[str]) -> dict[str, Created]:
+        """``{marker: the oldest issue carrying it}`` for the markers the vendor knows."""
+        ...
+
+    async def read_issues(
+        self, vendor_ids: Sequence[str], custom_fields: Iterable[str] = ()
+    ) -> dict[str, NormalizedIssue]:
+        """The vendor's view of these issues (deleted ones left out). ``custom_fields``: the
+        custom fields the caller wrote, so the view includes them."""
+        ...
+
+    async def bulk_set_status(self, refs: Sequence[IssueRef], status: str) -> dict[str, str | None]:
+        """Move every issue to the normalized ``status``: ``{vendor_id: error or None}``."""
+        ...
+
+    async def bulk_edit_fields(
+        self, refs: Sequence[IssueRef], spec: UpdateSpec
+    ) -> dict[str, str | None]:
+        """Apply every change of ``spec`` but the status: ``{vendor_id: error or None}``."""
+        ...
+
+
+@runtime_checkable
+class PassthroughConnector(Protocol):
+    """Live reads that bypass the store (dropdowns, ad-hoc search).
+
+    Offsets and limits are the caller's; the connector splits them into vendor-sized pages.
+    An unknown project raises ``VendorNotFound``; a query the vendor refuses (bad syntax, an
+    expired page token) raises ``VendorRejected`` with the vendor's message.
+    """
+
+    async def live_projects(
+        self, *, offset: int, limit: int, query: str | None, with_issue_types: bool
+    ) -> LiveProjectPage: ...
+
+    async def live_issue_types(
+        self, project_key: str, *, offset: int, limit: int
+    ) -> LiveIssueTypePage: ...
+
+    async def live_assignable_users(
+        self, project_key: str, *, query: str | None, offset: int, limit: int
+    ) -> LiveUserPage: ...
+
+    async def live_search(
+        self,
+        query: str,
+        *,
+        page_token: str | None,
+        limit: int,
+        fields: Sequence[str] | None,
+        normalized: bool = False,
+    ) -> LiveSearchPage:
+        """``fields`` None: the fields the normalized view needs; else exactly those. With
+        ``normalized`` the normalized view's fields are fetched too (not shown in ``vendor``)
+        and each item carries its normalized view."""
+        ...
+
+
+class Connector(
+    IdentityConnector, SyncConnector, WriteConnector, BulkConnector, PassthroughConnector, Protocol
+):
+    """Every capability: what ``registry.for_connection`` returns."""
