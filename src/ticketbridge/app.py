@@ -25,6 +25,7 @@ from ticketbridge.api import (
     tickets,
 )
 from ticketbridge.api import jobs as jobs_api
+from ticketbridge.api import metrics as metrics_api
 from ticketbridge.api.error_schema import install_error_schema
 from ticketbridge.api.middleware import (
     REQUEST_ID_HEADER,
@@ -134,4 +135,5 @@ def create_app(
     app.include_router(sync.router)
     app.state.startup_hooks.append(sync.scheduler_hook(app.state))
     jobs_api.install(app)  # /v1/jobs, bulk routes, and the job runner's startup hook
+    metrics_api.install(app, settings)  # /metrics; its middleware wraps the whole edge
     return app

@@ -15,6 +15,7 @@ from ticketbridge.connectors.http import RetryPolicy, VendorHttp
 from ticketbridge.connectors.jira.client import JiraClient
 from ticketbridge.connectors.jira.config import JiraCredentials, JiraOptions
 from ticketbridge.connectors.jira.connector import JiraConnector
+from ticketbridge.connectors.jira.endpoints import endpoint_template
 from ticketbridge.errors import Unprocessable, VendorError
 
 VENDORS = ("JIRA",)
@@ -101,5 +102,7 @@ class ConnectorFactory:
             limiter=self.limiter(connection_id),
             policy=policy or self.policy,
             timeout=self.timeout,
+            vendor="jira",
+            endpoint_template=endpoint_template,
         )
         return JiraConnector(JiraClient(http), creds, opts, scope=connection_id)

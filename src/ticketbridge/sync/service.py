@@ -13,6 +13,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
+from ticketbridge import metrics
 from ticketbridge.connectors.base import SyncConnector
 from ticketbridge.errors import Conflict, NotFound
 from ticketbridge.logging import get_logger
@@ -68,11 +69,17 @@ async def run_sync(
         runtime, connection_id, owner or default_owner(), config or SyncConfig(), on_progress
     )
     connector = await _start(state, full=full)
+    timer, outcome = metrics.Timer(), "FAILED"
     try:
-        return await _execute(state, connector, estimate_total=estimate_total)
+        result = await _execute(state, connector, estimate_total=estimate_total)
+        outcome = "SUCCESS"
+        return result
     except BaseException as exc:
         await _fail(state, exc)
         raise
+    finally:
+        mode = str(state.run.get("mode", "unknown"))
+        metrics.observe_sync(str(connection_id), mode, outcome, timer.elapsed)
 
 
 async def _start(state: RunState, *, full: bool) -> SyncConnector:
