@@ -14,6 +14,7 @@ from ticketbridge.cli_keys import (
     secret_app,
     warn_unreadable_credentials,
 )
+from ticketbridge.cli_ops import connections_app, jobs_app, tickets_app
 from ticketbridge.config import Settings
 from ticketbridge.crypto import SecretKeyError
 
@@ -22,6 +23,9 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="api-keys")
 app.add_typer(secret_app, name="secret-key")
+app.add_typer(tickets_app, name="tickets")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(connections_app, name="connections")
 console = Console()
 
 

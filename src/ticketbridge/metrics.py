@@ -22,16 +22,21 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client import multiprocess as _mp
 
 from ticketbridge.connectors import http as vendor_http
 
+# ``*_created`` timestamps double the lines of every counter and histogram for a value that
+# Prometheus does not need; without them a scrape formats about a third less text.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-_FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-_SLOW = (0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+_FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+_SLOW = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 
 REQUEST_LATENCY = Histogram(
     "ticketbridge_http_request_duration_seconds",

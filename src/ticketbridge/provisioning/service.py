@@ -92,7 +92,8 @@ def to_read(conn: Connection) -> ConnectionRead:
         refresh_interval_secs=conn.refresh_interval_secs,
         timeout_secs=conn.timeout_secs,
         organization_id=conn.organization_id,
-        state=conn.state,
+        # A disabled connection answers 409 on data routes: its state says so too.
+        state=conn.state if conn.is_active else "INACTIVE",
         health=conn.health,
         health_detail=conn.health_detail,
         health_checked_at=conn.health_checked_at,

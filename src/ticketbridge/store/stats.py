@@ -39,3 +39,7 @@ class StatsRepository:
     async def tickets_per_connection(self) -> dict[str, int]:
         stmt = select(Ticket.connection_id, func.count()).group_by(Ticket.connection_id)
         return {str(cid): int(n) for cid, n in (await self.session.execute(stmt)).all()}
+
+    async def connections(self) -> list[Connection]:
+        stmt = select(Connection).order_by(Connection.created_at, Connection.id)
+        return list((await self.session.scalars(stmt)).all())
