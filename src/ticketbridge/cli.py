@@ -57,6 +57,12 @@ def serve(
     from ticketbridge.store.migrate import upgrade
 
     settings = Settings()
+    if settings.mode == "distributed" and settings.is_sqlite:
+        fail(  # as `worker` says: the job queue needs PostgreSQL
+            "TICKETBRIDGE_MODE=distributed needs PostgreSQL: set TICKETBRIDGE_DATABASE_URL="
+            "postgresql://..., or use the default embedded mode with SQLite",
+            2,
+        )
     check_secret_key(settings)  # one clear line instead of a failed lifespan's traceback
     if settings.mode == "embedded":
         upgrade(settings.resolved_database_url)
@@ -72,6 +78,9 @@ def serve(
             host=host or settings.host,
             port=port or settings.port,
             log_level=settings.log_level.lower(),
+            # JSON logs: uvicorn's loggers propagate to our handler instead of its own
+            # plain-text ones, so the process writes one JSON stream.
+            log_config=None if settings.log_json else uvicorn.config.LOGGING_CONFIG,
             # SIGTERM waits this long for in-flight requests (vendor calls included), then
             # cancels them; the job runner then hands its jobs back within the same grace.
             timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_secs)),
