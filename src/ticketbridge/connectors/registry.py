@@ -81,8 +81,10 @@ class ConnectorFactory:
         options: dict[str, Any],
         *,
         policy: RetryPolicy | None = None,
+        timeout_secs: float | None = None,
     ) -> JiraConnector:
-        """``policy`` overrides the shared retry policy (interactive calls wait less)."""
+        """``policy`` overrides the shared retry policy (interactive calls wait less);
+        ``timeout_secs`` (the connection's) lowers the per-request timeout, never raises it."""
         try:
             creds = JiraCredentials.model_validate(credentials)
         except ValidationError as exc:
@@ -101,7 +103,7 @@ class ConnectorFactory:
             auth=httpx.BasicAuth(creds.email, creds.api_token.get_secret_value()),
             limiter=self.limiter(connection_id),
             policy=policy or self.policy,
-            timeout=self.timeout,
+            timeout=min(self.timeout, timeout_secs or self.timeout),
             vendor="jira",
             endpoint_template=endpoint_template,
         )

@@ -28,6 +28,8 @@ class JobProgress(BaseModel):
 class JobRead(BaseModel):
     id: uuid.UUID
     type: str
+    # The connection the job writes to (the X-CONNECTION-ID of the request that made it).
+    connection_id: uuid.UUID
     status: JobStatus
     created_at: datetime
     started_at: datetime | None

@@ -51,6 +51,7 @@ def to_read(job: Job) -> JobRead:
     return JobRead(
         id=job.id,
         type=job.type,
+        connection_id=job.connection_id,
         status=JobStatus(job.status),
         created_at=job.created_at,
         started_at=job.started_at,

@@ -237,6 +237,7 @@ def open_service(
         runtime.box.decrypt_json(conn.credentials_encrypted),
         conn.options,
         policy=resources.policy,
+        timeout_secs=conn.timeout_secs,
     )
     return PassthroughService(
         resources, connector, connection_id=str(conn.id), connection_version=conn.updated_at

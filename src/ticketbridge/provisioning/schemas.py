@@ -34,7 +34,8 @@ class ConnectionCreate(BaseModel):
     identifier: SafeLine | None = Field(default=None, max_length=200)
     options: dict[str, Any] = Field(default_factory=dict)
     refresh_interval_secs: int | None = Field(default=None, ge=60, le=7 * 86400)
-    timeout_secs: int = Field(default=3600, ge=60, le=86400)
+    # Caps each vendor request of this connection: min(this, VENDOR_TIMEOUT_SECS).
+    timeout_secs: int = Field(default=3600, ge=1, le=86400)
     is_active: bool = True
 
 
@@ -45,7 +46,7 @@ class ConnectionUpdate(BaseModel):
     identifier: SafeLine | None = Field(default=None, max_length=200)
     options: dict[str, Any] | None = None
     refresh_interval_secs: int | None = Field(default=None, ge=60, le=7 * 86400)
-    timeout_secs: int | None = Field(default=None, ge=60, le=86400)
+    timeout_secs: int | None = Field(default=None, ge=1, le=86400)
     is_active: bool | None = None
 
 

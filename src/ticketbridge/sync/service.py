@@ -126,7 +126,9 @@ async def _start(state: RunState, *, full: bool) -> SyncConnector:
         state.result = SyncResult(cid, state.run["mode"], resumed)
         await state.checkpoint(repo, status="RUNNING", last_started_at=utcnow(), last_error=None)
         credentials = runtime.box.decrypt_json(conn.credentials_encrypted)
-        connector = runtime.connectors.jira(str(cid), credentials, conn.options)
+        connector = runtime.connectors.jira(
+            str(cid), credentials, conn.options, timeout_secs=conn.timeout_secs
+        )
     log.info("sync_started", connection_id=str(cid), mode=state.run["mode"], resumed=resumed)
     return connector
 

@@ -34,7 +34,9 @@ GENERATED_PREFIX = "tb-"
 
 def connector_for(runtime: Runtime, conn: Connection) -> JiraConnector:
     credentials = runtime.box.decrypt_json(conn.credentials_encrypted)
-    return runtime.connectors.jira(str(conn.id), credentials, conn.options)
+    return runtime.connectors.jira(
+        str(conn.id), credentials, conn.options, timeout_secs=conn.timeout_secs
+    )
 
 
 def generate_identifier() -> str:
