@@ -7,9 +7,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from ticketbridge.api.cursor import CursorPage, ListDep, check_updated_since, cursor_page
+from ticketbridge.api.cursor import (
+    CursorPage,
+    ListDep,
+    ProjectFilterDep,
+    check_updated_since,
+    cursor_page,
+    known_query_only,
+)
 from ticketbridge.api.deps import ConnectionDep, SessionDep
 from ticketbridge.api.pagination import Page
 from ticketbridge.errors import NotFound
@@ -23,7 +30,7 @@ from ticketbridge.sync.schemas import (
     UserVendorData,
 )
 
-router = APIRouter(prefix="/v1/itsm", tags=["catalog"])
+router = APIRouter(prefix="/v1/itsm", tags=["catalog"], dependencies=[Depends(known_query_only)])
 
 
 class UserStatus(StrEnum):
@@ -72,7 +79,7 @@ async def list_projects(
     repo = CatalogRepository(session)
     if params.cursor_mode:
         page = await repo.keyset_projects(conn.id, limit=params.limit, seek=params.seek)
-        return cursor_page(page, [project_read(p) for p in page.items])
+        return cursor_page(page, [project_read(p) for p in page.items], params.limit)
     rows, total = await repo.list_projects(conn.id, limit=params.limit, offset=params.offset)
     return Page[ProjectRead](
         items=[project_read(p) for p in rows], total=total, limit=params.limit, offset=params.offset
@@ -94,14 +101,15 @@ async def list_issue_types(
     session: SessionDep,
     conn: ConnectionDep,
     params: ListDep,
-    project_id: uuid.UUID | None = None,
+    project_id: ProjectFilterDep,
 ) -> Page[IssueTypeRead] | CursorPage[IssueTypeRead]:
     repo = CatalogRepository(session)
     if params.cursor_mode:
         page = await repo.keyset_issue_types(
             conn.id, project_id, limit=params.limit, seek=params.seek
         )
-        return cursor_page(page, [IssueTypeRead.model_validate(t) for t in page.items])
+        items = [IssueTypeRead.model_validate(t) for t in page.items]
+        return cursor_page(page, items, params.limit)
     rows, total = await repo.list_issue_types(
         conn.id, project_id, limit=params.limit, offset=params.offset
     )
@@ -118,12 +126,10 @@ async def list_users(
     session: SessionDep,
     conn: ConnectionDep,
     params: ListDep,
+    project_id: ProjectFilterDep,
     name: Annotated[str | None, Query(description="Substring, case-insensitive")] = None,
     email: Annotated[str | None, Query(description="Exact address, case-insensitive")] = None,
     status: UserStatus | None = None,
-    project_id: Annotated[
-        uuid.UUID | None, Query(alias="projectId", description="Users assignable in a project")
-    ] = None,
     updated_since: Annotated[datetime | None, Query(alias="updatedSince")] = None,
 ) -> Page[UserRead] | CursorPage[UserRead]:
     check_updated_since(params, updated_since)
@@ -137,7 +143,7 @@ async def list_users(
     repo = CatalogRepository(session)
     if params.cursor_mode:
         page = await repo.keyset_users(conn.id, filters, limit=params.limit, seek=params.seek)
-        return cursor_page(page, [user_read(u) for u in page.items])
+        return cursor_page(page, [user_read(u) for u in page.items], params.limit)
     rows, total = await repo.list_users(conn.id, filters, limit=params.limit, offset=params.offset)
     return Page[UserRead](
         items=[user_read(u) for u in rows], total=total, limit=params.limit, offset=params.offset
