@@ -39,11 +39,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def fill_registry(connections: list[str], app: Any) -> None:
+def fill_registry(connections: list[str], app: Any, routes: int = 0) -> None:
     from ticketbridge import metrics
     from ticketbridge.connectors.http import VendorCall
 
-    for route in app.routes:
+    for route in app.routes[: routes or None]:
         for status in (200, 404, 422):
             metrics.observe_request(getattr(route, "path", "?"), "GET", status, 0.01)
     listener = metrics._listener
@@ -86,7 +86,7 @@ async def measure(args: argparse.Namespace, refresh_secs: float) -> dict[str, An
     app = create_app(settings)
     # The same ids in every case and process, as a deployment's connections would be.
     connections = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"c{i}")) for i in range(args.connections)]
-    fill_registry(connections, app)
+    fill_registry(connections, app, args.routes)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tb.bench") as c:
@@ -138,12 +138,18 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--load", type=int, default=8)
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--routes", type=int, default=0, help="routes with traffic (0: all)")
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     if args.child:
         child(args)
         return
-    out: dict[str, Any] = {"n": args.n, "load": args.load, "connections": args.connections}
+    out: dict[str, Any] = {
+        "n": args.n,
+        "load": args.load,
+        "connections": args.connections,
+        "routes": args.routes,
+    }
     out["cached"] = asyncio.run(measure(args, 15.0))
     out["refresh"] = asyncio.run(measure(args, 0.0))
     with tempfile.TemporaryDirectory(prefix="tb-prom-") as mpdir:
