@@ -196,3 +196,28 @@ class TestJobsAndConnections:
         assert "fake-token" not in conns.stdout
         tested = invoke("connections", "test", connection_id)
         assert tested.exit_code == 0 and "HEALTHY" in tested.stdout, tested.output
+
+
+class TestInterrupted:
+    def test_a_run_cut_after_its_job_was_recorded_is_finished_by_the_next(
+        self, connection_id: str, site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from ticketbridge.bulk import importer
+
+        source = rows_file(tmp_path / "cut.jsonl", total=6)
+
+        async def killed(*_: Any) -> Any:
+            raise KeyboardInterrupt  # the operator's Ctrl-C right after the job row committed
+
+        with monkeypatch.context() as m:
+            m.setattr(importer, "_run_job", killed)
+            cut = invoke("tickets", "import", str(source), "--connection", connection_id)
+        assert cut.exit_code != 0 and site.issues_count() == 0
+        # The record: the result file names the job that holds the rows.
+        partial = [json.loads(x) for x in (tmp_path / "cut.results.jsonl").read_text().splitlines()]
+        assert {r["status"] for r in partial} == {"pending"} and partial[0]["job_id"]
+
+        again = invoke("tickets", "import", str(source), "--connection", connection_id)
+        assert again.exit_code == 0, again.output
+        assert site.issues_count() == 6  # the old job ran once; the rows were not sent again
+        assert "0 created, 6 skipped" in again.stdout

@@ -175,7 +175,9 @@ async def run_import(
             raise NotFound(f"connection {connection_id} not found")
         if not conn.is_active:
             raise Unprocessable("the connection is disabled (is_active=false)")
-        await _finish_unfinished(runtime, s, connection_id)
+    mine = {r.identifier for r in rows if r.identifier is not None}
+    await _finish_unfinished(runtime, connection_id, mine)
+    async with runtime.session() as s:
         tickets = TicketRepository(s)
         for row in rows:
             if row.status == "pending" and row.identifier is not None:
@@ -203,11 +205,17 @@ async def run_import(
     return report
 
 
-async def _finish_unfinished(runtime: Runtime, s: Any, connection_id: uuid.UUID) -> None:
-    """An earlier run's job that is still QUEUED or abandoned is finished first, so its rows
-    are found in the store below instead of being sent a second time."""
-    jobs = await JobRepository(s).unfinished(connection_id, JOB_BULK_CREATE)
-    for job_id in jobs:
+async def _finish_unfinished(
+    runtime: Runtime, connection_id: uuid.UUID, identifiers: set[str]
+) -> None:
+    """An earlier run's job with some of these rows, still QUEUED or abandoned, is finished
+    first, so its rows are found in the store below instead of being sent a second time."""
+    async with runtime.session() as s:
+        jobs = await JobRepository(s).unfinished(connection_id, JOB_BULK_CREATE)
+        pending = [
+            j.id for j in jobs if identifiers & set((j.payload or {}).get("identifiers") or ())
+        ]
+    for job_id in pending:
         await _run_job(runtime, job_id, lambda _: None)
 
 

@@ -75,9 +75,9 @@ class JobRepository(RepositoryBase[Job]):
             stmt = stmt.where(Job.status == status)
         return list((await self.session.scalars(stmt)).all())
 
-    async def unfinished(self, connection_id: uuid.UUID, job_type: str) -> list[uuid.UUID]:
+    async def unfinished(self, connection_id: uuid.UUID, job_type: str) -> list[Job]:
         stmt = (
-            select(Job.id)
+            select(Job)
             .where(
                 Job.connection_id == connection_id,
                 Job.type == job_type,
