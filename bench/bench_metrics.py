@@ -55,8 +55,8 @@ def fill_registry(connections: list[str], app: Any, routes: int = 0) -> None:
         for outcome in ("SUCCESS", "FAILED", "RETRY", "LEASE_LOST"):
             metrics.observe_job(job_type, outcome, 3.0)
     for cid in connections:
-        for mode in ("full", "incremental"):
-            metrics.observe_sync(cid, mode, "SUCCESS", 12.0)
+        for mode, outcome in (("full", "FAILED"), ("incremental", "SUCCESS")):
+            metrics.observe_sync(cid, mode, outcome, 12.0)
     metrics.set_db_gauges(
         {"QUEUED": 3},
         dict.fromkeys(connections, 60.0),

@@ -13,6 +13,7 @@ aggregates all of them; otherwise each process serves its own numbers (docs/oper
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -73,9 +74,17 @@ JOB_DURATION = Histogram(
 )
 SYNC_DURATION = Histogram(
     "ticketbridge_sync_duration_seconds",
-    "Sync run durations by connection, mode and outcome.",
-    ["connection_id", "mode", "outcome"],
+    "Sync run durations by mode and outcome (all connections).",
+    ["mode", "outcome"],
     buckets=_SLOW,
+)
+# Per connection one line, not a histogram: ten bucket lines per connection made the sync
+# series most of a scrape's text (bench/bench_metrics.py).
+SYNC_LAST_DURATION = Gauge(
+    "ticketbridge_sync_last_duration_seconds",
+    "Duration of the connection's last sync run.",
+    ["connection_id", "outcome"],
+    multiprocess_mode="mostrecent",
 )
 # Gauges read from the database at scrape time (all processes see the same rows, so the most
 # recent value of any live process is the right one).
@@ -121,7 +130,12 @@ def observe_job(job_type: str, outcome: str, seconds: float) -> None:
 
 
 def observe_sync(connection_id: str, mode: str, outcome: str, seconds: float) -> None:
-    SYNC_DURATION.labels(connection_id, mode, outcome).observe(seconds)
+    SYNC_DURATION.labels(mode, outcome).observe(seconds)
+    for other in ("SUCCESS", "FAILED", "DELETED"):
+        if other != outcome:
+            with contextlib.suppress(KeyError):
+                SYNC_LAST_DURATION.remove(connection_id, other)
+    SYNC_LAST_DURATION.labels(connection_id, outcome).set(seconds)
 
 
 class Timer:

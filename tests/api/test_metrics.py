@@ -99,7 +99,9 @@ async def test_each_series_appears_after_traffic(
     assert any(outcome == "SUCCESS" for _, outcome in jobs), jobs
     assert {x["status"] for x in labels_of("ticketbridge_job_queue_depth")} == {"QUEUED", "RUNNING"}
     syncs = labels_of("ticketbridge_sync_duration_seconds_count")
-    assert {"connection_id": cid, "mode": "full", "outcome": "SUCCESS"} in syncs
+    assert {"mode": "full", "outcome": "SUCCESS"} in syncs
+    last = labels_of("ticketbridge_sync_last_duration_seconds")
+    assert {"connection_id": cid, "outcome": "SUCCESS"} in last
     assert {"connection_id": cid} in labels_of("ticketbridge_sync_lag_seconds")
     tickets = dict((x["connection_id"], v) for x, v in samples["ticketbridge_tickets"])
     assert tickets[cid] >= 1
