@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ticketbridge import __version__, console
+from ticketbridge.api import metrics as metrics_api
 from ticketbridge.api.deps import Services
 from ticketbridge.api.error_schema import install_error_schema
 from ticketbridge.api.middleware import (
@@ -152,6 +153,9 @@ def create_app(
     install_error_handlers(app)
     install_error_schema(app)
     app.include_router(api_router)
-    console.install(app)  # the web console at /console/
+    console.install(app)
+    metrics_api.install(
+        app, settings
+    )  # /metrics; its middleware wraps the whole edge  # the web console at /console/
     document_common_errors(app)  # last: covers every /v1 route included above
     return app

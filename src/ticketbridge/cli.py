@@ -15,6 +15,7 @@ from ticketbridge.cli_keys import (
     secret_app,
     warn_unreadable_credentials,
 )
+from ticketbridge.cli_ops import connections_app, jobs_app, tickets_app
 from ticketbridge.config import Settings
 from ticketbridge.crypto import SecretKeyError
 
@@ -23,6 +24,9 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="api-keys")
 app.add_typer(secret_app, name="secret-key")
+app.add_typer(tickets_app, name="tickets")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(connections_app, name="connections")
 console = Console()
 
 
@@ -54,6 +58,12 @@ def serve(
     from ticketbridge.store.migrate import upgrade
 
     settings = Settings()
+    if settings.mode == "distributed" and settings.is_sqlite:
+        fail(  # as `worker` says: the job queue needs PostgreSQL
+            "TICKETBRIDGE_MODE=distributed needs PostgreSQL: set TICKETBRIDGE_DATABASE_URL="
+            "postgresql://..., or use the default embedded mode with SQLite",
+            2,
+        )
     check_secret_key(settings)  # one clear line instead of a failed lifespan's traceback
     if settings.mode == "embedded":
         upgrade(settings.resolved_database_url)
@@ -72,6 +82,9 @@ def serve(
             host=bind_host,
             port=bind_port,
             log_level=settings.log_level.lower(),
+            # JSON logs: uvicorn's loggers propagate to our handler instead of its own
+            # plain-text ones, so the process writes one JSON stream.
+            log_config=None if settings.log_json else uvicorn.config.LOGGING_CONFIG,
             # SIGTERM waits this long for in-flight requests (vendor calls included), then
             # cancels them; the job runner then hands its jobs back within the same grace.
             timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_secs)),

@@ -91,12 +91,11 @@ def first_run_token(settings: Settings, host: str, port: int) -> SetupToken | No
 
 
 def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """``work`` in one committed unit of work (SQLite is migrated first, as ``serve`` does)."""
-    from ticketbridge.store.migrate import upgrade
+    """``work`` in one committed unit of work, on the service's existing database."""
+    from ticketbridge.cli_common import require_database
     from ticketbridge.store.session import create_engine, create_sessionmaker
 
-    if settings.is_sqlite:
-        upgrade(settings.resolved_database_url)
+    require_database(settings)
 
     async def _go() -> T:
         engine = create_engine(settings.resolved_database_url, pool_size=2)
@@ -228,13 +227,12 @@ def secret_key_rotate(
     batch_size: int = typer.Option(200, min=1, help="Credentials re-encrypted per transaction"),
 ) -> None:
     """Re-encrypt every stored credential with the new key (see docs/operations.md)."""
+    from ticketbridge.cli_common import require_database
     from ticketbridge.provisioning.secret_rotation import key_file_lock, rotate_secret_key
-    from ticketbridge.store.migrate import upgrade
 
     settings = Settings()
+    require_database(settings)  # before the key check: that may create a key file
     check_secret_key(settings)
-    if settings.is_sqlite:
-        upgrade(settings.resolved_database_url)
     file_mode = settings.secret_key is None
     try:
         if file_mode:

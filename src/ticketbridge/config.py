@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     vendor_max_response_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Lifts the https and public-address rules of vendor URLs (emulator, demo, tests only).
     allow_private_vendor_urls: bool = False
-    default_refresh_interval_secs: int = 900
+    # The API's bounds for a connection's refresh_interval_secs (provisioning/schemas.py).
+    default_refresh_interval_secs: int = Field(default=900, ge=60, le=7 * 86400)
     scheduler_enabled: bool = True
     bulk_max_tickets: int = Field(default=50, ge=1, le=1000)
     passthrough_cache_ttl_secs: float = 0.0
@@ -61,6 +62,10 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool | None = None
     rate_limit_per_sec: float = Field(default=20.0, gt=0)
     rate_limit_burst: int = Field(default=40, ge=1)
+    # GET /metrics (Prometheus text, unauthenticated: expose it to your scraper only); the
+    # database-derived gauges (queue depth, sync lag, tickets) are re-read at most this often.
+    metrics_enabled: bool = True
+    metrics_db_refresh_secs: float = Field(default=15.0, ge=0)
 
     # First run (docs/console.md): the one-time setup link answers loopback clients only
     # unless this is set (a proxy in front); the link expires after the TTL.

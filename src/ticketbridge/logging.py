@@ -87,6 +87,43 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+_HANDLER = "ticketbridge"
+_LIBRARY_FLOOR = {
+    "aiosqlite": logging.WARNING,
+    "sqlalchemy": logging.WARNING,
+    "httpcore": logging.INFO,
+    "hpack": logging.INFO,
+    "asyncio": logging.INFO,
+    "watchfiles": logging.INFO,
+    "multipart": logging.INFO,
+}
+
+
+class _StreamFormatter(logging.Formatter):
+    """Our events arrive rendered by structlog. Other libraries' records (uvicorn, httpx,
+    alembic) are rendered here the same way in JSON mode, so the stream is one format."""
+
+    def __init__(self, json: bool) -> None:
+        super().__init__("%(message)s")
+        self.json = json
+        self.renderer = structlog.processors.JSONRenderer()
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not self.json or record.name.startswith("ticketbridge"):
+            return super().format(record)
+        event: dict[str, Any] = {
+            "event": record.getMessage(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "timestamp": structlog.processors.TimeStamper(fmt="iso", utc=True)(None, "", {})[
+                "timestamp"
+            ],
+        }
+        if record.exc_text or record.exc_info:
+            event["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
+        return str(self.renderer(None, "", redact(None, "", event)))
+
+
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -111,7 +148,17 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     )
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(level=level.upper(), format="%(message)s")
+        ours = logging.StreamHandler()
+        ours.set_name(_HANDLER)
+        root.addHandler(ours)
+        root.setLevel(level.upper())
+    for handler in root.handlers:
+        if handler.get_name() == _HANDLER:
+            handler.setFormatter(_StreamFormatter(json))
+    # Library internals stay quiet at DEBUG (aiosqlite logs every cursor operation).
+    threshold = logging.getLevelName(level.upper())
+    for name, floor in _LIBRARY_FLOOR.items():
+        logging.getLogger(name).setLevel(max(floor, threshold if isinstance(threshold, int) else 0))
     for handler in root.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())

@@ -41,6 +41,7 @@ def run_cli(
 
 def create_api_key(env: dict[str, str], *options: str) -> str:
     """A new API key from ``ticketbridge api-keys create`` (its last output line)."""
+    run_cli("db", "upgrade", env=env)  # only `serve` creates a database implicitly
     out = run_cli("api-keys", "create", "--name", "e2e", *options, env=env)
     return out.stdout.decode().strip().splitlines()[-1]
 

@@ -6,16 +6,23 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from ticketbridge.api.cursor import CursorPage, ListDep, check_updated_since, cursor_page
+from ticketbridge.api.cursor import (
+    CursorPage,
+    ListDep,
+    ProjectFilterDep,
+    check_updated_since,
+    cursor_page,
+    known_query_only,
+)
 from ticketbridge.api.deps import ConnectionDep, SessionDep
 from ticketbridge.api.pagination import Page
 from ticketbridge.catalog import service
 from ticketbridge.catalog.repository import UserFilters
 from ticketbridge.catalog.schemas import IssueTypeRead, ProjectRead, UserRead, UserStatus
 
-router = APIRouter(prefix="/v1/itsm", tags=["catalog"])
+router = APIRouter(prefix="/v1/itsm", tags=["catalog"], dependencies=[Depends(known_query_only)])
 
 
 @router.get("/projects", response_model=Page[ProjectRead] | CursorPage[ProjectRead])
@@ -24,7 +31,7 @@ async def list_projects(
 ) -> Page[ProjectRead] | CursorPage[ProjectRead]:
     if params.cursor_mode:
         page = await service.keyset_projects(session, conn.id, limit=params.limit, seek=params.seek)
-        return cursor_page(page, page.items)
+        return cursor_page(page, page.items, params.limit)
     items, total = await service.list_projects(
         session, conn.id, limit=params.limit, offset=params.offset
     )
@@ -43,13 +50,13 @@ async def list_issue_types(
     session: SessionDep,
     conn: ConnectionDep,
     params: ListDep,
-    project_id: uuid.UUID | None = None,
+    project_id: ProjectFilterDep,
 ) -> Page[IssueTypeRead] | CursorPage[IssueTypeRead]:
     if params.cursor_mode:
         page = await service.keyset_issue_types(
             session, conn.id, project_id, limit=params.limit, seek=params.seek
         )
-        return cursor_page(page, page.items)
+        return cursor_page(page, page.items, params.limit)
     items, total = await service.list_issue_types(
         session, conn.id, project_id, limit=params.limit, offset=params.offset
     )
@@ -61,12 +68,10 @@ async def list_users(
     session: SessionDep,
     conn: ConnectionDep,
     params: ListDep,
+    project_id: ProjectFilterDep,
     name: Annotated[str | None, Query(description="Substring, case-insensitive")] = None,
     email: Annotated[str | None, Query(description="Exact address, case-insensitive")] = None,
     status: UserStatus | None = None,
-    project_id: Annotated[
-        uuid.UUID | None, Query(alias="projectId", description="Users assignable in a project")
-    ] = None,
     updated_since: Annotated[datetime | None, Query(alias="updatedSince")] = None,
 ) -> Page[UserRead] | CursorPage[UserRead]:
     check_updated_since(params, updated_since)
@@ -81,7 +86,7 @@ async def list_users(
         page = await service.keyset_users(
             session, conn.id, filters, limit=params.limit, seek=params.seek
         )
-        return cursor_page(page, page.items)
+        return cursor_page(page, page.items, params.limit)
     items, total = await service.list_users(
         session, conn.id, filters, limit=params.limit, offset=params.offset
     )

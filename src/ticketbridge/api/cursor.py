@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from ticketbridge.api.pagination import MAX_OFFSET
@@ -26,6 +29,7 @@ from ticketbridge.errors import Unprocessable
 from ticketbridge.store.keyset import KeysetPage, Seek
 
 T = TypeVar("T")
+DEFAULT_LIMIT = 100
 
 
 class CursorPage(BaseModel, Generic[T]):
@@ -34,15 +38,30 @@ class CursorPage(BaseModel, Generic[T]):
     previous_cursor: str | None
 
 
-def encode_cursor(direction: str, anchor: uuid.UUID) -> str:
-    raw = json.dumps({"d": direction, "id": str(anchor)}, separators=(",", ":")).encode()
+def encode_cursor(direction: str, anchor: uuid.UUID, limit: int | None = None) -> str:
+    data: dict[str, Any] = {"d": direction, "id": str(anchor)}
+    if limit is not None:  # the next page keeps the page size without the client resending it
+        data["l"] = limit
+    raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_data(value: str) -> Any:
+    padded = value + "=" * (-len(value) % 4)
+    return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+
+
+def cursor_limit(value: str) -> int | None:
+    try:
+        limit = _cursor_data(value).get("l")
+    except (ValueError, AttributeError, TypeError, binascii.Error, UnicodeError):
+        return None
+    return limit if isinstance(limit, int) and 1 <= limit <= 1000 else None
 
 
 def decode_cursor(value: str) -> Seek:
     try:
-        padded = value + "=" * (-len(value) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        data = _cursor_data(value)
         anchor = uuid.UUID(str(data["id"]))
         direction = data["d"]
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
@@ -67,7 +86,7 @@ class ListParams:
 
 
 def list_params(
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="Default 100")] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     enable_cursor: Annotated[
         bool, Query(alias="enableCursor", description="Answer a cursor page")
@@ -77,7 +96,66 @@ def list_params(
     ] = None,
 ) -> ListParams:
     seek = decode_cursor(cursor) if cursor else Seek()
+    if limit is None:
+        limit = (cursor_limit(cursor) if cursor else None) or DEFAULT_LIMIT
     return ListParams(limit, offset, enable_cursor or cursor is not None, seek)
+
+
+def _project_filter(
+    project_id: Annotated[uuid.UUID | None, Query(description="Only this project")] = None,
+    project_id_camel: Annotated[
+        uuid.UUID | None, Query(alias="projectId", description="Same as project_id")
+    ] = None,
+) -> uuid.UUID | None:
+    """Both spellings, on every list that filters by project (they once differed per list)."""
+    if project_id and project_id_camel and project_id != project_id_camel:
+        raise Unprocessable(
+            "project_id and projectId name different projects; send one",
+            field="projectId",
+            location="query",
+        )
+    return project_id or project_id_camel
+
+
+ProjectFilterDep = Annotated[uuid.UUID | None, Depends(_project_filter)]
+
+
+async def known_query_only(request: Request) -> None:
+    """422 naming every query parameter the route does not know (a misspelt filter was
+    silently ignored and answered the whole list)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _known_query(route)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": "unknown query parameter",
+                    "type": "extra_forbidden",
+                }
+                for name in unknown
+            ]
+        )
+
+
+_KNOWN: dict[int, frozenset[str]] = {}
+
+
+def _known_query(route: APIRoute) -> frozenset[str]:
+    known = _KNOWN.get(id(route))
+    if known is None:
+        known = _KNOWN[id(route)] = frozenset(_aliases(route.dependant))
+    return known
+
+
+def _aliases(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _aliases(sub)
+    return names
 
 
 ListDep = Annotated[ListParams, Depends(list_params)]
@@ -93,11 +171,11 @@ def check_updated_since(params: ListParams, updated_since: datetime | None) -> N
         )
 
 
-def cursor_page(page: KeysetPage[Any], items: list[T]) -> CursorPage[T]:
+def cursor_page(page: KeysetPage[Any], items: list[T], limit: int | None = None) -> CursorPage[T]:
     return CursorPage[T](
         items=items,
-        next_cursor=encode_cursor("a", page.next_after) if page.next_after else None,
+        next_cursor=encode_cursor("a", page.next_after, limit) if page.next_after else None,
         previous_cursor=(
-            encode_cursor("b", page.previous_before) if page.previous_before else None
+            encode_cursor("b", page.previous_before, limit) if page.previous_before else None
         ),
     )

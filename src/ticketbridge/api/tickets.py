@@ -9,16 +9,25 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from ticketbridge.api.cursor import CursorPage, ListDep, check_updated_since, cursor_page
+from ticketbridge.api.cursor import (
+    CursorPage,
+    ListDep,
+    ProjectFilterDep,
+    check_updated_since,
+    cursor_page,
+    known_query_only,
+)
 from ticketbridge.api.deps import ConnectionDep, SessionDep
 from ticketbridge.api.pagination import Page
 from ticketbridge.errors import NotFound
 from ticketbridge.tickets.repository import TicketFilters, TicketRepository
 from ticketbridge.tickets.schemas import TicketPriority, TicketRead, TicketStatus
 
-router = APIRouter(prefix="/v1/itsm/tickets", tags=["tickets"])
+router = APIRouter(
+    prefix="/v1/itsm/tickets", tags=["tickets"], dependencies=[Depends(known_query_only)]
+)
 
 _404: dict[int | str, dict[str, Any]] = {404: {"description": "No such ticket in this connection"}}
 
@@ -28,9 +37,9 @@ async def list_tickets(
     session: SessionDep,
     conn: ConnectionDep,
     params: ListDep,
+    project_id: ProjectFilterDep,
     status: TicketStatus | None = None,
     priority: TicketPriority | None = None,
-    project_id: uuid.UUID | None = None,
     assigned_user_id: uuid.UUID | None = None,
     type: Annotated[str | None, Query(description="Issue type name (case-insensitive)")] = None,
     updated_since: Annotated[
@@ -58,7 +67,7 @@ async def list_tickets(
     repo = TicketRepository(session)
     if params.cursor_mode:
         page = await repo.list_keyset(conn.id, filters, limit=params.limit, seek=params.seek)
-        return cursor_page(page, [TicketRead.from_model(t) for t in page.items])
+        return cursor_page(page, [TicketRead.from_model(t) for t in page.items], params.limit)
     rows, total = await repo.list_offset(conn.id, filters, limit=params.limit, offset=params.offset)
     return Page[TicketRead](
         items=[TicketRead.from_model(t) for t in rows],

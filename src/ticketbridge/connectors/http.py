@@ -10,6 +10,8 @@
   followed; the shared client keeps no cookies (:func:`vendor_client`).
 - A per-connection semaphore bounds concurrent requests, so one connection's burst neither
   overruns the vendor nor starves other connections.
+- Every attempt and every retry is reported to one optional listener (metrics.py), by
+  endpoint *template*: the connector names its paths' variable parts, the host never appears.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -54,6 +56,46 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+@dataclass(frozen=True)
+class VendorCall:
+    """One attempt, as the listener sees it: no host, no ids, no body."""
+
+    vendor: str
+    endpoint: str
+    method: str
+    status: str  # the HTTP status, "timeout", or the transport error's class name
+    seconds: float
+
+
+class VendorListener(Protocol):
+    def call(self, event: VendorCall) -> None: ...
+
+    def retry(self, event: VendorCall) -> None: ...
+
+
+_listener: VendorListener | None = None
+
+
+def set_listener(listener: VendorListener | None) -> None:
+    global _listener
+    _listener = listener
+
+
+def _notify(kind: str, event: VendorCall) -> None:
+    if _listener is None:
+        return
+    try:
+        getattr(_listener, kind)(event)
+    except Exception:  # metrics must never fail a vendor call
+        log.warning("vendor_listener_failed", exc_info=True)
+
+
+def _default_template(path: str) -> str:
+    return "/".join(
+        "{id}" if any(c.isdigit() or c.isupper() for c in s) else s for s in path.split("/")
+    )
 
 
 class RetriesExhausted(Exception):
@@ -127,8 +169,12 @@ class VendorHttp:
         limiter: asyncio.Semaphore,
         policy: RetryPolicy,
         timeout: float,
+        vendor: str = "vendor",
+        endpoint_template: Callable[[str], str] | None = None,
     ) -> None:
         self._client = client
+        self._vendor = vendor
+        self._template = endpoint_template or _default_template
         # Stored connections may predate a rule: the structure is checked again on each use.
         self._refused: UrlRefused | None = None
         try:
@@ -163,6 +209,7 @@ class VendorHttp:
         policy = self._policy
         retryable_5xx = method.upper() in IDEMPOTENT or retry_unsafe
         waited = busy = 0.0
+        endpoint = self._template(path.split("?", 1)[0])
         for attempt in range(policy.max_attempts):
             response: httpx.Response | None = None
             error: Exception | None = None
@@ -174,6 +221,7 @@ class VendorHttp:
                 async with asyncio.timeout(remaining), self._limiter:
                     response = await self._send(method, url, params, json, remaining)
             except TimeoutError:
+                self._report("call", endpoint, method, "timeout", started)
                 raise RetriesExhausted(None, DeadlineExceeded("total deadline passed")) from None
             except httpx.TransportError as exc:
                 error = exc
@@ -181,6 +229,8 @@ class VendorHttp:
                 raise _refused(exc) from None
             finally:
                 busy += time.monotonic() - started
+            status = str(response.status_code) if response is not None else type(error).__name__
+            self._report("call", endpoint, method, status, started)
             if response is not None and response.status_code < 500 and response.status_code != 429:
                 return response
             last = attempt == policy.max_attempts - 1
@@ -206,11 +256,17 @@ class VendorHttp:
                 delay=round(delay, 3),
                 attempt=attempt + 1,
             )
+            self._report("retry", endpoint, method, status, started)
             if response is not None and response.status_code == 429:
                 self.waited_for_rate_limit += delay
             await policy.sleep(delay)
             waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _report(self, kind: str, endpoint: str, method: str, status: str, started: float) -> None:
+        if _listener is not None:
+            seconds = time.monotonic() - started
+            _notify(kind, VendorCall(self._vendor, endpoint, method.upper(), status, seconds))
 
     async def _send(
         self, method: str, url: str, params: Any, json: Any, remaining: float

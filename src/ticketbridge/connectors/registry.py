@@ -41,6 +41,8 @@ class Vendor:
     # (kind, value) -> value, or ValueError saying what the vendor's ids look like; kinds:
     # "project", "issue_type", "issue", "account" (schema_rules checks request ids with it)
     check_id: Callable[[str, str], str]
+    # request path -> its template with ids replaced (a metrics label: never tenant data)
+    endpoint_template: Callable[[str], str] | None = None
 
 
 _vendors: dict[str, Vendor] = {}
@@ -134,8 +136,10 @@ class ConnectorFactory:
         options: dict[str, Any],
         *,
         policy: RetryPolicy | None = None,
+        timeout_secs: float | None = None,
     ) -> Connector:
-        """``policy`` overrides the shared retry policy (interactive calls wait less)."""
+        """``policy`` overrides the shared retry policy (interactive calls wait less);
+        ``timeout_secs`` (the connection's) lowers the per-request timeout, never raises it."""
         spec = vendors().get(vendor_name)
         if spec is None:  # stored, but no longer served: the connection the caller named
             raise Unprocessable(
@@ -164,7 +168,9 @@ class ConnectorFactory:
                 auth=auth,
                 limiter=self.limiter(connection_id),
                 policy=policy or self.policy,
-                timeout=self.timeout,
+                timeout=min(self.timeout, timeout_secs or self.timeout),
+                vendor=spec.name.lower(),
+                endpoint_template=spec.endpoint_template,
             )
 
         return spec.connect(creds, opts, http, connection_id)
@@ -181,6 +187,8 @@ class StoredConnection(Protocol):
     def credentials_encrypted(self) -> str: ...
     @property
     def options(self) -> dict[str, Any]: ...
+    @property
+    def timeout_secs(self) -> int | None: ...
 
 
 class Decrypts(Protocol):
@@ -206,5 +214,10 @@ def for_connection(
     connect time by the transport."""
     credentials = runtime.box.decrypt_json(conn.credentials_encrypted)
     return runtime.connectors.build(
-        conn.vendor, str(conn.id), credentials, conn.options, policy=policy
+        conn.vendor,
+        str(conn.id),
+        credentials,
+        conn.options,
+        policy=policy,
+        timeout_secs=conn.timeout_secs,
     )

@@ -148,5 +148,8 @@ def main_worker(
             hint="API processes also run jobs; that is safe "
             "(leases) but TICKETBRIDGE_MODE=distributed is what workers are for",
         )
+    from ticketbridge import metrics
+
+    metrics.install()  # vendor calls counted; served by an API process in multiprocess mode
     asyncio.run(run_worker(settings, handlers, concurrency=concurrency, name=name))
     return 0

@@ -64,6 +64,29 @@ class JobRepository(RepositoryBase[Job]):
         stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc())
         return await self.page(stmt, limit=limit, offset=offset)
 
+    async def recent(
+        self, connection_id: uuid.UUID | None, *, status: str | None, limit: int
+    ) -> list[Job]:
+        """Newest first, any account (the operator's CLI)."""
+        stmt = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+        if connection_id is not None:
+            stmt = stmt.where(Job.connection_id == connection_id)
+        if status is not None:
+            stmt = stmt.where(Job.status == status)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def unfinished(self, connection_id: uuid.UUID, job_type: str) -> list[Job]:
+        stmt = (
+            select(Job)
+            .where(
+                Job.connection_id == connection_id,
+                Job.type == job_type,
+                Job.status.in_(("QUEUED", "RUNNING")),
+            )
+            .order_by(Job.created_at)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
     async def claimable(self, now: datetime, *, limit: int) -> list[uuid.UUID]:
         stmt = select(Job.id).where(_claimable(now)).order_by(Job.created_at).limit(limit)
         return list((await self.session.scalars(stmt)).all())

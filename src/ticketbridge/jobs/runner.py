@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ticketbridge import metrics
 from ticketbridge.errors import VendorRateLimited, VendorTimeout, VendorUnavailable
 from ticketbridge.jobs.registry import Handlers, JobType
 from ticketbridge.jobs.repository import JobChunkRepository, JobRepository
@@ -157,7 +158,7 @@ async def _heartbeat(ctx: JobContext, work: asyncio.Task[Any]) -> None:
             return
 
 
-async def _finish(ctx: JobContext, results: list[dict[str, Any]]) -> None:
+async def _finish(ctx: JobContext, results: list[dict[str, Any]]) -> str:
     failed = any(not r.get("success") for r in results)
     status = JobStatus.FAILED if failed else JobStatus.SUCCESS
     async with ctx.session() as s:
@@ -173,6 +174,7 @@ async def _finish(ctx: JobContext, results: list[dict[str, Any]]) -> None:
     if not finished:
         raise LeaseLost(str(ctx.job.id))
     log.info("job_finished", job_id=str(ctx.job.id), type=ctx.job.type, status=status.value)
+    return status.value
 
 
 async def _release(ctx: JobContext, delay: float) -> None:
@@ -224,14 +226,27 @@ async def execute_job(
 
 
 async def _run(ctx: JobContext, job_type: JobType) -> None:
+    timer, outcome = metrics.Timer(), "ERROR"
+    try:
+        outcome = await _attempt(ctx, job_type)
+    except LeaseLost:
+        outcome = "LEASE_LOST"
+        log.warning("job_abandoned_lease_lost", job_id=str(ctx.job.id))
+    except asyncio.CancelledError:
+        outcome = "CANCELLED"
+        log.warning("job_cancelled", job_id=str(ctx.job.id))
+        raise
+    finally:
+        metrics.observe_job(ctx.job.type, outcome, timer.elapsed)
+
+
+async def _attempt(ctx: JobContext, job_type: JobType) -> str:
+    """One attempt; returns its outcome (the job's final status, or RETRY)."""
     job = ctx.job
     try:
         results = await job_type.run(ctx)
-        await _finish(ctx, results)
-    except LeaseLost:
-        log.warning("job_abandoned_lease_lost", job_id=str(job.id))
-    except asyncio.CancelledError:
-        log.warning("job_cancelled", job_id=str(job.id))
+        return await _finish(ctx, results)
+    except (LeaseLost, asyncio.CancelledError):
         raise
     except Exception as exc:
         transient = isinstance(exc, RetryLater) or _transient(exc)
@@ -242,8 +257,8 @@ async def _run(ctx: JobContext, job_type: JobType) -> None:
             results = await job_type.give_up(
                 ctx, f"gave up after {job.attempts} attempts: {reason}"
             )
-            await _finish(ctx, results)
-            return
+            return await _finish(ctx, results)
         delay = exc.delay if isinstance(exc, RetryLater) else retry_delay(job.attempts)
         log.warning("job_retry_later", job_id=str(job.id), reason=reason, delay=delay)
         await _release(ctx, delay)
+        return "RETRY"

@@ -30,6 +30,8 @@ class JobProgress(BaseModel):
 class JobRead(BaseModel):
     id: uuid.UUID
     type: str
+    # The connection the job writes to (the X-CONNECTION-ID of the request that made it).
+    connection_id: uuid.UUID
     status: JobStatus
     created_at: datetime
     started_at: datetime | None
@@ -45,6 +47,7 @@ class JobRead(BaseModel):
         return cls(
             id=job.id,
             type=job.type,
+            connection_id=job.connection_id,
             status=JobStatus(job.status),
             created_at=job.created_at,
             started_at=job.started_at,

@@ -116,6 +116,13 @@ class ConnectionRepository(RepositoryBase[Connection]):
     async def get(self, conn_id: uuid.UUID) -> Connection | None:
         return await self.session.get(Connection, conn_id)
 
+    async def by_identifier(self, account_id: uuid.UUID, identifier: str) -> Connection | None:
+        return await self.session.scalar(
+            select(Connection)
+            .where(Connection.account_id == account_id, Connection.identifier == identifier)
+            .limit(1)
+        )
+
     async def list_for_org(
         self, account_id: uuid.UUID, org_id: uuid.UUID, *, limit: int, offset: int
     ) -> tuple[list[Connection], int]:

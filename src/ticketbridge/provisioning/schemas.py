@@ -39,7 +39,8 @@ class ConnectionCreate(BaseModel):
     identifier: SafeLine | None = Field(default=None, max_length=200)
     options: dict[str, Any] = Field(default_factory=dict)
     refresh_interval_secs: int | None = Field(default=None, ge=60, le=7 * 86400)
-    timeout_secs: int = Field(default=3600, ge=60, le=86400)
+    # Caps each vendor request of this connection: min(this, VENDOR_TIMEOUT_SECS).
+    timeout_secs: int = Field(default=3600, ge=1, le=86400)
     is_active: bool = True
 
 
@@ -50,7 +51,7 @@ class ConnectionUpdate(BaseModel):
     identifier: SafeLine | None = Field(default=None, max_length=200)
     options: dict[str, Any] | None = None
     refresh_interval_secs: int | None = Field(default=None, ge=60, le=7 * 86400)
-    timeout_secs: int | None = Field(default=None, ge=60, le=86400)
+    timeout_secs: int | None = Field(default=None, ge=1, le=86400)
     is_active: bool | None = None
 
 
@@ -80,7 +81,8 @@ class ConnectionRead(BaseModel):
             refresh_interval_secs=conn.refresh_interval_secs,
             timeout_secs=conn.timeout_secs,
             organization_id=conn.organization_id,
-            state=conn.state,
+            # A disabled connection answers 409 on data routes: its state says so too.
+            state=conn.state if conn.is_active else "INACTIVE",
             health=conn.health,
             health_detail=conn.health_detail,
             health_checked_at=conn.health_checked_at,

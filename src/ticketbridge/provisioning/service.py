@@ -15,7 +15,13 @@ from ticketbridge.connectors import (
     validate_config,
 )
 from ticketbridge.crypto import SecretBox
-from ticketbridge.errors import CredentialsUnreadable, NotFound, Unprocessable, VendorError
+from ticketbridge.errors import (
+    Conflict,
+    CredentialsUnreadable,
+    NotFound,
+    Unprocessable,
+    VendorError,
+)
 from ticketbridge.logging import get_logger
 from ticketbridge.provisioning import keys
 from ticketbridge.provisioning.repository import (
@@ -106,6 +112,8 @@ async def create_connection(
     creds, opts = validate_config(vendor, data.credentials, data.options)
     assert creds is not None
     await _check_base_url(creds, url_policy)
+    if data.identifier is not None:
+        await _unique_identifier(session, account_id, data.identifier, None)
     conn = Connection(
         account_id=account_id,
         organization_id=org_id,
@@ -134,8 +142,9 @@ async def update_connection(
 ) -> Connection:
     conn = await get_connection(session, account_id, conn_id)
     fields = data.model_fields_set
+    given = _merged_credentials(box, conn, data.credentials)
     creds, opts = validate_config(
-        conn.vendor, data.credentials, data.options if data.options is not None else conn.options
+        conn.vendor, given, data.options if data.options is not None else conn.options
     )
     if creds is not None:
         await _check_base_url(creds, url_policy)
@@ -144,6 +153,8 @@ async def update_connection(
         conn.health = "UNKNOWN"
     if data.options is not None:
         conn.options = opts.model_dump(exclude_none=True)
+    if "identifier" in fields and data.identifier is not None:
+        await _unique_identifier(session, account_id, data.identifier, conn.id)
     for name in ("identifier", "refresh_interval_secs", "timeout_secs", "is_active"):
         if name in fields and getattr(data, name) is not None:
             setattr(conn, name, getattr(data, name))
@@ -180,6 +191,38 @@ async def test_connection(
     conn.health_checked_at = utcnow()
     await session.flush()
     return result
+
+
+def _merged_credentials(
+    box: SecretBox, conn: Connection, given: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """A PATCH may send only the credential fields that change; the rest are kept. A new
+    base_url needs the api_token too: the stored token is never sent to a new address."""
+    if given is None:
+        return None
+    try:
+        stored = box.decrypt_json(conn.credentials_encrypted)
+    except CredentialsUnreadable:
+        return given  # nothing to keep: the whole object is validated as sent
+    new_url = given.get("base_url")
+    if (
+        isinstance(new_url, str)
+        and new_url.rstrip("/") != str(stored.get("base_url", "")).rstrip("/")
+        and "api_token" not in given
+    ):
+        raise Unprocessable(
+            "required when base_url changes (the stored token is never sent to a new address)",
+            field=("credentials", "api_token"),
+        )
+    return {**stored, **given}
+
+
+async def _unique_identifier(
+    session: AsyncSession, account_id: uuid.UUID, identifier: str, own: uuid.UUID | None
+) -> None:
+    other = await ConnectionRepository(session).by_identifier(account_id, identifier)
+    if other is not None and other.id != own:
+        raise Conflict(f"identifier {identifier!r} is already used by connection {other.id}")
 
 
 async def _check_base_url(creds: Credentials, url_policy: UrlPolicy) -> None:

@@ -21,10 +21,9 @@ def sync_command(settings: Settings, connection: str, *, full: bool, console: Co
     except ValueError:
         console.print(f"[red]--connection must be a connection id (a UUID), not {connection!r}")
         return 2
-    if settings.is_sqlite:
-        from ticketbridge.store.migrate import upgrade
+    from ticketbridge.cli_common import require_database
 
-        upgrade(settings.resolved_database_url)
+    require_database(settings)  # never a new empty database (and key) in the wrong directory
     try:
         result = asyncio.run(_run(settings, connection_id, full=full, console=console))
     except TicketbridgeError as exc:

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
+from ticketbridge import metrics
 from ticketbridge.catalog.repository import CatalogRepository
 from ticketbridge.connectors import SyncConnector, for_connection
 from ticketbridge.errors import Conflict, NotFound
@@ -68,11 +69,26 @@ async def run_sync(
         runtime, connection_id, owner or default_owner(), config or SyncConfig(), on_progress
     )
     connector = await _start(state, full=full)
+    timer, outcome = metrics.Timer(), "FAILED"
     try:
-        return await _execute(state, connector, estimate_total=estimate_total)
+        result = await _execute(state, connector, estimate_total=estimate_total)
+        outcome = "SUCCESS"
+        return result
+    except Exception as exc:
+        if await _connection_deleted(state):
+            # Its rows cascaded away under us: a page write hit the foreign key (or the lease
+            # row was gone). That is the sync's end, not an error worth a traceback.
+            outcome = "DELETED"
+            log.info("sync_stopped_connection_deleted", connection_id=str(connection_id))
+            raise NotFound("the connection was deleted during the sync; it stopped") from None
+        await _fail(state, exc)
+        raise
     except BaseException as exc:
         await _fail(state, exc)
         raise
+    finally:
+        mode = str(state.run.get("mode", "unknown"))
+        metrics.observe_sync(str(connection_id), mode, outcome, timer.elapsed)
 
 
 async def _start(state: RunState, *, full: bool) -> SyncConnector:
@@ -231,6 +247,14 @@ async def _finish(state: RunState, counts: ReconcileCounts, reconciled: bool) ->
     result.finished_at = now
     log.info("sync_finished", connection_id=str(state.connection_id), **_loggable(result))
     return result
+
+
+async def _connection_deleted(state: RunState) -> bool:
+    try:
+        async with state.runtime.session() as s:
+            return await SyncRepository(s).connection(state.connection_id) is None
+    except Exception:  # the database itself is the trouble: report the original error
+        return False
 
 
 def _loggable(result: SyncResult) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import httpx
 from ticketbridge.connectors.jira.client import JiraClient
 from ticketbridge.connectors.jira.config import JiraCredentials, JiraOptions
 from ticketbridge.connectors.jira.connector import JiraConnector
+from ticketbridge.connectors.jira.endpoints import endpoint_template
 from ticketbridge.connectors.jira.id_grammar import check
 from ticketbridge.connectors.registry import HttpFor, Vendor
 
@@ -25,4 +26,5 @@ VENDOR = Vendor(
     options=JiraOptions,
     connect=connect,
     check_id=check,
+    endpoint_template=endpoint_template,
 )
