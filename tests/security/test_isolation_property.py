@@ -326,7 +326,7 @@ async def _scenario(db_url: str, data_dir: Path, plans: list[dict[str, Any]]) ->
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tb.test") as client:
-            world = World(client, fake, app.state.runtime)
+            world = World(client, fake, app.state.services.runtime)
             await world.build(plans)
             doc = app.openapi()
             accs = world.accounts

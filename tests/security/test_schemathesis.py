@@ -127,7 +127,7 @@ def live(
     client = asgi.get_client(app)
     client.__enter__()
     portal = asgi._get_portal()  # the loop the app lives in
-    runtime = app.state.runtime
+    runtime = app.state.services.runtime
     try:
         key = portal.call(make_key, runtime, "acme")
         live = Live(app, client, schema, {"X-API-KEY": key})

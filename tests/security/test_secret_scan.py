@@ -236,7 +236,7 @@ async def _scan(
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url="http://tb.test") as c:
                 http = Observed(c)
-                key = await full_run(http, app.state.runtime, site, token)
+                key = await full_run(http, app.state.services.runtime, site, token)
                 cid = await c.get("/v1/provisioning/organizations", headers={"X-API-KEY": key})
                 org_id = cid.json()["items"][0]["id"]
                 conns = await c.get(
