@@ -82,11 +82,13 @@ def first_run_token(settings: Settings, host: str, port: int) -> SetupToken | No
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     shown = f"[{shown}]" if ":" in shown else shown
     minutes = round(settings.setup_token_ttl_secs / 60)
-    typer.echo(
-        f"First run: open http://{shown}:{port}/console/#setup={plain} to create the first "
-        f"API key (one use, expires in {minutes} min)",
-        err=True,
+    url = f"http://{shown}:{port}/console/#setup={plain}"
+    message = (
+        f"First run: open {url} to create the first API key (one use, expires in {minutes} min)"
     )
+    if settings.log_json:  # one JSON stream: the link is an event of its own (printed once)
+        message = json.dumps({"event": "first_run_setup_link", "level": "warning", "url": url})
+    typer.echo(message, err=True)
     return token
 
 

@@ -12,7 +12,8 @@ from tests.e2e.procs import Processes, clean_env, create_api_key, free_port, wai
 
 pytestmark = pytest.mark.e2e
 
-LINK = re.compile(r"First run: open (http://127\.0\.0\.1:\d+)/console/#setup=([A-Za-z0-9_-]{40,}) ")
+# With LOG_JSON the link is a JSON event of its own ("url"), otherwise a plain line.
+LINK = re.compile(r"(http://127\.0\.0\.1:\d+)/console/#setup=([A-Za-z0-9_-]{40,})")
 
 
 def _serve(procs: Processes, name: str, env: dict[str, str]) -> tuple[str, Path]:
