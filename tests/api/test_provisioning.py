@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.helpers import Tenant, jira_credentials, make_key, make_tenant
+from tests.fixtures.tenants import Tenant, jira_credentials, make_key, make_tenant
 from ticketbridge.store.urls import sync_url
 
 SECRET_TOKEN = "sekret-jira-token-0123456789"

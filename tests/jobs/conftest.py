@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import jira_credentials
+from tests.fixtures.tenants import jira_credentials
 from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy
 from ticketbridge.fakejira import FakeJiraState, Site, create_app
@@ -20,17 +20,10 @@ from ticketbridge.provisioning.service import create_api_key, create_connection,
 from ticketbridge.runtime import Runtime, open_runtime
 from ticketbridge.store.models import Connection
 
-SITE_HOST = "acme.atlassian.net"
-
 
 @pytest.fixture(autouse=True)
-def no_settle_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ticketbridge.bulk.create.SETTLE_SECS", 0.0)
-
-
-@pytest.fixture
-def site(fake_jira: FakeJiraState) -> Site:
-    return fake_jira.site(SITE_HOST)
+def _no_settle(no_settle_delay: None) -> None:
+    """No settle delay before marker searches: the emulator's search sees writes at once."""
 
 
 async def _no_sleep(_: float) -> None:
@@ -49,13 +42,14 @@ async def runtime(settings: Settings, fake_jira: FakeJiraState) -> AsyncIterator
 
 
 @dataclass
-class Tenant:
+class StoreTenant:
     account_id: uuid.UUID
     connection: Connection
 
 
 @pytest.fixture
-async def tenant(runtime: Runtime, site: Site) -> Tenant:
+async def store_tenant(runtime: Runtime, fake_site: Site) -> StoreTenant:
+    """Account "acme" and its connection, made through the services (no app, no API)."""
     async with runtime.session() as s:
         key, _ = await create_api_key(s, name="jobs", account_name="acme")
         org = await create_organization(s, key.account_id, OrganizationCreate(name="acme org"))
@@ -68,7 +62,7 @@ async def tenant(runtime: Runtime, site: Site) -> Tenant:
             default_refresh_interval=900,
             url_policy=runtime.url_policy,
         )
-    return Tenant(key.account_id, conn)
+    return StoreTenant(key.account_id, conn)
 
 
 def tickets(count: int, start: int = 0) -> list[dict[str, Any]]:

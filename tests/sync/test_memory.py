@@ -7,7 +7,8 @@ import tracemalloc
 
 import httpx
 
-from tests.sync.fixtures import cid, seed, tenant_on
+from tests.fixtures.emulator import seed
+from tests.fixtures.tenants import cid, tenant_on
 from ticketbridge.fakejira import FakeJiraState
 from ticketbridge.runtime import Runtime
 from ticketbridge.sync.service import run_sync
@@ -20,8 +21,8 @@ async def peak_of_sync(
     name: str,
     per_project: int,
 ) -> int:
-    site = seed(fake_jira.site(f"{name}.atlassian.net"), projects=2, per_project=per_project)
-    site.search.matching_ids("updated >= 0", None)  # the emulator builds its index up front
+    fake_site = seed(fake_jira.site(f"{name}.atlassian.net"), projects=2, per_project=per_project)
+    fake_site.search.matching_ids("updated >= 0", None)  # the emulator builds its index up front
     tenant = await tenant_on(client, runtime, name, f"{name}.atlassian.net")
     gc.collect()
     tracemalloc.start()

@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from tests.helpers import Tenant
-from tests.sync.fixtures import cid, seed, sync_state
+from tests.fixtures.emulator import seed
+from tests.fixtures.store import sync_state
+from tests.fixtures.tenants import Tenant, cid
 from ticketbridge import cli
 from ticketbridge.config import Settings
 from ticketbridge.fakejira import Site
@@ -59,11 +60,11 @@ class TestSyncEndpoint:
         client: httpx.AsyncClient,
         app: Any,
         runtime: Runtime,
-        site: Site,
+        fake_site: Site,
         tenant: Tenant,
         gate: asyncio.Event,
     ) -> None:
-        seed(site, projects=2, per_project=60)
+        seed(fake_site, projects=2, per_project=60)
 
         r = await client.post(SYNC, headers=tenant.headers)
 
@@ -99,9 +100,9 @@ class TestSyncEndpoint:
         )
 
     async def test_a_failed_sync_is_reported(
-        self, client: httpx.AsyncClient, app: Any, site: Site, tenant: Tenant
+        self, client: httpx.AsyncClient, app: Any, fake_site: Site, tenant: Tenant
     ) -> None:
-        site.set_api_token("admin@example.com", "rotated")
+        fake_site.set_api_token("admin@example.com", "rotated")
         await client.post(SYNC, headers=tenant.headers)
         await app.state.sync_scheduler.task(cid(tenant))
 
@@ -110,7 +111,7 @@ class TestSyncEndpoint:
         assert state["last_error"].startswith("VendorAuthFailed: Jira rejected the connection")
 
     async def test_a_lease_held_by_another_process_is_409(
-        self, client: httpx.AsyncClient, runtime: Runtime, site: Site, tenant: Tenant
+        self, client: httpx.AsyncClient, runtime: Runtime, fake_site: Site, tenant: Tenant
     ) -> None:
         await run_sync(runtime, cid(tenant))
         async with runtime.session() as s:
@@ -129,9 +130,9 @@ class TestSyncEndpoint:
         assert (state["status"], state["running"]) == ("RUNNING", True)
 
     async def test_full_resync_on_request(
-        self, client: httpx.AsyncClient, app: Any, runtime: Runtime, site: Site, tenant: Tenant
+        self, client: httpx.AsyncClient, app: Any, runtime: Runtime, fake_site: Site, tenant: Tenant
     ) -> None:
-        seed(site, projects=1, per_project=30)
+        seed(fake_site, projects=1, per_project=30)
         await run_sync(runtime, cid(tenant))
         r = await client.post(SYNC, params={"full": "true"}, headers=tenant.headers)
         assert r.json()["full"] is True
@@ -150,9 +151,9 @@ class TestSyncEndpoint:
 
 class TestScheduler:
     async def test_tick_starts_due_connections_only(
-        self, runtime: Runtime, site: Site, tenant: Tenant, other_tenant: Tenant
+        self, runtime: Runtime, fake_site: Site, tenant: Tenant, other_tenant: Tenant
     ) -> None:
-        seed(site, projects=1, per_project=20)
+        seed(fake_site, projects=1, per_project=20)
         async with runtime.session() as s:  # a disabled connection is never scheduled
             await s.execute(
                 update(Connection).where(Connection.id == cid(other_tenant)).values(is_active=False)
@@ -232,9 +233,9 @@ class TestCli:
         )
 
     async def test_sync_command_runs_a_sync(
-        self, env: None, runtime: Runtime, site: Site, tenant: Tenant
+        self, env: None, runtime: Runtime, fake_site: Site, tenant: Tenant
     ) -> None:
-        seed(site, projects=2, per_project=70)
+        seed(fake_site, projects=2, per_project=70)
 
         result = await asyncio.to_thread(
             CliRunner().invoke, cli.app, ["sync", "--connection", str(cid(tenant))]

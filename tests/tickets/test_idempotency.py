@@ -11,8 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from tests.helpers import Tenant
-from tests.tickets.support import CREATE, calls, create, created, stored, tickets_of
+from tests.fixtures.store import stored, tickets_of
+from tests.fixtures.tenants import Tenant
+from tests.fixtures.tickets import CREATE, calls, create, created
 from ticketbridge.errors import Conflict, Unprocessable
 from ticketbridge.fakejira import Site
 from ticketbridge.idempotency.service import hash_request, idempotent, reserve
@@ -25,65 +26,65 @@ KEY = {"Idempotency-Key": "7c1b2a4e-create-once"}
 
 class TestReplay:
     async def test_same_key_and_body_replays_without_calling_jira(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
         first = await create(client, tenant, KEY, name="Once")
         assert first.status_code == 200
-        jira_calls = site.stats.total
+        jira_calls = ops_site.stats.total
         second = await create(client, tenant, KEY, name="Once")
         assert second.status_code == 200
         assert second.json() == first.json()
         assert second.headers["Idempotent-Replayed"] == "true"
-        assert site.stats.total == jira_calls
-        assert site.issues_count() == 1
+        assert ops_site.stats.total == jira_calls
+        assert ops_site.issues_count() == 1
         assert len(await tickets_of(runtime, tenant)) == 1
 
     async def test_same_key_with_another_body_is_422_naming_the_header(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         assert (await create(client, tenant, KEY, name="Once")).status_code == 200
-        jira_calls = site.stats.total
+        jira_calls = ops_site.stats.total
         response = await create(client, tenant, KEY, name="Twice")
         assert response.status_code == 422
         [error] = response.json()["errors"]
         assert error["loc"] == ["header", "Idempotency-Key"]
         assert "different request body" in error["msg"]
-        assert site.stats.total == jira_calls
-        assert site.issues_count() == 1
+        assert ops_site.stats.total == jira_calls
+        assert ops_site.issues_count() == 1
 
     async def test_concurrent_requests_with_one_key_create_one_issue(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
         responses = await asyncio.gather(
             *(create(client, tenant, KEY, name="Race") for _ in range(3))
         )
         assert [r.status_code for r in responses] == [200, 200, 200]
         assert len({r.json()["id"] for r in responses}) == 1
-        assert calls(site, CREATE) == 1
-        assert site.issues_count() == 1
+        assert calls(ops_site, CREATE) == 1
+        assert ops_site.issues_count() == 1
         assert len(await tickets_of(runtime, tenant)) == 1
 
     async def test_a_failed_request_releases_its_key(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         failed = await create(client, tenant, KEY, type="Incident")
         assert failed.status_code == 422
         fixed = await create(client, tenant, KEY, type="Task")
         assert fixed.status_code == 200
         assert "Idempotent-Replayed" not in fixed.headers
-        assert site.issues_count() == 1
+        assert ops_site.issues_count() == 1
 
     async def test_keys_are_scoped_to_the_connection(
-        self, client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, ops_site: Site
     ) -> None:
         ours = await create(client, tenant, KEY, name="Same key")
         theirs = await create(client, other_tenant, KEY, name="Same key")
         assert ours.status_code == theirs.status_code == 200
         assert ours.json()["id"] != theirs.json()["id"]
-        assert site.issues_count() == 2
+        assert ops_site.issues_count() == 2
 
     async def test_an_expired_key_is_fresh_again(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
         first = await create(client, tenant, KEY, name="Daily")
         async with runtime.session() as s:
@@ -93,7 +94,7 @@ class TestReplay:
         second = await create(client, tenant, KEY, name="Daily")
         assert second.status_code == 200
         assert second.json()["id"] != first.json()["id"]
-        assert site.issues_count() == 2
+        assert ops_site.issues_count() == 2
         rows = await stored(runtime, IdempotencyKey)
         assert [r.key for r in rows] == [KEY["Idempotency-Key"]]
 
