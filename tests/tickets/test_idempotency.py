@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,12 +16,28 @@ from tests.fixtures.tenants import Tenant
 from tests.fixtures.tickets import CREATE, calls, create, created
 from ticketbridge.errors import Conflict, Unprocessable
 from ticketbridge.fakejira import Site
-from ticketbridge.idempotency.service import hash_request, idempotent, reserve
+from ticketbridge.idempotency import service as idempotency_service
+from ticketbridge.idempotency.service import CLAIM_LEASE, hash_request, idempotent, reserve
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import Connection, IdempotencyKey
 
 KEY = {"Idempotency-Key": "7c1b2a4e-create-once"}
+
+
+class AsyncioWith:
+    """The ``asyncio`` module with some functions replaced (for one module under test)."""
+
+    def __init__(self, **replaced: Any) -> None:
+        self.replaced = replaced
+
+    def __getattr__(self, name: str) -> Any:
+        return self.replaced[name] if name in self.replaced else getattr(asyncio, name)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive UTC datetimes; PostgreSQL aware ones."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class TestReplay:
@@ -126,10 +142,20 @@ class TestIdempotencyService:
                 assert (again.replay.status_code, again.replay.body) == (201, {"job_id": "j1"})
 
     async def test_a_waiting_request_replays_once_the_first_completes(
-        self, runtime: Runtime, tenant: Tenant
+        self, runtime: Runtime, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         scope = await _scope(runtime, tenant)
         claimed, finish = asyncio.Event(), asyncio.Event()
+        polls: list[float] = []
+
+        async def poll_sleep(delay: float) -> None:
+            # The second request found the key in progress and polls: only now may the first
+            # finish, so the replay below can only come from a request that waited.
+            polls.append(delay)
+            finish.set()
+            await asyncio.sleep(0)
+
+        monkeypatch.setattr(idempotency_service, "asyncio", AsyncioWith(sleep=poll_sleep))
 
         async def first() -> None:
             async with runtime.sessionmaker() as s:
@@ -141,13 +167,15 @@ class TestIdempotencyService:
 
         async def second() -> int | None:
             await claimed.wait()
-            finish.set()
             async with runtime.sessionmaker() as s:
                 async with idempotent(runtime, s, **scope) as slot:
                     return slot.replay.body["n"] if slot.replay else None
 
         _, replayed = await asyncio.gather(first(), second())
         assert replayed == 1
+        assert len(polls) >= 1
+        [row] = await stored(runtime, IdempotencyKey)
+        assert (row.status, row.response_status) == ("DONE", 200)
 
     async def test_an_error_releases_the_key_and_rolls_back(
         self, runtime: Runtime, tenant: Tenant
@@ -163,13 +191,16 @@ class TestIdempotencyService:
         self, runtime: Runtime, tenant: Tenant
     ) -> None:
         scope = await _scope(runtime, tenant)
+        before = utcnow()
         async with runtime.sessionmaker() as s:
             with pytest.raises(ZeroDivisionError):
                 async with idempotent(runtime, s, **scope):
                     _ = 1 / 0
+        after = utcnow()
         [row] = await stored(runtime, IdempotencyKey)
         assert row.status == "IN_PROGRESS"
-        assert row.expires_at < utcnow() + timedelta(minutes=6)
+        # The claim lives exactly one lease from when it was taken: not shorter, not longer.
+        assert before + CLAIM_LEASE <= as_utc(row.expires_at) <= after + CLAIM_LEASE
 
     async def test_no_key_is_a_no_op_slot(self, runtime: Runtime, tenant: Tenant) -> None:
         scope = {**await _scope(runtime, tenant), "key": None}
