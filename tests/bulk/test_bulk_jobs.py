@@ -18,10 +18,11 @@ from tests.bulk.conftest import (
     wait_job,
 )
 from tests.fixtures.service import RecordingSleep
+from tests.fixtures.store import count_rows
 from tests.fixtures.tenants import Tenant
-from ticketbridge.fakejira import FakeJiraState, Site, create_app
+from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
-from ticketbridge.store.models import Project, Ticket, User
+from ticketbridge.store.models import Job, Project, Ticket, User
 from ticketbridge.sync.service import run_sync
 
 BULK_TRANSITION = "POST /rest/api/3/bulk/issues/transition"
@@ -103,7 +104,7 @@ class TestBulkCreateJob:
         assert ops_site.issues_count() == 2
 
     async def test_more_than_the_cap_is_422(
-        self, client: httpx.AsyncClient, tenant: Tenant
+        self, client: httpx.AsyncClient, tenant: Tenant, runtime: Runtime, ops_site: Site
     ) -> None:
         r = await client.post(
             ASYNC_URL, json={"tickets": [ticket(i) for i in range(51)]}, headers=tenant.headers
@@ -111,6 +112,9 @@ class TestBulkCreateJob:
 
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["body", "tickets"]
+        assert "50" in r.json()["errors"][0]["msg"]
+        assert await count_rows(runtime, Job) == 0
+        assert ops_site.stats.total == 0
 
     @pytest.mark.timeout(60)
     async def test_an_idempotency_key_returns_the_same_job(
@@ -141,6 +145,7 @@ class TestJobVisibility:
         assert theirs.status_code == 404
         assert theirs.json() == {"detail": "job not found", "errors": []}
         assert unknown.status_code == 404
+        assert unknown.json() == theirs.json()  # another's job and no job look the same
 
     async def test_list_filters_by_status_and_account(
         self, client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
@@ -166,7 +171,9 @@ class TestJobVisibility:
         r = await client.get("/v1/jobs?status=DONE", headers=tenant.headers)
 
         assert r.status_code == 422
-        assert r.json()["errors"][0]["loc"] == ["query", "status"]
+        [error] = r.json()["errors"]
+        assert error["loc"] == ["query", "status"]
+        assert "DONE" not in r.text  # input is never echoed
 
 
 class TestBulkUpdateJob:
@@ -333,10 +340,16 @@ class TestBulkUpdateJob:
         r = await client.post(UPDATE_URL, json=body, headers=synced.headers)
 
         assert r.status_code == 404
+        assert (
+            r.json()["detail"]
+            == f"assigned_user_id: user {body['updates']['assigned_user_id']} not found"
+        )
         jobs = (await client.get("/v1/jobs", headers=synced.headers)).json()
         assert jobs["total"] == 1  # only the create job
 
-    async def test_empty_updates_are_422(self, client: httpx.AsyncClient, tenant: Tenant) -> None:
+    async def test_empty_updates_are_422(
+        self, client: httpx.AsyncClient, tenant: Tenant, runtime: Runtime
+    ) -> None:
         r = await client.post(
             UPDATE_URL,
             json={"ticket_ids": [str(uuid.uuid4())], "updates": {}},
@@ -344,6 +357,9 @@ class TestBulkUpdateJob:
         )
 
         assert r.status_code == 422
+        [error] = r.json()["errors"]
+        assert "updates must change at least one field" in error["msg"]
+        assert await count_rows(runtime, Job) == 0
 
 
 class TestRateLimitStorm:
@@ -382,27 +398,14 @@ class TestFromTheStore:
         assert {t.identifier for t in rows} >= {r["identifier"] for r in results}
 
 
-class RefusingTransport(httpx.AsyncBaseTransport):
-    """fakejira, except that the bulk edit and bulk transition submissions are refused, as on
-    a site without the bulk API (a fault the emulator has no switch for)."""
-
-    REFUSED = {"/rest/api/3/bulk/issues/fields", "/rest/api/3/bulk/issues/transition"}
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.refused = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and request.url.path in self.REFUSED:
-            self.refused += 1
-            return httpx.Response(403, json={"errors": [{"message": "Bulk edit is disabled."}]})
-        return await self.inner.handle_async_request(request)
+BULK_SUBMISSIONS = [
+    "POST /rest/api/3/bulk/issues/fields",
+    "POST /rest/api/3/bulk/issues/transition",
+]
 
 
 class TestBulkApiRefused:
-    @pytest.fixture
-    def vendor_transport(self, fake_jira: FakeJiraState) -> RefusingTransport:
-        return RefusingTransport(httpx.ASGITransport(app=create_app(fake_jira)))
+    """A site where the bulk edit and bulk transition submissions are refused (403)."""
 
     async def test_falls_back_to_per_issue_calls(
         self,
@@ -410,10 +413,11 @@ class TestBulkApiRefused:
         synced: Tenant,
         runtime: Runtime,
         ops_site: Site,
-        vendor_transport: RefusingTransport,
     ) -> None:
         created = await stored_tickets(client, synced, runtime, 3)
         ops_site.stats.reset()
+        refuse = {"status": 403, "message": "Bulk edit is disabled.", "routes": BULK_SUBMISSIONS}
+        ops_site.faults.configure({"refuse": refuse})
         body = {
             "ticket_ids": [r["ticket_id"] for r in created],
             "updates": {"status": "CLOSED", "priority": "LOW", "name": "one by one"},
@@ -422,7 +426,7 @@ class TestBulkApiRefused:
         job = await wait_job(client, synced, await submit(client, synced, UPDATE_URL, body))
 
         assert job["status"] == "SUCCESS", job
-        assert vendor_transport.refused == 2
+        assert ops_site.faults.injected["refused"] == 2
         for r in created:
             issue = ops_site.get_issue(r["vendor_ticket_id"])
             assert (issue.status.name, issue.summary, issue.priority_id) == (

@@ -95,6 +95,29 @@ class TestErrorRate:
         assert site.issues_count() == 0
 
 
+class TestRefuse:
+    async def test_a_4xx_on_the_chosen_routes_only_and_nothing_applied(
+        self, client: httpx.AsyncClient, site: Site
+    ) -> None:
+        refuse = {
+            "status": 403,
+            "message": "Bulk edit is disabled.",
+            "routes": ["/rest/api/3/issue"],
+        }
+        await put_faults(client, {"refuse": refuse})
+        refused = await client.post("/rest/api/3/issue", json=ISSUE_BODY)
+        assert refused.status_code == 403
+        assert refused.json()["errorMessages"] == ["Bulk edit is disabled."]
+        assert site.issues_count() == 0
+        assert (await client.get("/rest/api/3/myself")).status_code == 200
+        assert site.faults.injected["refused"] == 1
+
+    @pytest.mark.parametrize("status", [500, 429, 302])
+    async def test_only_a_4xx_other_than_429(self, client: httpx.AsyncClient, status: int) -> None:
+        response = await client.put("/_fake/faults", json={"refuse": {"status": status}})
+        assert response.status_code == 400
+
+
 class TestAmbiguousInProcess:
     async def test_5xx_after_applying(self, client: httpx.AsyncClient, site: Site) -> None:
         await put_faults(
