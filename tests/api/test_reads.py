@@ -289,7 +289,7 @@ class TestTicketGet:
             assert (r.status_code, r.json()) == (404, {"detail": "ticket not found", "errors": []})
         for url in (f"{TICKETS}/{uuid.uuid4()}", f"{TICKETS}/by-identifier/NOPE-1"):
             r = await client.get(url, headers=seeded_synced.headers)
-            assert r.status_code == 404
+            assert (r.status_code, r.json()) == (404, {"detail": "ticket not found", "errors": []})
         r = await client.get(f"{TICKETS}/not-a-uuid", headers=seeded_synced.headers)
         assert loc(r) == [["path", "ticket_id"]]
 
@@ -319,7 +319,7 @@ class TestCatalogReads:
         assert await get(client, seeded_synced, f"/v1/itsm/projects/{one['id']}") == one
         assert one["vendor_attributes"]["id"] == fake_site.find_project(one["key"]).id  # type: ignore[union-attr]
         r = await client.get(f"/v1/itsm/projects/{one['id']}", headers=other_tenant.headers)
-        assert r.status_code == 404
+        assert (r.status_code, r.json()) == (404, {"detail": "project not found", "errors": []})
 
     async def test_issue_types_by_project(
         self, client: httpx.AsyncClient, seeded_synced: Tenant
@@ -392,9 +392,9 @@ class TestCatalogReads:
     async def test_unknown_user_and_project_are_404(
         self, client: httpx.AsyncClient, seeded_synced: Tenant
     ) -> None:
-        for url in (f"/v1/itsm/users/{uuid.uuid4()}", f"/v1/itsm/projects/{uuid.uuid4()}"):
-            r = await client.get(url, headers=seeded_synced.headers)
-            assert r.status_code == 404
+        for kind in ("user", "project"):
+            r = await client.get(f"/v1/itsm/{kind}s/{uuid.uuid4()}", headers=seeded_synced.headers)
+            assert (r.status_code, r.json()) == (404, {"detail": f"{kind} not found", "errors": []})
 
 
 def synthetic(token: str, n: int) -> NormalizedIssue:

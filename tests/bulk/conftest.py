@@ -4,13 +4,11 @@ for jobs and build bodies."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.fixtures.tenants import Tenant
+from tests.fixtures.jobs import wait_job as wait_job  # the bulk tests' import path
 from ticketbridge.fakejira import Site
 
 SYNC_URL = "/v1/itsm/tickets/bulk/sync"
@@ -23,22 +21,6 @@ SEARCH = "POST /rest/api/3/search/jql"
 @pytest.fixture(autouse=True)
 def _bulk_site(no_settle_delay: None, ops_site: Site) -> None:
     """Every bulk test runs against ``ops_site`` with no settle delay before marker searches."""
-
-
-async def wait_job(
-    client: httpx.AsyncClient, tenant: Tenant, job_id: str, *, timeout: float = 30.0
-) -> dict[str, Any]:
-    """Poll ``GET /v1/jobs/{id}`` until the job is finished (bounded in time)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        r = await client.get(f"/v1/jobs/{job_id}", headers=tenant.headers)
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        if body["status"] in ("SUCCESS", "FAILED"):
-            return body
-        assert loop.time() < deadline, f"job {job_id} still {body['status']} after {timeout}s"
-        await asyncio.sleep(0.05)
 
 
 def ticket(i: int, **over: Any) -> dict[str, Any]:
