@@ -6,10 +6,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from tests.fixtures.tenants import jira_credentials
 from ticketbridge.config import Settings
@@ -18,7 +20,8 @@ from ticketbridge.fakejira import FakeJiraState, Site, create_app
 from ticketbridge.provisioning.schemas import ConnectionCreate, OrganizationCreate
 from ticketbridge.provisioning.service import create_api_key, create_connection, create_organization
 from ticketbridge.runtime import Runtime, open_runtime
-from ticketbridge.store.models import Connection
+from ticketbridge.store.base import utcnow
+from ticketbridge.store.models import Connection, Job
 
 
 @pytest.fixture(autouse=True)
@@ -70,3 +73,14 @@ def tickets(count: int, start: int = 0) -> list[dict[str, Any]]:
         {"name": f"job ticket {i}", "project_vendor_id": "DEMO", "type_vendor_id": "10001"}
         for i in range(start, start + count)
     ]
+
+
+async def expire_lease(runtime: Runtime, job_id: uuid.UUID) -> None:
+    """Move the job's lease into the past, as if its runner had been dead for a while (no
+    real sleep until it runs out)."""
+    async with runtime.session() as s:
+        await s.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.jobs.conftest import StoreTenant, tickets
+from tests.jobs.conftest import StoreTenant, expire_lease, tickets
 from ticketbridge.bulk import jobs as bulk_jobs
 from ticketbridge.bulk.service import enqueue_create
 from ticketbridge.fakejira import Site
@@ -111,7 +111,7 @@ class TestExactlyOnce:
         assert crashed.status == "RUNNING" and crashed.lease_owner == runner.owner
         assert fake_site.issues_count() == 70
 
-        await asyncio.sleep(1.1)  # the dead runner's lease runs out
+        await expire_lease(runtime, job_id)  # the dead runner's lease runs out
         fake_site.stats.reset()
         await run_until_idle(EmbeddedRunner(runtime, lease_secs=1.0))
 
@@ -146,7 +146,7 @@ class TestExactlyOnce:
             assert (await JobChunkRepository(s).for_job(job_id))[0].status == "SENT"
         assert fake_site.issues_count() == 0
 
-        await asyncio.sleep(1.1)
+        await expire_lease(runtime, job_id)
         await run_until_idle(EmbeddedRunner(runtime, lease_secs=1.0))
 
         assert (await load(runtime, job_id)).status == "SUCCESS"
