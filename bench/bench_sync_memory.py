@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 
-from bench.bench_sync import SECRET, SEED_NOW_MS, Database
 from ticketbridge.config import Settings
 from ticketbridge.fakejira import FakeJiraState, SeedSpec
 from ticketbridge.fakejira import create_app as create_fake_jira
@@ -32,7 +31,11 @@ from ticketbridge.provisioning.service import (
     create_organization,
 )
 from ticketbridge.runtime import Runtime, open_runtime
+from ticketbridge.store.migrate import upgrade
 from ticketbridge.sync.service import run_sync
+
+SECRET = "Qm9vdHN0cmFwLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmc="
+SEED_NOW_MS = 1_750_000_000_000
 
 
 async def peak_of_sync(runtime: Runtime, state: FakeJiraState, name: str, per_project: int) -> int:
@@ -67,21 +70,23 @@ async def peak_of_sync(runtime: Runtime, state: FakeJiraState, name: str, per_pr
 
 async def one_run() -> dict[str, Any]:
     state = FakeJiraState()
-    with Database("sqlite") as url:
-        settings = Settings(
-            database_url=url,
-            data_dir=Path(tempfile.mkdtemp(prefix="tb-bench-data-")),
-            secret_key=SECRET,
-            scheduler_enabled=False,
-            allow_private_vendor_urls=True,
-            log_level="WARNING",
-        )
-        transport = httpx.ASGITransport(app=create_fake_jira(state))
-        async with open_runtime(settings, vendor_transport=transport) as runtime:
-            # A first sync pays one-time costs (statement compilation, lazy imports).
-            await peak_of_sync(runtime, state, "warmup", 100)
-            small = await peak_of_sync(runtime, state, "small", 250)
-            large = await peak_of_sync(runtime, state, "large", 2500)
+    tmp = Path(tempfile.mkdtemp(prefix="tb-bench-"))
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    upgrade(url)
+    settings = Settings(
+        database_url=url,
+        data_dir=tmp / "data",
+        secret_key=SECRET,
+        scheduler_enabled=False,
+        allow_private_vendor_urls=True,
+        log_level="WARNING",
+    )
+    transport = httpx.ASGITransport(app=create_fake_jira(state))
+    async with open_runtime(settings, vendor_transport=transport) as runtime:
+        # A first sync pays one-time costs (statement compilation, lazy imports).
+        await peak_of_sync(runtime, state, "warmup", 100)
+        small = await peak_of_sync(runtime, state, "small", 250)
+        large = await peak_of_sync(runtime, state, "large", 2500)
     return {"peak_small": small, "peak_large": large, "ratio": round(large / small, 2)}
 
 
