@@ -29,5 +29,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         folder = Path(item.path).relative_to(tests_dir).parts[0]
         if folder in _E2E_DIRS or "processes" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("e2e") is not None:
             # Process-starting tests share ports and CPU: one xdist worker runs them in turn.
             item.add_marker(pytest.mark.xdist_group("e2e"))

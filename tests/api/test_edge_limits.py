@@ -183,6 +183,7 @@ class TestCors:
         monkeypatch.setenv("TICKETBRIDGE_CORS_ORIGINS", raw)
         assert Settings().cors_origins == expected
 
+    @pytest.mark.e2e  # runs `ticketbridge db upgrade` in a subprocess
     @pytest.mark.parametrize("raw", ["*", "https://a.example,https://b.example"])
     def test_a_command_starts_with_the_comma_and_star_forms(self, tmp_path: Path, raw: str) -> None:
         env = {
