@@ -425,6 +425,7 @@ def synthetic(token: str, n: int) -> NormalizedIssue:
     )
 
 
+@pytest.mark.slow
 class TestCursorUnderInserts:
     @settings(
         max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

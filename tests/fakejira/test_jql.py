@@ -594,6 +594,7 @@ class DocSite:
         return NOW_MS
 
 
+@pytest.mark.slow
 class TestProperties:
     @settings(max_examples=200, deadline=None)
     @given(docs=doc_lists(), order_by=order_bys, seed=st.randoms(use_true_random=False))

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import httpx
+import pytest
 
 from ticketbridge.fakejira import FakeJiraState, SeedSpec, Site
 from ticketbridge.fakejira.model import CAT_DONE
@@ -28,6 +29,7 @@ def seeded(spec: SeedSpec) -> Site:
 
 
 class TestDeterminism:
+    @pytest.mark.slow
     def test_same_seed_same_issues(self) -> None:
         spec = SeedSpec(projects=3, issues_per_project=200, users=25, seed=11, now_ms=START_MS)
         first, second = seeded(spec), seeded(spec)

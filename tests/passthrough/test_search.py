@@ -293,6 +293,7 @@ class TestLimits:
 
 
 class TestWalk:
+    @pytest.mark.slow
     async def test_thousand_issues_by_37_each_once_in_order(
         self, client: httpx.AsyncClient, tenant: Tenant, thousand: list[str], fake_site: Site
     ) -> None:

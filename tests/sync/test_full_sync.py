@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from tests.fixtures.emulator import seed
@@ -33,6 +34,7 @@ def at(ms: int | None) -> datetime | None:
 
 
 class TestFullSync:
+    @pytest.mark.slow
     async def test_every_issue_lands_with_every_field(
         self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:

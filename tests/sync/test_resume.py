@@ -43,6 +43,7 @@ async def same_store(runtime: Runtime, a: Tenant, b: Tenant) -> None:
 
 
 class TestCrashResume:
+    @pytest.mark.slow
     @pytest.mark.parametrize("k", [1, 4, 9])
     async def test_resumes_at_the_last_committed_page(
         self, fake_site: Site, runtime: Runtime, tenant: Tenant, other_tenant: Tenant, k: int
