@@ -47,7 +47,11 @@ async def peak_of_sync(runtime: Runtime, state: FakeJiraState, name: str, per_pr
     async with runtime.session() as s:
         key, _ = await create_api_key(s, name="bench", account_name=name)
         org = await create_organization(s, key.account_id, OrganizationCreate(name=name))
-        creds = {"base_url": f"https://{host}", "email": "admin@example.com", "api_token": "t"}
+        creds = {
+            "base_url": f"https://{host}",
+            "email": "admin@example.com",
+            "api_token": "fake-token",
+        }
         conn = await create_connection(
             s,
             runtime.box,
