@@ -3,8 +3,12 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# Each xdist worker has its own SQLite file and PostgreSQL database; process-starting (e2e)
+# tests share one worker (loadgroup). PYTEST_XDIST= runs everything in one process.
+PYTEST_XDIST ?= -n auto --dist loadgroup
+FAST_TESTS := -m "not postgres and not e2e and not slow"
 
-.PHONY: setup browser serve test lint fmt typecheck fake-jira bench clean
+.PHONY: setup browser serve test test-fast test-e2e lint fmt typecheck fake-jira bench clean
 
 setup: $(VENV)/.installed
 
@@ -37,8 +41,16 @@ fmt: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
+# The whole suite, SQLite and PostgreSQL halves, after lint and types.
 test: lint typecheck browser
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
+
+# The inner loop: SQLite unit and API tests, no PostgreSQL, no processes, nothing slow.
+test-fast: setup
+	$(VENV)/bin/pytest $(PYTEST_XDIST) $(FAST_TESTS) $(PYTEST_ARGS)
+
+test-e2e: setup browser
+	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
 bench: setup
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from tests.helpers import Tenant, jira_credentials
+from tests.fixtures.tenants import Tenant, jira_credentials
 from ticketbridge.config import Settings
 from ticketbridge.fakejira import FakeJiraState
 from ticketbridge.fakejira import create_app as create_fake_jira

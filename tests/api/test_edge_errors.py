@@ -13,7 +13,7 @@ import pytest
 from fastapi import Depends, Header
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from tests.helpers import Tenant, make_key
+from tests.fixtures.tenants import Tenant, make_key
 from ticketbridge.api.deps import AccountDep
 from ticketbridge.errors import Conflict, NotFound, Unprocessable, VendorRejected
 from ticketbridge.logging import configure_logging, get_logger

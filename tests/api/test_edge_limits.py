@@ -15,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.helpers import make_key
+from tests.fixtures.tenants import make_key
 from ticketbridge.api.ratelimit import TokenBuckets
 from ticketbridge.app import create_app
 from ticketbridge.config import Settings
@@ -26,14 +26,14 @@ AppClient = Callable[..., Any]
 
 
 @pytest.fixture
-def edge_client(migrated_sqlite: str, tmp_path: Path) -> Callable[..., Any]:
+def edge_client(migrated_sqlite_url: str, tmp_path: Path) -> Callable[..., Any]:
     """An app on the (session-wide) SQLite database with some settings changed: the edge
     does not depend on the backend, so these tests run once."""
 
     @asynccontextmanager
     async def open_client(**over: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
         settings = Settings(
-            database_url=migrated_sqlite,
+            database_url=migrated_sqlite_url,
             data_dir=tmp_path / "data",
             secret_key="Qm9vdHN0cmFwLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmc=",
             scheduler_enabled=False,
@@ -183,6 +183,7 @@ class TestCors:
         monkeypatch.setenv("TICKETBRIDGE_CORS_ORIGINS", raw)
         assert Settings().cors_origins == expected
 
+    @pytest.mark.e2e  # runs `ticketbridge db upgrade` in a subprocess
     @pytest.mark.parametrize("raw", ["*", "https://a.example,https://b.example"])
     def test_a_command_starts_with_the_comma_and_star_forms(self, tmp_path: Path, raw: str) -> None:
         env = {

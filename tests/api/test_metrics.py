@@ -11,8 +11,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import Tenant
-from tests.sync.fixtures import seed
+from tests.fixtures.emulator import seed
+from tests.fixtures.tenants import Tenant
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.sync.service import run_sync

@@ -8,8 +8,20 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.helpers import Tenant, jira_credentials, make_key, make_tenant
+from tests.fixtures.jobs import wait_job
+from tests.fixtures.store import stored
+from tests.fixtures.tenants import Tenant, cid, jira_credentials, make_key, make_tenant
+from ticketbridge.store.models import (
+    IdempotencyKey,
+    IssueType,
+    Job,
+    JobChunk,
+    Project,
+    SyncState,
+    Ticket,
+)
 from ticketbridge.store.urls import sync_url
+from ticketbridge.sync.service import run_sync
 
 SECRET_TOKEN = "sekret-jira-token-0123456789"
 
@@ -104,7 +116,56 @@ class TestOrganizationsAndConnections:
         tenant = await make_tenant(client, runtime, "acme")
         url = f"/v1/provisioning/connections/{tenant.connection_id}"
         assert (await client.delete(url, headers=tenant.headers)).status_code == 204
-        assert (await client.get(url, headers=tenant.headers)).status_code == 404
+        gone = await client.get(url, headers=tenant.headers)
+        assert (gone.status_code, gone.json()) == (
+            404,
+            {"detail": "connection not found", "errors": []},
+        )
+        again = await client.delete(url, headers=tenant.headers)
+        assert again.status_code == 404
+
+    async def test_deleting_a_connection_removes_its_tickets_jobs_and_sync_state(
+        self, client: httpx.AsyncClient, runtime: Any
+    ) -> None:
+        tenant = await make_tenant(client, runtime, "acme")
+        other = await make_tenant(client, runtime, "globex")
+        for t in (tenant, other):
+            await run_sync(runtime, cid(t), full=True)
+            r = await client.post(
+                "/v1/itsm/tickets",
+                json={"name": "kept or not", "project_vendor_id": "DEMO", "type": "Task"},
+                headers=t.headers,
+            )
+            assert r.status_code == 200, r.text
+            job = await client.post(
+                "/v1/itsm/tickets/bulk",
+                json={"tickets": [{"name": "j", "project_vendor_id": "DEMO", "type": "Task"}]},
+                headers={**t.headers, "Idempotency-Key": "k1"},
+            )
+            assert job.status_code == 202, job.text
+            await wait_job(client, t, job.json()["job_id"])
+        models = (Ticket, Job, SyncState, Project, IssueType, IdempotencyKey)
+        for model in models:  # each kind of row exists before the delete
+            assert await stored(runtime, model, connection_id=cid(tenant)), model.__name__
+        chunks = await stored(runtime, JobChunk)
+        theirs = {m: len(await stored(runtime, m, connection_id=cid(other))) for m in models}
+
+        url = f"/v1/provisioning/connections/{tenant.connection_id}"
+        assert (await client.delete(url, headers=tenant.headers)).status_code == 204
+
+        for model in models:
+            assert await stored(runtime, model, connection_id=cid(tenant)) == [], model.__name__
+        other_jobs = {j.id for j in await stored(runtime, Job, connection_id=cid(other))}
+        assert {c.job_id for c in await stored(runtime, JobChunk)} <= other_jobs
+        assert len(await stored(runtime, JobChunk)) < len(chunks)
+        # The other connection keeps everything.
+        for model in models:
+            kept = await stored(runtime, model, connection_id=cid(other))
+            assert len(kept) == theirs[model], model.__name__
+        # And the deleted connection's id is unknown everywhere, never a 500.
+        for path in ("/v1/itsm/tickets", "/v1/jobs", "/v1/itsm/sync"):
+            r = await client.get(path, headers=tenant.headers)
+            assert r.status_code == 404, (path, r.text)
 
     async def test_credentials_encrypted_at_rest(
         self, client: httpx.AsyncClient, runtime: Any, db_url: str

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Tenant, jira_credentials, make_key
+from tests.fixtures.tenants import Tenant, jira_credentials, make_key
 from ticketbridge.runtime import Runtime
 
 ORGS = "/v1/provisioning/organizations"

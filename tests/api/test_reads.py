@@ -1,4 +1,4 @@
-"""The synced read endpoints: tickets, projects, issue types and users, in offset and cursor
+"""The seeded_synced read endpoints: tickets, projects, issue types and users, in offset and cursor
 mode, over a store filled by a real sync of the emulator."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, update
 
-from tests.helpers import Tenant
-from tests.sync.fixtures import *  # noqa: F403 (the fixtures)
-from tests.sync.fixtures import catalog, cid, seed, tickets_by_vendor_id
+from tests.fixtures.emulator import seed
+from tests.fixtures.store import catalog, tickets_by_vendor_id
+from tests.fixtures.tenants import Tenant, cid
 from ticketbridge.connectors.base import NormalizedIssue
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
@@ -30,8 +30,9 @@ TICKETS = "/v1/itsm/tickets"
 
 
 @pytest.fixture
-async def synced(site: Site, runtime: Runtime, tenant: Tenant) -> Tenant:
-    seed(site, projects=3, per_project=80, users=14)
+async def seeded_synced(fake_site: Site, runtime: Runtime, tenant: Tenant) -> Tenant:
+    """``tenant`` synced from a seeded site: 3 projects x 80 issues, 14 people."""
+    seed(fake_site, projects=3, per_project=80, users=14)
     await run_sync(runtime, cid(tenant))
     return tenant
 
@@ -78,9 +79,9 @@ def loc(response: httpx.Response) -> list[Any]:
 
 class TestTicketPages:
     async def test_offset_and_cursor_walks_return_the_same_items_once(
-        self, client: httpx.AsyncClient, runtime: Runtime, synced: Tenant
+        self, client: httpx.AsyncClient, runtime: Runtime, seeded_synced: Tenant
     ) -> None:
-        stored = await tickets_by_vendor_id(runtime, cid(synced))
+        stored = await tickets_by_vendor_id(runtime, cid(seeded_synced))
         some = next(iter(stored.values()))
         filters: list[dict[str, Any]] = [
             {},
@@ -90,30 +91,32 @@ class TestTicketPages:
             {"name": "the"},
         ]
         for params in filters:
-            offset_ids, total = await offset_walk(client, synced, TICKETS, 17, **params)
-            cursor_ids = ids_of(await cursor_walk(client, synced, TICKETS, 17, **params))
+            offset_ids, total = await offset_walk(client, seeded_synced, TICKETS, 17, **params)
+            cursor_ids = ids_of(await cursor_walk(client, seeded_synced, TICKETS, 17, **params))
             assert offset_ids == cursor_ids, params
             assert len(set(offset_ids)) == len(offset_ids) == total > 0, params
             assert offset_ids == sorted(offset_ids, key=uuid.UUID)
         assert total < len(stored)
 
     async def test_previous_cursor_walks_back_to_the_start(
-        self, client: httpx.AsyncClient, synced: Tenant
+        self, client: httpx.AsyncClient, seeded_synced: Tenant
     ) -> None:
-        forward = await cursor_walk(client, synced, TICKETS, 50)
+        forward = await cursor_walk(client, seeded_synced, TICKETS, 50)
         assert forward[0]["previous_cursor"] is None and forward[-1]["next_cursor"] is None
         backward = [forward[-1]]
         while backward[-1]["previous_cursor"]:
             backward.append(
-                await get(client, synced, TICKETS, limit=50, cursor=backward[-1]["previous_cursor"])
+                await get(
+                    client, seeded_synced, TICKETS, limit=50, cursor=backward[-1]["previous_cursor"]
+                )
             )
         assert [ids_of([p]) for p in reversed(backward)] == [ids_of([p]) for p in forward]
         assert len(ids_of(forward)) == 240
 
     async def test_a_deep_cursor_page_is_a_keyset_seek_not_an_offset(
-        self, client: httpx.AsyncClient, runtime: Runtime, synced: Tenant
+        self, client: httpx.AsyncClient, runtime: Runtime, seeded_synced: Tenant
     ) -> None:
-        pages = await cursor_walk(client, synced, TICKETS, 60)
+        pages = await cursor_walk(client, seeded_synced, TICKETS, 60)
         statements: list[str] = []
 
         def capture(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
@@ -126,7 +129,7 @@ class TestTicketPages:
 
         event.listen(runtime.engine.sync_engine, "before_cursor_execute", capture)
         try:
-            await get(client, synced, TICKETS, limit=60, cursor=pages[-2]["next_cursor"])
+            await get(client, seeded_synced, TICKETS, limit=60, cursor=pages[-2]["next_cursor"])
         finally:
             event.remove(runtime.engine.sync_engine, "before_cursor_execute", capture)
         page_sql = [s for s in statements if "LIMIT" in s.upper()]
@@ -135,11 +138,11 @@ class TestTicketPages:
         assert not any("count(" in s.lower() for s in statements)
 
     async def test_items_are_ticket_reads(
-        self, client: httpx.AsyncClient, site: Site, synced: Tenant
+        self, client: httpx.AsyncClient, fake_site: Site, seeded_synced: Tenant
     ) -> None:
-        body = await get(client, synced, TICKETS, limit=1000)
+        body = await get(client, seeded_synced, TICKETS, limit=1000)
         item = body["items"][0]
-        issue = site.get_issue(item["identifier"])
+        issue = fake_site.get_issue(item["identifier"])
         assert item["name"] == issue.summary
         assert item["url"] == f"https://acme.atlassian.net/browse/{issue.key}"
         assert item["vendor_attributes"]["data"]["id"] == str(issue.id)
@@ -172,9 +175,9 @@ class TestTicketPages:
 
 class TestTicketFilters:
     async def test_each_filter_selects_exactly_the_matching_tickets(
-        self, client: httpx.AsyncClient, runtime: Runtime, synced: Tenant
+        self, client: httpx.AsyncClient, runtime: Runtime, seeded_synced: Tenant
     ) -> None:
-        stored = list((await tickets_by_vendor_id(runtime, cid(synced))).values())
+        stored = list((await tickets_by_vendor_id(runtime, cid(seeded_synced))).values())
         anyone = next(t for t in stored if t.assigned_user_id)
         cases: list[tuple[dict[str, Any], Any]] = [
             ({"status": "IN_PROGRESS"}, lambda t: t.status == "IN_PROGRESS"),
@@ -190,29 +193,29 @@ class TestTicketFilters:
             ({"active": "true"}, lambda t: t.active),
         ]
         for params, keep in cases:
-            ids, total = await offset_walk(client, synced, TICKETS, 1000, **params)
+            ids, total = await offset_walk(client, seeded_synced, TICKETS, 1000, **params)
             assert set(ids) == {str(t.id) for t in stored if keep(t)}, params
             assert total == len(ids)
         assert any(t.priority == "HIGH" for t in stored)
 
     async def test_active_false_lists_tickets_deleted_in_jira(
-        self, client: httpx.AsyncClient, runtime: Runtime, synced: Tenant
+        self, client: httpx.AsyncClient, runtime: Runtime, seeded_synced: Tenant
     ) -> None:
-        stored = await tickets_by_vendor_id(runtime, cid(synced))
+        stored = await tickets_by_vendor_id(runtime, cid(seeded_synced))
         gone = list(stored.values())[:3]
         async with runtime.session() as s:
             await s.execute(
                 update(Ticket).where(Ticket.id.in_([t.id for t in gone])).values(active=False)
             )
 
-        ids, _ = await offset_walk(client, synced, TICKETS, 100, active="false")
+        ids, _ = await offset_walk(client, seeded_synced, TICKETS, 100, active="false")
 
         assert set(ids) == {str(t.id) for t in gone}
 
     async def test_updated_since_selects_recent_changes(
-        self, client: httpx.AsyncClient, runtime: Runtime, synced: Tenant
+        self, client: httpx.AsyncClient, runtime: Runtime, seeded_synced: Tenant
     ) -> None:
-        stored = list((await tickets_by_vendor_id(runtime, cid(synced))).values())
+        stored = list((await tickets_by_vendor_id(runtime, cid(seeded_synced))).values())
         recent = stored[:5]
         async with runtime.session() as s:
             await s.execute(update(Ticket).values(updated_at=utcnow() - timedelta(days=2)))
@@ -223,7 +226,7 @@ class TestTicketFilters:
             )
         since = (utcnow() - timedelta(days=1)).isoformat()
 
-        ids, total = await offset_walk(client, synced, TICKETS, 100, updatedSince=since)
+        ids, total = await offset_walk(client, seeded_synced, TICKETS, 100, updatedSince=since)
 
         assert (set(ids), total) == ({str(t.id) for t in recent}, 5)
 
@@ -238,9 +241,9 @@ class TestTicketFilters:
         ],
     )
     async def test_updated_since_with_a_cursor_is_422(
-        self, client: httpx.AsyncClient, synced: Tenant, params: dict[str, str]
+        self, client: httpx.AsyncClient, seeded_synced: Tenant, params: dict[str, str]
     ) -> None:
-        r = await client.get(TICKETS, params=params, headers=synced.headers)
+        r = await client.get(TICKETS, params=params, headers=seeded_synced.headers)
         assert loc(r) == [["query", "updatedSince"]]
 
     @pytest.mark.parametrize(
@@ -258,35 +261,40 @@ class TestTicketFilters:
         ],
     )
     async def test_invalid_parameters_are_422_naming_them(
-        self, client: httpx.AsyncClient, synced: Tenant, params: dict[str, str], field: str
+        self, client: httpx.AsyncClient, seeded_synced: Tenant, params: dict[str, str], field: str
     ) -> None:
-        r = await client.get(TICKETS, params=params, headers=synced.headers)
+        r = await client.get(TICKETS, params=params, headers=seeded_synced.headers)
         assert loc(r) == [["query", field]]
 
 
 class TestTicketGet:
-    async def test_by_id_and_by_identifier(self, client: httpx.AsyncClient, synced: Tenant) -> None:
-        item = (await get(client, synced, TICKETS, limit=1))["items"][0]
+    async def test_by_id_and_by_identifier(
+        self, client: httpx.AsyncClient, seeded_synced: Tenant
+    ) -> None:
+        item = (await get(client, seeded_synced, TICKETS, limit=1))["items"][0]
 
-        assert await get(client, synced, f"{TICKETS}/{item['id']}") == item
-        assert await get(client, synced, f"{TICKETS}/by-identifier/{item['identifier']}") == item
+        assert await get(client, seeded_synced, f"{TICKETS}/{item['id']}") == item
+        assert (
+            await get(client, seeded_synced, f"{TICKETS}/by-identifier/{item['identifier']}")
+            == item
+        )
 
     async def test_unknown_and_foreign_tickets_are_404(
-        self, client: httpx.AsyncClient, synced: Tenant, other_tenant: Tenant
+        self, client: httpx.AsyncClient, seeded_synced: Tenant, other_tenant: Tenant
     ) -> None:
-        item = (await get(client, synced, TICKETS, limit=1))["items"][0]
+        item = (await get(client, seeded_synced, TICKETS, limit=1))["items"][0]
         urls = [f"{TICKETS}/{item['id']}", f"{TICKETS}/by-identifier/{item['identifier']}"]
         for url in urls:
             r = await client.get(url, headers=other_tenant.headers)
             assert (r.status_code, r.json()) == (404, {"detail": "ticket not found", "errors": []})
         for url in (f"{TICKETS}/{uuid.uuid4()}", f"{TICKETS}/by-identifier/NOPE-1"):
-            r = await client.get(url, headers=synced.headers)
-            assert r.status_code == 404
-        r = await client.get(f"{TICKETS}/not-a-uuid", headers=synced.headers)
+            r = await client.get(url, headers=seeded_synced.headers)
+            assert (r.status_code, r.json()) == (404, {"detail": "ticket not found", "errors": []})
+        r = await client.get(f"{TICKETS}/not-a-uuid", headers=seeded_synced.headers)
         assert loc(r) == [["path", "ticket_id"]]
 
     async def test_another_connection_sees_none_of_these_tickets(
-        self, client: httpx.AsyncClient, synced: Tenant, other_tenant: Tenant
+        self, client: httpx.AsyncClient, seeded_synced: Tenant, other_tenant: Tenant
     ) -> None:
         body = await get(client, other_tenant, TICKETS)
         assert (body["items"], body["total"]) == ([], 0)
@@ -294,64 +302,74 @@ class TestTicketGet:
 
 class TestCatalogReads:
     async def test_projects(
-        self, client: httpx.AsyncClient, site: Site, synced: Tenant, other_tenant: Tenant
+        self,
+        client: httpx.AsyncClient,
+        fake_site: Site,
+        seeded_synced: Tenant,
+        other_tenant: Tenant,
     ) -> None:
-        body = await get(client, synced, "/v1/itsm/projects")
+        body = await get(client, seeded_synced, "/v1/itsm/projects")
         assert body["total"] == 3
         assert {p["vendor_id"]: p["name"] for p in body["items"]} == {
-            p.key: p.name for p in site.projects.values()
+            p.key: p.name for p in fake_site.projects.values()
         }
-        cursor_ids = ids_of(await cursor_walk(client, synced, "/v1/itsm/projects", 2))
+        cursor_ids = ids_of(await cursor_walk(client, seeded_synced, "/v1/itsm/projects", 2))
         assert cursor_ids == [p["id"] for p in body["items"]]
         one = body["items"][0]
-        assert await get(client, synced, f"/v1/itsm/projects/{one['id']}") == one
-        assert one["vendor_attributes"]["id"] == site.find_project(one["key"]).id  # type: ignore[union-attr]
+        assert await get(client, seeded_synced, f"/v1/itsm/projects/{one['id']}") == one
+        assert one["vendor_attributes"]["id"] == fake_site.find_project(one["key"]).id  # type: ignore[union-attr]
         r = await client.get(f"/v1/itsm/projects/{one['id']}", headers=other_tenant.headers)
-        assert r.status_code == 404
+        assert (r.status_code, r.json()) == (404, {"detail": "project not found", "errors": []})
 
-    async def test_issue_types_by_project(self, client: httpx.AsyncClient, synced: Tenant) -> None:
-        projects = (await get(client, synced, "/v1/itsm/projects"))["items"]
-        all_types = await get(client, synced, "/v1/itsm/issue-types")
+    async def test_issue_types_by_project(
+        self, client: httpx.AsyncClient, seeded_synced: Tenant
+    ) -> None:
+        projects = (await get(client, seeded_synced, "/v1/itsm/projects"))["items"]
+        all_types = await get(client, seeded_synced, "/v1/itsm/issue-types")
         assert all_types["total"] == 15
-        mine = await get(client, synced, "/v1/itsm/issue-types", project_id=projects[0]["id"])
+        mine = await get(
+            client, seeded_synced, "/v1/itsm/issue-types", project_id=projects[0]["id"]
+        )
         assert {t["name"] for t in mine["items"]} == {"Task", "Sub-task", "Story", "Bug", "Epic"}
         assert {t["project_id"] for t in mine["items"]} == {projects[0]["id"]}
         cursor = await cursor_walk(
-            client, synced, "/v1/itsm/issue-types", 4, project_id=projects[0]["id"]
+            client, seeded_synced, "/v1/itsm/issue-types", 4, project_id=projects[0]["id"]
         )
         assert ids_of(cursor) == [t["id"] for t in mine["items"]]
 
     async def test_user_filters(
-        self, client: httpx.AsyncClient, runtime: Runtime, site: Site, synced: Tenant
+        self, client: httpx.AsyncClient, runtime: Runtime, fake_site: Site, seeded_synced: Tenant
     ) -> None:
-        users = {u.vendor_id: u for u in (await catalog(runtime, cid(synced))).users.values()}
+        users = {
+            u.vendor_id: u for u in (await catalog(runtime, cid(seeded_synced))).users.values()
+        }
         url = "/v1/itsm/users"
-        everyone = await get(client, synced, url, limit=1000)
+        everyone = await get(client, seeded_synced, url, limit=1000)
         assert everyone["total"] == len(users)
         item = everyone["items"][0]
         assert item["vendor_attributes"]["data"] == {"vendor": "JIRA", "accountType": "atlassian"}
-        assert await get(client, synced, f"{url}/{item['id']}") == item
+        assert await get(client, seeded_synced, f"{url}/{item['id']}") == item
 
-        inactive = await get(client, synced, url, status="INACTIVE")
+        inactive = await get(client, seeded_synced, url, status="INACTIVE")
         assert {u["vendor_id"] for u in inactive["items"]} == {
-            v for v in users if not site.users[v].active
+            v for v in users if not fake_site.users[v].active
         }
         assert inactive["total"] > 0
 
         someone = next(u for u in users.values() if u.email)
-        found = await get(client, synced, url, email=someone.email.upper())  # type: ignore[union-attr]
+        found = await get(client, seeded_synced, url, email=someone.email.upper())  # type: ignore[union-attr]
         assert [u["vendor_id"] for u in found["items"]] == [someone.vendor_id]
 
         part = (someone.name or "")[1:4].lower()
-        by_name = await get(client, synced, url, name=part, limit=1000)
+        by_name = await get(client, seeded_synced, url, name=part, limit=1000)
         assert {u["vendor_id"] for u in by_name["items"]} == {
             v for v, u in users.items() if u.name and part in u.name.lower()
         }
 
-        project = (await get(client, synced, "/v1/itsm/projects"))["items"][0]
-        members = await get(client, synced, url, projectId=project["id"], limit=1000)
+        project = (await get(client, seeded_synced, "/v1/itsm/projects"))["items"][0]
+        members = await get(client, seeded_synced, url, projectId=project["id"], limit=1000)
         assert {u["vendor_id"] for u in members["items"]} == {
-            v for v in users if site.users[v].active
+            v for v in users if fake_site.users[v].active
         }
 
         async with runtime.session() as s:
@@ -360,21 +378,23 @@ class TestCatalogReads:
                 update(User).where(User.vendor_id == someone.vendor_id).values(updated_at=utcnow())
             )
         since = (utcnow() - timedelta(days=1)).isoformat()
-        recent = await get(client, synced, url, updatedSince=since)
+        recent = await get(client, seeded_synced, url, updatedSince=since)
         assert [u["vendor_id"] for u in recent["items"]] == [someone.vendor_id]
         r = await client.get(
-            url, params={"updatedSince": since, "enableCursor": "true"}, headers=synced.headers
+            url,
+            params={"updatedSince": since, "enableCursor": "true"},
+            headers=seeded_synced.headers,
         )
         assert loc(r) == [["query", "updatedSince"]]
-        r = await client.get(url, params={"status": "GONE"}, headers=synced.headers)
+        r = await client.get(url, params={"status": "GONE"}, headers=seeded_synced.headers)
         assert loc(r) == [["query", "status"]]
 
     async def test_unknown_user_and_project_are_404(
-        self, client: httpx.AsyncClient, synced: Tenant
+        self, client: httpx.AsyncClient, seeded_synced: Tenant
     ) -> None:
-        for url in (f"/v1/itsm/users/{uuid.uuid4()}", f"/v1/itsm/projects/{uuid.uuid4()}"):
-            r = await client.get(url, headers=synced.headers)
-            assert r.status_code == 404
+        for kind in ("user", "project"):
+            r = await client.get(f"/v1/itsm/{kind}s/{uuid.uuid4()}", headers=seeded_synced.headers)
+            assert (r.status_code, r.json()) == (404, {"detail": f"{kind} not found", "errors": []})
 
     async def test_a_user_no_longer_assignable_leaves_the_project_but_stays_listed(
         self, client: httpx.AsyncClient, runtime: Runtime, site: Site, tenant: Tenant
@@ -426,6 +446,7 @@ def synthetic(token: str, n: int) -> NormalizedIssue:
     )
 
 
+@pytest.mark.slow
 class TestCursorUnderInserts:
     @settings(
         max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

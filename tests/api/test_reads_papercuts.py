@@ -9,8 +9,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.helpers import Tenant
-from tests.sync.fixtures import seed
+from tests.fixtures.emulator import seed
+from tests.fixtures.tenants import Tenant
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.sync.service import run_sync

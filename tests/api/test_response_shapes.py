@@ -16,9 +16,8 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import Tenant
-from tests.sync.fixtures import *  # noqa: F403 (the fixtures)
-from tests.sync.fixtures import cid, seed
+from tests.fixtures.emulator import seed
+from tests.fixtures.tenants import Tenant, cid
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.sync.service import run_sync

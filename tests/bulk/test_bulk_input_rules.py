@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy import func, select
 
 from tests.bulk.conftest import ASYNC_URL, SYNC_URL, UPDATE_URL, ticket
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import Job
@@ -15,7 +15,7 @@ from ticketbridge.store.models import Job
 
 class TestBulkSyncItems:
     async def test_an_item_breaking_a_rule_fails_alone(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         tickets = [
             ticket(0),
@@ -28,7 +28,7 @@ class TestBulkSyncItems:
             ticket(7, surprise="ignored"),
         ]
         tickets[3].pop("type")
-        site.stats.reset()
+        ops_site.stats.reset()
         r = await client.post(
             SYNC_URL, json={"tickets": tickets, "also": "ignored"}, headers=tenant.headers
         )
@@ -50,13 +50,13 @@ class TestBulkSyncItems:
         assert "project_vendor_id" in results[4]["error"]
         assert "name" in results[5]["error"]
         assert "custom_fields" in results[6]["error"]
-        assert site.issues_count() == 3
-        assert site.get_issue(results[3]["vendor_ticket_id"]).issuetype_id == "10004"
+        assert ops_site.issues_count() == 3
+        assert ops_site.get_issue(results[3]["vendor_ticket_id"]).issuetype_id == "10004"
 
 
 class TestBulkUpdateBody:
     async def test_updates_breaking_a_rule_are_a_422_and_no_job(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
         body = {
             "ticket_ids": ["0190d6a4-5b1c-7cc0-8000-000000000000"],

@@ -13,15 +13,16 @@ from tests.bulk.conftest import (
     ASYNC_URL,
     BULK_CREATE,
     UPDATE_URL,
-    Waits,
     stats,
     ticket,
     wait_job,
 )
-from tests.helpers import Tenant
-from ticketbridge.fakejira import FakeJiraState, Site, create_app
+from tests.fixtures.service import RecordingSleep
+from tests.fixtures.store import count_rows
+from tests.fixtures.tenants import Tenant
+from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
-from ticketbridge.store.models import Project, Ticket, User
+from ticketbridge.store.models import Job, Project, Ticket, User
 from ticketbridge.sync.service import run_sync
 
 BULK_TRANSITION = "POST /rest/api/3/bulk/issues/transition"
@@ -59,14 +60,14 @@ async def stored_tickets(
 
 class TestBulkCreateJob:
     async def test_success_with_stored_tickets(
-        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, site: Site
+        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, ops_site: Site
     ) -> None:
         results = await stored_tickets(client, synced, runtime, 3)
 
         assert [r["request_index"] for r in results] == [0, 1, 2]
         for r in results:
             assert r["success"] is True and r["error"] is None
-            assert site.get_issue(r["vendor_ticket_id"]).summary == f"t{r['request_index']}"
+            assert ops_site.get_issue(r["vendor_ticket_id"]).summary == f"t{r['request_index']}"
             got = await client.get(f"/v1/itsm/tickets/{r['ticket_id']}", headers=synced.headers)
             assert got.json()["identifier"] == r["identifier"]
 
@@ -85,7 +86,7 @@ class TestBulkCreateJob:
         assert job["started_at"] is not None and job["finished_at"] is not None
 
     async def test_failed_items_make_a_failed_job_with_reasons(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         tickets = [ticket(0), ticket(1, type="Nope"), ticket(2, identifier="ID-2")]
         job_id = await submit(client, tenant, ASYNC_URL, {"tickets": tickets})
@@ -100,10 +101,10 @@ class TestBulkCreateJob:
         assert "unknown issue type 'Nope'" in bad["error"]
         assert reason["results"][2]["identifier"] == "ID-2"
         assert job["results"] == reason["results"]
-        assert site.issues_count() == 2
+        assert ops_site.issues_count() == 2
 
     async def test_more_than_the_cap_is_422(
-        self, client: httpx.AsyncClient, tenant: Tenant
+        self, client: httpx.AsyncClient, tenant: Tenant, runtime: Runtime, ops_site: Site
     ) -> None:
         r = await client.post(
             ASYNC_URL, json={"tickets": [ticket(i) for i in range(51)]}, headers=tenant.headers
@@ -111,10 +112,13 @@ class TestBulkCreateJob:
 
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["body", "tickets"]
+        assert "50" in r.json()["errors"][0]["msg"]
+        assert await count_rows(runtime, Job) == 0
+        assert ops_site.stats.total == 0
 
     @pytest.mark.timeout(60)
     async def test_an_idempotency_key_returns_the_same_job(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         headers = {**tenant.headers, "Idempotency-Key": "async-1"}
         body = {"tickets": [ticket(0)]}
@@ -124,7 +128,7 @@ class TestBulkCreateJob:
         assert again.status_code == 202
         assert again.json() == first.json()
         await wait_job(client, tenant, first.json()["job_id"])
-        assert site.issues_count() == 1
+        assert ops_site.issues_count() == 1
 
 
 class TestJobVisibility:
@@ -141,6 +145,7 @@ class TestJobVisibility:
         assert theirs.status_code == 404
         assert theirs.json() == {"detail": "job not found", "errors": []}
         assert unknown.status_code == 404
+        assert unknown.json() == theirs.json()  # another's job and no job look the same
 
     async def test_list_filters_by_status_and_account(
         self, client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
@@ -166,12 +171,14 @@ class TestJobVisibility:
         r = await client.get("/v1/jobs?status=DONE", headers=tenant.headers)
 
         assert r.status_code == 422
-        assert r.json()["errors"][0]["loc"] == ["query", "status"]
+        [error] = r.json()["errors"]
+        assert error["loc"] == ["query", "status"]
+        assert "DONE" not in r.text  # input is never echoed
 
 
 class TestBulkUpdateJob:
     async def test_status_and_fields_in_bulk_calls(
-        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, site: Site
+        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, ops_site: Site
     ) -> None:
         created = await stored_tickets(client, synced, runtime, 4)
         async with runtime.session() as s:
@@ -182,7 +189,7 @@ class TestBulkUpdateJob:
                 )
             )
         assert dev is not None
-        site.stats.reset()
+        ops_site.stats.reset()
         body = {
             "ticket_ids": [r["ticket_id"] for r in created],
             "updates": {
@@ -199,7 +206,7 @@ class TestBulkUpdateJob:
         assert job["status"] == "SUCCESS", job
         assert [r["ticket_id"] for r in job["results"]] == body["ticket_ids"]
         for r in created:
-            issue = site.get_issue(r["vendor_ticket_id"])
+            issue = ops_site.get_issue(r["vendor_ticket_id"])
             assert issue.status.name == "In Progress"
             assert issue.summary == "renamed"
             assert issue.assignee == dev.vendor_id
@@ -214,7 +221,7 @@ class TestBulkUpdateJob:
             )
             assert stored["description"] == "now **bold**"
             assert stored["assigned_user_id"] == str(dev.id)
-        calls = stats(site)
+        calls = stats(ops_site)
         # One read of the workflow's transitions (both issues are in To Do), one bulk step.
         assert calls[TRANSITIONS] == 1
         assert calls[BULK_TRANSITION] == 1
@@ -228,7 +235,7 @@ class TestBulkUpdateJob:
         synced: Tenant,
         other_tenant: Tenant,
         runtime: Runtime,
-        site: Site,
+        ops_site: Site,
     ) -> None:
         await run_sync(runtime, uuid.UUID(str(other_tenant.connection_id)), full=True)
         mine = await stored_tickets(client, synced, runtime, 1)
@@ -247,14 +254,14 @@ class TestBulkUpdateJob:
         results = job["failure_reason"]["results"]
         assert [r["success"] for r in results] == [True, False, False]
         assert results[1]["error"] == "ticket not found in this connection"
-        assert site.get_issue(mine[0]["vendor_ticket_id"]).summary == "mine only"
-        assert site.get_issue(theirs[0]["vendor_ticket_id"]).summary == "t0"
+        assert ops_site.get_issue(mine[0]["vendor_ticket_id"]).summary == "mine only"
+        assert ops_site.get_issue(theirs[0]["vendor_ticket_id"]).summary == "t0"
 
     async def test_an_unreachable_status_fails_every_item_with_its_reason(
-        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, site: Site
+        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, ops_site: Site
     ) -> None:
         created = await stored_tickets(client, synced, runtime, 2)
-        site.set_screen("OPS", "21", ["resolution"])  # In Progress needs a field we never send
+        ops_site.set_screen("OPS", "21", ["resolution"])  # In Progress needs a field we never send
         body = {
             "ticket_ids": [r["ticket_id"] for r in created],
             "updates": {"status": "IN_PROGRESS", "name": "not applied"},
@@ -267,7 +274,9 @@ class TestBulkUpdateJob:
         assert (reason["succeeded"], reason["failed"]) == (0, 2)
         assert all("requires Resolution (resolution)" in r["error"] for r in reason["results"])
         # Fields are only edited on tickets whose transition succeeded.
-        assert all(site.get_issue(r["vendor_ticket_id"]).summary != "not applied" for r in created)
+        assert all(
+            ops_site.get_issue(r["vendor_ticket_id"]).summary != "not applied" for r in created
+        )
 
     @pytest.mark.parametrize(
         ("status", "jira_status", "steps"),
@@ -278,30 +287,32 @@ class TestBulkUpdateJob:
         client: httpx.AsyncClient,
         synced: Tenant,
         runtime: Runtime,
-        site: Site,
+        ops_site: Site,
         status: str,
         jira_status: str,
         steps: int,
     ) -> None:
         created = await stored_tickets(client, synced, runtime, 3)
         # The issues start in To Do; OPS's workflow becomes the classic one, from Open.
-        site.find_project("OPS").workflow = "classic"  # type: ignore[union-attr]
+        ops_site.find_project("OPS").workflow = "classic"  # type: ignore[union-attr]
         for r in created:
-            site.get_issue(r["vendor_ticket_id"]).status_id = "1"
-        site.stats.reset()
+            ops_site.get_issue(r["vendor_ticket_id"]).status_id = "1"
+        ops_site.stats.reset()
         body = {"ticket_ids": [r["ticket_id"] for r in created], "updates": {"status": status}}
 
         job = await wait_job(client, synced, await submit(client, synced, UPDATE_URL, body))
 
         assert job["status"] == "SUCCESS", job
-        assert {site.get_issue(r["vendor_ticket_id"]).status.name for r in created} == {jira_status}
-        calls = stats(site)
+        assert {ops_site.get_issue(r["vendor_ticket_id"]).status.name for r in created} == {
+            jira_status
+        }
+        calls = stats(ops_site)
         # The first issue walks the path; the two others follow, one bulk call per step.
         assert calls.get("POST /rest/api/3/issue/{issueIdOrKey}/transitions", 0) == steps
         assert calls.get(BULK_TRANSITION, 0) == steps
 
     async def test_tags_are_replaced_keeping_the_markers(
-        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, site: Site
+        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, ops_site: Site
     ) -> None:
         created = await stored_tickets(client, synced, runtime, 2)
         body = {"ticket_ids": [r["ticket_id"] for r in created], "updates": {"tags": ["x", "y"]}}
@@ -310,7 +321,7 @@ class TestBulkUpdateJob:
 
         assert job["status"] == "SUCCESS"
         for r in created:
-            labels = site.get_issue(r["vendor_ticket_id"]).labels
+            labels = ops_site.get_issue(r["vendor_ticket_id"]).labels
             assert labels[:2] == ["x", "y"] and len(labels) == 3  # plus the marker
             stored = (
                 await client.get(f"/v1/itsm/tickets/{r['ticket_id']}", headers=synced.headers)
@@ -329,10 +340,16 @@ class TestBulkUpdateJob:
         r = await client.post(UPDATE_URL, json=body, headers=synced.headers)
 
         assert r.status_code == 404
+        assert (
+            r.json()["detail"]
+            == f"assigned_user_id: user {body['updates']['assigned_user_id']} not found"
+        )
         jobs = (await client.get("/v1/jobs", headers=synced.headers)).json()
         assert jobs["total"] == 1  # only the create job
 
-    async def test_empty_updates_are_422(self, client: httpx.AsyncClient, tenant: Tenant) -> None:
+    async def test_empty_updates_are_422(
+        self, client: httpx.AsyncClient, tenant: Tenant, runtime: Runtime
+    ) -> None:
         r = await client.post(
             UPDATE_URL,
             json={"ticket_ids": [str(uuid.uuid4())], "updates": {}},
@@ -340,13 +357,16 @@ class TestBulkUpdateJob:
         )
 
         assert r.status_code == 422
+        [error] = r.json()["errors"]
+        assert "updates must change at least one field" in error["msg"]
+        assert await count_rows(runtime, Job) == 0
 
 
 class TestRateLimitStorm:
     async def test_jobs_finish_without_duplicates_honouring_retry_after(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, waits: Waits
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, retry_sleep: RecordingSleep
     ) -> None:
-        site.faults.configure({"seed": 7, "rate_limit": {"share": 0.3, "retry_after": 1}})
+        ops_site.faults.configure({"seed": 7, "rate_limit": {"share": 0.3, "retry_after": 1}})
         jobs = [
             await submit(
                 client, tenant, ASYNC_URL, {"tickets": [ticket(j * 10 + i) for i in range(10)]}
@@ -357,13 +377,13 @@ class TestRateLimitStorm:
         finished = [await wait_job(client, tenant, j) for j in jobs]
 
         assert [j["status"] for j in finished] == ["SUCCESS"] * 5
-        assert site.issues_count() == 50
-        summaries = sorted(i.summary for i in site.issues.values())
+        assert ops_site.issues_count() == 50
+        summaries = sorted(i.summary for i in ops_site.issues.values())
         assert summaries == sorted(f"bulk ticket {n}" for n in range(50))
-        throttled = site.faults.injected["rate_limited"]
-        assert throttled > 0 and site.stats.statuses["429"] == throttled
-        assert waits.delays == [1.0] * throttled  # every wait is the Retry-After
-        assert stats(site)[BULK_CREATE] >= 5
+        throttled = ops_site.faults.injected["rate_limited"]
+        assert throttled > 0 and ops_site.stats.statuses["429"] == throttled
+        assert retry_sleep.waits == [1.0] * throttled  # every wait is the Retry-After
+        assert stats(ops_site)[BULK_CREATE] >= 5
 
 
 class TestFromTheStore:
@@ -378,38 +398,26 @@ class TestFromTheStore:
         assert {t.identifier for t in rows} >= {r["identifier"] for r in results}
 
 
-class RefusingTransport(httpx.AsyncBaseTransport):
-    """fakejira, except that the bulk edit and bulk transition submissions are refused, as on
-    a site without the bulk API (a fault the emulator has no switch for)."""
-
-    REFUSED = {"/rest/api/3/bulk/issues/fields", "/rest/api/3/bulk/issues/transition"}
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.refused = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and request.url.path in self.REFUSED:
-            self.refused += 1
-            return httpx.Response(403, json={"errors": [{"message": "Bulk edit is disabled."}]})
-        return await self.inner.handle_async_request(request)
+BULK_SUBMISSIONS = [
+    "POST /rest/api/3/bulk/issues/fields",
+    "POST /rest/api/3/bulk/issues/transition",
+]
 
 
 class TestBulkApiRefused:
-    @pytest.fixture
-    def vendor_transport(self, fake_jira: FakeJiraState) -> RefusingTransport:
-        return RefusingTransport(httpx.ASGITransport(app=create_app(fake_jira)))
+    """A site where the bulk edit and bulk transition submissions are refused (403)."""
 
     async def test_falls_back_to_per_issue_calls(
         self,
         client: httpx.AsyncClient,
         synced: Tenant,
         runtime: Runtime,
-        site: Site,
-        vendor_transport: RefusingTransport,
+        ops_site: Site,
     ) -> None:
         created = await stored_tickets(client, synced, runtime, 3)
-        site.stats.reset()
+        ops_site.stats.reset()
+        refuse = {"status": 403, "message": "Bulk edit is disabled.", "routes": BULK_SUBMISSIONS}
+        ops_site.faults.configure({"refuse": refuse})
         body = {
             "ticket_ids": [r["ticket_id"] for r in created],
             "updates": {"status": "CLOSED", "priority": "LOW", "name": "one by one"},
@@ -418,14 +426,14 @@ class TestBulkApiRefused:
         job = await wait_job(client, synced, await submit(client, synced, UPDATE_URL, body))
 
         assert job["status"] == "SUCCESS", job
-        assert vendor_transport.refused == 2
+        assert ops_site.faults.injected["refused"] == 2
         for r in created:
-            issue = site.get_issue(r["vendor_ticket_id"])
+            issue = ops_site.get_issue(r["vendor_ticket_id"])
             assert (issue.status.name, issue.summary, issue.priority_id) == (
                 "Done",
                 "one by one",
                 "4",
             )
-        calls = stats(site)
+        calls = stats(ops_site)
         assert calls["POST /rest/api/3/issue/{issueIdOrKey}/transitions"] == 3
         assert calls["PUT /rest/api/3/issue/{issueIdOrKey}"] == 3

@@ -10,8 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.bulk.conftest import BULK_CREATE, SEARCH, SYNC_URL, Waits, stats, ticket
-from tests.helpers import Tenant
+from tests.bulk.conftest import BULK_CREATE, SEARCH, SYNC_URL, stats, ticket
+from tests.fixtures.service import RecordingSleep
+from tests.fixtures.tenants import Tenant
 from ticketbridge.config import Settings
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
@@ -24,13 +25,13 @@ def keys_of(body: dict[str, Any]) -> list[str | None]:
 
 class TestPerItemResults:
     async def test_two_invalid_items_fail_alone_in_one_vendor_call(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         tickets = [ticket(i) for i in range(50)]
         # Ours: two forms of one field. Jira's: a custom field value Jira refuses.
         tickets[3] = ticket(3, project_id=str(uuid.uuid4()))
         tickets[17] = ticket(17, custom_fields={"customfield_10016": "many"})
-        site.stats.reset()
+        ops_site.stats.reset()
 
         r = await client.post(SYNC_URL, json={"tickets": tickets}, headers=tenant.headers)
 
@@ -42,11 +43,11 @@ class TestPerItemResults:
         assert set(failed) == {3, 17}
         assert "mutually exclusive" in failed[3]
         assert "customfield_10016" in failed[17]
-        assert stats(site)[BULK_CREATE] == 1
-        assert site.issues_count() == 48
+        assert stats(ops_site)[BULK_CREATE] == 1
+        assert ops_site.issues_count() == 48
         for result in body["results"]:
             if result["success"]:
-                issue = site.get_issue(result["vendor_ticket_id"])
+                issue = ops_site.get_issue(result["vendor_ticket_id"])
                 assert issue.summary == f"bulk ticket {result['request_index']}"
 
     async def test_vendor_id_forms_answer_no_ticket_id_but_keep_their_identifiers(
@@ -65,7 +66,7 @@ class TestPerItemResults:
         assert stored == {x["identifier"] for x in body["results"]}
 
     async def test_uuid_forms_are_stored_from_one_search(
-        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, site: Site
+        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, ops_site: Site
     ) -> None:
         async with runtime.session() as s:
             ops = await s.scalar(select(Project).where(Project.key == "OPS"))
@@ -74,15 +75,15 @@ class TestPerItemResults:
             {"name": f"stored {i}", "project_id": str(ops.id), "type": "Bug", "tags": ["sec"]}
             for i in range(5)
         ]
-        site.stats.reset()
+        ops_site.stats.reset()
 
         r = await client.post(SYNC_URL, json={"tickets": tickets}, headers=synced.headers)
 
         body = r.json()
         assert body["succeeded"] == 5
-        assert stats(site)[BULK_CREATE] == 1
-        assert stats(site)[SEARCH] == 1  # one read-back for the chunk, no GET per issue
-        assert "GET /rest/api/3/issue/{issueIdOrKey}" not in stats(site)
+        assert stats(ops_site)[BULK_CREATE] == 1
+        assert stats(ops_site)[SEARCH] == 1  # one read-back for the chunk, no GET per issue
+        assert "GET /rest/api/3/issue/{issueIdOrKey}" not in stats(ops_site)
         for result in body["results"]:
             got = await client.get(
                 f"/v1/itsm/tickets/{result['ticket_id']}", headers=synced.headers
@@ -95,7 +96,7 @@ class TestPerItemResults:
             assert stored["name"] == f"stored {result['request_index']}"
 
     async def test_caller_identifiers_are_kept_and_duplicates_refused(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         tickets = [ticket(0, identifier="VULN-1"), ticket(1, identifier="VULN-1")]
 
@@ -106,12 +107,12 @@ class TestPerItemResults:
         assert body["results"][0]["success"] is True
         assert body["results"][0]["identifier"] == "VULN-1"
         assert "already used by request_index 0" in body["results"][1]["error"]
-        assert site.issues_count() == 1
+        assert ops_site.issues_count() == 1
 
     async def test_statuses_are_applied_and_an_unreachable_one_keeps_the_issue(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
-        site.set_screen("DEMO", "31", ["resolution"])  # Done needs a field we never send
+        ops_site.set_screen("DEMO", "31", ["resolution"])  # Done needs a field we never send
         tickets = [
             ticket(0, status="IN_PROGRESS"),
             ticket(1, status="IN_REVIEW"),
@@ -124,17 +125,17 @@ class TestPerItemResults:
             await client.post(SYNC_URL, json={"tickets": tickets}, headers=tenant.headers)
         ).json()
 
-        names = [site.get_issue(r["vendor_ticket_id"]).status.name for r in body["results"]]
+        names = [ops_site.get_issue(r["vendor_ticket_id"]).status.name for r in body["results"]]
         assert names == ["In Progress", "In Progress", "To Do", "To Do", "To Do"]
         # A status never deletes a created issue: CLOSED was out of reach, the issue stays.
         assert all(r["success"] for r in body["results"]), body
-        assert site.issues_count() == 5
-        assert stats(site).get("DELETE /rest/api/3/issue/{issueIdOrKey}", 0) == 0
+        assert ops_site.issues_count() == 5
+        assert stats(ops_site).get("DELETE /rest/api/3/issue/{issueIdOrKey}", 0) == 0
 
 
 class TestBatchSize:
     async def test_more_than_the_cap_is_422_naming_tickets(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         r = await client.post(
             SYNC_URL, json={"tickets": [ticket(i) for i in range(51)]}, headers=tenant.headers
@@ -142,7 +143,7 @@ class TestBatchSize:
 
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["body", "tickets"]
-        assert site.issues_count() == 0
+        assert ops_site.issues_count() == 0
 
     async def test_an_empty_list_is_422(self, client: httpx.AsyncClient, tenant: Tenant) -> None:
         r = await client.post(SYNC_URL, json={"tickets": []}, headers=tenant.headers)
@@ -157,29 +158,29 @@ class TestRaisedCap:
         return settings.model_copy(update={"bulk_max_tickets": 120})
 
     async def test_chunks_of_fifty_keep_request_order(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         tickets = [ticket(i) for i in range(120)]
-        site.stats.reset()
+        ops_site.stats.reset()
 
         body = (
             await client.post(SYNC_URL, json={"tickets": tickets}, headers=tenant.headers)
         ).json()
 
         assert body["succeeded"] == 120
-        assert stats(site)[BULK_CREATE] == 3
+        assert stats(ops_site)[BULK_CREATE] == 3
         for result in body["results"]:
-            issue = site.get_issue(result["vendor_ticket_id"])
+            issue = ops_site.get_issue(result["vendor_ticket_id"])
             assert issue.summary == f"bulk ticket {result['request_index']}"
         assert len(set(keys_of(body))) == 120
 
 
 class TestExactlyOnce:
     async def test_an_ambiguous_5xx_is_reconciled_by_markers(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         # Jira applies the bulk create, then answers 504: the service must not send it again.
-        site.faults.configure(
+        ops_site.faults.configure(
             {"ambiguous": {"mode": "5xx", "status": 504, "count": 1, "routes": [BULK_CREATE]}}
         )
 
@@ -190,14 +191,16 @@ class TestExactlyOnce:
         ).json()
 
         assert body["succeeded"] == 10
-        assert site.issues_count() == 10
-        assert stats(site)[BULK_CREATE] == 1
+        assert ops_site.issues_count() == 10
+        assert stats(ops_site)[BULK_CREATE] == 1
         assert len(set(keys_of(body))) == 10
 
     async def test_a_dropped_answer_resends_only_what_is_missing(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
-        site.faults.configure({"ambiguous": {"mode": "drop", "count": 1, "routes": [BULK_CREATE]}})
+        ops_site.faults.configure(
+            {"ambiguous": {"mode": "drop", "count": 1, "routes": [BULK_CREATE]}}
+        )
 
         body = (
             await client.post(
@@ -206,14 +209,14 @@ class TestExactlyOnce:
         ).json()
 
         assert body["succeeded"] == 7
-        assert site.issues_count() == 7
+        assert ops_site.issues_count() == 7
 
     async def test_jira_down_fails_the_items_after_checking_markers(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         # A plain 503 (not applied) every time: each retry is preceded by a marker search
         # that finds nothing; the items fail with Jira's status, and nothing exists.
-        site.faults.configure(
+        ops_site.faults.configure(
             {"error_rate": {"share": 1.0, "status": 503, "routes": [BULK_CREATE]}}
         )
 
@@ -225,18 +228,18 @@ class TestExactlyOnce:
 
         assert body["failed"] == 4
         assert all("unavailable" in r["error"] for r in body["results"])
-        assert stats(site)[BULK_CREATE] == 3
-        assert stats(site)[SEARCH] == 2
-        assert site.issues_count() == 0
+        assert stats(ops_site)[BULK_CREATE] == 3
+        assert stats(ops_site)[SEARCH] == 2
+        assert ops_site.issues_count() == 0
 
     @pytest.mark.timeout(60)
     async def test_an_idempotency_key_replays_without_vendor_calls(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         headers = {**tenant.headers, "Idempotency-Key": "bulk-1"}
         payload = {"tickets": [ticket(i) for i in range(3)]}
         first = await client.post(SYNC_URL, json=payload, headers=headers)
-        site.stats.reset()
+        ops_site.stats.reset()
 
         again = await client.post(SYNC_URL, json=payload, headers=headers)
         other = await client.post(SYNC_URL, json={"tickets": [ticket(9)]}, headers=headers)
@@ -244,16 +247,16 @@ class TestExactlyOnce:
         assert again.status_code == 200
         assert again.json() == first.json()
         assert again.headers["Idempotent-Replayed"] == "true"
-        assert stats(site) == {}
+        assert stats(ops_site) == {}
         assert other.status_code == 422
-        assert site.issues_count() == 3
+        assert ops_site.issues_count() == 3
 
 
 class TestRateLimits:
     async def test_429s_are_waited_out_as_retry_after_says(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, waits: Waits
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, retry_sleep: RecordingSleep
     ) -> None:
-        site.faults.configure(
+        ops_site.faults.configure(
             {"seed": 3, "rate_limit": {"share": 0.5, "retry_after": 2, "routes": [BULK_CREATE]}}
         )
 
@@ -264,7 +267,7 @@ class TestRateLimits:
         ).json()
 
         assert body["succeeded"] == 5
-        assert site.issues_count() == 5
-        throttled = site.faults.injected["rate_limited"]
+        assert ops_site.issues_count() == 5
+        throttled = ops_site.faults.injected["rate_limited"]
         assert throttled >= 1
-        assert waits.delays == [2.0] * throttled
+        assert retry_sleep.waits == [2.0] * throttled

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from tests.bulk.conftest import ASYNC_URL, SYNC_URL, ticket, wait_job
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import Ticket
@@ -51,9 +51,9 @@ async def forget_tickets(runtime: Runtime) -> None:
 class TestVendorTroubleWhilePreparing:
     @pytest.mark.parametrize("fault", sorted(FAULTS))
     async def test_bulk_sync_is_200_and_only_the_items_needing_the_lookup_fail(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, fault: str
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, fault: str
     ) -> None:
-        site.faults.configure(FAULTS[fault])
+        ops_site.faults.configure(FAULTS[fault])
         tickets = [vendor_item("no lookup needed"), ticket(1), ticket(2)]
 
         r = await client.post(SYNC_URL, json={"tickets": tickets}, headers=tenant.headers)
@@ -61,16 +61,16 @@ class TestVendorTroubleWhilePreparing:
         assert r.status_code == 200, r.text
         ok, *failed = r.json()["results"]
         assert ok["success"] is True
-        assert site.get_issue(ok["vendor_ticket_id"]).summary == "no lookup needed"
+        assert ops_site.get_issue(ok["vendor_ticket_id"]).summary == "no lookup needed"
         for item in failed:
             assert item["success"] is False
             assert item["error"]
-        assert site.issues_count() == 1
+        assert ops_site.issues_count() == 1
 
     async def test_an_async_job_records_the_items_errors_and_creates_the_rest(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
-        site.faults.configure(FAULTS["503"])
+        ops_site.faults.configure(FAULTS["503"])
         tickets = [ticket(0), vendor_item("no lookup needed")]
 
         r = await client.post(ASYNC_URL, json={"tickets": tickets}, headers=tenant.headers)
@@ -81,12 +81,12 @@ class TestVendorTroubleWhilePreparing:
         failed, ok = job["results"]
         assert failed["success"] is False and "503" in failed["error"]
         assert ok["success"] is True
-        assert site.issues_count() == 1
+        assert ops_site.issues_count() == 1
 
 
 class TestIdentifierUniqueness:
     async def test_the_second_identical_bulk_call_is_an_item_409_and_so_is_a_single_create(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         body = {"tickets": [vendor_item("vendor path", "EXT-VENDOR-1")]}
         first = await client.post(SYNC_URL, json=body, headers=tenant.headers)
@@ -99,10 +99,10 @@ class TestIdentifierUniqueness:
         assert "already exists" in dup["error"]
         single = await client.post(CREATE_URL, json=body["tickets"][0], headers=tenant.headers)
         assert single.status_code == 409, single.text
-        assert site.issues_count() == 1
+        assert ops_site.issues_count() == 1
 
     async def test_jira_knows_what_the_store_does_not(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
         body = {"tickets": [vendor_item("vendor path", "EXT-VENDOR-1")]}
         first = (await client.post(SYNC_URL, json=body, headers=tenant.headers)).json()
@@ -117,7 +117,7 @@ class TestIdentifierUniqueness:
         assert key in again["results"][0]["error"]  # found by its marker in Jira
         assert single.status_code == 409, single.text
         assert "already exists" in done["results"][0]["error"]
-        assert site.issues_count() == 1
+        assert ops_site.issues_count() == 1
 
 
 class TestIdentifierRoundTrip:
@@ -159,7 +159,7 @@ class TestIdentifierRoundTrip:
         tenant: Tenant,
         other_tenant: Tenant,
         runtime: Runtime,
-        site: Site,
+        ops_site: Site,
     ) -> None:
         body = {"tickets": [vendor_item("vendor path", "EXT-VENDOR-1")]}
         [made] = (await client.post(SYNC_URL, json=body, headers=tenant.headers)).json()["results"]
@@ -167,7 +167,7 @@ class TestIdentifierRoundTrip:
             CREATE_URL, json=vendor_item("generated identifier"), headers=tenant.headers
         )
         assert another.status_code in (200, 201), another.text
-        outside = site.create_issue(
+        outside = ops_site.create_issue(
             {"fields": {"project": {"key": "DEMO"}, "issuetype": {"id": TASK_ID}, "summary": "x"}}
         )
 

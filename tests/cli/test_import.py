@@ -21,7 +21,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.helpers import jira_credentials
+from tests.fixtures.tenants import jira_credentials
 from ticketbridge import cli, cli_ops
 from ticketbridge.config import Settings
 from ticketbridge.fakejira import FakeJiraState, Site, create_app

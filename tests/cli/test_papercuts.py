@@ -16,9 +16,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import PG_URL, _pg_reachable
 from tests.e2e.procs import Processes, clean_env, cli, free_port, wait_http
-from tests.helpers import scratch_database
+from tests.fixtures.database import PG_URL, _pg_reachable, scratch_database
 from ticketbridge.cli import app
 
 KEY = "Qm9vdHN0cmFwLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmc="

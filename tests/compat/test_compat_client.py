@@ -18,7 +18,7 @@ import pytest
 from tests.compat.client import ApiError, Client, summary_of
 from tests.e2e.conftest import ADMIN, FakeJira, base_env
 from tests.e2e.procs import Processes, create_api_key, free_port, run_cli, wait_http
-from tests.helpers import scratch_database
+from tests.fixtures.database import scratch_database
 
 pytestmark = pytest.mark.e2e
 

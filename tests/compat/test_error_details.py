@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 
 NOT_FOUND = "project 'NOPE' not found in Jira (or not visible to this connection)"
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 
 CREATE_URL = "/v1/itsm/tickets"
 BY_IDENTIFIER = "/v1/itsm/tickets/by-identifier/"

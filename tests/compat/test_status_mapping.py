@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.helpers import make_tenant
+from tests.fixtures.tenants import make_tenant
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 

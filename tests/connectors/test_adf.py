@@ -1023,6 +1023,7 @@ def _texts(node: Any) -> list[str]:
     return own + [x for child in node.get("content", []) for x in _texts(child)]
 
 
+@pytest.mark.slow
 class TestRoundTripProperties:
     @PROPERTY
     @given(ADF_DOCS)

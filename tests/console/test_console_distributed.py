@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from tests.console.conftest import SLOW, console_errors
 from tests.e2e.conftest import FakeJira, base_env, create_tenant, tickets
 from tests.e2e.procs import Processes, create_api_key, free_port, run_cli, wait_http
-from tests.helpers import scratch_database
+from tests.fixtures.database import scratch_database
 
 pytestmark = pytest.mark.e2e
 

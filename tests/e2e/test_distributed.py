@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import Api, FakeJira, base_env, create_tenant, job_statuses, tickets
 from tests.e2e.procs import Processes, create_api_key, free_port, run_cli, wait_http, wait_until
-from tests.helpers import scratch_database
+from tests.fixtures.database import scratch_database
 
 pytestmark = pytest.mark.e2e
 

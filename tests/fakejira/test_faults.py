@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 
 from ticketbridge.fakejira import FaultConfig, RateLimitFault, Site
+from ticketbridge.fakejira import context as fake_context
 from ticketbridge.fakejira.server import BackgroundServer
 
 from .conftest import ADMIN, create
@@ -94,6 +95,29 @@ class TestErrorRate:
         assert site.issues_count() == 0
 
 
+class TestRefuse:
+    async def test_a_4xx_on_the_chosen_routes_only_and_nothing_applied(
+        self, client: httpx.AsyncClient, site: Site
+    ) -> None:
+        refuse = {
+            "status": 403,
+            "message": "Bulk edit is disabled.",
+            "routes": ["/rest/api/3/issue"],
+        }
+        await put_faults(client, {"refuse": refuse})
+        refused = await client.post("/rest/api/3/issue", json=ISSUE_BODY)
+        assert refused.status_code == 403
+        assert refused.json()["errorMessages"] == ["Bulk edit is disabled."]
+        assert site.issues_count() == 0
+        assert (await client.get("/rest/api/3/myself")).status_code == 200
+        assert site.faults.injected["refused"] == 1
+
+    @pytest.mark.parametrize("status", [500, 429, 302])
+    async def test_only_a_4xx_other_than_429(self, client: httpx.AsyncClient, status: int) -> None:
+        response = await client.put("/_fake/faults", json={"refuse": {"status": status}})
+        assert response.status_code == 400
+
+
 class TestAmbiguousInProcess:
     async def test_5xx_after_applying(self, client: httpx.AsyncClient, site: Site) -> None:
         await put_faults(
@@ -158,11 +182,23 @@ class TestAmbiguousOverSocket:
 
 
 class TestLatency:
-    async def test_fixed_latency(self, client: httpx.AsyncClient) -> None:
+    async def test_fixed_latency(
+        self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Each request waits latency + jitter before it is served (the wait is recorded, not
+        timed: a loaded machine makes wall-clock bounds flaky)."""
+        waited: list[float] = []
+
+        async def sleep(delay: float) -> None:
+            waited.append(delay)
+
+        monkeypatch.setattr(fake_context, "asyncio", SimpleNamespace(sleep=sleep))
         await put_faults(client, {"latency_ms": 120, "latency_jitter_ms": 30})
-        started = time.perf_counter()
-        assert (await client.get("/rest/api/3/myself")).status_code == 200
-        assert time.perf_counter() - started >= 0.12
+        for _ in range(5):
+            assert (await client.get("/rest/api/3/myself")).status_code == 200
+        assert len(waited) == 5
+        assert all(0.12 <= delay <= 0.15 for delay in waited), waited
+        assert len(set(waited)) > 1  # the jitter varies
 
 
 class TestFaultConfigApi:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 import httpx
+import pytest
 
 from ticketbridge.fakejira import FakeJiraState, SeedSpec, Site
 from ticketbridge.fakejira.model import CAT_DONE
@@ -29,6 +29,7 @@ def seeded(spec: SeedSpec) -> Site:
 
 
 class TestDeterminism:
+    @pytest.mark.slow
     def test_same_seed_same_issues(self) -> None:
         spec = SeedSpec(projects=3, issues_per_project=200, users=25, seed=11, now_ms=START_MS)
         first, second = seeded(spec), seeded(spec)
@@ -137,12 +138,3 @@ class TestAdminSeeding:
         listed = (await client.get("/_fake/users")).json()
         assert {u["emailAddress"] for u in listed} == {"admin@example.com", "qa@example.com"}
         assert (await client.get("/_fake/issues/DEMO-1")).status_code == 404
-
-
-class TestSpeed:
-    def test_seed_100k_issues(self) -> None:
-        started = time.perf_counter()
-        site = seeded(SeedSpec.for_total(100_000, now_ms=START_MS))
-        seconds = time.perf_counter() - started
-        assert site.issues_count() == 100_000
-        print(f"\nseeded 100,000 issues in {seconds:.2f}s")

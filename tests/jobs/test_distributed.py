@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
-from tests.helpers import scratch_database
-from tests.jobs.conftest import Tenant, tickets
+from tests.fixtures.database import scratch_database
+from tests.jobs.conftest import StoreTenant, tickets
 from ticketbridge.bulk.service import enqueue_create
 from ticketbridge.config import Settings
 from ticketbridge.fakejira import Site
@@ -84,10 +84,10 @@ class TestSchema:
 
 class TestDispatch:
     async def test_enqueue_defers_one_task_per_job(
-        self, procrastinate_app: Any, runtime: Runtime, tenant: Tenant
+        self, procrastinate_app: Any, runtime: Runtime, store_tenant: StoreTenant
     ) -> None:
         async with runtime.session() as s:
-            job = await enqueue_create(s, runtime, tenant.connection, tickets(2))
+            job = await enqueue_create(s, runtime, store_tenant.connection, tickets(2))
         runner = ProcrastinateRunner(procrastinate_app)
 
         await runner.enqueue(job.id)
@@ -103,10 +103,10 @@ class TestDispatch:
         ]
 
     async def test_a_worker_runs_the_job(
-        self, procrastinate_app: Any, runtime: Runtime, tenant: Tenant, site: Site
+        self, procrastinate_app: Any, runtime: Runtime, store_tenant: StoreTenant, fake_site: Site
     ) -> None:
         async with runtime.session() as s:
-            job = await enqueue_create(s, runtime, tenant.connection, tickets(60))
+            job = await enqueue_create(s, runtime, store_tenant.connection, tickets(60))
         await ProcrastinateRunner(procrastinate_app).enqueue(job.id)
 
         await procrastinate_app.run_worker_async(
@@ -119,19 +119,19 @@ class TestDispatch:
         async with runtime.session() as s:
             done = await JobRepository(s).get(job.id)
         assert done is not None and done.status == "SUCCESS", done.results[:2]
-        assert site.issues_count() == 60
+        assert fake_site.issues_count() == 60
         runs = [r for r in await queued(procrastinate_app) if r["task_name"] == "jobs.run"]
         assert [r["status"] for r in runs] == ["succeeded"]
 
 
 class TestRecovery:
     async def test_lost_and_abandoned_jobs_are_deferred_again(
-        self, procrastinate_app: Any, runtime: Runtime, tenant: Tenant
+        self, procrastinate_app: Any, runtime: Runtime, store_tenant: StoreTenant
     ) -> None:
         async with runtime.session() as s:
-            lost = await enqueue_create(s, runtime, tenant.connection, tickets(1))
-            fresh = await enqueue_create(s, runtime, tenant.connection, tickets(1))
-            abandoned = await enqueue_create(s, runtime, tenant.connection, tickets(1))
+            lost = await enqueue_create(s, runtime, store_tenant.connection, tickets(1))
+            fresh = await enqueue_create(s, runtime, store_tenant.connection, tickets(1))
+            abandoned = await enqueue_create(s, runtime, store_tenant.connection, tickets(1))
         old = utcnow() - timedelta(minutes=5)
         async with runtime.session() as s:
             await s.execute(update(Job).where(Job.id == lost.id).values(created_at=old))
@@ -202,7 +202,7 @@ class TestSlotLimiter:
 
 class TestScheduledSyncs:
     async def test_due_connections_are_synced_by_workers(
-        self, procrastinate_app: Any, runtime: Runtime, tenant: Tenant
+        self, procrastinate_app: Any, runtime: Runtime, store_tenant: StoreTenant
     ) -> None:
         context = SimpleNamespace(app=procrastinate_app, additional_context={"runtime": runtime})
 
@@ -215,8 +215,10 @@ class TestScheduledSyncs:
             additional_context={"runtime": runtime},
         )
 
-        mine = [r for r in deferred if r["args"] == {"connection_id": str(tenant.connection.id)}]
+        mine = [
+            r for r in deferred if r["args"] == {"connection_id": str(store_tenant.connection.id)}
+        ]
         assert len(mine) == 1
         async with runtime.session() as s:
-            state = await SyncRepository(s).state(tenant.connection.id)
+            state = await SyncRepository(s).state(store_tenant.connection.id)
         assert state is not None and state.last_success_at is not None

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.jobs.conftest import Tenant, tickets
+from tests.jobs.conftest import StoreTenant, expire_lease, tickets
 from ticketbridge.bulk import jobs as bulk_jobs
 from ticketbridge.bulk.service import enqueue_create
 from ticketbridge.fakejira import Site
@@ -53,9 +53,9 @@ def crash() -> Any:
     return killed
 
 
-async def enqueue(runtime: Runtime, tenant: Tenant, count: int) -> uuid.UUID:
+async def enqueue(runtime: Runtime, store_tenant: StoreTenant, count: int) -> uuid.UUID:
     async with runtime.session() as s:
-        job = await enqueue_create(s, runtime, tenant.connection, tickets(count))
+        job = await enqueue_create(s, runtime, store_tenant.connection, tickets(count))
     return job.id
 
 
@@ -71,23 +71,23 @@ async def run_until_idle(runner: EmbeddedRunner) -> None:
     await runner.idle()
 
 
-def summaries(site: Site) -> list[str]:
-    return sorted(issue.summary for issue in site.issues.values())
+def summaries(fake_site: Site) -> list[str]:
+    return sorted(issue.summary for issue in fake_site.issues.values())
 
 
 class TestRunsJobs:
     async def test_a_queued_job_runs_to_success(
-        self, runtime: Runtime, tenant: Tenant, site: Site
+        self, runtime: Runtime, store_tenant: StoreTenant, fake_site: Site
     ) -> None:
-        job_id = await enqueue(runtime, tenant, 60)
+        job_id = await enqueue(runtime, store_tenant, 60)
 
         await run_until_idle(EmbeddedRunner(runtime, HANDLERS))
 
         job = await load(runtime, job_id)
         assert job.status == "SUCCESS"
         assert (job.progress_total, job.progress_done, job.lease_owner) == (60, 60, None)
-        assert site.issues_count() == 60
-        assert site.stats.routes[BULK_CREATE] == 2  # chunks of 50
+        assert fake_site.issues_count() == 60
+        assert fake_site.stats.routes[BULK_CREATE] == 2  # chunks of 50
         async with runtime.session() as s:
             chunks = await JobChunkRepository(s).for_job(job_id)
         assert {c.status for c in chunks.values()} == {"DONE"}
@@ -95,9 +95,9 @@ class TestRunsJobs:
 
 class TestExactlyOnce:
     async def test_a_crash_between_jira_and_the_database_creates_nothing_twice(
-        self, runtime: Runtime, tenant: Tenant, site: Site, crash: Any
+        self, runtime: Runtime, store_tenant: StoreTenant, fake_site: Site, crash: Any
     ) -> None:
-        job_id = await enqueue(runtime, tenant, 70)
+        job_id = await enqueue(runtime, store_tenant, 70)
         reached: list[int] = []
 
         async def stuck(*args: Any, **kwargs: Any) -> Any:
@@ -112,26 +112,26 @@ class TestExactlyOnce:
                 await wait_for(lambda: len(reached) == 2, "both chunks to reach Jira")
         crashed = await load(runtime, job_id)
         assert crashed.status == "RUNNING" and crashed.lease_owner == runner.owner
-        assert site.issues_count() == 70
+        assert fake_site.issues_count() == 70
 
-        await asyncio.sleep(1.1)  # the dead runner's lease runs out
-        site.stats.reset()
+        await expire_lease(runtime, job_id)  # the dead runner's lease runs out
+        fake_site.stats.reset()
         await run_until_idle(EmbeddedRunner(runtime, HANDLERS, lease_secs=1.0))
 
         job = await load(runtime, job_id)
         assert job.status == "SUCCESS" and job.attempts >= 2
-        assert site.issues_count() == 70
-        assert summaries(site) == sorted(f"job ticket {i}" for i in range(70))
-        assert BULK_CREATE not in site.stats.routes  # found by marker: nothing resent
+        assert fake_site.issues_count() == 70
+        assert summaries(fake_site) == sorted(f"job ticket {i}" for i in range(70))
+        assert BULK_CREATE not in fake_site.stats.routes  # found by marker: nothing resent
         # per SENT chunk: one marker search, one read-back of the issues to store
-        assert site.stats.routes[SEARCH] == 4
+        assert fake_site.stats.routes[SEARCH] == 4
         keys = [r["vendor_ticket_id"] for r in job.results]
         assert len(set(keys)) == 70
 
     async def test_a_crash_before_the_call_sends_the_chunk_on_resume(
-        self, runtime: Runtime, tenant: Tenant, site: Site, crash: Any
+        self, runtime: Runtime, store_tenant: StoreTenant, fake_site: Site, crash: Any
     ) -> None:
-        job_id = await enqueue(runtime, tenant, 5)
+        job_id = await enqueue(runtime, store_tenant, 5)
         intents: list[int] = []
 
         async def die_after_intent(connector: Any, items: Any, **kw: Any) -> Any:
@@ -147,61 +147,71 @@ class TestExactlyOnce:
                 await wait_for(lambda: bool(intents), "the intent to be committed")
         async with runtime.session() as s:
             assert (await JobChunkRepository(s).for_job(job_id))[0].status == "SENT"
-        assert site.issues_count() == 0
+        assert fake_site.issues_count() == 0
 
-        await asyncio.sleep(1.1)
+        await expire_lease(runtime, job_id)
         await run_until_idle(EmbeddedRunner(runtime, HANDLERS, lease_secs=1.0))
 
         assert (await load(runtime, job_id)).status == "SUCCESS"
-        assert site.issues_count() == 5
-        assert site.stats.routes[BULK_CREATE] == 1
+        assert fake_site.issues_count() == 5
+        assert fake_site.stats.routes[BULK_CREATE] == 1
         # the SENT chunk's markers (found none), then the read-back of the issues to store
-        assert site.stats.routes[SEARCH] == 2
+        assert fake_site.stats.routes[SEARCH] == 2
 
     async def test_a_lost_answer_is_reconciled_within_the_attempt(
-        self, runtime: Runtime, tenant: Tenant, site: Site
+        self, runtime: Runtime, store_tenant: StoreTenant, fake_site: Site
     ) -> None:
-        site.faults.configure({"ambiguous": {"mode": "drop", "count": 2, "routes": [BULK_CREATE]}})
-        job_id = await enqueue(runtime, tenant, 100)
+        fake_site.faults.configure(
+            {"ambiguous": {"mode": "drop", "count": 2, "routes": [BULK_CREATE]}}
+        )
+        job_id = await enqueue(runtime, store_tenant, 100)
 
         await run_until_idle(EmbeddedRunner(runtime, HANDLERS))
 
         job = await load(runtime, job_id)
         assert job.status == "SUCCESS" and job.attempts == 1
-        assert site.issues_count() == 100
-        assert site.stats.routes[BULK_CREATE] == 2
+        assert fake_site.issues_count() == 100
+        assert fake_site.stats.routes[BULK_CREATE] == 2
 
 
 class TestRetries:
     async def test_a_transient_failure_is_retried_later(
-        self, runtime: Runtime, tenant: Tenant, site: Site, monkeypatch: pytest.MonkeyPatch
+        self,
+        runtime: Runtime,
+        store_tenant: StoreTenant,
+        fake_site: Site,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         monkeypatch.setattr("ticketbridge.jobs.runner.retry_delay", lambda attempt: 0.0)
-        site.faults.configure(
+        fake_site.faults.configure(
             {"error_rate": {"share": 1.0, "status": 503, "routes": [BULK_CREATE]}}
         )
-        job_id = await enqueue(runtime, tenant, 3)
+        job_id = await enqueue(runtime, store_tenant, 3)
         runner = EmbeddedRunner(runtime, HANDLERS)
 
         await run_until_idle(runner)
         released = await load(runtime, job_id)
-        site.faults.configure({})
+        fake_site.faults.configure({})
         await run_until_idle(runner)
 
         assert (released.status, released.lease_owner) == ("RUNNING", None)
         job = await load(runtime, job_id)
         assert (job.status, job.attempts) == ("SUCCESS", 2)
-        assert site.issues_count() == 3
+        assert fake_site.issues_count() == 3
 
     async def test_after_the_last_attempt_every_item_fails_with_the_reason(
-        self, runtime: Runtime, tenant: Tenant, site: Site, monkeypatch: pytest.MonkeyPatch
+        self,
+        runtime: Runtime,
+        store_tenant: StoreTenant,
+        fake_site: Site,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         monkeypatch.setattr("ticketbridge.jobs.runner.retry_delay", lambda attempt: 0.0)
         monkeypatch.setattr("ticketbridge.jobs.runner.MAX_ATTEMPTS", 2)
-        site.faults.configure(
+        fake_site.faults.configure(
             {"error_rate": {"share": 1.0, "status": 503, "routes": [BULK_CREATE]}}
         )
-        job_id = await enqueue(runtime, tenant, 2)
+        job_id = await enqueue(runtime, store_tenant, 2)
         runner = EmbeddedRunner(runtime, HANDLERS)
 
         await run_until_idle(runner)
@@ -215,22 +225,22 @@ class TestRetries:
             r["error"].startswith("gave up after 2 attempts: Jira is unavailable")
             for r in job.failure_reason["results"]
         )
-        assert site.issues_count() == 0
+        assert fake_site.issues_count() == 0
 
 
 class TestShutdownAndLeases:
     async def test_shutdown_mid_job_hands_the_job_back_for_an_immediate_resume(
-        self, runtime: Runtime, tenant: Tenant, site: Site
+        self, runtime: Runtime, store_tenant: StoreTenant, fake_site: Site
     ) -> None:
         # 20 chunks, 4 at a time, 200 ms each: about a second of work to interrupt.
-        site.faults.configure({"latency_ms": 200})
-        job_id = await enqueue(runtime, tenant, 1000)
+        fake_site.faults.configure({"latency_ms": 200})
+        job_id = await enqueue(runtime, store_tenant, 1000)
         runner = EmbeddedRunner(runtime, HANDLERS, lease_secs=3600)
         async with runner.serve():
             await runner.enqueue(job_id)
-            await wait_for(lambda: site.stats.routes[BULK_CREATE] > 0, "a chunk to be created")
+            await wait_for(lambda: fake_site.stats.routes[BULK_CREATE] > 0, "a chunk to be created")
         stopped = await load(runtime, job_id)
-        site.faults.configure({})
+        fake_site.faults.configure({})
 
         async with runtime.session() as s:
             claimable = await JobRepository(s).claimable(utcnow(), limit=5)
@@ -239,13 +249,13 @@ class TestShutdownAndLeases:
         assert stopped.status == "RUNNING" and stopped.lease_owner is None
         assert claimable == [job_id]
         assert (await load(runtime, job_id)).status == "SUCCESS"
-        assert site.issues_count() == 1000
+        assert fake_site.issues_count() == 1000
 
     async def test_a_runner_that_loses_its_lease_stops_and_writes_nothing(
-        self, runtime: Runtime, tenant: Tenant, site: Site
+        self, runtime: Runtime, store_tenant: StoreTenant, fake_site: Site
     ) -> None:
-        site.faults.configure({"latency_ms": 300})
-        job_id = await enqueue(runtime, tenant, 3)
+        fake_site.faults.configure({"latency_ms": 300})
+        job_id = await enqueue(runtime, store_tenant, 3)
         runner = EmbeddedRunner(runtime, HANDLERS, lease_secs=0.6)
         await runner.fill()
         await asyncio.sleep(0.1)

@@ -8,7 +8,7 @@ import socket
 import uuid
 from datetime import timedelta
 
-from tests.jobs.conftest import Tenant, tickets
+from tests.jobs.conftest import StoreTenant, tickets
 from ticketbridge.bulk.schemas import JOB_BULK_CREATE
 from ticketbridge.handlers import job_handlers
 from ticketbridge.jobs import runner as runner_module
@@ -23,12 +23,12 @@ from ticketbridge.store.models import Job
 HANDLERS = job_handlers()
 
 
-async def new_job(runtime: Runtime, tenant: Tenant) -> uuid.UUID:
+async def new_job(runtime: Runtime, store_tenant: StoreTenant) -> uuid.UUID:
     async with runtime.session() as s:
         job = await create_job(
             s,
-            account_id=tenant.account_id,
-            connection_id=tenant.connection.id,
+            account_id=store_tenant.account_id,
+            connection_id=store_tenant.connection.id,
             job_type=JOB_BULK_CREATE,
             payload={"tickets": tickets(1), "identifiers": ["ID-1"]},
             total=1,
@@ -50,9 +50,9 @@ async def row(runtime: Runtime, job_id: uuid.UUID) -> Job:
 
 class TestClaim:
     async def test_one_of_many_concurrent_claims_wins(
-        self, runtime: Runtime, tenant: Tenant
+        self, runtime: Runtime, store_tenant: StoreTenant
     ) -> None:
-        job_id = await new_job(runtime, tenant)
+        job_id = await new_job(runtime, store_tenant)
 
         won = await asyncio.gather(*(claim(runtime, job_id, f"runner-{i}") for i in range(6)))
 
@@ -63,9 +63,9 @@ class TestClaim:
         assert job.attempts == 1 and job.started_at is not None
 
     async def test_a_live_lease_blocks_and_an_expired_one_is_taken_over(
-        self, runtime: Runtime, tenant: Tenant
+        self, runtime: Runtime, store_tenant: StoreTenant
     ) -> None:
-        job_id = await new_job(runtime, tenant)
+        job_id = await new_job(runtime, store_tenant)
         assert await claim(runtime, job_id, "a", lease=30)
         started = (await row(runtime, job_id)).started_at
 
@@ -78,8 +78,10 @@ class TestClaim:
         job = await row(runtime, job_id)
         assert (job.lease_owner, job.attempts, job.started_at) == ("b", 2, started)
 
-    async def test_a_finished_job_is_never_claimed(self, runtime: Runtime, tenant: Tenant) -> None:
-        job_id = await new_job(runtime, tenant)
+    async def test_a_finished_job_is_never_claimed(
+        self, runtime: Runtime, store_tenant: StoreTenant
+    ) -> None:
+        job_id = await new_job(runtime, store_tenant)
         assert await claim(runtime, job_id, "a")
         async with runtime.session() as s:
             done = await JobRepository(s).finish(
@@ -94,9 +96,9 @@ class TestClaim:
 
 class TestFencing:
     async def test_a_runner_that_lost_its_lease_can_write_nothing(
-        self, runtime: Runtime, tenant: Tenant
+        self, runtime: Runtime, store_tenant: StoreTenant
     ) -> None:
-        job_id = await new_job(runtime, tenant)
+        job_id = await new_job(runtime, store_tenant)
         assert await claim(runtime, job_id, "a")
         async with runtime.session() as s:
             await JobChunkRepository(s).ensure(job_id, {0: "m"})
@@ -119,9 +121,9 @@ class TestFencing:
         assert (chunk.status, chunk.attempts) == ("SENT", 1)
 
     async def test_intent_needs_a_lease_with_time_left(
-        self, runtime: Runtime, tenant: Tenant
+        self, runtime: Runtime, store_tenant: StoreTenant
     ) -> None:
-        job_id = await new_job(runtime, tenant)
+        job_id = await new_job(runtime, store_tenant)
         assert await claim(runtime, job_id, "a", lease=5)
         async with runtime.session() as s:
             await JobChunkRepository(s).ensure(job_id, {0: "m"})
@@ -134,8 +136,10 @@ class TestFencing:
 
         assert late is False
 
-    async def test_the_heartbeat_extends_the_lease(self, runtime: Runtime, tenant: Tenant) -> None:
-        job_id = await new_job(runtime, tenant)
+    async def test_the_heartbeat_extends_the_lease(
+        self, runtime: Runtime, store_tenant: StoreTenant
+    ) -> None:
+        job_id = await new_job(runtime, store_tenant)
         assert await claim(runtime, job_id, "a", lease=5)
         before = (await row(runtime, job_id)).lease_expires_at
         assert before is not None
@@ -165,9 +169,9 @@ class TestDeadOwners:
         ]
 
     async def test_start_up_resumes_a_dead_processes_jobs_at_once(
-        self, runtime: Runtime, tenant: Tenant
+        self, runtime: Runtime, store_tenant: StoreTenant
     ) -> None:
-        job_id = await new_job(runtime, tenant)
+        job_id = await new_job(runtime, store_tenant)
         dead = f"{socket.gethostname()}:{2**22 + 777}:dead:embedded"
         assert await claim(runtime, job_id, dead, lease=3600)
         runner = EmbeddedRunner(runtime, HANDLERS)

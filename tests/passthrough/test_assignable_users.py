@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 from tests.passthrough.conftest import ASSIGNABLE, calls, jira_direct, users_url
 from ticketbridge.fakejira import DEFAULT_ADMIN_ACCOUNT_ID, SeedSpec, Site
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 from tests.passthrough.conftest import (
     ASSIGNABLE,
     CREATEMETA,

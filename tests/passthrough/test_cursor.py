@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 from tests.passthrough.conftest import SEARCH_JQL, SEARCH_URL, calls
 from ticketbridge.errors import Unprocessable
 from ticketbridge.fakejira import SeedSpec, Site

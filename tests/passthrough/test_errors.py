@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 from tests.passthrough.conftest import (
     PROJECT_SEARCH,
     PROJECTS_URL,
@@ -32,7 +32,7 @@ ENDPOINTS = [
 
 
 @pytest.fixture
-def waits(retry_sleep: Any) -> list[float]:
+def retry_waits(retry_sleep: Any) -> list[float]:
     """Retry waits, recorded instead of slept: the interactive policy keeps the shared sleep."""
     recorded: list[float] = retry_sleep.waits
     return recorded
@@ -45,7 +45,7 @@ class TestRateLimited:
         client: httpx.AsyncClient,
         tenant: Tenant,
         fake_site: Site,
-        waits: list[float],
+        retry_waits: list[float],
         url: str,
         params: dict[str, str],
     ) -> None:
@@ -54,16 +54,16 @@ class TestRateLimited:
         assert r.status_code == 429
         assert r.headers["Retry-After"] == "30"
         assert "rate limiting" in r.json()["detail"]
-        assert waits == [] and fake_site.stats.total == 1
+        assert retry_waits == [] and fake_site.stats.total == 1
 
     async def test_short_retry_budget_then_429(
-        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, waits: list[float]
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, retry_waits: list[float]
     ) -> None:
         fake_site.faults.configure({"rate_limit": {"share": 1.0, "retry_after": 1}})
         r = await client.get(PROJECTS_URL, headers=tenant.headers)
         assert r.status_code == 429
         assert r.headers["Retry-After"] == "1"
-        assert waits == [1.0, 1.0]  # two short waits (2 s budget), then the caller decides
+        assert retry_waits == [1.0, 1.0]  # two short waits (2 s budget), then the caller decides
         assert calls(fake_site, PROJECT_SEARCH) == 3
 
     async def test_a_passing_429_is_retried_transparently(
@@ -100,12 +100,12 @@ class TestVendorFailures:
         assert fake_site.stats.statuses == {"401": 1}
 
     async def test_jira_down_is_503_after_short_retries(
-        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, waits: list[float]
+        self, client: httpx.AsyncClient, tenant: Tenant, fake_site: Site, retry_waits: list[float]
     ) -> None:
         fake_site.faults.configure({"error_rate": {"share": 1.0, "status": 503}})
         r = await client.get(SEARCH_URL, params={"jql": "project = DEMO"}, headers=tenant.headers)
         assert r.status_code == 503
-        assert calls(fake_site, SEARCH_JQL) == 3 and len(waits) == 2
+        assert calls(fake_site, SEARCH_JQL) == 3 and len(retry_waits) == 2
 
 
 class TestConnection:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 from tests.passthrough.conftest import CREATEMETA, calls, issue_types_url, jira_direct
 from ticketbridge.fakejira import Site
 

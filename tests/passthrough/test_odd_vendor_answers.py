@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 from tests.passthrough.conftest import SEARCH_URL
 from ticketbridge.fakejira import FakeJiraState
 from ticketbridge.fakejira import create_app as create_fake_jira

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 from tests.passthrough.conftest import PROJECT_SEARCH, PROJECTS_URL, calls, jira_direct
 from ticketbridge.fakejira import SeedSpec, Site
 

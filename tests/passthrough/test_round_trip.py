@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 from tests.passthrough.conftest import PROJECTS_URL, SEARCH_URL, users_url
 from ticketbridge.fakejira import Site
 

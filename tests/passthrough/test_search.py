@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 from tests.passthrough.conftest import SEARCH_JQL, SEARCH_URL, calls, jira_direct
 from ticketbridge.connectors.jira.passthrough_mapping import NORMALIZED_FIELDS
 from ticketbridge.fakejira import DEFAULT_ADMIN_ACCOUNT_ID, SeedSpec, Site
@@ -293,6 +293,7 @@ class TestLimits:
 
 
 class TestWalk:
+    @pytest.mark.slow
     async def test_thousand_issues_by_37_each_once_in_order(
         self, client: httpx.AsyncClient, tenant: Tenant, thousand: list[str], fake_site: Site
     ) -> None:

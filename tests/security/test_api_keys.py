@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event, select
 
-from tests.helpers import make_key
+from tests.fixtures.tenants import make_key
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import ApiKey
 

@@ -126,6 +126,7 @@ def serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.e2e  # each test starts `ticketbridge serve` in a subprocess
 class TestServeStartupChecks:
     def test_malformed_key_is_one_line(self, tmp_path: Path) -> None:
         done = serve(tmp_path, TICKETBRIDGE_SECRET_KEY="definitely-not-fernet")

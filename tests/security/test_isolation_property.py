@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
-from tests.helpers import jira_credentials, make_key
+from tests.fixtures.tenants import jira_credentials, make_key
 from tests.security.suite_support import suite_settings, truncate_all
 from ticketbridge.app import create_app
 from ticketbridge.connectors.http import RetryPolicy

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.helpers import jira_credentials, make_key
+from tests.fixtures.tenants import jira_credentials, make_key
 from tests.security.suite_support import (
     TEST_SECRET_KEY,
     known_failure,

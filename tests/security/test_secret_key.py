@@ -11,7 +11,7 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant
 from ticketbridge.config import Settings
 from ticketbridge.crypto import KeyRing, SecretBox, SecretKeyError, generate_key, load_keys
 from ticketbridge.provisioning.secret_rotation import (

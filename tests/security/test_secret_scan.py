@@ -24,7 +24,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
-from tests.helpers import jira_credentials, make_key
+from tests.fixtures.tenants import jira_credentials, make_key
 from tests.security.suite_support import suite_settings
 from ticketbridge.app import create_app
 from ticketbridge.connectors.http import RetryPolicy

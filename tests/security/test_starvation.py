@@ -19,8 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import event, select, update
 
-from tests.helpers import Tenant, make_tenant
-from tests.sync.fixtures import seed
+from tests.fixtures.emulator import seed
+from tests.fixtures.tenants import Tenant, make_tenant
 from tests.sync.test_incremental import leaves
 from ticketbridge.bulk.create import CachingConnector, prepare
 from ticketbridge.config import Settings

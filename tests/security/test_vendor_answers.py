@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.conftest import RecordingSleep
-from tests.helpers import Tenant
+from tests.fixtures.service import RecordingSleep
+from tests.fixtures.tenants import Tenant
 from tests.security.vendor_servers import (
     CONNECTIONS,
     Reply,

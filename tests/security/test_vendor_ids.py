@@ -12,7 +12,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from tests.helpers import Tenant, jira_credentials
+from tests.fixtures.tenants import Tenant, jira_credentials
 from ticketbridge.connectors.jira.client import JiraClient
 from ticketbridge.connectors.jira.connector import JiraConnector
 from ticketbridge.errors import Unprocessable

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Tenant, make_key
+from tests.fixtures.tenants import Tenant, make_key
 from ticketbridge.app import create_app
 from ticketbridge.config import Settings
 from ticketbridge.connectors.http import RetryPolicy

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import Tenant
-from tests.sync.fixtures import seed
+from tests.fixtures.emulator import seed
+from tests.fixtures.tenants import Tenant
 from ticketbridge.errors import NotFound
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import RecordingSleep
-from tests.helpers import Tenant
-from tests.sync.fixtures import cid, seed, sync_state, tickets_by_vendor_id
+from tests.fixtures.emulator import seed
+from tests.fixtures.service import RecordingSleep
+from tests.fixtures.store import sync_state, tickets_by_vendor_id
+from tests.fixtures.tenants import Tenant, cid
 from ticketbridge.errors import VendorRateLimited
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
@@ -18,10 +19,10 @@ RETRY_AFTER = 3
 
 class TestFaults:
     async def test_sync_completes_under_20_percent_429_and_503(
-        self, site: Site, runtime: Runtime, tenant: Tenant, waits: RecordingSleep
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant, patient_retries: RecordingSleep
     ) -> None:
-        seed(site, projects=2, per_project=300)
-        site.faults.configure(
+        seed(fake_site, projects=2, per_project=300)
+        fake_site.faults.configure(
             {
                 "seed": 11,
                 "rate_limit": {"share": 0.2, "retry_after": RETRY_AFTER},
@@ -31,26 +32,26 @@ class TestFaults:
 
         result = await run_sync(runtime, cid(tenant), config=SyncConfig(page_size=30))
 
-        injected = site.faults.injected
+        injected = fake_site.faults.injected
         assert injected["rate_limited"] >= 3 and injected["errors"] >= 3
-        assert site.stats.statuses["429"] == injected["rate_limited"]
-        assert site.stats.statuses["503"] == injected["errors"]
+        assert fake_site.stats.statuses["429"] == injected["rate_limited"]
+        assert fake_site.stats.statuses["503"] == injected["errors"]
         tickets = await tickets_by_vendor_id(runtime, cid(tenant))
-        assert set(tickets) == {str(i) for i in site.issues}
-        assert all(tickets[str(i.id)].name == i.summary for i in site.issues.values())
+        assert set(tickets) == {str(i) for i in fake_site.issues}
+        assert all(tickets[str(i.id)].name == i.summary for i in fake_site.issues.values())
         assert (result.tickets, result.projects) == (600, 2)
         # Every 429 was followed by a wait of exactly its Retry-After; every 503 by a
         # jittered backoff (never equal to it by chance, and capped).
-        assert waits.waits.count(RETRY_AFTER) == injected["rate_limited"]
-        backoffs = [d for d in waits.waits if d != RETRY_AFTER]
+        assert patient_retries.waits.count(RETRY_AFTER) == injected["rate_limited"]
+        backoffs = [d for d in patient_retries.waits if d != RETRY_AFTER]
         assert len(backoffs) == injected["errors"]
         assert all(0 <= d <= 8 for d in backoffs)
 
     async def test_a_vendor_that_keeps_refusing_fails_the_run_resumably(
-        self, site: Site, runtime: Runtime, tenant: Tenant, waits: RecordingSleep
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant, patient_retries: RecordingSleep
     ) -> None:
-        seed(site, projects=1, per_project=250)
-        site.faults.configure(
+        seed(fake_site, projects=1, per_project=250)
+        fake_site.faults.configure(
             {
                 "rate_limit": {
                     "share": 1.0,
@@ -66,11 +67,11 @@ class TestFaults:
         state = await sync_state(runtime, cid(tenant))
         assert state.status == "FAILED" and state.phase == "tickets"
         assert state.last_error == "VendorRateLimited: Jira is rate limiting this connection"
-        assert waits.waits == [1.0] * 11  # 12 attempts, 11 waits
-        site.faults.configure({})
-        site.stats.reset()
+        assert patient_retries.waits == [1.0] * 11  # 12 attempts, 11 waits
+        fake_site.faults.configure({})
+        fake_site.stats.reset()
 
         result = await run_sync(runtime, cid(tenant))
 
         assert (result.resumed, result.tickets) == (True, 250)
-        assert site.stats.routes["GET /rest/api/3/project/search"] == 0
+        assert fake_site.stats.routes["GET /rest/api/3/project/search"] == 0

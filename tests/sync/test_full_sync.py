@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import httpx
+import pytest
 from sqlalchemy import select
 
-from tests.helpers import Tenant
-from tests.sync.fixtures import catalog, cid, seed, sync_state, tickets_by_vendor_id
+from tests.fixtures.emulator import seed
+from tests.fixtures.store import catalog, sync_state, tickets_by_vendor_id
+from tests.fixtures.tenants import Tenant, cid
 from ticketbridge.connectors.jira.adf import adf_to_markdown
 from ticketbridge.fakejira import Site
 from ticketbridge.fakejira.model import ISSUE_TYPES, PRIORITIES_BY_ID, STATUSES
@@ -32,23 +34,24 @@ def at(ms: int | None) -> datetime | None:
 
 
 class TestFullSync:
+    @pytest.mark.slow
     async def test_every_issue_lands_with_every_field(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        seed(site, projects=3, per_project=1000, users=30)
+        seed(fake_site, projects=3, per_project=1000, users=30)
         result = await run_sync(runtime, cid(tenant))
 
         assert (result.mode, result.tickets, result.changed) == ("full", 3000, 3000)
         tickets = await tickets_by_vendor_id(runtime, cid(tenant))
         cat = await catalog(runtime, cid(tenant))
-        assert set(tickets) == {str(i) for i in site.issues}
+        assert set(tickets) == {str(i) for i in fake_site.issues}
         kinds = {"sub": 0, "unassigned": 0, "unicode": 0, "rich": 0, "done": 0}
-        for issue in site.issues.values():
+        for issue in fake_site.issues.values():
             t = tickets[str(issue.id)]
-            project = site.projects[issue.project_id]
+            project = fake_site.projects[issue.project_id]
             status = STATUSES[issue.status_id]
             done = status.category.key == "done"
-            parent = site.issues[issue.parent_id] if issue.parent_id else None
+            parent = fake_site.issues[issue.parent_id] if issue.parent_id else None
             assert t.vendor_key == issue.key
             assert t.identifier == issue.key
             assert t.name == issue.summary
@@ -99,15 +102,15 @@ class TestFullSync:
         assert all(count > 50 for count in kinds.values()), kinds
 
     async def test_catalog_matches_the_site(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        seed(site, projects=4, per_project=30, users=25)
+        seed(fake_site, projects=4, per_project=30, users=25)
         result = await run_sync(runtime, cid(tenant))
 
         cat = await catalog(runtime, cid(tenant))
         assert {
             p.key: (p.vendor_id, p.name, p.description, p.active) for p in cat.projects.values()
-        } == {p.key: (p.id, p.name, p.description, True) for p in site.projects.values()}
+        } == {p.key: (p.id, p.name, p.description, True) for p in fake_site.projects.values()}
         assert result.projects == 4
         for p in cat.projects.values():
             types = {
@@ -116,11 +119,13 @@ class TestFullSync:
                 if t.project_id == p.id
             }
             assert types == {t.id: (t.name, t.subtask) for t in ISSUE_TYPES}
-        referenced = {who for i in site.issues.values() for who in (i.assignee, i.reporter)}
-        expected = {u.account_id for u in site.users.values() if u.active} | (referenced - {None})
+        referenced = {who for i in fake_site.issues.values() for who in (i.assignee, i.reporter)}
+        expected = {u.account_id for u in fake_site.users.values() if u.active} | (
+            referenced - {None}
+        )
         assert {u.vendor_id for u in cat.users.values()} == expected
         for u in cat.users.values():
-            jira = site.users[u.vendor_id]
+            jira = fake_site.users[u.vendor_id]
             assert (u.name, u.email, u.status, u.account_type) == (
                 jira.display_name,
                 jira.email,
@@ -134,31 +139,31 @@ class TestFullSync:
         assert links == {(p, u) for p in cat.projects for u in assignable}
 
     async def test_state_records_success_and_watermark(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        seed(site, projects=2, per_project=120)
+        seed(fake_site, projects=2, per_project=120)
         await run_sync(runtime, cid(tenant))
 
         state = await sync_state(runtime, cid(tenant))
         assert (state.status, state.phase, state.full_sync_done) == ("IDLE", None, True)
         assert state.lease_owner is None and state.last_error is None
-        assert state.cursor == {"watermark_ms": max(i.updated for i in site.issues.values())}
+        assert state.cursor == {"watermark_ms": max(i.updated for i in fake_site.issues.values())}
         assert state.counts["tickets"] == 240 and state.counts["pages"] == 3
         assert state.last_success_at == state.last_finished_at == state.last_reconciled_at
 
     async def test_project_filter_limits_the_sync(
-        self, site: Site, runtime: Runtime, client: httpx.AsyncClient
+        self, fake_site: Site, runtime: Runtime, client: httpx.AsyncClient
     ) -> None:
-        from tests.sync.fixtures import tenant_on
+        from tests.fixtures.tenants import tenant_on
 
-        seed(site, projects=3, per_project=40)
+        seed(fake_site, projects=3, per_project=40)
         filtered = await tenant_on(
             client, runtime, "filtered", "acme.atlassian.net", project_keys_filter=["OPS", "NOPE"]
         )
         await run_sync(runtime, cid(filtered))
 
         tickets = await tickets_by_vendor_id(runtime, cid(filtered))
-        ops = {str(i.id) for i in site.issues.values() if i.key.startswith("OPS-")}
+        ops = {str(i.id) for i in fake_site.issues.values() if i.key.startswith("OPS-")}
         assert set(tickets) == ops
         cat = await catalog(runtime, cid(filtered))
         assert [p.key for p in cat.projects.values()] == ["OPS"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from tests.helpers import Tenant
-from tests.sync.fixtures import cid, search_calls, seed, sync_state, tickets_by_vendor_id
+from tests.fixtures.emulator import search_calls, seed
+from tests.fixtures.store import sync_state, tickets_by_vendor_id
+from tests.fixtures.tenants import Tenant, cid
 from ticketbridge.fakejira import Site
 from ticketbridge.fakejira.model import Issue
 from ticketbridge.runtime import Runtime
@@ -16,14 +17,14 @@ from ticketbridge.sync.service import SyncConfig, run_sync
 RECONCILE_NOW = SyncConfig(reconcile_every_runs=1)
 
 
-def leaves(site: Site) -> list[Issue]:
+def leaves(fake_site: Site) -> list[Issue]:
     """Issues nothing points at (deleting them removes nothing else)."""
-    parents = {i.parent_id for i in site.issues.values()}
-    return [i for i in site.issues.values() if i.id not in parents and i.parent_id is None]
+    parents = {i.parent_id for i in fake_site.issues.values()}
+    return [i for i in fake_site.issues.values() if i.id not in parents and i.parent_id is None]
 
 
-def create(site: Site, project: str, summary: str) -> Issue:
-    admin = site.user_by_email("admin@example.com")
+def create(fake_site: Site, project: str, summary: str) -> Issue:
+    admin = fake_site.user_by_email("admin@example.com")
     body = {
         "fields": {
             "project": {"key": project},
@@ -32,32 +33,35 @@ def create(site: Site, project: str, summary: str) -> Issue:
             "labels": ["fresh"],
         }
     }
-    return site.create_issue(body, actor=admin)
+    return fake_site.create_issue(body, actor=admin)
 
 
 class TestIncrementalSync:
     async def test_only_changed_issues_are_read_and_written(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        seed(site, projects=3, per_project=200)
+        seed(fake_site, projects=3, per_project=200)
         full = await run_sync(runtime, cid(tenant))
         before = await tickets_by_vendor_id(runtime, cid(tenant))
-        pool = leaves(site)
+        pool = leaves(fake_site)
         edited, moved, deleted = pool[:3], pool[3], pool[4:6]
         for issue in edited:
-            site.edit_issue(issue, {"fields": {"summary": f"Édité {issue.key} ✓"}})
+            fake_site.edit_issue(issue, {"fields": {"summary": f"Édité {issue.key} ✓"}})
         if moved.status.category.key == "done":
-            site.transition_issue(moved, "11")
-        site.transition_issue(moved, "31")
-        created = [create(site, "OPS", "Nouveau ticket 🚀"), create(site, "WEB", "second")]
+            fake_site.transition_issue(moved, "11")
+        fake_site.transition_issue(moved, "31")
+        created = [
+            create(fake_site, "OPS", "Nouveau ticket 🚀"),
+            create(fake_site, "WEB", "second"),
+        ]
         for issue in deleted:
-            site.delete_issue(issue)
-        site.stats.reset()
+            fake_site.delete_issue(issue)
+        fake_site.stats.reset()
 
         result = await run_sync(runtime, cid(tenant))
 
         assert (result.mode, result.reconciled) == ("incremental", False)
-        assert full.pages == 6 and search_calls(site) == 1  # one page, not six
+        assert full.pages == 6 and search_calls(fake_site) == 1  # one page, not six
         assert result.changed == len(edited) + 1 + len(created)
         after = await tickets_by_vendor_id(runtime, cid(tenant))
         changed_ids = {str(i.id) for i in [*edited, moved]}
@@ -86,20 +90,20 @@ class TestIncrementalSync:
         assert set(after) == set(before) | {str(i.id) for i in created}
 
     async def test_reconciliation_marks_deleted_issues_inactive(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        seed(site, projects=2, per_project=150)
+        seed(fake_site, projects=2, per_project=150)
         await run_sync(runtime, cid(tenant))
-        deleted = leaves(site)[:4]
+        deleted = leaves(fake_site)[:4]
         for issue in deleted:
-            site.delete_issue(issue)
-        site.stats.reset()
+            fake_site.delete_issue(issue)
+        fake_site.stats.reset()
 
         result = await run_sync(runtime, cid(tenant), config=RECONCILE_NOW)
 
         assert (result.reconciled, result.deactivated, result.reactivated) == (True, 4, 0)
         # One incremental page and one id page (5000 ids per page).
-        assert search_calls(site) == 2
+        assert search_calls(fake_site) == 2
         after = await tickets_by_vendor_id(runtime, cid(tenant))
         gone = {str(i.id) for i in deleted}
         assert {vid for vid, t in after.items() if not t.active} == gone
@@ -108,9 +112,9 @@ class TestIncrementalSync:
         assert state.last_reconciled_at == state.last_success_at
 
     async def test_reconciliation_is_periodic(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        seed(site, projects=1, per_project=20)
+        seed(fake_site, projects=1, per_project=20)
         await run_sync(runtime, cid(tenant))  # full: reconciles
         every_third = SyncConfig(reconcile_every_runs=3)
         runs = [await run_sync(runtime, cid(tenant), config=every_third) for _ in range(5)]
@@ -118,11 +122,11 @@ class TestIncrementalSync:
         assert [r.reconciled for r in runs] == [False, False, True, False, False]
 
     async def test_reconciliation_reactivates_a_ticket_still_in_jira(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        seed(site, projects=1, per_project=30)
+        seed(fake_site, projects=1, per_project=30)
         await run_sync(runtime, cid(tenant))
-        victim = next(iter(site.issues.values()))
+        victim = next(iter(fake_site.issues.values()))
         async with runtime.session() as s:
             await s.execute(
                 update(Ticket).where(Ticket.vendor_id == str(victim.id)).values(active=False)
@@ -134,29 +138,29 @@ class TestIncrementalSync:
         assert (await tickets_by_vendor_id(runtime, cid(tenant)))[str(victim.id)].active
 
     async def test_full_resync_reads_everything_and_changes_nothing(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        seed(site, projects=2, per_project=150)
+        seed(fake_site, projects=2, per_project=150)
         await run_sync(runtime, cid(tenant))
         before = await tickets_by_vendor_id(runtime, cid(tenant))
-        site.stats.reset()
+        fake_site.stats.reset()
 
         result = await run_sync(runtime, cid(tenant), full=True)
 
         assert (result.mode, result.tickets, result.changed) == ("full", 300, 0)
-        assert search_calls(site) == 3 + 1  # three pages and the id listing
+        assert search_calls(fake_site) == 3 + 1  # three pages and the id listing
         after = await tickets_by_vendor_id(runtime, cid(tenant))
         assert {k: t.updated_at for k, t in after.items()} == {
             k: t.updated_at for k, t in before.items()
         }
 
     async def test_children_read_before_their_parent_are_linked(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        site.reset()
-        parent = create(site, "DEMO", "parent")
-        admin = site.user_by_email("admin@example.com")
-        child = site.create_issue(
+        fake_site.reset()
+        parent = create(fake_site, "DEMO", "parent")
+        admin = fake_site.user_by_email("admin@example.com")
+        child = fake_site.create_issue(
             {
                 "fields": {
                     "project": {"key": "DEMO"},
@@ -167,9 +171,9 @@ class TestIncrementalSync:
             },
             actor=admin,
         )
-        site.edit_issue(parent, {"fields": {"summary": "parent, edited later"}})
+        fake_site.edit_issue(parent, {"fields": {"summary": "parent, edited later"}})
         parent.updated = child.updated + 1000  # the parent now sorts after its child
-        site.refresh(parent)
+        fake_site.refresh(parent)
 
         result = await run_sync(runtime, cid(tenant), config=SyncConfig(page_size=1))
 

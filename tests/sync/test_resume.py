@@ -10,16 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from tests.helpers import Tenant
-from tests.sync.fixtures import (
-    catalog,
-    cid,
-    search_calls,
-    seed,
-    snapshot,
-    sync_state,
-    tickets_by_vendor_id,
-)
+from tests.fixtures.emulator import search_calls, seed
+from tests.fixtures.store import catalog, snapshot, sync_state, tickets_by_vendor_id
+from tests.fixtures.tenants import Tenant, cid
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
@@ -50,16 +43,17 @@ async def same_store(runtime: Runtime, a: Tenant, b: Tenant) -> None:
 
 
 class TestCrashResume:
+    @pytest.mark.slow
     @pytest.mark.parametrize("k", [1, 4, 9])
     async def test_resumes_at_the_last_committed_page(
-        self, site: Site, runtime: Runtime, tenant: Tenant, other_tenant: Tenant, k: int
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant, other_tenant: Tenant, k: int
     ) -> None:
-        seed(site, projects=2, per_project=250)
+        seed(fake_site, projects=2, per_project=250)
         with pytest.raises(Crash):
             await run_sync(
                 runtime, cid(tenant), on_progress=crash_at("tickets", k), config=SMALL_PAGES
             )
-        assert search_calls(site) == k
+        assert search_calls(fake_site) == k
         state = await sync_state(runtime, cid(tenant))
         assert (state.status, state.phase, state.lease_owner) == ("FAILED", "tickets", None)
         assert state.cursor["run"]["pages"] == k
@@ -69,13 +63,13 @@ class TestCrashResume:
             "Crash: internal error during the sync; details are in the server log"
         )
         assert len(await tickets_by_vendor_id(runtime, cid(tenant))) == 50 * k
-        site.stats.reset()
+        fake_site.stats.reset()
 
         result = await run_sync(runtime, cid(tenant), config=SMALL_PAGES)
 
         assert (result.resumed, result.mode) == (True, "full")
-        assert site.stats.routes["GET /rest/api/3/project/search"] == 0  # catalog was done
-        ticket_pages = search_calls(site) - 1  # the last call lists ids (reconciliation)
+        assert fake_site.stats.routes["GET /rest/api/3/project/search"] == 0  # catalog was done
+        ticket_pages = search_calls(fake_site) - 1  # the last call lists ids (reconciliation)
         # The remaining pages, plus at most one more for the overlap re-read.
         assert PAGES - k <= ticket_pages <= PAGES - k + 1
         state = await sync_state(runtime, cid(tenant))
@@ -84,39 +78,39 @@ class TestCrashResume:
         await same_store(runtime, tenant, other_tenant)
 
     async def test_crash_during_reconciliation_resumes_there(
-        self, site: Site, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
     ) -> None:
-        seed(site, projects=2, per_project=250)
+        seed(fake_site, projects=2, per_project=250)
         with pytest.raises(Crash):
             await run_sync(
                 runtime, cid(tenant), on_progress=crash_at("reconcile", PAGES), config=SMALL_PAGES
             )
-        site.stats.reset()
+        fake_site.stats.reset()
 
         result = await run_sync(runtime, cid(tenant))
 
         assert (result.resumed, result.reconciled) == (True, True)
-        assert search_calls(site) == 1  # only the id listing
+        assert search_calls(fake_site) == 1  # only the id listing
         await run_sync(runtime, cid(other_tenant))
         await same_store(runtime, tenant, other_tenant)
 
     async def test_a_crash_in_the_catalog_restarts_the_catalog(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        seed(site, projects=2, per_project=50)
+        seed(fake_site, projects=2, per_project=50)
         with pytest.raises(Crash):
             await run_sync(runtime, cid(tenant), on_progress=crash_at("catalog"))
-        site.stats.reset()
+        fake_site.stats.reset()
 
         result = await run_sync(runtime, cid(tenant))
 
         assert (result.resumed, result.projects, result.tickets) == (True, 2, 100)
-        assert site.stats.routes["GET /rest/api/3/project/search"] == 1
+        assert fake_site.stats.routes["GET /rest/api/3/project/search"] == 1
 
     async def test_a_cancelled_run_resumes(
-        self, site: Site, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
     ) -> None:
-        seed(site, projects=2, per_project=250)
+        seed(fake_site, projects=2, per_project=250)
         reached = asyncio.Event()
 
         async def stall(p: SyncProgress) -> None:
@@ -134,20 +128,20 @@ class TestCrashResume:
         state = await sync_state(runtime, cid(tenant))
         assert (state.status, state.cursor["run"]["pages"]) == ("FAILED", 3)
         assert state.last_error is not None and state.last_error.startswith("CancelledError")
-        site.stats.reset()
+        fake_site.stats.reset()
 
         result = await run_sync(runtime, cid(tenant), config=SMALL_PAGES)
 
-        assert result.resumed and search_calls(site) - 1 <= PAGES - 3 + 1
+        assert result.resumed and search_calls(fake_site) - 1 <= PAGES - 3 + 1
         await run_sync(runtime, cid(other_tenant))
         await same_store(runtime, tenant, other_tenant)
 
 
 class TestLease:
     async def test_a_second_runner_is_refused_while_one_runs(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        seed(site, projects=1, per_project=250)
+        seed(fake_site, projects=1, per_project=250)
         inside, go_on = asyncio.Event(), asyncio.Event()
 
         async def pause(p: SyncProgress) -> None:
@@ -167,9 +161,9 @@ class TestLease:
         assert (state.status, state.lease_owner, state.last_error) == ("IDLE", None, None)
 
     async def test_an_expired_lease_of_a_dead_runner_is_taken_over(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        seed(site, projects=1, per_project=50)
+        seed(fake_site, projects=1, per_project=50)
         with pytest.raises(Crash):
             await run_sync(runtime, cid(tenant), on_progress=crash_at("tickets"))
         async with runtime.session() as s:  # a runner that died holding the lease
@@ -186,9 +180,9 @@ class TestLease:
         assert (result.resumed, result.tickets) == (True, 50)
 
     async def test_a_live_lease_of_another_runner_is_respected(
-        self, site: Site, runtime: Runtime, tenant: Tenant
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant
     ) -> None:
-        seed(site, projects=1, per_project=10)
+        seed(fake_site, projects=1, per_project=10)
         await run_sync(runtime, cid(tenant))
         async with runtime.session() as s:
             await s.execute(
@@ -196,8 +190,8 @@ class TestLease:
                     lease_owner="other-host:7", lease_expires_at=utcnow() + timedelta(minutes=5)
                 )
             )
-        site.stats.reset()
+        fake_site.stats.reset()
 
         with pytest.raises(SyncAlreadyRunning):
             await run_sync(runtime, cid(tenant))
-        assert site.stats.total == 0
+        assert fake_site.stats.total == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import uuid
 from datetime import timedelta
@@ -11,19 +12,22 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
-from tests.helpers import Tenant
-from tests.sync.fixtures import cid, seed, sync_state
+from tests.fixtures.emulator import seed
+from tests.fixtures.store import sync_state
+from tests.fixtures.tenants import Tenant, cid
 from ticketbridge import cli
 from ticketbridge.config import Settings
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime, open_runtime
 from ticketbridge.store.base import utcnow
-from ticketbridge.store.models import Connection, SyncState, Ticket
+from ticketbridge.store.models import Connection, IssueType, Project, SyncState, Ticket, User
 from ticketbridge.sync import cli as sync_cli
 from ticketbridge.sync import scheduler as scheduler_module
 from ticketbridge.sync.repository import ScheduleRow
+from ticketbridge.sync.run import SyncConfig
 from ticketbridge.sync.scheduler import SyncScheduler, runs_periodically
 from ticketbridge.sync.service import run_sync
 
@@ -57,11 +61,11 @@ class TestSyncEndpoint:
         client: httpx.AsyncClient,
         app: Any,
         runtime: Runtime,
-        site: Site,
+        fake_site: Site,
         tenant: Tenant,
         gate: asyncio.Event,
     ) -> None:
-        seed(site, projects=2, per_project=60)
+        seed(fake_site, projects=2, per_project=60)
 
         r = await client.post(SYNC, headers=tenant.headers)
 
@@ -97,9 +101,9 @@ class TestSyncEndpoint:
         )
 
     async def test_a_failed_sync_is_reported(
-        self, client: httpx.AsyncClient, app: Any, site: Site, tenant: Tenant
+        self, client: httpx.AsyncClient, app: Any, fake_site: Site, tenant: Tenant
     ) -> None:
-        site.set_api_token("admin@example.com", "rotated")
+        fake_site.set_api_token("admin@example.com", "rotated")
         await client.post(SYNC, headers=tenant.headers)
         await app.state.services.sync_scheduler.task(cid(tenant))
 
@@ -108,7 +112,7 @@ class TestSyncEndpoint:
         assert state["last_error"].startswith("VendorAuthFailed: Jira rejected the connection")
 
     async def test_a_lease_held_by_another_process_is_409(
-        self, client: httpx.AsyncClient, runtime: Runtime, site: Site, tenant: Tenant
+        self, client: httpx.AsyncClient, runtime: Runtime, fake_site: Site, tenant: Tenant
     ) -> None:
         await run_sync(runtime, cid(tenant))
         async with runtime.session() as s:
@@ -120,16 +124,21 @@ class TestSyncEndpoint:
                 )
             )
 
+        searches = fake_site.stats.total
         r = await client.post(SYNC, headers=tenant.headers)
 
         assert r.status_code == 409
+        assert r.json() == {"detail": "a sync of this connection is already running", "errors": []}
         state = (await client.get(SYNC, headers=tenant.headers)).json()
         assert (state["status"], state["running"]) == ("RUNNING", True)
+        held = await sync_state(runtime, cid(tenant))
+        assert held.lease_owner == "worker-2"  # the other runner keeps its lease
+        assert fake_site.stats.total == searches  # and nothing was fetched
 
     async def test_full_resync_on_request(
-        self, client: httpx.AsyncClient, app: Any, runtime: Runtime, site: Site, tenant: Tenant
+        self, client: httpx.AsyncClient, app: Any, runtime: Runtime, fake_site: Site, tenant: Tenant
     ) -> None:
-        seed(site, projects=1, per_project=30)
+        seed(fake_site, projects=1, per_project=30)
         await run_sync(runtime, cid(tenant))
         r = await client.post(SYNC, params={"full": "true"}, headers=tenant.headers)
         assert r.json()["full"] is True
@@ -138,19 +147,22 @@ class TestSyncEndpoint:
         assert (await sync_state(runtime, cid(tenant))).counts["mode"] == "full"
 
     async def test_needs_a_connection_of_the_account(
-        self, client: httpx.AsyncClient, tenant: Tenant
+        self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant
     ) -> None:
         r = await client.post(
             SYNC, headers={"X-API-KEY": tenant.api_key, "X-CONNECTION-ID": str(uuid.uuid4())}
         )
         assert r.status_code == 404
+        assert r.json() == {"detail": "connection not found", "errors": []}
+        async with runtime.session() as s:
+            assert await s.scalar(select(func.count()).select_from(SyncState)) == 0
 
 
 class TestScheduler:
     async def test_tick_starts_due_connections_only(
-        self, runtime: Runtime, site: Site, tenant: Tenant, other_tenant: Tenant
+        self, runtime: Runtime, fake_site: Site, tenant: Tenant, other_tenant: Tenant
     ) -> None:
-        seed(site, projects=1, per_project=20)
+        seed(fake_site, projects=1, per_project=20)
         async with runtime.session() as s:  # a disabled connection is never scheduled
             await s.execute(
                 update(Connection).where(Connection.id == cid(other_tenant)).values(is_active=False)
@@ -222,9 +234,9 @@ class TestCli:
         )
 
     async def test_sync_command_runs_a_sync(
-        self, env: None, runtime: Runtime, site: Site, tenant: Tenant
+        self, env: None, runtime: Runtime, fake_site: Site, tenant: Tenant
     ) -> None:
-        seed(site, projects=2, per_project=70)
+        seed(fake_site, projects=2, per_project=70)
 
         result = await asyncio.to_thread(
             CliRunner().invoke, cli.app, ["sync", "--connection", str(cid(tenant))]
@@ -250,3 +262,37 @@ class TestCli:
 
         assert result.exit_code == code
         assert message in result.output
+
+
+class TestConnectionDeletedMidSync:
+    async def test_the_sync_stops_and_leaves_nothing_behind(
+        self, client: httpx.AsyncClient, runtime: Runtime, fake_site: Site, tenant: Tenant
+    ) -> None:
+        """The connection is deleted through the API while its sync is between two pages: the
+        sync fails instead of writing rows for a connection that is gone, and none of its
+        rows (tickets, catalog, sync state) survive."""
+        seed(fake_site, projects=2, per_project=60)
+        url = f"/v1/provisioning/connections/{tenant.connection_id}"
+        deleted: list[int] = []
+
+        async def delete_after_first_page(progress: Any) -> None:
+            if progress.phase == "tickets" and progress.pages == 1 and not deleted:
+                deleted.append((await client.delete(url, headers=tenant.headers)).status_code)
+
+        # The store refuses the next page's rows (foreign key to the deleted connection).
+        with pytest.raises(IntegrityError):
+            await run_sync(
+                runtime,
+                cid(tenant),
+                config=dataclasses.replace(SyncConfig(), page_size=25),
+                on_progress=delete_after_first_page,
+            )
+
+        assert deleted == [204]
+        assert (await client.get(url, headers=tenant.headers)).status_code == 404
+        async with runtime.session() as s:
+            for model in (Ticket, SyncState, Project, IssueType, User):
+                left = select(func.count()).select_from(model)
+                assert await s.scalar(left) == 0, model.__name__
+        r = await client.post(SYNC, headers=tenant.headers)
+        assert r.status_code == 404

@@ -1,9 +1,8 @@
-"""Fixtures for ticket-write tests, on top of tests/conftest.py (emulator, tenants, runtime):
-a richer emulated site, a synced catalog, and SQL statement capture."""
+"""Fixtures for ticket-write tests, on top of :mod:`tests.fixtures` (emulator, tenants,
+``synced``): ``ops_site`` for every test, and SQL statement capture."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,32 +11,19 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from tests.helpers import Tenant
+from tests.fixtures.tenants import Tenant, cid
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.sync.service import run_sync
 
 
-@pytest.fixture
-def site(fake_site: Site) -> Site:
-    """The tenants' emulated site, with a second project and two assignable people besides
-    the admin."""
-    fake_site.add_project("OPS", "Operations")
-    fake_site.add_user("dev@example.com", "Dev One")
-    fake_site.add_user("ops@example.com", "Ops Two")
-    return fake_site
+@pytest.fixture(autouse=True)
+def _tickets_site(ops_site: Site) -> None:
+    """Every ticket-write test runs against ``ops_site`` (DEMO and OPS, three people)."""
 
 
 async def sync(runtime: Runtime, tenant: Tenant) -> None:
-    assert tenant.connection_id is not None
-    await run_sync(runtime, uuid.UUID(tenant.connection_id), full=True)
-
-
-@pytest.fixture
-async def synced(runtime: Runtime, tenant: Tenant, site: Site) -> Tenant:
-    """``tenant`` with its catalog (projects, issue types, users) and tickets synced."""
-    await sync(runtime, tenant)
-    return tenant
+    await run_sync(runtime, cid(tenant), full=True)
 
 
 @dataclass

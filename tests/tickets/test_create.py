@@ -8,23 +8,19 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Tenant
-from tests.tickets.conftest import Statements, sync
-from tests.tickets.support import (
+from tests.fixtures.store import issue_type_uuid, project_uuid, stored, tickets_of, user_uuid
+from tests.fixtures.tenants import Tenant
+from tests.fixtures.tickets import (
     CREATE,
     CREATEMETA,
     account_of,
     calls,
     create,
     created,
-    issue_type_uuid,
     jira_issue,
     marker_labels,
-    project_uuid,
-    stored,
-    tickets_of,
-    user_uuid,
 )
+from tests.tickets.conftest import Statements, sync
 from ticketbridge.connectors.jira.adf import markdown_to_adf
 from ticketbridge.connectors.jira.markers import marker_label
 from ticketbridge.connectors.registry import for_connection
@@ -40,9 +36,9 @@ STORE_TABLES = ("projects", "users", "issue_types", "tickets")
 
 class TestCreateByVendorIds:
     async def test_every_field_reaches_jira_and_the_store(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
-        dev = account_of(site, "dev@example.com")
+        dev = account_of(ops_site, "dev@example.com")
         ticket = await created(
             client,
             tenant,
@@ -57,10 +53,10 @@ class TestCreateByVendorIds:
             identifier="ALERT-1",
             custom_fields={"customfield_10030": "REF-9", "customfield_10016": 5},
         )
-        issue = jira_issue(site, ticket)
+        issue = jira_issue(ops_site, ticket)
         assert issue.summary == "Disk full"
         assert issue.description == markdown_to_adf(DESCRIPTION)
-        assert site.projects[issue.project_id].key == "DEMO"
+        assert ops_site.projects[issue.project_id].key == "DEMO"
         assert issue.issuetype.name == "Bug"
         assert issue.priority_id == "1"  # Highest
         assert issue.assignee == dev
@@ -95,10 +91,10 @@ class TestCreateByVendorIds:
         self,
         client: httpx.AsyncClient,
         tenant: Tenant,
-        site: Site,
+        ops_site: Site,
         statements: Statements,
     ) -> None:
-        parent = site.create_issue(
+        parent = ops_site.create_issue(
             {"fields": {"project": {"key": "DEMO"}, "issuetype": {"id": "10001"}, "summary": "p"}}
         )
         statements.sql.clear()
@@ -107,26 +103,26 @@ class TestCreateByVendorIds:
             tenant,
             project_vendor_id="DEMO",
             type_vendor_id="10002",
-            assigned_user_vendor_id=account_of(site, "ops@example.com"),
+            assigned_user_vendor_id=account_of(ops_site, "ops@example.com"),
             parent_ticket_vendor_id=parent.key,
         )
         assert "POST /rest/api/3/issue" in statements.marks
         assert statements.selects_on(STORE_TABLES, before="POST /rest/api/3/issue") == []
         assert statements.selects_on(STORE_TABLES)  # the upsert after Jira's answer does read
-        assert jira_issue(site, ticket).parent_id == parent.id
+        assert jira_issue(ops_site, ticket).parent_id == parent.id
         assert ticket["parent_ticket_vendor_id"] == parent.key
 
     async def test_project_by_numeric_id(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
-        ops = site.find_project("OPS")
+        ops = ops_site.find_project("OPS")
         assert ops is not None
         ticket = await created(client, tenant, project_vendor_id=ops.id)
-        assert jira_issue(site, ticket).project_id == ops.id
+        assert jira_issue(ops_site, ticket).project_id == ops.id
         assert ticket["project_vendor_id"] == "OPS"
 
     async def test_type_name_is_looked_up_live_and_case_insensitively(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         ticket = await created(
             client,
@@ -134,21 +130,21 @@ class TestCreateByVendorIds:
             project_vendor_id="OPS",
             type="sToRY",
         )
-        assert jira_issue(site, ticket).issuetype.name == "Story"
-        assert calls(site, CREATEMETA) == 1
+        assert jira_issue(ops_site, ticket).issuetype.name == "Story"
+        assert calls(ops_site, CREATEMETA) == 1
 
     async def test_unknown_type_name_lists_the_valid_names(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         response = await create(client, tenant, type="Incident")
         assert response.status_code == 422
         [error] = response.json()["errors"]
         assert error["loc"] == ["body", "type"]
         assert "Bug, Epic, Story, Sub-task, Task" in error["msg"]
-        assert calls(site, CREATE) == 0
+        assert calls(ops_site, CREATE) == 0
 
     async def test_sub_task_with_parent_by_key(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         parent = await created(client, tenant, name="Parent")
         child = await created(
@@ -157,46 +153,46 @@ class TestCreateByVendorIds:
             type="Sub-task",
             parent_ticket_vendor_id=parent["vendor_attributes"]["data"]["key"],
         )
-        assert jira_issue(site, child).parent_id == jira_issue(site, parent).id
+        assert jira_issue(ops_site, child).parent_id == jira_issue(ops_site, parent).id
         assert child["parent_ticket_id"] == parent["id"]  # the parent is stored: linked
         assert child["type"] == "Sub-task"
 
     async def test_jira_validation_messages_come_back_as_422(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         response = await create(client, tenant, project_vendor_id="NOPE")
         assert response.status_code == 422
         # Jira's word on the project, on the caller's field.
         assert "project_vendor_id" in response.text
         assert "Specify a valid project ID or key" in response.text
-        assert site.issues_count() == 0
+        assert ops_site.issues_count() == 0
 
     async def test_sub_task_without_parent_is_refused_by_jira(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         response = await create(client, tenant, type_vendor_id="10002")
         assert response.status_code == 422
         errors = response.json()["errors"][0]["vendor_errors"]
         assert "parent" in errors["issuetype"]
-        assert site.issues_count() == 0
+        assert ops_site.issues_count() == 0
 
     async def test_unknown_assignee_vendor_id_is_refused_by_jira(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
         response = await create(client, tenant, assigned_user_vendor_id="nobody")
         assert response.status_code == 422
         assert "assignee" in response.json()["errors"][0]["vendor_errors"]
-        assert site.issues_count() == 0
+        assert ops_site.issues_count() == 0
 
 
 class TestCreateByUuids:
     async def test_every_uuid_form_is_resolved_from_the_store(
-        self, client: httpx.AsyncClient, synced: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, synced: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
-        dev = account_of(site, "dev@example.com")
+        dev = account_of(ops_site, "dev@example.com")
         project_id = await project_uuid(runtime, synced, "OPS")
         user_id = await user_uuid(runtime, synced, dev)
-        createmeta_before = calls(site, CREATEMETA)
+        createmeta_before = calls(ops_site, CREATEMETA)
         ticket = await created(
             client,
             synced,
@@ -205,39 +201,39 @@ class TestCreateByUuids:
             assigned_user_id=user_id,
             priority="LOW",
         )
-        issue = jira_issue(site, ticket)
-        assert site.projects[issue.project_id].key == "OPS"
+        issue = jira_issue(ops_site, ticket)
+        assert ops_site.projects[issue.project_id].key == "OPS"
         assert issue.issuetype.name == "Bug"
         assert issue.assignee == dev
         assert issue.priority_id == "4"
-        assert calls(site, CREATEMETA) == createmeta_before  # the synced types were used
+        assert calls(ops_site, CREATEMETA) == createmeta_before  # the synced types were used
         assert ticket["project_id"] == project_id
         assert ticket["assigned_user_id"] == user_id
         assert ticket["type_id"] == await issue_type_uuid(runtime, synced, "OPS", "Bug")
 
     async def test_deprecated_type_id(
-        self, client: httpx.AsyncClient, synced: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, synced: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
         type_id = await issue_type_uuid(runtime, synced, "DEMO", "Story")
         ticket = await created(
             client, synced, project_id=await project_uuid(runtime, synced, "DEMO"), type_id=type_id
         )
-        assert jira_issue(site, ticket).issuetype.name == "Story"
+        assert jira_issue(ops_site, ticket).issuetype.name == "Story"
         assert ticket["type_id"] == type_id
 
     async def test_sub_task_with_parent_by_uuid(
-        self, client: httpx.AsyncClient, synced: Tenant, site: Site
+        self, client: httpx.AsyncClient, synced: Tenant, ops_site: Site
     ) -> None:
         parent = await created(client, synced, name="Parent")
         child = await created(client, synced, type_vendor_id="10002", parent_ticket_id=parent["id"])
-        assert jira_issue(site, child).parent_id == jira_issue(site, parent).id
+        assert jira_issue(ops_site, child).parent_id == jira_issue(ops_site, parent).id
         assert child["parent_ticket_id"] == parent["id"]
         assert child["parent_ticket_vendor_id"] == parent["vendor_attributes"]["data"]["key"]
 
     async def test_unknown_type_name_lists_the_synced_names(
-        self, client: httpx.AsyncClient, synced: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, synced: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
-        before = calls(site, CREATEMETA)
+        before = calls(ops_site, CREATEMETA)
         response = await create(
             client, synced, project_id=await project_uuid(runtime, synced, "DEMO"), type="Incident"
         )
@@ -245,20 +241,20 @@ class TestCreateByUuids:
         assert (
             "valid names: Bug, Epic, Story, Sub-task, Task" in response.json()["errors"][0]["msg"]
         )
-        assert calls(site, CREATEMETA) == before
-        assert calls(site, CREATE) == 0
+        assert calls(ops_site, CREATEMETA) == before
+        assert calls(ops_site, CREATE) == 0
 
     @pytest.mark.parametrize(
         "field", ["project_id", "type_id", "assigned_user_id", "parent_ticket_id"]
     )
     async def test_unknown_uuid_is_404_and_nothing_is_created(
-        self, client: httpx.AsyncClient, synced: Tenant, site: Site, field: str
+        self, client: httpx.AsyncClient, synced: Tenant, ops_site: Site, field: str
     ) -> None:
         response = await create(client, synced, **{field: str(uuid.uuid4())})
         assert response.status_code == 404
         assert response.json()["detail"].startswith(f"{field}: ")
-        assert calls(site, CREATE) == 0
-        assert site.issues_count() == 0
+        assert calls(ops_site, CREATE) == 0
+        assert ops_site.issues_count() == 0
 
     @pytest.mark.parametrize(
         "field", ["project_id", "type_id", "assigned_user_id", "parent_ticket_id"]
@@ -268,28 +264,30 @@ class TestCreateByUuids:
         client: httpx.AsyncClient,
         synced: Tenant,
         other_tenant: Tenant,
-        site: Site,
+        ops_site: Site,
         runtime: Runtime,
         field: str,
     ) -> None:
         await sync(runtime, other_tenant)
-        foreign = await _foreign_uuids(client, other_tenant, site, runtime)
-        issues_before = site.issues_count()
+        foreign = await _foreign_uuids(client, other_tenant, ops_site, runtime)
+        issues_before = ops_site.issues_count()
         response = await create(client, synced, **{field: foreign[field]})
         assert response.status_code == 404
         assert field in response.json()["detail"]
-        assert site.issues_count() == issues_before
+        assert ops_site.issues_count() == issues_before
         assert await tickets_of(runtime, synced) == []
 
 
 async def _foreign_uuids(
-    client: httpx.AsyncClient, other: Tenant, site: Site, runtime: Runtime
+    client: httpx.AsyncClient, other: Tenant, ops_site: Site, runtime: Runtime
 ) -> dict[str, Any]:
     parent = await created(client, other, name="theirs")
     return {
         "project_id": await project_uuid(runtime, other, "DEMO"),
         "type_id": await issue_type_uuid(runtime, other, "DEMO", "Task"),
-        "assigned_user_id": await user_uuid(runtime, other, account_of(site, "dev@example.com")),
+        "assigned_user_id": await user_uuid(
+            runtime, other, account_of(ops_site, "dev@example.com")
+        ),
         "parent_ticket_id": parent["id"],
     }
 
@@ -298,7 +296,7 @@ class TestResolveCreate:
     """The service function bulk creation calls once per item."""
 
     async def test_issue_type_names_are_read_once_per_connector(
-        self, runtime: Runtime, tenant: Tenant, site: Site
+        self, runtime: Runtime, tenant: Tenant, ops_site: Site
     ) -> None:
         [conn] = await stored(runtime, Connection, id=uuid.UUID(tenant.connection_id or ""))
         connector = for_connection(conn, runtime)
@@ -313,5 +311,5 @@ class TestResolveCreate:
             ]
         assert [s.issue_type_id for s in specs] == ["10004", "10001", "10003"]
         assert [s.marker for s in specs] == [marker_label(str(conn.id), f"B-{i}") for i in range(3)]
-        assert calls(site, CREATEMETA) == 1
-        assert site.issues_count() == 0
+        assert calls(ops_site, CREATEMETA) == 1
+        assert ops_site.issues_count() == 0

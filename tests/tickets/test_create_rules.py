@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Tenant, make_tenant
-from tests.tickets.support import DELETE, TRANSITION, calls, create, created, jira_issue, tickets_of
+from tests.fixtures.store import tickets_of
+from tests.fixtures.tenants import Tenant, make_tenant
+from tests.fixtures.tickets import DELETE, TRANSITION, calls, create, created, jira_issue
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 
@@ -28,7 +29,7 @@ class TestOneFormPerField:
         self,
         client: httpx.AsyncClient,
         tenant: Tenant,
-        site: Site,
+        ops_site: Site,
         uuid_form: str,
         vendor_form: str,
         vendor_value: str,
@@ -39,7 +40,7 @@ class TestOneFormPerField:
         errors = response.json()["errors"]
         assert {tuple(e["loc"]) for e in errors} == {("body", uuid_form), ("body", vendor_form)}
         assert all(uuid_form in e["msg"] and vendor_form in e["msg"] for e in errors)
-        assert site.stats.total == 0
+        assert ops_site.stats.total == 0
 
     async def test_type_name_and_type_id_are_exclusive_too(
         self, client: httpx.AsyncClient, tenant: Tenant
@@ -60,7 +61,7 @@ class TestOneFormPerField:
         self,
         client: httpx.AsyncClient,
         tenant: Tenant,
-        site: Site,
+        ops_site: Site,
         omit: str,
         named: set[tuple[str, str]],
     ) -> None:
@@ -69,7 +70,7 @@ class TestOneFormPerField:
         response = await client.post("/v1/itsm/tickets", json=body, headers=tenant.headers)
         assert response.status_code == 422
         assert {tuple(e["loc"]) for e in response.json()["errors"]} == named
-        assert site.stats.total == 0
+        assert ops_site.stats.total == 0
 
     async def test_unknown_priority_cannot_be_written(
         self, client: httpx.AsyncClient, tenant: Tenant
@@ -95,35 +96,35 @@ class TestStatusOnCreate:
         self,
         client: httpx.AsyncClient,
         tenant: Tenant,
-        site: Site,
+        ops_site: Site,
         status: str,
         jira_status: str,
         transitions: int,
     ) -> None:
         ticket = await created(client, tenant, status=status)
-        assert jira_issue(site, ticket).status.name == jira_status
+        assert jira_issue(ops_site, ticket).status.name == jira_status
         assert ticket["status"] == status
-        assert calls(site, TRANSITION) == transitions
+        assert calls(ops_site, TRANSITION) == transitions
 
     async def test_connection_status_mapping_picks_the_transition(
-        self, client: httpx.AsyncClient, runtime: Runtime, site: Site
+        self, client: httpx.AsyncClient, runtime: Runtime, ops_site: Site
     ) -> None:
         tenant = await make_tenant(
             client, runtime, "mapped", options={"status_mapping": {"In Progress": "IN_REVIEW"}}
         )
         ticket = await created(client, tenant, status="IN_REVIEW")
-        assert jira_issue(site, ticket).status.name == "In Progress"
+        assert jira_issue(ops_site, ticket).status.name == "In Progress"
         assert ticket["status"] == "IN_REVIEW"
 
     async def test_open_on_a_new_issue_needs_no_transition_and_keeps_the_issue(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
         # Issue #11 item 1: OPEN on a new "To Do" issue was a 409 that deleted the issue.
         ticket = await created(client, tenant, status="OPEN")
-        issue = jira_issue(site, ticket)
+        issue = jira_issue(ops_site, ticket)
         assert issue.status.name == "To Do"
-        assert calls(site, TRANSITION) == 0
-        assert calls(site, DELETE) == 0
+        assert calls(ops_site, TRANSITION) == 0
+        assert calls(ops_site, DELETE) == 0
         assert [t.vendor_id for t in await tickets_of(runtime, tenant)] == [str(issue.id)]
 
     @pytest.mark.parametrize(
@@ -134,37 +135,37 @@ class TestStatusOnCreate:
         self,
         client: httpx.AsyncClient,
         tenant: Tenant,
-        site: Site,
+        ops_site: Site,
         status: str,
         jira_status: str,
         transitions: int,
     ) -> None:
-        site.add_project("CLS", "Classic", workflow="classic")
+        ops_site.add_project("CLS", "Classic", workflow="classic")
         ticket = await created(client, tenant, status=status, project_vendor_id="CLS")
-        assert jira_issue(site, ticket).status.name == jira_status
+        assert jira_issue(ops_site, ticket).status.name == jira_status
         assert ticket["status"] == status
-        assert calls(site, TRANSITION) == transitions
+        assert calls(ops_site, TRANSITION) == transitions
 
     async def test_an_unreachable_status_keeps_the_created_issue(
-        self, client: httpx.AsyncClient, tenant: Tenant, runtime: Runtime, site: Site
+        self, client: httpx.AsyncClient, tenant: Tenant, runtime: Runtime, ops_site: Site
     ) -> None:
         # Done's transition needs a field we never send: CLOSED cannot be reached.
-        site.set_screen("DEMO", "31", ["resolution"])
+        ops_site.set_screen("DEMO", "31", ["resolution"])
         ticket = await created(client, tenant, status="CLOSED")
-        issue = jira_issue(site, ticket)
+        issue = jira_issue(ops_site, ticket)
         assert (issue.status.name, ticket["status"]) == ("To Do", "TODO")
-        assert calls(site, TRANSITION) == 0
-        assert calls(site, DELETE) == 0
+        assert calls(ops_site, TRANSITION) == 0
+        assert calls(ops_site, DELETE) == 0
         [row] = await tickets_of(runtime, tenant)
         assert row.vendor_id == str(issue.id)
 
     async def test_jira_failing_during_the_transitions_keeps_the_created_issue(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
-        site.faults.configure(
+        ops_site.faults.configure(
             {"error_rate": {"share": 1.0, "status": 503, "routes": [f"{TRANSITION}"]}}
         )
         ticket = await created(client, tenant, status="IN_PROGRESS")
-        assert (jira_issue(site, ticket).status.name, ticket["status"]) == ("To Do", "TODO")
-        assert site.issues_count() == 1
+        assert (jira_issue(ops_site, ticket).status.name, ticket["status"]) == ("To Do", "TODO")
+        assert ops_site.issues_count() == 1
         assert len(await tickets_of(runtime, tenant)) == 1

@@ -6,8 +6,8 @@ import uuid
 
 import httpx
 
-from tests.helpers import Tenant
-from tests.tickets.support import created, jira_issue
+from tests.fixtures.tenants import Tenant
+from tests.fixtures.tickets import created, jira_issue
 from ticketbridge.connectors.jira.markers import is_marker_label
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.contract.openapi import validate_request
-from tests.helpers import Tenant
-from tests.tickets.support import account_of, created, update
+from tests.fixtures.tenants import Tenant
+from tests.fixtures.tickets import account_of, created, update
 from ticketbridge.connectors.base import CreateSpec, UpdateSpec
 from ticketbridge.connectors.jira.adf import markdown_to_adf
 from ticketbridge.connectors.jira.config import JiraOptions
@@ -182,7 +182,7 @@ class TestRequestsSentToJira:
     an update, and validate it against the OpenAPI request schema of its route."""
 
     async def test_every_body_matches_the_openapi_document(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
         sent: list[tuple[str, str, Any]] = []
 
@@ -202,7 +202,7 @@ class TestRequestsSentToJira:
             priority="LOW",
             tags=["x"],
             due_date="2030-01-01",
-            assigned_user_vendor_id=account_of(site, "dev@example.com"),
+            assigned_user_vendor_id=account_of(ops_site, "dev@example.com"),
             custom_fields={"customfield_10030": "R"},
         )
         response = await update(
@@ -225,7 +225,7 @@ class TestRequestsSentToJira:
         assert schemas == {"IssueUpdateDetails", "SearchAndReconcileRequestBean"}
 
     async def test_the_marker_search_matches_the_openapi_document(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
         searches: list[Any] = []
 
@@ -234,7 +234,7 @@ class TestRequestsSentToJira:
                 searches.append(json.loads(request.content))
 
         runtime.http.event_hooks = {"request": [capture], "response": []}
-        site.faults.configure(
+        ops_site.faults.configure(
             {"ambiguous": {"share": 1.0, "mode": "5xx", "count": 1, "routes": [f"POST {ISSUE}"]}}
         )
         ticket = await created(client, tenant, identifier="SEARCHED")

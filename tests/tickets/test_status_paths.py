@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Tenant
-from tests.tickets.support import TRANSITION, calls, created, jira_issue, update
+from tests.fixtures.tenants import Tenant
+from tests.fixtures.tickets import TRANSITION, calls, created, jira_issue, update
 from ticketbridge.fakejira import Site
 from ticketbridge.fakejira.model import WORKFLOWS, Workflow
 
@@ -77,22 +77,22 @@ async def patch_status(
 @pytest.mark.parametrize("workflow", ["default", "classic"])
 @pytest.mark.parametrize("start", STATUSES)
 async def test_every_pair_reaches_the_target_in_the_fewest_transitions(
-    client: httpx.AsyncClient, tenant: Tenant, site: Site, workflow: str, start: str
+    client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, workflow: str, start: str
 ) -> None:
     if workflow == "classic":
-        site.add_project("CLS", "Classic", workflow="classic")
+        ops_site.add_project("CLS", "Classic", workflow="classic")
     ticket = await created(client, tenant, project_vendor_id=PROJECT[workflow])
     graph = WORKFLOWS[workflow]
     for target in STATUSES:
         await patch_status(client, tenant, ticket, start)
-        before = jira_issue(site, ticket).status.name
-        posts = calls(site, TRANSITION)
+        before = jira_issue(ops_site, ticket).status.name
+        posts = calls(ops_site, TRANSITION)
 
         result = await patch_status(client, tenant, ticket, target)
 
-        issue = jira_issue(site, ticket)
+        issue = jira_issue(ops_site, ticket)
         names, reads_as = ENDS[workflow][target]
-        made = calls(site, TRANSITION) - posts
+        made = calls(ops_site, TRANSITION) - posts
         case = (workflow, start, before, target, issue.status.name, made)
         assert issue.status.category.key == CATEGORY[target], case
         assert issue.status.name in names, case

@@ -22,7 +22,7 @@ Module map: :mod:`.app` (factory), ``routes_*`` (endpoints), :mod:`.state` (site
 """
 
 from .app import FakeJiraApp, create_app
-from .faults import AmbiguousFault, ErrorFault, FaultConfig, RateLimitFault
+from .faults import AmbiguousFault, ErrorFault, FaultConfig, RateLimitFault, RefuseFault
 from .seed import SeedSpec
 from .state import (
     DEFAULT_ADMIN_ACCOUNT_ID,
@@ -42,6 +42,7 @@ __all__ = [
     "FakeJiraState",
     "FaultConfig",
     "RateLimitFault",
+    "RefuseFault",
     "SeedSpec",
     "Site",
     "create_app",

@@ -165,6 +165,9 @@ def _endpoint(route: JiraRoute, version: int) -> Callable[[Request], Any]:
             failure = faults.error_status(method, template)
             if failure is not None:
                 raise JiraError(failure, f"Injected fault: {failure}.")
+            refusal = faults.refused(method, template)
+            if refusal is not None:
+                raise JiraError(refusal.status, refusal.message)
             user = authenticate(request, site, anonymous=route.anonymous)
             site.tasks.pump()
             ctx = Ctx(request, site, user, version, template, await request.body())

@@ -15,7 +15,10 @@ configuration). Faults apply to Jira routes only, never to ``/_fake``; in order:
 4. ``ambiguous``: ``{"share": 1.0, "mode": "5xx"|"drop", "status": 504, "count": N}`` lets the
    request be applied and then answers a 5xx (``5xx``) or drops the connection without a
    response (``drop``), the classic "did my write happen?" failure. ``count`` limits how many
-   times it fires.
+   times it fires;
+5. ``refuse``: ``{"status": 403, "message": "...", "share": 1.0}`` answers that share with a
+   4xx *before* the request is applied, as a site with a feature switched off or a user without
+   a permission answers (e.g. the bulk edit API refused).
 
 Every fault accepts ``routes``: a list of ``"METHOD /rest/api/3/issue/{issueIdOrKey}"`` (or
 method-less ``"/rest/api/3/issue"``) route templates it is limited to. Randomness comes from one
@@ -63,6 +66,14 @@ class AmbiguousFault:
 
 
 @dataclass
+class RefuseFault:
+    share: float = 1.0
+    status: int = 403
+    message: str = "You do not have permission to perform this operation."
+    routes: list[str] | None = None
+
+
+@dataclass
 class FaultConfig:
     seed: int = 0
     latency_ms: int = 0
@@ -70,6 +81,7 @@ class FaultConfig:
     rate_limit: RateLimitFault | None = None
     error_rate: ErrorFault | None = None
     ambiguous: AmbiguousFault | None = None
+    refuse: RefuseFault | None = None
     bulk_delay_ms: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -87,6 +99,7 @@ class FaultConfig:
             "rate_limit",
             "error_rate",
             "ambiguous",
+            "refuse",
             "bulk_delay_ms",
         }
         unknown = set(data) - known
@@ -108,6 +121,10 @@ class FaultConfig:
             config.ambiguous = _build(AmbiguousFault, data["ambiguous"], "ambiguous")
             if config.ambiguous.mode not in ("5xx", "drop"):
                 raise ValueError("ambiguous.mode must be '5xx' or 'drop'")
+        if data.get("refuse") is not None:
+            config.refuse = _build(RefuseFault, data["refuse"], "refuse")
+            if not 400 <= config.refuse.status <= 499 or config.refuse.status == 429:
+                raise ValueError("refuse.status must be a 4xx status other than 429")
         return config
 
 
@@ -224,6 +241,16 @@ class Faults:
         if fault.share and self.rng.random() < fault.share:
             self.injected["errors"] += 1
             return fault.status
+        return None
+
+    def refused(self, method: str, template: str) -> RefuseFault | None:
+        """The refusal to answer instead of applying this request, if it fires."""
+        fault = self.config.refuse
+        if fault is None or not _applies(fault.routes, method, template):
+            return None
+        if fault.share and self.rng.random() < fault.share:
+            self.injected["refused"] += 1
+            return fault
         return None
 
     def ambiguous(self, method: str, template: str) -> AmbiguousFault | None:
