@@ -397,17 +397,17 @@ class TestCatalogReads:
             assert (r.status_code, r.json()) == (404, {"detail": f"{kind} not found", "errors": []})
 
     async def test_a_user_no_longer_assignable_leaves_the_project_but_stays_listed(
-        self, client: httpx.AsyncClient, runtime: Runtime, site: Site, tenant: Tenant
+        self, client: httpx.AsyncClient, runtime: Runtime, fake_site: Site, tenant: Tenant
     ) -> None:
-        seed(site, projects=1, per_project=2, users=4)
+        seed(fake_site, projects=1, per_project=2, users=4)
         await run_sync(runtime, cid(tenant))
         project = (await get(client, tenant, "/v1/itsm/projects"))["items"][0]
         members = await get(client, tenant, "/v1/itsm/users", projectId=project["id"])
-        admin = site.user_by_email("admin@example.com")
+        admin = fake_site.user_by_email("admin@example.com")
         assert admin is not None
         # Anyone but the connection's own account (deactivating it would refuse the sync).
         leaving = next(u for u in members["items"] if u["vendor_id"] != admin.account_id)
-        site.users[leaving["vendor_id"]].active = False  # Jira: no longer assignable
+        fake_site.users[leaving["vendor_id"]].active = False  # Jira: no longer assignable
 
         await run_sync(runtime, cid(tenant))
 

@@ -113,11 +113,11 @@ class TestResponseShapes:
         self,
         client: httpx.AsyncClient,
         runtime: Runtime,
-        site: Site,
+        fake_site: Site,
         tenant: Tenant,
         db_url: str,
     ) -> None:
-        seed(site, projects=1, per_project=3, users=2)
+        seed(fake_site, projects=1, per_project=3, users=2)
         await run_sync(runtime, cid(tenant))
         actual = json.dumps(_Masker()(await _answers(client, tenant)), indent=1) + "\n"
         golden = GOLDEN / f"response_shapes_{db_url.split(':')[0].split('+')[0]}.json"

@@ -73,9 +73,9 @@ class TestNulCharacters:
     an async job's payload was stored. Refused at the edge, naming where it was."""
 
     async def test_nul_anywhere_in_a_bulk_body_is_a_422_and_no_job(
-        self, client: httpx.AsyncClient, tenant: Tenant, site: Site, runtime: Runtime
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
-        site.stats.reset()
+        ops_site.stats.reset()
         bodies = [
             {"tickets": [ticket(0), {**ticket(1), "x\u0000y": 1}]},
             {"tickets": [ticket(0), ticket(1, custom_fields={"customfield_10030": "a\u0000"})]},
@@ -87,4 +87,4 @@ class TestNulCharacters:
                 assert "NUL characters (U+0000) are not accepted (tickets[1]" in r.json()["detail"]
         async with runtime.session() as s:
             assert await s.scalar(select(func.count()).select_from(Job)) == 0
-        assert site.issues_count() == 0
+        assert ops_site.issues_count() == 0

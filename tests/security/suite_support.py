@@ -34,7 +34,9 @@ def suite_settings(**over: Any) -> Settings:
 
 
 def truncate_all(url: str) -> None:
-    engine = create_engine(sync_url(url))
+    # On SQLite, wait for the session's Eraser connection or a finishing runner to let go.
+    args = {"timeout": 30} if url.startswith("sqlite") else {}
+    engine = create_engine(sync_url(url), connect_args=args)
     try:
         with engine.begin() as conn:
             for table in reversed(Base.metadata.sorted_tables):

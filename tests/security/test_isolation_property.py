@@ -76,7 +76,11 @@ class World:
             acc["conns"] = []
             for c in range(plan["connections"]):
                 creds = jira_credentials(base_url=f"https://{acc['site']}")
-                body = {"vendor": "JIRA", "credentials": creds, "identifier": f"{acc['marker']}"}
+                body = {
+                    "vendor": "JIRA",
+                    "credentials": creds,
+                    "identifier": f"{acc['marker']}-c{c}",
+                }
                 org = acc["orgs"][c % len(acc["orgs"])]
                 url = f"/v1/provisioning/organizations/{org}/connections"
                 acc["conns"].append((await self._post(url, body, h))["id"])
@@ -284,9 +288,12 @@ def _request(
     """Request kwargs with Y's ids (or, with ``y=None``, fresh unknown ids of the same
     shape) wherever the operation takes an id."""
 
+    unknown: dict[str, str] = {}
+
     def pick(field: str) -> str:
-        if y is None:
-            return "unknown-ident" if field == "identifiers" else str(uuid.uuid4())
+        if y is None:  # one unknown id per kind: project_id and projectId name the same one
+            fresh = "unknown-ident" if field == "identifiers" else str(uuid.uuid4())
+            return unknown.setdefault(field, fresh)
         return _first(y, field)
 
     url = path.replace("{project_key}", "DEMO")

@@ -34,12 +34,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.fixtures.database import Eraser
 from tests.fixtures.tenants import jira_credentials, make_key
 from tests.security.suite_support import (
     TEST_SECRET_KEY,
     known_failure,
     suite_settings,
-    truncate_all,
 )
 from ticketbridge.app import create_app
 from ticketbridge.config import Settings
@@ -104,10 +104,11 @@ class Live:
 def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Live]:
-    url: str = request.getfixturevalue(
+    eraser: Eraser = request.getfixturevalue(
         "migrated_sqlite" if request.param == "sqlite" else "migrated_pg"
     )
-    truncate_all(url)
+    eraser.erase()
+    url = eraser.url
     fake = FakeJiraState()
     site = fake.site("acme.atlassian.net")
     site.add_project("OPS", "Operations")
