@@ -1,4 +1,4 @@
-"""Connections and jobs as the docs describe them (issue 14 papercuts): a disabled connection's
+"""Connections and jobs as the docs describe them: a disabled connection's
 state, timeout_secs, partial credential updates, unique identifiers, the default refresh
 interval's bounds, and the connection a job belongs to."""
 

@@ -1,4 +1,4 @@
-"""Synced reads as the docs describe them (issue 14 papercuts): unknown query parameters are a
+"""Synced reads as the docs describe them: unknown query parameters are a
 422 naming them, ``project_id`` and ``projectId`` work on every list filtering by project, and
 ``next_cursor`` keeps the page size."""
 

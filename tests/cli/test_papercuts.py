@@ -1,4 +1,4 @@
-"""Papercuts found by following the README literally (issue 14): commands that created a new
+"""Papercuts found by following the README literally: commands that created a new
 empty database in the wrong directory, an unmigrated PostgreSQL's traceback, distributed mode
 on SQLite, and log lines that were not one JSON stream."""
 

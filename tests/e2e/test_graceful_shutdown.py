@@ -1,5 +1,5 @@
 """SIGTERM is bounded by ``TICKETBRIDGE_SHUTDOWN_GRACE_SECS`` even while vendor calls hang,
-and the job that was running is handed back so the next process resumes it (issue 10)."""
+and the job that was running is handed back so the next process resumes it."""
 
 from __future__ import annotations
 

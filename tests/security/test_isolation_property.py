@@ -1,4 +1,4 @@
-"""Tenant isolation as a property (issue 10, "Tests (in CI)").
+"""Tenant isolation as a property.
 
 Hypothesis draws a world: 2-3 accounts, each with organizations, connections to its own Jira
 site, tickets (created through the API and read back by a sync), async bulk jobs, and

@@ -1,4 +1,4 @@
-"""schemathesis over every ``/v1`` route of the in-process app (issue 10, "Tests (in CI)").
+"""schemathesis over every ``/v1`` route of the in-process app.
 
 Each OpenAPI operation gets positive and negative examples, sent with a real API key and a
 fakejira connection behind it (real ids substituted for path parameters half of the time, so

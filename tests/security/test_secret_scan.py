@@ -1,4 +1,4 @@
-"""Secret scan after a full in-process run (issue 10, "Tests (in CI)").
+"""Secret scan after a full in-process run.
 
 One account goes through everything a tenant can do (connection with a recognizable Jira
 token, create/update, bulk sync, async bulk create and update, sync, passthrough), plus a

@@ -71,7 +71,7 @@ REFUSED = [
     ("dot-segments", "https://vendor.example:{port}/a/../..", "path"),
     ("encoded-dots", "https://vendor.example:{port}/%2e%2e", "path"),
     ("plain-http", "http://vendor.example:{port}", "https"),
-    # The report of issue 10, item 1, verbatim but for the port.
+    # The reported attack, verbatim but for the port.
     ("issue-repro", "http://127.0.0.1:{port}/latest/meta-data/iam/security-credentials/role#", ""),
 ]
 

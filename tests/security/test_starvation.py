@@ -1,4 +1,4 @@
-"""Bounded resources: a slow vendor must not take the database pool (issue 10, item 3).
+"""Bounded resources: a slow vendor must not take the database pool.
 
 Account A's vendor calls are held at a gate in front of the emulator (the in-process
 transport), so they are certainly in flight while account B is served; nothing here measures

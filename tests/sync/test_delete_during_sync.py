@@ -1,4 +1,4 @@
-"""Deleting a connection while it syncs (issue 14): the sync stops cleanly, nothing logs an
+"""Deleting a connection while it syncs: the sync stops cleanly, nothing logs an
 IntegrityError or SQL, and nothing of the connection is left in the store."""
 
 from __future__ import annotations

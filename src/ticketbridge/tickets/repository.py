@@ -351,7 +351,7 @@ class TicketRepository(RepositoryBase[Ticket]):
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    # -- writes (issue 5) ----------------------------------------------------------------------
+    # -- writes -------------------------------------------------------------------------------
     async def set_identifier(self, ticket: Ticket, identifier: str) -> Ticket:
         """Give a just-created ticket the caller's identifier (the upsert defaulted it to the
         vendor key); the caller checked it is free."""
