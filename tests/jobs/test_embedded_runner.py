@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.jobs.conftest import StoreTenant, expire_lease, tickets
 from ticketbridge.bulk import jobs as bulk_jobs
@@ -19,7 +20,7 @@ from ticketbridge.jobs.embedded import EmbeddedRunner
 from ticketbridge.jobs.repository import JobChunkRepository, JobRepository
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
-from ticketbridge.store.models import Job
+from ticketbridge.store.models import Connection, Job
 
 HANDLERS = job_handlers()
 
@@ -225,6 +226,38 @@ class TestRetries:
             r["error"].startswith("gave up after 2 attempts: Jira is unavailable")
             for r in job.failure_reason["results"]
         )
+        assert fake_site.issues_count() == 0
+
+    async def test_a_wrong_secret_key_is_retried_and_named_not_an_internal_error(
+        self,
+        runtime: Runtime,
+        store_tenant: StoreTenant,
+        fake_site: Site,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Credentials stored under another Fernet key: the job retries (an operator fixes the
+        key) and, after the last attempt, every item says which setting to check."""
+        monkeypatch.setattr("ticketbridge.jobs.runner.retry_delay", lambda attempt: 0.0)
+        monkeypatch.setattr("ticketbridge.jobs.runner.MAX_ATTEMPTS", 2)
+        job_id = await enqueue(runtime, store_tenant, 2)
+        other_key = Fernet(Fernet.generate_key())
+        async with runtime.session() as s:
+            conn = await s.get(Connection, store_tenant.connection.id)
+            assert conn is not None
+            conn.credentials_encrypted = other_key.encrypt(b"{}").decode()
+        runner = EmbeddedRunner(runtime, HANDLERS)
+
+        await run_until_idle(runner)
+        assert (await load(runtime, job_id)).status != "FAILED"  # retried, not given up
+        await run_until_idle(runner)
+
+        job = await load(runtime, job_id)
+        assert (job.status, job.attempts) == ("FAILED", 2)
+        assert job.failure_reason is not None
+        errors = [r["error"] for r in job.failure_reason["results"]]
+        assert len(errors) == 2
+        assert all("TICKETBRIDGE_SECRET_KEY" in e for e in errors), errors
+        assert not any("internal error" in e for e in errors)
         assert fake_site.issues_count() == 0
 
 

@@ -24,7 +24,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge import metrics
-from ticketbridge.errors import VendorRateLimited, VendorTimeout, VendorUnavailable
+from ticketbridge.errors import (
+    CredentialsUnreadable,
+    TicketbridgeError,
+    VendorRateLimited,
+    VendorTimeout,
+    VendorUnavailable,
+)
 from ticketbridge.jobs.registry import Handlers, JobType
 from ticketbridge.jobs.repository import JobChunkRepository, JobRepository
 from ticketbridge.jobs.schemas import JobStatus
@@ -135,7 +141,26 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, VendorUnavailable | VendorTimeout | VendorRateLimited | OperationalError)
+    # A wrong secret key is fixed by an operator, not by the job: retry, saying which setting.
+    return isinstance(
+        exc,
+        VendorUnavailable
+        | VendorTimeout
+        | VendorRateLimited
+        | OperationalError
+        | CredentialsUnreadable,
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    """What the job's results say: our own error texts, never a driver's (SQL, paths)."""
+    if isinstance(exc, TicketbridgeError):
+        return exc.message
+    if isinstance(exc, RetryLater):
+        return str(exc)
+    if isinstance(exc, OperationalError):
+        return "the database was unavailable"
+    return "internal error"
 
 
 async def _heartbeat(ctx: JobContext, work: asyncio.Task[Any]) -> None:
@@ -250,7 +275,7 @@ async def _attempt(ctx: JobContext, job_type: JobType) -> str:
         raise
     except Exception as exc:
         transient = isinstance(exc, RetryLater) or _transient(exc)
-        reason = str(exc) if transient else "internal error"
+        reason = _reason(exc)
         if not transient:
             log.error("job_error", job_id=str(job.id), error=type(exc).__name__, exc_info=exc)
         if ctx.last_attempt:
