@@ -9,7 +9,9 @@ in a value is written ``^^``.
 
 Operators: ``=``, ``!=``, ``>``, ``>=``, ``<``, ``<=``, ``LIKE``, ``NOT LIKE``, ``STARTSWITH``,
 ``ENDSWITH``, ``IN``, ``NOT IN`` (comma lists), ``ISEMPTY``, ``ISNOTEMPTY``, ``EMPTYSTRING``,
-``ANYTHING``, ``BETWEEN`` (``low@high``), ``SAMEAS``/``NSAMEAS`` (another field). Text matching
+``ANYTHING``, ``BETWEEN`` (``low@high``), ``SAMEAS``/``NSAMEAS`` (another field), and the
+aliases pysnc documents for ``add_query``: ``CONTAINS`` (``LIKE``), ``DOES NOT CONTAIN``
+(``NOT LIKE``), ``INSTANCEOF`` (the class or, for ``task``, any task table). Text matching
 is case-insensitive, as on ServiceNow's default database collation; integer and numeric choice
 fields compare as numbers, date-times as ``YYYY-MM-DD HH:MM:SS`` (also
 ``javascript:gs.dateGenerate('date','time')``). The negative operators (``!=``, ``NOT LIKE``,
@@ -27,10 +29,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cmp_to_key
 
-from .schema import BOOLEAN, DATETIME, INTEGER, Column
+from .schema import BOOLEAN, DATETIME, INTEGER, TASK_TABLES, Column
 from .values import as_boolean, query_date, to_number
 
 OPERATORS = (
+    "DOES NOT CONTAIN",
     "NOT LIKE",
     "NOT IN",
     "ISNOTEMPTY",
@@ -42,6 +45,8 @@ OPERATORS = (
     "BETWEEN",
     "NSAMEAS",
     "SAMEAS",
+    "INSTANCEOF",
+    "CONTAINS",
     "LIKE",
     "IN",
     "!=",
@@ -196,9 +201,9 @@ def matches(condition: Condition, record: dict[str, str], resolve: Resolver) -> 
             return False
         order = compare(actual, _normalise(value, column), column)
         return {">": order > 0, ">=": order >= 0, "<": order < 0, "<=": order <= 0}[op]
-    if op == "LIKE":
+    if op in ("LIKE", "CONTAINS"):
         return bool(actual) and _fold(value) in _fold(actual)
-    if op == "NOT LIKE":
+    if op in ("NOT LIKE", "DOES NOT CONTAIN"):
         return not actual or _fold(value) not in _fold(actual)
     if op == "STARTSWITH":
         return bool(actual) and _fold(actual).startswith(_fold(value))
@@ -213,6 +218,8 @@ def matches(condition: Condition, record: dict[str, str], resolve: Resolver) -> 
         return actual != ""
     if op == "ANYTHING":
         return True
+    if op == "INSTANCEOF":
+        return actual == value or (value == "task" and actual in TASK_TABLES)
     if op == "BETWEEN":
         low, _, high = value.partition("@")
         if not actual:
