@@ -358,6 +358,7 @@ class TestPysnow:
             incident.update(
                 query={"sys_id": sys_id}, payload={"state": "7", "close_code": "Duplicate"}
             ).one()  # missing close notes: the data policy's 403
+        assert refused.value.response is not None
         assert refused.value.response.status_code == 403
         done = incident.update(
             query={"sys_id": sys_id},
