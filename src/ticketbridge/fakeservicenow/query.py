@@ -27,7 +27,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cmp_to_key
 
 from .schema import BOOLEAN, DATETIME, INTEGER, TASK_TABLES, Column
 from .values import as_boolean, query_date, to_number
@@ -244,6 +243,21 @@ def evaluate(query: Query, record: dict[str, str], resolve: Resolver) -> bool:
     )
 
 
+def sort_key(column: Column | None) -> Callable[[str], tuple[int, float, str]]:
+    """The key that orders raw values as :func:`compare` does (numbers before text in
+    numeric columns, where empty and non-numeric values come first)."""
+    numeric = _numeric(column)
+
+    def key(value: str) -> tuple[int, float, str]:
+        if numeric:
+            number = to_number(value)
+            if number is not None:
+                return (1, number, "")
+        return (0, 0.0, _fold(value))
+
+    return key
+
+
 def select(
     query: Query,
     records: Iterable[dict[str, str]],
@@ -251,18 +265,11 @@ def select(
 ) -> list[dict[str, str]]:
     """The matching records, ordered by the query's ORDERBY terms (stable otherwise)."""
     found = [r for r in records if evaluate(query, r, resolve)]
-    if query.order:
-
-        def cmp(a: dict[str, str], b: dict[str, str]) -> int:
-            for name, descending in query.order:
-                left, column = resolve(a, name)
-                right, _ = resolve(b, name)
-                result = compare(left, right, column)
-                if result:
-                    return -result if descending else result
-            return 0
-
-        found.sort(key=cmp_to_key(cmp))
+    # One stable sort per term, last term first: the result is ordered by all terms.
+    for name, descending in reversed(query.order):
+        column = next((c for r in found if (c := resolve(r, name)[1]) is not None), None)
+        key = sort_key(column)
+        found.sort(key=lambda r: key(resolve(r, name)[0]), reverse=descending)
     return found
 
 
