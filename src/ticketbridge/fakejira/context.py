@@ -155,6 +155,8 @@ def _endpoint(route: JiraRoute, version: int) -> Callable[[Request], Any]:
         site = state.site(request.headers.get("host", ""))
         method = request.method
         faults = site.faults
+        stats = site.stats
+        stats.started()
         try:
             delay = faults.latency_s()
             if delay:
@@ -181,7 +183,9 @@ def _endpoint(route: JiraRoute, version: int) -> Callable[[Request], Any]:
             response = JiraJSON(
                 {"errorMessages": ["Internal server error"], "errors": {}}, status_code=500
             )
-        site.stats.record(method, template, response.status_code)
+        finally:
+            stats.finished()
+        stats.record(method, template, response.status_code)
         return response
 
     return endpoint

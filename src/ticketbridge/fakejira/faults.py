@@ -270,11 +270,23 @@ class Faults:
 
 @dataclass
 class Stats:
-    """Request counts per ``"METHOD /route/template"``, per status, and in total."""
+    """Request counts per ``"METHOD /route/template"``, per status, and in total; and the
+    peak number of Jira requests in flight at once (latency included), which shows how many
+    concurrent calls a client really made (e.g. whether it stayed within its concurrency cap).
+    """
 
     routes: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     total: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    def started(self) -> None:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def finished(self) -> None:
+        self.in_flight -= 1
 
     def record(self, method: str, template: str, status: int) -> None:
         self.routes[f"{method} {template}"] += 1
@@ -285,11 +297,14 @@ class Stats:
         self.routes = Counter()
         self.statuses = Counter()
         self.total = 0
+        # Requests still in flight keep counting; the peak restarts from them.
+        self.max_in_flight = self.in_flight
 
     def to_json(self, faults: Faults) -> dict[str, Any]:
         return {
             "requests": dict(sorted(self.routes.items())),
             "statuses": dict(sorted(self.statuses.items())),
             "total": self.total,
+            "max_in_flight": self.max_in_flight,
             "faults": dict(faults.injected),
         }
