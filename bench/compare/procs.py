@@ -58,8 +58,8 @@ def run_cli(*args: str, env: dict[str, str], timeout: float = 120) -> str:
 
 
 def create_api_key(env: dict[str, str]) -> str:
-    """Migrate the database and create an API key (the CLI prints it on its last line)."""
-    run_cli("db", "upgrade", env=env)
+    """A new API key (the CLI prints it on its last line). The database must be migrated:
+    ``serve`` does that in embedded mode, ``db upgrade`` otherwise."""
     return run_cli("api-keys", "create", "--name", "bench", env=env).strip().splitlines()[-1]
 
 
@@ -69,6 +69,7 @@ class Proc:
     popen: subprocess.Popen[bytes]
     log: Path
     url: str | None = None
+    ready_path: str | None = None  # answers 200 once the process serves
 
     @property
     def pid(self) -> int:
@@ -111,19 +112,22 @@ class Procs:
         self.started.append(proc)
         return proc
 
-    def fake_jira(self, name: str = "fakejira", latency_ms: int = 0) -> Proc:
+    def fake_jira(self, name: str = "fakejira", *, wait: bool = True) -> Proc:
         port = free_port()
-        args = ["fake-jira", "--port", str(port), "--latency-ms", str(latency_ms)]
-        proc = self.start(name, args)
+        proc = self.start(name, ["fake-jira", "--port", str(port)])
         proc.url = f"http://127.0.0.1:{port}"
-        wait_http(proc, f"{proc.url}/_fake/stats")
+        proc.ready_path = "/_fake/stats"
+        if wait:
+            wait_ready(proc)
         return proc
 
-    def serve(self, name: str, env: dict[str, str]) -> Proc:
+    def serve(self, name: str, env: dict[str, str], *, wait: bool = True) -> Proc:
         port = free_port()
         proc = self.start(name, ["serve", "--port", str(port)], env)
         proc.url = f"http://127.0.0.1:{port}"
-        wait_http(proc, f"{proc.url}/healthz", timeout=120)
+        proc.ready_path = "/healthz"
+        if wait:
+            wait_ready(proc)
         return proc
 
     def stop(self, proc: Proc) -> None:
@@ -148,19 +152,23 @@ class Procs:
         self.close()
 
 
-def wait_http(proc: Proc, url: str, timeout: float = 60) -> None:
-    """Wait until ``url`` answers 200; fail with the log's tail if the process dies first."""
+def wait_ready(*procs: Proc, timeout: float = 120) -> None:
+    """Wait until each process answers 200 on its ready path; fail with the log's tail if
+    one dies first or does not come up in time (startups overlap: call this once for all)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.alive():
-            raise RuntimeError(f"{proc.name} exited ({proc.popen.returncode}):\n{proc.tail()}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{proc.name}: {url} not up after {timeout}s:\n{proc.tail()}")
+    for proc in procs:
+        url = f"{proc.url}{proc.ready_path}"
+        while True:
+            if not proc.alive():
+                raise RuntimeError(f"{proc.name} exited ({proc.popen.returncode}):\n{proc.tail()}")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{proc.name}: {url} not up after {timeout}s:\n{proc.tail()}")
+            time.sleep(0.1)
 
 
 def rss_mb(pid: int) -> float | None:

@@ -261,11 +261,11 @@ class TestStats:
         assert [r.status_code for r in answers] == [200] * 5
         await client.get("/rest/api/3/myself")
         stats = (await client.get("/_fake/stats")).json()
-        assert stats["max_in_flight"] == 5 and stats["total"] == 6
+        assert stats["peak_in_flight"] == 5 and stats["total"] == 6
         reset = (await client.post("/_fake/stats/reset")).json()
-        assert reset["max_in_flight"] == 0
+        assert reset["peak_in_flight"] == 0
         await client.get("/rest/api/3/myself")
-        assert (await client.get("/_fake/stats")).json()["max_in_flight"] == 1
+        assert (await client.get("/_fake/stats")).json()["peak_in_flight"] == 1
 
     async def test_faults_are_counted(self, client: httpx.AsyncClient) -> None:
         await put_faults(client, {"rate_limit": {"share": 1.0}})

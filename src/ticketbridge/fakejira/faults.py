@@ -270,20 +270,20 @@ class Faults:
 
 @dataclass
 class Stats:
-    """Request counts per ``"METHOD /route/template"``, per status, and in total; and the
-    peak number of Jira requests in flight at once (latency included), which shows how many
-    concurrent calls a client really made (e.g. whether it stayed within its concurrency cap).
-    """
+    """Request counts per ``"METHOD /route/template"``, per status, and in total; requests in
+    flight and their peak."""
 
     routes: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     total: int = 0
+    # Jira requests being served now, and the most at once since the last reset: what a
+    # client's concurrency limit looks like from the vendor's side.
     in_flight: int = 0
-    max_in_flight: int = 0
+    peak_in_flight: int = 0
 
     def started(self) -> None:
         self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
     def finished(self) -> None:
         self.in_flight -= 1
@@ -297,14 +297,13 @@ class Stats:
         self.routes = Counter()
         self.statuses = Counter()
         self.total = 0
-        # Requests still in flight keep counting; the peak restarts from them.
-        self.max_in_flight = self.in_flight
+        self.peak_in_flight = self.in_flight
 
     def to_json(self, faults: Faults) -> dict[str, Any]:
         return {
             "requests": dict(sorted(self.routes.items())),
             "statuses": dict(sorted(self.statuses.items())),
             "total": self.total,
-            "max_in_flight": self.max_in_flight,
+            "peak_in_flight": self.peak_in_flight,
             "faults": dict(faults.injected),
         }
