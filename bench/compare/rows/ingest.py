@@ -1,9 +1,10 @@
 """Ingestion without HTTP: delegated to ``bench/bench_ingest.py`` when the project has it.
 
 That script (map + ADF + upsert + checkpoint over pre-recorded pages) prints JSON; this row
-reads a tickets/s figure per backend from it (``--quick`` passes ``--issues 1000 --runs 1``): the first number under a key containing
+reads a tickets/s figure per backend from it: the first number under a key containing
 ``tickets_per_s`` (``median_tickets_per_s`` first) inside an object whose key path names
-``sqlite`` or ``postgres``. Without the script, the row says "not measured".
+``sqlite`` or ``postgres``. ``--quick`` passes ``--issues 1000 --runs 1``. Without the script,
+the row says "not measured".
 """
 
 from __future__ import annotations
