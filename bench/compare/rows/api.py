@@ -193,7 +193,7 @@ async def lists(ctx: Ctx, serve: Proc, headers: dict[str, str]) -> None:
 
 async def keyset(ctx: Ctx, serve: Proc, headers: dict[str, str], anchor: str) -> None:
     deep = {"cursor": encode_cursor("a", uuid.UUID(anchor), PAGE)}
-    first = {"limit": PAGE, "enableCursor": "true"}
+    first: dict[str, str | int] = {"limit": PAGE, "enableCursor": "true"}
     async with httpx.AsyncClient(base_url=str(serve.url), headers=headers, timeout=120) as c:
         result = await paired(
             lambda: c.get("/v1/itsm/tickets", params=first),

@@ -65,7 +65,7 @@ def bulk(ctx: Ctx) -> None:
             m["jira_serial"] = measure(admin, lambda: jira_serial(pyc, sizes))
             sample = s.one_by_one_sample
             m["jira_one_by_one"] = measure(admin, lambda: jira_loop(pyc, sample))
-            pyc.close()
+            pyc.close()  # type: ignore[no-untyped-call]
             atl = Jira(url=stack.jira_url, username=ADMIN[0], password=ADMIN[1], cloud=True)
             m["atlassian_serial"] = measure(admin, lambda: atlassian_serial(atl, sizes))
             atl.close()

@@ -130,7 +130,8 @@ async def drive(
     pools = [
         httpx.AsyncClient(base_url=u, headers=headers, timeout=120, limits=limits) for u in urls
     ]
-    ops, weights = zip(*MIX, strict=True)
+    ops = [op for op, _ in MIX]
+    weights = [w for _, w in MIX]
     records: list[tuple[str, float, float, str]] = []  # op, ms, end time, status
     start = time.perf_counter()
     stop_at = start + seconds
@@ -148,7 +149,9 @@ async def drive(
                 if op == "read":
                     r = await http.get(f"/v1/itsm/tickets/{rng.choice(ids)}")
                 elif op == "page":
-                    params = {"cursor": cursor} if cursor else {"limit": 50, "enableCursor": "true"}
+                    params: dict[str, str | int] = (
+                        {"cursor": cursor} if cursor else {"limit": 50, "enableCursor": "true"}
+                    )
                     r = await http.get("/v1/itsm/tickets", params=params)
                     if r.status_code == 200:
                         cursor = r.json()["next_cursor"]

@@ -150,7 +150,8 @@ def sync_small(ctx: Ctx) -> None:
 
 def sync_large(ctx: Ctx) -> None:
     s, n = ctx.scale, ctx.scale.sync_large_issues
-    cap = Settings().vendor_max_concurrency  # the bench runs serve with the default
+    # serve runs with the default (service_env passes no TICKETBRIDGE_VENDOR_MAX_CONCURRENCY)
+    cap = Settings.model_fields["vendor_max_concurrency"].default
     with Procs(ctx.tmp) as procs:
         stack = sqlite_stack(procs, ctx, "sync-large", {"issues": n, "seed": 1})
         admin = stack.admin
