@@ -133,6 +133,7 @@ async def drive(
     ops = [op for op, _ in MIX]
     weights = [w for _, w in MIX]
     records: list[tuple[str, float, float, str]] = []  # op, ms, end time, status
+    samples: dict[str, list[str]] = {}  # a few answers per error status, to tell causes apart
     start = time.perf_counter()
     stop_at = start + seconds
 
@@ -171,8 +172,12 @@ async def drive(
                         },
                     )
                 status = str(r.status_code)
+                if r.status_code >= 400 and len(samples.setdefault(status, [])) < 3:
+                    samples[status].append(f"{op}: {r.text[:200]}")
             except httpx.HTTPError as exc:
                 status = type(exc).__name__
+                if len(samples.setdefault(status, [])) < 3:
+                    samples[status].append(f"{op}: {exc!r}"[:200])
             t1 = time.perf_counter()
             records.append((op, (t1 - t0) * 1000, t1, status))
 
@@ -205,6 +210,7 @@ async def drive(
         "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
         "errors": sum(errors.values()),
         "errors_by_status": dict(errors),
+        "error_samples": samples,
         "per_op": per_op,
     }
 
