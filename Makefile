@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PYTEST_XDIST ?= -n auto --dist loadgroup
 FAST_TESTS := -m "not postgres and not e2e and not slow"
 
-.PHONY: setup browser serve test test-fast test-e2e lint fmt typecheck fake-jira fake-servicenow bench clean
+.PHONY: setup browser serve test test-fast test-e2e lint fmt typecheck fake-jira fake-servicenow bench bench-micro clean
 
 setup: $(VENV)/.installed
 
@@ -55,7 +55,14 @@ test-fast: setup
 test-e2e: setup browser
 	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
+# Issue 13's table side by side, real processes on loopback (~15 min; BENCH_ARGS=--quick for a
+# smoke run, BENCH_ARGS="--only ROW ..." for some rows). Writes bench/results/<date>.{json,md}.
+BENCH_ARGS ?=
 bench: setup
+	$(PY) -m bench.compare $(BENCH_ARGS)
+
+# The older single-purpose benchmarks, one after the other (each prints JSON).
+bench-micro: setup
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
 
 clean:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from types import SimpleNamespace
 from typing import Any
@@ -252,6 +253,19 @@ class TestStats:
         assert stats["statuses"] == {"200": 2, "201": 3, "404": 1}
         reset = (await client.post("/_fake/stats/reset")).json()
         assert reset["total"] == 0 and reset["requests"] == {}
+
+    async def test_peak_concurrency_of_jira_requests(self, client: httpx.AsyncClient) -> None:
+        # While latency holds requests in flight, the peak shows how many a client had at once.
+        await put_faults(client, {"latency_ms": 50})
+        answers = await asyncio.gather(*(client.get("/rest/api/3/myself") for _ in range(5)))
+        assert [r.status_code for r in answers] == [200] * 5
+        await client.get("/rest/api/3/myself")
+        stats = (await client.get("/_fake/stats")).json()
+        assert stats["peak_in_flight"] == 5 and stats["total"] == 6
+        reset = (await client.post("/_fake/stats/reset")).json()
+        assert reset["peak_in_flight"] == 0
+        await client.get("/rest/api/3/myself")
+        assert (await client.get("/_fake/stats")).json()["peak_in_flight"] == 1
 
     async def test_faults_are_counted(self, client: httpx.AsyncClient) -> None:
         await put_faults(client, {"rate_limit": {"share": 1.0}})
