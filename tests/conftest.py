@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.emulator",
     "tests.fixtures.service",
+    "tests.fixtures.servicenow",
     "tests.fixtures.tenants",
 ]
 

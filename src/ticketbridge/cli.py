@@ -129,5 +129,21 @@ def fake_jira(
     run(host=host, port=port, seed=seed, latency_ms=latency_ms)
 
 
+@app.command("fake-servicenow")
+def fake_servicenow(
+    host: str = "127.0.0.1",
+    port: int = 8082,
+    seed: int | None = typer.Option(None, help="Seed this many incidents deterministically"),
+    latency_ms: int = typer.Option(0, help="Fixed latency added to every request"),
+    tls: bool = typer.Option(
+        False, "--tls", help="Serve HTTPS with a self-signed certificate made at start"
+    ),
+) -> None:
+    """Run fakeservicenow, the ServiceNow emulator used by tests, benchmarks and the demo."""
+    from ticketbridge.fakeservicenow.server import run
+
+    run(host=host, port=port, seed=seed, latency_ms=latency_ms, tls=tls)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

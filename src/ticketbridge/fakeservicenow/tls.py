@@ -1,0 +1,81 @@
+"""A self-signed certificate for ``--tls``, made at start with ``cryptography``.
+
+One self-signed certificate (its own CA: ``basicConstraints CA:TRUE``) for ``localhost``,
+``127.0.0.1``, ``::1`` and ``*.service-now.com``; clients trust it by its path (requests'
+``verify=``, ``REQUESTS_CA_BUNDLE``, httpx's ``verify=ssl context``), never by switching
+verification off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+DNS_NAMES = ("localhost", "*.service-now.com", "service-now.com")
+IP_ADDRESSES = ("127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class CertificatePair:
+    cert_path: Path
+    key_path: Path
+
+
+def generate(directory: Path | None = None, *, days: int = 30) -> CertificatePair:
+    """Write ``fakeservicenow-cert.pem`` and ``fakeservicenow-key.pem`` into ``directory``
+    (a new temporary directory by default) and return their paths."""
+    folder = directory or Path(tempfile.mkdtemp(prefix="fakeservicenow-tls-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fakeservicenow local CA")])
+    now = dt.datetime.now(dt.UTC)
+    alt_names: list[x509.GeneralName] = [x509.DNSName(n) for n in DNS_NAMES]
+    alt_names += [x509.IPAddress(ipaddress.ip_address(a)) for a in IP_ADDRESSES]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = folder / "fakeservicenow-cert.pem"
+    key_path = folder / "fakeservicenow-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_path.chmod(0o600)
+    return CertificatePair(cert_path, key_path)
