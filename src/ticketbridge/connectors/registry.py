@@ -25,7 +25,10 @@ from ticketbridge.connectors.protocols import Connector, Credentials
 from ticketbridge.errors import Unprocessable, VendorError
 
 # The registry lines: one module per vendor, each defining ``VENDOR``.
-VENDOR_MODULES = ("ticketbridge.connectors.jira.vendor",)
+VENDOR_MODULES = (
+    "ticketbridge.connectors.jira.vendor",
+    "ticketbridge.connectors.servicenow.vendor",
+)
 
 # (base_url, auth) -> the connection's HTTP layer (retry policy, limiter, deadlines applied)
 HttpFor = Callable[[str, httpx.Auth], VendorHttp]
