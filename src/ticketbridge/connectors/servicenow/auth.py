@@ -102,15 +102,20 @@ class OAuthClientAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        # Overriding the async flow skips httpx's own body reading: token answers are read
+        # here, the call's own answer is left streaming for VendorHttp.
         token = self._cached()
         fresh = token is None
         if token is None:
-            token = self._store((yield self._token_request()))
+            response = yield self._token_request()
+            await response.aread()
+            token = self._store(response)
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401 and not fresh:
             # Revoked or expired early: one new token, one more try.
             _tokens.pop(self._key, None)
-            token = self._store((yield self._token_request()))
-            request.headers["Authorization"] = f"Bearer {token}"
+            token_response = yield self._token_request()
+            await token_response.aread()
+            request.headers["Authorization"] = f"Bearer {self._store(token_response)}"
             yield request
