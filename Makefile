@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PYTEST_XDIST ?= -n auto --dist loadgroup
 FAST_TESTS := -m "not postgres and not e2e and not slow"
 
-.PHONY: setup browser serve test test-fast test-e2e lint fmt typecheck fake-jira bench clean
+.PHONY: setup browser serve test test-fast test-e2e lint fmt typecheck fake-jira fake-servicenow bench clean
 
 setup: $(VENV)/.installed
 
@@ -28,6 +28,9 @@ serve: setup
 
 fake-jira: setup
 	$(VENV)/bin/ticketbridge fake-jira --seed 1000
+
+fake-servicenow: setup
+	$(VENV)/bin/ticketbridge fake-servicenow --seed 300 --tls
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench

@@ -15,7 +15,7 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,7 @@ class Ctx:
     version: str  # "", "v1" or "v2"
     dispatch: Dispatcher | None = None
     in_batch: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def user_name(self) -> str | None:
@@ -205,6 +206,7 @@ def _endpoint(route: SnowRoute, version: str, template: str, dispatch: Dispatche
                 str(request.base_url).rstrip("/"),
                 version,
                 dispatch,
+                headers=request.headers,
             )
             answer = route.handler(ctx)
             if answer.status < 400:

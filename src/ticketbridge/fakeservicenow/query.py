@@ -9,7 +9,9 @@ in a value is written ``^^``.
 
 Operators: ``=``, ``!=``, ``>``, ``>=``, ``<``, ``<=``, ``LIKE``, ``NOT LIKE``, ``STARTSWITH``,
 ``ENDSWITH``, ``IN``, ``NOT IN`` (comma lists), ``ISEMPTY``, ``ISNOTEMPTY``, ``EMPTYSTRING``,
-``ANYTHING``, ``BETWEEN`` (``low@high``), ``SAMEAS``/``NSAMEAS`` (another field). Text matching
+``ANYTHING``, ``BETWEEN`` (``low@high``), ``SAMEAS``/``NSAMEAS`` (another field), and the
+aliases pysnc documents for ``add_query``: ``CONTAINS`` (``LIKE``), ``DOES NOT CONTAIN``
+(``NOT LIKE``), ``INSTANCEOF`` (the class or, for ``task``, any task table). Text matching
 is case-insensitive, as on ServiceNow's default database collation; integer and numeric choice
 fields compare as numbers, date-times as ``YYYY-MM-DD HH:MM:SS`` (also
 ``javascript:gs.dateGenerate('date','time')``). The negative operators (``!=``, ``NOT LIKE``,
@@ -25,12 +27,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cmp_to_key
 
-from .schema import BOOLEAN, DATETIME, INTEGER, Column
+from .schema import BOOLEAN, DATETIME, INTEGER, TASK_TABLES, Column
 from .values import as_boolean, query_date, to_number
 
 OPERATORS = (
+    "DOES NOT CONTAIN",
     "NOT LIKE",
     "NOT IN",
     "ISNOTEMPTY",
@@ -42,6 +44,8 @@ OPERATORS = (
     "BETWEEN",
     "NSAMEAS",
     "SAMEAS",
+    "INSTANCEOF",
+    "CONTAINS",
     "LIKE",
     "IN",
     "!=",
@@ -196,9 +200,9 @@ def matches(condition: Condition, record: dict[str, str], resolve: Resolver) -> 
             return False
         order = compare(actual, _normalise(value, column), column)
         return {">": order > 0, ">=": order >= 0, "<": order < 0, "<=": order <= 0}[op]
-    if op == "LIKE":
+    if op in ("LIKE", "CONTAINS"):
         return bool(actual) and _fold(value) in _fold(actual)
-    if op == "NOT LIKE":
+    if op in ("NOT LIKE", "DOES NOT CONTAIN"):
         return not actual or _fold(value) not in _fold(actual)
     if op == "STARTSWITH":
         return bool(actual) and _fold(actual).startswith(_fold(value))
@@ -213,6 +217,8 @@ def matches(condition: Condition, record: dict[str, str], resolve: Resolver) -> 
         return actual != ""
     if op == "ANYTHING":
         return True
+    if op == "INSTANCEOF":
+        return actual == value or (value == "task" and actual in TASK_TABLES)
     if op == "BETWEEN":
         low, _, high = value.partition("@")
         if not actual:
@@ -237,6 +243,21 @@ def evaluate(query: Query, record: dict[str, str], resolve: Resolver) -> bool:
     )
 
 
+def sort_key(column: Column | None) -> Callable[[str], tuple[int, float, str]]:
+    """The key that orders raw values as :func:`compare` does (numbers before text in
+    numeric columns, where empty and non-numeric values come first)."""
+    numeric = _numeric(column)
+
+    def key(value: str) -> tuple[int, float, str]:
+        if numeric:
+            number = to_number(value)
+            if number is not None:
+                return (1, number, "")
+        return (0, 0.0, _fold(value))
+
+    return key
+
+
 def select(
     query: Query,
     records: Iterable[dict[str, str]],
@@ -244,18 +265,11 @@ def select(
 ) -> list[dict[str, str]]:
     """The matching records, ordered by the query's ORDERBY terms (stable otherwise)."""
     found = [r for r in records if evaluate(query, r, resolve)]
-    if query.order:
-
-        def cmp(a: dict[str, str], b: dict[str, str]) -> int:
-            for name, descending in query.order:
-                left, column = resolve(a, name)
-                right, _ = resolve(b, name)
-                result = compare(left, right, column)
-                if result:
-                    return -result if descending else result
-            return 0
-
-        found.sort(key=cmp_to_key(cmp))
+    # One stable sort per term, last term first: the result is ordered by all terms.
+    for name, descending in reversed(query.order):
+        column = next((c for r in found if (c := resolve(r, name)[1]) is not None), None)
+        key = sort_key(column)
+        found.sort(key=lambda r: key(resolve(r, name)[0]), reverse=descending)
     return found
 
 

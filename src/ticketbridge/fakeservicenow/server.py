@@ -76,11 +76,11 @@ def run(
         f"credentials: {DEFAULT_ADMIN_USER} or {DEFAULT_INTEGRATION_USER} / {DEFAULT_PASSWORD}"
         f"   OAuth client: {DEFAULT_CLIENT_ID} / {DEFAULT_CLIENT_SECRET}"
     )
-    print(f"admin API: {scheme}://{shown}:{port}/_fake/stats")
+    print(f"admin API: {scheme}://{shown}:{port}/_fake/stats", flush=True)
     if pair is not None:
-        print(f"TLS certificate (trust it as a CA bundle): {pair.cert_path}")
+        print(f"TLS certificate (trust it as a CA bundle): {pair.cert_path}", flush=True)
     if seed:
-        print(f"seeded: {seed} incidents")
+        print(f"seeded: {seed} incidents", flush=True)
     uvicorn.Server(_config(app, host, port, "info", pair)).run()
 
 

@@ -10,7 +10,9 @@ from typing import Any
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 SYS_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 _DATE_GENERATE = re.compile(
-    r"^javascript:\s*gs\.dateGenerate\(\s*'(\d{4}-\d{2}-\d{2})'\s*,\s*'([^']*)'\s*\)\s*;?$"
+    r"""^javascript:\s*gs\.dateGenerate\(\s*(['"])(\d{4}-\d{2}-\d{2})"""
+    r"""(?:[ T](\d{2}:\d{2}:\d{2}))?\1"""
+    r"""\s*(?:,\s*(['"])([^'"]*)\4\s*)?\)\s*;?$"""
 )
 
 
@@ -60,14 +62,16 @@ def as_boolean(text: str) -> str:
 
 def query_date(text: str) -> str:
     """A date-time operand of a query: raw ``YYYY-MM-DD HH:MM:SS``, a bare date, or
-    ``javascript:gs.dateGenerate('YYYY-MM-DD','HH:MM:SS')`` (what pysnow's builder sends;
-    ``'start'``/``'end'`` stand for the day's first and last second)."""
-    found = _DATE_GENERATE.match(text.strip())
-    if found:
-        day, time_part = found.groups()
-        time_part = {"start": "00:00:00", "end": "23:59:59"}.get(time_part, time_part)
-        return f"{day} {time_part}"
+    ``javascript:gs.dateGenerate('YYYY-MM-DD','HH:MM:SS')`` (``'start'``/``'end'`` stand for
+    the day's first and last second) or ``javascript:gs.dateGenerate("YYYY-MM-DD HH:MM:SS")``,
+    the two forms the client libraries send."""
     stripped = text.strip()
+    found = _DATE_GENERATE.match(stripped)
+    if found:
+        day, inline_time, time_part = found.group(2), found.group(3), found.group(5)
+        chosen = inline_time or time_part or "00:00:00"
+        chosen = {"start": "00:00:00", "end": "23:59:59"}.get(chosen, chosen)
+        return f"{day} {chosen}"
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", stripped):
         return f"{stripped} 00:00:00"
     return stripped
