@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     vendor_max_response_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Lifts the https and public-address rules of vendor URLs (emulator, demo, tests only).
     allow_private_vendor_urls: bool = False
+    # A PEM file of CA certificates trusted for vendor TLS in addition to the system's (an
+    # internal CA, or the ServiceNow emulator's self-signed certificate). Verification is
+    # never turned off: a certificate must chain to one of these or to a system CA.
+    vendor_ca_bundle: Path | None = None
     # The API's bounds for a connection's refresh_interval_secs (provisioning/schemas.py).
     default_refresh_interval_secs: int = Field(default=900, ge=60, le=7 * 86400)
     scheduler_enabled: bool = True

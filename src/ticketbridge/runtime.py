@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,14 @@ class Runtime:
                 raise
 
 
+def vendor_ssl_context(settings: Settings) -> ssl.SSLContext:
+    """The system's CAs plus ``vendor_ca_bundle`` when set (verification always on)."""
+    context = httpx.create_ssl_context()
+    if settings.vendor_ca_bundle is not None:
+        context.load_verify_locations(cafile=str(settings.vendor_ca_bundle))
+    return context
+
+
 @asynccontextmanager
 async def open_runtime(
     settings: Settings,
@@ -61,10 +70,11 @@ async def open_runtime(
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     url_policy = UrlPolicy(allow_private=settings.allow_private_vendor_urls)
     if vendor_transport is None:
+        tls = vendor_ssl_context(settings)
         vendor_transport = (
-            httpx.AsyncHTTPTransport(limits=limits, verify=httpx.create_ssl_context())
+            httpx.AsyncHTTPTransport(limits=limits, verify=tls)
             if url_policy.allow_private
-            else GuardedTransport(limits=limits)
+            else GuardedTransport(limits=limits, ssl_context=tls)
         )
     if settings.demo_enabled:
         # Demo connections' calls stay in this process (connectors/demo.py).

@@ -187,7 +187,7 @@ class TestBadInput:
     @pytest.mark.parametrize(
         ("body", "field"),
         [
-            ({"vendor": "SERVICENOW", "credentials": jira_credentials()}, "vendor"),
+            ({"vendor": "ZENDESK", "credentials": jira_credentials()}, "vendor"),
             ({"vendor": "JIRA", "credentials": jira_credentials(email="nope")}, "email"),
             ({"vendor": "JIRA", "credentials": jira_credentials(base_url="ftp://x")}, "base_url"),
             (

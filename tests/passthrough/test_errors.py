@@ -139,7 +139,7 @@ class TestConnection:
             await session.execute(
                 update(Connection)
                 .where(Connection.id == uuid.UUID(tenant.connection_id))
-                .values(vendor="SERVICENOW")
+                .values(vendor="ZENDESK")
             )
         r = await client.get(PROJECTS_URL, headers=tenant.headers)
         assert r.status_code == 422

@@ -95,7 +95,18 @@ async def list_assignable_users(
 )
 async def search_tickets(
     service: ServiceDep,
-    jql: Annotated[str, Query(min_length=1, max_length=5000, description="Jira JQL")],
+    jql: Annotated[
+        str | None,
+        Query(min_length=1, max_length=5000, description="Jira connections: the JQL query"),
+    ] = None,
+    query: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=5000,
+            description="Vendors with their own query language (ServiceNow: an encoded query)",
+        ),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     fields: Annotated[
@@ -107,7 +118,7 @@ async def search_tickets(
     ] = False,
 ) -> SearchPage:
     return await service.search(
-        jql=jql,
+        queries={"jql": jql, "query": query},
         cursor=cursor or None,
         limit=limit,
         fields=parse_fields(fields),

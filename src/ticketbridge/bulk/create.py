@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.connectors import (
     BulkConnector,
+    Capabilities,
     Connector,
     Created,
     CreateSpec,
@@ -81,7 +82,9 @@ class Outcome:
 class BulkCreateConnector(BulkConnector, Protocol):
     """What bulk creation asks of a connector: the bulk capability and issue type names."""
 
-    async def issue_type_names(self, project: str) -> dict[str, str]: ...
+    capabilities: Capabilities
+
+    async def issue_type_names(self, project: str | None) -> dict[str, str]: ...
 
 
 class CachingConnector:
@@ -94,9 +97,10 @@ class CachingConnector:
     def __init__(self, base: Connector) -> None:
         self._base = base
         self.bulk_create_max = base.bulk_create_max
-        self._types: dict[str, dict[str, str] | VendorError] = {}
+        self.capabilities = base.capabilities
+        self._types: dict[str | None, dict[str, str] | VendorError] = {}
 
-    async def issue_type_names(self, project: str) -> dict[str, str]:
+    async def issue_type_names(self, project: str | None) -> dict[str, str]:
         if project not in self._types:
             try:
                 self._types[project] = await self._base.issue_type_names(project)
@@ -214,8 +218,8 @@ async def prepare(
     return items
 
 
-def already_exists(identifier: str, key: str | None = None) -> str:
-    where = f" (Jira issue {key})" if key else ""
+def already_exists(identifier: str, key: str | None = None, vendor: str = "vendor") -> str:
+    where = f" ({vendor} issue {key})" if key else ""
     return f"a ticket with identifier {identifier!r} already exists{where}"
 
 
@@ -232,7 +236,12 @@ async def _refuse_known_markers(connector: BulkCreateConnector, items: Sequence[
         return
     for item in items:
         if item.marker in found:
-            item.spec, item.error = None, already_exists(item.identifier, found[item.marker].key)
+            item.spec, item.error = (
+                None,
+                already_exists(
+                    item.identifier, found[item.marker].key, connector.capabilities.display_name
+                ),
+            )
 
 
 async def create_exactly_once(

@@ -184,7 +184,7 @@ async def run_update(ctx: JobContext) -> list[dict[str, Any]]:
     for t, vendor_id in vendor_of.items():
         issue = current.get(vendor_id)
         if issue is None:
-            errors[t] = "the issue no longer exists in Jira"
+            errors[t] = f"the issue no longer exists in {connector.capabilities.display_name}"
         else:
             refs[t] = IssueRef(issue.vendor_id, issue.vendor_key, issue.status)
     if spec.status is not UNSET:

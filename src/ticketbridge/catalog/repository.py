@@ -54,7 +54,11 @@ class CatalogRepository:
                 "project_type": p.project_type,
                 "description": p.description,
                 "active": True,
-                "vendor_attributes": {"vendor": "JIRA", "id": p.vendor_id, "key": p.key},
+                "vendor_attributes": {
+                    "vendor": p.vendor or "JIRA",
+                    "id": p.vendor_id,
+                    "key": p.key,
+                },
                 "created_at": now,
                 "updated_at": now,
             }
@@ -263,8 +267,8 @@ class CatalogRepository:
                 "account_type": u.account_type,
                 "vendor_attributes": {
                     "id": u.vendor_id,
-                    "vendor": "JIRA",
-                    "data": {"vendor": "JIRA", "accountType": u.account_type},
+                    "vendor": u.vendor or "JIRA",
+                    "data": {"vendor": u.vendor or "JIRA", "accountType": u.account_type},
                 },
                 "created_at": now,
                 "updated_at": now,

@@ -35,7 +35,11 @@ class ProjectRead(BaseModel):
             description=p.description,
             project_type=p.project_type,
             active=p.active,
-            vendor_attributes={**p.vendor_attributes, "id": p.vendor_id, "vendor": "JIRA"},
+            vendor_attributes={
+                **p.vendor_attributes,
+                "id": p.vendor_id,
+                "vendor": p.vendor_attributes.get("vendor") or "JIRA",
+            },
             created_at=p.created_at,
             updated_at=p.updated_at,
         )
@@ -98,6 +102,8 @@ class UserRead(BaseModel):
 
     @classmethod
     def from_model(cls, u: User) -> UserRead:
+        # Rows written before the vendor was stored were all Jira's.
+        vendor = str((u.vendor_attributes or {}).get("vendor") or "JIRA")
         return cls(
             id=u.id,
             vendor_id=u.vendor_id,
@@ -106,9 +112,10 @@ class UserRead(BaseModel):
             status=u.status,
             vendor_attributes=UserVendorAttributes(
                 id=u.vendor_id,
+                vendor=vendor,
                 created_at=u.created_at,
                 updated_at=u.updated_at,
-                data=UserVendorData(accountType=u.account_type),
+                data=UserVendorData(vendor=vendor, accountType=u.account_type),
             ),
             created_at=u.created_at,
             updated_at=u.updated_at,

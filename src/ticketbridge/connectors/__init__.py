@@ -9,6 +9,7 @@ exchanges is the normalized data below. Errors are ``ticketbridge.errors.Vendor*
 
 from ticketbridge.connectors.base import (
     UNSET,
+    Capabilities,
     Created,
     CreateSpec,
     Identity,
@@ -20,6 +21,7 @@ from ticketbridge.connectors.base import (
     LiveSearchPage,
     LiveTicket,
     LiveUserPage,
+    NormalizedGroup,
     NormalizedIssue,
     NormalizedIssueType,
     NormalizedProject,
@@ -33,6 +35,7 @@ from ticketbridge.connectors.protocols import (
     BulkConnector,
     Connector,
     Credentials,
+    GroupsConnector,
     IdentityConnector,
     PassthroughConnector,
     SyncConnector,
@@ -40,7 +43,9 @@ from ticketbridge.connectors.protocols import (
 )
 from ticketbridge.connectors.registry import (
     ConnectorFactory,
+    address_fields,
     check_id,
+    check_vendor_id,
     for_connection,
     validate_config,
 )
@@ -49,11 +54,13 @@ from ticketbridge.connectors.url_policy import UrlPolicy, UrlRefused
 __all__ = [
     "UNSET",
     "BulkConnector",
+    "Capabilities",
     "Connector",
     "ConnectorFactory",
     "Created",
     "CreateSpec",
     "Credentials",
+    "GroupsConnector",
     "Identity",
     "IdentityConnector",
     "IssueRef",
@@ -64,6 +71,7 @@ __all__ = [
     "LiveSearchPage",
     "LiveTicket",
     "LiveUserPage",
+    "NormalizedGroup",
     "NormalizedIssue",
     "NormalizedIssueType",
     "NormalizedProject",
@@ -76,7 +84,9 @@ __all__ = [
     "UrlPolicy",
     "UrlRefused",
     "WriteConnector",
+    "address_fields",
     "check_id",
+    "check_vendor_id",
     "for_connection",
     "is_marker_label",
     "marker_label",

@@ -14,6 +14,29 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What the domains must know about a vendor's shape (a connector's ``capabilities``).
+
+    The defaults describe a vendor like Jira: tickets live in projects, each project has its
+    issue types and assignable users, and the passthrough search takes a query in ``jql``.
+    """
+
+    # Tickets live in projects: a create names one (``project_id``/``project_vendor_id``),
+    # and issue types and assignable users are listed per project. Without projects, the
+    # project fields stay null and the sync lists users for the whole connection.
+    projects: bool = True
+    # A create must name an issue type (Jira); a vendor whose type is optional says False.
+    issue_type_required: bool = True
+    # The passthrough search's query parameter and what its language is called in messages.
+    search_parameter: str = "jql"
+    search_language: str = "JQL"
+    # Assignment groups are synced (``iter_groups``) and served by ``/v1/itsm/groups``.
+    groups: bool = False
+    # The vendor's name for a person in error messages ("Jira", "ServiceNow").
+    display_name: str = "the vendor"
+
+
+@dataclass(frozen=True)
 class Identity:
     """Who the credentials authenticate as (a credential check's answer)."""
 
@@ -32,6 +55,7 @@ class NormalizedProject:
     name: str
     project_type: str | None = None
     description: str | None = None
+    vendor: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +73,21 @@ class NormalizedUser:
     email: str | None
     status: str  # ACTIVE | INACTIVE
     account_type: str | None = None
+    vendor: str = ""  # the connection's vendor ("JIRA"): the stored vendor attributes say it
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedGroup:
+    """An assignment group (a vendor with ``Capabilities.groups``)."""
+
+    vendor_id: str
+    name: str
+    description: str | None = None
+    email: str | None = None
+    active: bool = True
+    manager_vendor_id: str | None = None
+    vendor_updated_at: datetime | None = None
+    vendor: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +127,7 @@ class NormalizedIssue:
     # The identifier this connection gave the issue when it created it, read back from the
     # vendor; None for issues created elsewhere (the store then uses the vendor key).
     identifier: str | None = None
+    vendor: str = ""  # the connection's vendor ("JIRA"): the stored vendor attributes say it
 
 
 # --- writes ----------------------------------------------------------------------------------
@@ -111,8 +151,9 @@ class CreateSpec:
     answer after the vendor may have applied the write) can be reconciled by searching for it.
     """
 
-    project: str  # vendor project key ("ENG") or numeric id ("10000")
-    issue_type_id: str
+    # Vendor project key ("ENG") or numeric id ("10000"); None for a vendor without projects.
+    project: str | None
+    issue_type_id: str | None  # None: the vendor's default (where the type is optional)
     name: str
     description: str | None = None  # Markdown / plain text
     status: str | None = None  # normalized; applied with a transition after create

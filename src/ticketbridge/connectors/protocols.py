@@ -10,9 +10,10 @@ The data they exchange is in ``base.py``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ticketbridge.connectors.base import (
+    Capabilities,
     Created,
     CreateSpec,
     Identity,
@@ -21,6 +22,7 @@ from ticketbridge.connectors.base import (
     LiveProjectPage,
     LiveSearchPage,
     LiveUserPage,
+    NormalizedGroup,
     NormalizedIssue,
     NormalizedIssueType,
     NormalizedProject,
@@ -30,9 +32,16 @@ from ticketbridge.connectors.base import (
 
 
 class Credentials(Protocol):
-    """A vendor's validated credentials model (pydantic), as provisioning handles it."""
+    """A vendor's validated credentials model (pydantic), as provisioning handles it.
+
+    ``base_url`` is where the vendor is called (the URL policy checks it; assigning it stores
+    the checked form); ``url_field`` names the field the caller typed it in and
+    ``secret_field`` the secret that must come along when that address changes (a stored
+    secret is never sent to a new address)."""
 
     base_url: str
+    url_field: ClassVar[str]
+    secret_field: ClassVar[str]
 
     def hint(self) -> dict[str, Any]:
         """What may be shown of the credentials (never a whole secret)."""
@@ -43,6 +52,8 @@ class Credentials(Protocol):
 
 class IdentityConnector(Protocol):
     vendor: str
+    # What the domains must know of the vendor's shape (projects, search parameter, groups).
+    capabilities: Capabilities
 
     async def check_credentials(self) -> Identity:
         """Ask the vendor who we are; raises VendorAuthFailed when it refuses."""
@@ -50,34 +61,54 @@ class IdentityConnector(Protocol):
 
 
 class SyncConnector(Protocol):
-    """Paged reads a sync needs. Iterators stream: nothing holds a vendor's whole data set."""
+    """Paged reads a sync needs. Iterators stream: nothing holds a vendor's whole data set.
+
+    Queries are opaque strings in the vendor's own language (JQL, an encoded query): the
+    connector builds them (``incremental_query``, ``scope_query``) and reads them back; the
+    sync only carries them. Page tokens are opaque too (a vendor token or a keyset)."""
+
+    capabilities: Capabilities
 
     def iter_projects(self) -> AsyncIterator[list[NormalizedProject]]:
-        """Pages of the projects in scope (the connection's project filter applied)."""
+        """Pages of the projects in scope (the connection's project filter applied); none
+        for a vendor without projects."""
         ...
 
-    def iter_issue_types(self, project_key: str) -> AsyncIterator[list[NormalizedIssueType]]: ...
+    def iter_issue_types(self, project_key: str | None) -> AsyncIterator[list[NormalizedIssueType]]:
+        """The issue types of a project; ``None``: of the connection (no projects)."""
+        ...
 
-    def iter_assignable_users(self, project_key: str) -> AsyncIterator[list[NormalizedUser]]: ...
+    def iter_assignable_users(self, project_key: str | None) -> AsyncIterator[list[NormalizedUser]]:
+        """The users assignable in a project; ``None``: in the connection (no projects)."""
+        ...
 
-    def incremental_jql(self, project_keys: Sequence[str] | None, since_ms: int) -> str:
+    def incremental_query(self, project_keys: Sequence[str] | None, since_ms: int) -> str:
         """The query for issues updated at or after ``since_ms``, oldest change first."""
         ...
 
-    def scope_jql(self, project_keys: Sequence[str] | None) -> str:
+    def scope_query(self, project_keys: Sequence[str] | None) -> str:
         """The query for every issue in scope (reconciliation)."""
         ...
 
     async def search_issues_page(
-        self, jql: str, next_page_token: str | None, max_results: int
+        self, query: str, next_page_token: str | None, max_results: int
     ) -> tuple[list[NormalizedIssue], str | None]: ...
 
-    def iter_issue_ids(self, jql: str) -> AsyncIterator[list[str]]:
+    def iter_issue_ids(self, query: str) -> AsyncIterator[list[str]]:
         """Pages of issue ids only (large pages): the deletion reconciliation's input."""
         ...
 
-    async def count_issues(self, jql: str) -> int:
+    async def count_issues(self, query: str) -> int:
         """An estimate (progress display only)."""
+        ...
+
+
+@runtime_checkable
+class GroupsConnector(Protocol):
+    """Assignment groups (a vendor whose ``capabilities.groups`` is true)."""
+
+    def iter_groups(self) -> AsyncIterator[list[NormalizedGroup]]:
+        """Pages of every group of the connection (inactive ones included, flagged)."""
         ...
 
 
@@ -85,8 +116,9 @@ class WriteConnector(Protocol):
     """Vendor-first writes. Every method returns the vendor's own view of the issue after the
     write, normalized, so the store keeps what the vendor keeps."""
 
-    async def issue_type_names(self, project: str) -> dict[str, str]:
-        """Live ``{issue type name: vendor id}`` of a project (key or id)."""
+    async def issue_type_names(self, project: str | None) -> dict[str, str]:
+        """Live ``{issue type name: vendor id}`` of a project (key or id); ``None``: of the
+        connection, for a vendor without projects."""
         ...
 
     async def create_issue(self, spec: CreateSpec) -> NormalizedIssue:
@@ -104,7 +136,8 @@ class WriteConnector(Protocol):
         ...
 
     async def find_by_marker(self, marker: str, *, project: str | None = None) -> list[str]:
-        """Keys of the issues tagged with ``marker``, oldest first."""
+        """Keys of the issues tagged with ``marker``, oldest first (where the vendor keeps the
+        marker is the connector's business)."""
         ...
 
 
@@ -149,6 +182,8 @@ class PassthroughConnector(Protocol):
     expired page token) raises ``VendorRejected`` with the vendor's message.
     """
 
+    capabilities: Capabilities
+
     async def live_projects(
         self, *, offset: int, limit: int, query: str | None, with_issue_types: bool
     ) -> LiveProjectPage: ...
@@ -163,7 +198,7 @@ class PassthroughConnector(Protocol):
 
     async def live_search(
         self,
-        query: str,
+        query: str,  # in the vendor's language (``capabilities.search_language``)
         *,
         page_token: str | None,
         limit: int,

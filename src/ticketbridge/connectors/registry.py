@@ -25,7 +25,10 @@ from ticketbridge.connectors.protocols import Connector, Credentials
 from ticketbridge.errors import Unprocessable, VendorError
 
 # The registry lines: one module per vendor, each defining ``VENDOR``.
-VENDOR_MODULES = ("ticketbridge.connectors.jira.vendor",)
+VENDOR_MODULES = (
+    "ticketbridge.connectors.jira.vendor",
+    "ticketbridge.connectors.servicenow.vendor",
+)
 
 # (base_url, auth) -> the connection's HTTP layer (retry policy, limiter, deadlines applied)
 HttpFor = Callable[[str, httpx.Auth], VendorHttp]
@@ -39,7 +42,8 @@ class Vendor:
     # (validated credentials, validated options, http, connection id) -> the connector
     connect: Callable[[Any, Any, HttpFor, str], Connector]
     # (kind, value) -> value, or ValueError saying what the vendor's ids look like; kinds:
-    # "project", "issue_type", "issue", "account" (schema_rules checks request ids with it)
+    # "project", "issue_type", "issue", "account", "custom_field" (schema_rules checks
+    # request ids with every vendor's; the ticket services again with the connection's)
     check_id: Callable[[str, str], str]
     # request path -> its template with ids replaced (a metrics label: never tenant data)
     endpoint_template: Callable[[str], str] | None = None
@@ -76,6 +80,24 @@ def check_id(kind: str, value: str) -> str:
         except ValueError as exc:
             expected.append(str(exc).removeprefix("must be "))
     raise ValueError(f"must be {' or '.join(expected)}")
+
+
+def address_fields(vendor_name: str) -> tuple[str, str]:
+    """(the credentials field holding the vendor's address, the secret that must be sent
+    again when it changes): ``("base_url", "api_token")`` for Jira."""
+    creds = vendor(vendor_name).credentials
+    return (
+        str(getattr(creds, "url_field", "base_url")),
+        str(getattr(creds, "secret_field", "api_token")),
+    )
+
+
+def check_vendor_id(vendor_name: str, kind: str, value: str) -> str:
+    """``value`` when the grammar of ``vendor_name`` accepts it for ``kind``; else ValueError
+    (the request schemas accept any registered vendor's ids: the services know the
+    connection, hence its vendor, and check again with its grammar alone)."""
+    spec = vendors().get(vendor_name)
+    return value if spec is None else spec.check_id(kind, value)
 
 
 def _unprocessable(exc: ValidationError, prefix: str) -> Unprocessable:

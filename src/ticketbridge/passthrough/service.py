@@ -9,6 +9,7 @@ touches the database after the connection has been read.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -167,23 +168,46 @@ class PassthroughService:
         self.resources.cache.put(key, result)
         return result
 
+    def search_query(self, queries: Mapping[str, str | None]) -> tuple[str, str]:
+        """(the parameter the vendor's query language is sent in, the query). Each vendor
+        has its own (``jql`` for Jira, ``query`` for ServiceNow's encoded queries): the other
+        one is refused with a 422 saying which to use, a missing one is a 422 naming it."""
+        caps = self.connector.capabilities
+        wanted = caps.search_parameter
+        for name, value in queries.items():
+            if name != wanted and value is not None:
+                raise Unprocessable(
+                    f"{caps.display_name} connections take their search ({caps.search_language})"
+                    f" in the {wanted!r} parameter, not {name!r}",
+                    field=name,
+                    location="query",
+                )
+        query = queries.get(wanted)
+        if query is None:
+            error = Unprocessable("Field required")
+            error.detail = [{"loc": ["query", wanted], "msg": "Field required", "type": "missing"}]
+            raise error
+        return wanted, query
+
     async def search(
         self,
         *,
-        jql: str,
+        queries: Mapping[str, str | None],
         cursor: str | None,
         limit: int,
         fields: list[str] | None,
         normalized: bool = False,
     ) -> SearchPage:
+        param, query = self.search_query(queries)
+        vendor = self.connector.capabilities.display_name
         cursors = self.resources.cursors
-        digest = query_digest(jql, fields, limit)
+        digest = query_digest(query, fields, limit)
         token = None
         if cursor:
             token = cursors.open(cursor, connection_id=self.connection_id, digest=digest)
         try:
             page = await self.connector.live_search(
-                jql, page_token=token, limit=limit, fields=fields, normalized=normalized
+                query, page_token=token, limit=limit, fields=fields, normalized=normalized
             )
         except VendorRejected as exc:
             if exc.vendor_status != 400:
@@ -193,12 +217,12 @@ class PassthroughService:
                 # The query produced this token, so a 400 now is about the token: Jira's
                 # page tokens expire.
                 raise Unprocessable(
-                    "the cursor has expired at Jira; start the search again without a cursor"
-                    + (f" (Jira: {said})" if said else ""),
+                    f"the cursor has expired at {vendor}; start the search again without a "
+                    "cursor" + (f" ({vendor}: {said})" if said else ""),
                     field="cursor",
                     location="query",
                 ) from None
-            raise Unprocessable(said or exc.message, field="jql", location="query") from None
+            raise Unprocessable(said or exc.message, field=param, location="query") from None
         next_cursor = None
         if page.next_page_token:
             next_cursor = cursors.seal(

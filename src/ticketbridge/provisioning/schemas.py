@@ -34,7 +34,7 @@ class OrganizationRead(BaseModel):
 class ConnectionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    vendor: str = Field(description="Vendor name; supported: JIRA")
+    vendor: str = Field(description="Vendor name, e.g. JIRA (docs/vendors/ lists them)")
     credentials: dict[str, Any]
     identifier: SafeLine | None = Field(default=None, max_length=200)
     options: dict[str, Any] = Field(default_factory=dict)

@@ -11,6 +11,7 @@ from ticketbridge.connectors import (
     Credentials,
     UrlPolicy,
     UrlRefused,
+    address_fields,
     for_connection,
     validate_config,
 )
@@ -204,15 +205,16 @@ def _merged_credentials(
         stored = box.decrypt_json(conn.credentials_encrypted)
     except CredentialsUnreadable:
         return given  # nothing to keep: the whole object is validated as sent
-    new_url = given.get("base_url")
+    url_field, secret_field = address_fields(conn.vendor)
+    new_url = given.get(url_field)
     if (
         isinstance(new_url, str)
-        and new_url.rstrip("/") != str(stored.get("base_url", "")).rstrip("/")
-        and "api_token" not in given
+        and new_url.rstrip("/") != str(stored.get(url_field, "")).rstrip("/")
+        and secret_field not in given
     ):
         raise Unprocessable(
-            "required when base_url changes (the stored token is never sent to a new address)",
-            field=("credentials", "api_token"),
+            f"required when {url_field} changes (the stored secret is never sent to a new address)",
+            field=("credentials", secret_field),
         )
     return {**stored, **given}
 
@@ -227,11 +229,12 @@ async def _unique_identifier(
 
 async def _check_base_url(creds: Credentials, url_policy: UrlPolicy) -> None:
     """The vendor URL policy before anything is stored or sent (see connectors/url_policy)."""
+    url_field = getattr(creds, "url_field", "base_url")
     try:
         creds.base_url = await url_policy.check(creds.base_url)
     except UrlRefused as exc:
         raise Unprocessable(
-            f"credentials.base_url: {exc.reason}", field=("credentials", "base_url")
+            f"credentials.{url_field}: {exc.reason}", field=("credentials", url_field)
         ) from None
 
 

@@ -1,4 +1,5 @@
-"""Sync phase 1: projects, their issue types and their assignable users.
+"""Sync phase 1: projects, their issue types and their assignable users (the connection's
+users for a vendor without projects), then assignment groups (``sync/groups.py``).
 
 Each vendor page is written in its own committed transaction. Catalog sizes are small next to
 tickets (projects and users number in the thousands at most), so the sets of ids seen in this
@@ -15,6 +16,7 @@ from ticketbridge.connectors import SyncConnector
 from ticketbridge.errors import VendorNotFound
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime
+from ticketbridge.sync.groups import sync_groups
 
 log = get_logger(__name__)
 
@@ -24,6 +26,7 @@ class CatalogCounts:
     projects: int = 0
     issue_types: int = 0
     users: int = 0
+    groups: int = 0
 
 
 async def sync_catalog(
@@ -53,8 +56,22 @@ async def sync_catalog(
         except VendorNotFound:
             # Deleted between the project list and now: the next run retires it.
             log.info("sync_project_vanished", connection_id=str(connection_id), project=key)
+    if not connector.capabilities.projects:
+        # A vendor without projects lists its assignable users for the whole connection.
+        users.update(await _connection_users(runtime, connector, connection_id))
     counts.users = len(users)
+    counts.groups = await sync_groups(runtime, connector, connection_id)
     return counts
+
+
+async def _connection_users(
+    runtime: Runtime, connector: SyncConnector, connection_id: uuid.UUID
+) -> list[uuid.UUID]:
+    seen: list[uuid.UUID] = []
+    async for page in connector.iter_assignable_users(None):
+        async with runtime.session() as s:
+            seen += (await CatalogRepository(s).upsert_users(connection_id, page)).values()
+    return seen
 
 
 async def _issue_types(

@@ -41,7 +41,7 @@ async def reconcile(
     # missing from a listing that started earlier; they are left alone.
     started = utcnow()
     with SeenIds() as seen:
-        async for ids in connector.iter_issue_ids(connector.scope_jql(project_keys)):
+        async for ids in connector.iter_issue_ids(connector.scope_query(project_keys)):
             await seen.add(ids)
             counts.seen += len(ids)
             del ids

@@ -148,7 +148,10 @@ async def _execute(
         await state.progress()
         catalog = await sync_catalog(runtime, connector, cid)
         state.counts.update(
-            projects=catalog.projects, issue_types=catalog.issue_types, users=catalog.users
+            projects=catalog.projects,
+            issue_types=catalog.issue_types,
+            users=catalog.users,
+            groups=catalog.groups,
         )
         run["phase"] = "tickets"
         async with runtime.session() as s:

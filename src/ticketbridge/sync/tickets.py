@@ -37,13 +37,13 @@ async def sync_tickets(
         # Resuming: page tokens expire, so the query is issued again from the highest
         # `updated` already stored, minus the overlap (ties and index lag).
         since = max(since, int(run["max_updated_ms"]) - overlap_ms)
-    jql = connector.incremental_jql(project_keys, since)
+    query = connector.incremental_query(project_keys, since)
     if estimate_total:
-        state.estimated_total = run["tickets"] + await connector.count_issues(jql)
+        state.estimated_total = run["tickets"] + await connector.count_issues(query)
     await state.progress()
     token: str | None = None
     while True:
-        issues, token = await connector.search_issues_page(jql, token, config.page_size)
+        issues, token = await connector.search_issues_page(query, token, config.page_size)
         async with runtime.session() as s:
             users = [p for i in issues for p in i.people]
             if users:

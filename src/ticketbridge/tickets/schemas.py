@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from ticketbridge.connectors import NormalizedIssue
+from ticketbridge.connectors import NormalizedIssue, check_id
 from ticketbridge.schema_rules import (
     AccountVendorId,
     IssueTypeVendorId,
@@ -78,7 +78,9 @@ class VendorAttributes(BaseModel):
     data: VendorData = Field(default_factory=VendorData)
 
     @classmethod
-    def from_issue(cls, issue: NormalizedIssue, vendor: str = "JIRA") -> VendorAttributes:
+    def from_issue(cls, issue: NormalizedIssue, vendor: str | None = None) -> VendorAttributes:
+        # The issue says its vendor; rows written before it did were all Jira's.
+        vendor = vendor or issue.vendor or "JIRA"
         return cls(
             id=issue.vendor_id,
             vendor=vendor,
@@ -164,7 +166,7 @@ class NormalizedTicket(BaseModel):
     vendor_attributes: VendorAttributes
 
     @classmethod
-    def from_issue(cls, issue: NormalizedIssue, vendor: str = "JIRA") -> NormalizedTicket:
+    def from_issue(cls, issue: NormalizedIssue, vendor: str | None = None) -> NormalizedTicket:
         return cls(
             name=issue.name,
             description=issue.description,
@@ -198,8 +200,14 @@ EXCLUSIVE_PAIRS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+# The forms of which a create must send one, when the connection's vendor requires the field
+# (``tickets.service.require_forms``: the vendor is known only once the connection is).
+REQUIRED_FORMS: dict[str, tuple[str, ...]] = {
+    "project": ("project_id", "project_vendor_id"),
+    "type": ("type", "type_id", "type_vendor_id"),
+}
+
 WRITABLE_PRIORITIES = tuple(p.value for p in TicketPriority if p is not TicketPriority.UNKNOWN)
-_CUSTOM_FIELD = re.compile(r"^customfield_\d+$")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 # Jira's limits: a summary holds 255 characters, a text field 32,767.
@@ -247,16 +255,24 @@ def _custom_field_ids(value: dict[str, Any] | None) -> dict[str, Any] | None:
     size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
     if size > CUSTOM_FIELDS_MAX_BYTES:
         raise ValueError(f"must be at most {CUSTOM_FIELDS_MAX_BYTES} bytes as JSON, not {size}")
-    bad = sorted(k for k in value if not _CUSTOM_FIELD.match(k))
+    bad: list[str] = []
+    expected = ""
+    for key in value:
+        try:
+            check_id("custom_field", key)
+        except ValueError as exc:
+            bad.append(key)
+            expected = str(exc).removeprefix("must be ")
     if bad:
-        shown = [k[:64] for k in bad[:5]]
-        raise ValueError(f"keys must be Jira custom field ids like customfield_10030, not {shown}")
+        shown = [k[:64] for k in sorted(bad)[:5]]
+        raise ValueError(f"keys must be custom field ids ({expected}), not {shown}")
     return value
 
 
 class TicketCreate(LenientBody):
     """For each of project, issue type, assignee and parent: a Leen UUID form or a vendor-id
-    form, never both. Project and issue type are required in one form or the other."""
+    form, never both. Project and issue type are required in one form or the other where the
+    connection's vendor has them (checked by the ticket service, which knows the vendor)."""
 
     name: Name
     description: Description | None = None
@@ -280,7 +296,8 @@ class TicketCreate(LenientBody):
     parent_ticket_id: uuid.UUID | None = None
     parent_ticket_vendor_id: IssueVendorId | None = None
     custom_fields: dict[str, Any] | None = Field(
-        default=None, description="Jira custom field id -> value, passed through as is"
+        default=None,
+        description="Vendor custom field id -> value, passed through as is (docs/vendors/)",
     )
 
     _priority = field_validator("priority")(_writable_priority)
@@ -293,11 +310,6 @@ class TicketCreate(LenientBody):
             given = [f for f in (*uuid_forms, vendor_form) if getattr(self, f) is not None]
             if len(given) > 1:
                 problems += _exclusive(given)
-        for forms in (("project_id", "project_vendor_id"), ("type", "type_id", "type_vendor_id")):
-            if all(getattr(self, f) is None for f in forms):
-                message = f"one of {', '.join(forms[:-1])} or {forms[-1]} is required"
-                # The deprecated type_id is accepted but not advertised in the error's loc.
-                problems += [(f, "missing", message) for f in forms if f != "type_id"]
         if problems:
             raise _field_errors(type(self).__name__, problems, self)
         return self
@@ -333,7 +345,7 @@ class TicketUpdate(LenientBody):
     due_date: date | None = None
     tags: Tags | None = None
     custom_fields: dict[str, Any] | None = Field(
-        default=None, description="Jira custom field id -> value (null clears that field)"
+        default=None, description="Vendor custom field -> value (null clears that field)"
     )
 
     _priority = field_validator("priority")(_writable_priority)

@@ -1,9 +1,11 @@
-"""Ticket writes, vendor-first: resolve the request, write to Jira, store Jira's view.
+"""Ticket writes, vendor-first: resolve the request, write to the vendor, store its view.
 
 UUID forms (``project_id``, ``type``/``type_id``, ``assigned_user_id``, ``parent_ticket_id``)
 are resolved from the store, scoped to the connection (another connection's UUID is a 404).
-Vendor-id forms go to Jira as they are: no store lookup happens before the vendor call.
-The service never commits: the request's unit of work does, after the handler returns.
+Vendor-id forms go to the vendor as they are (checked against its id grammar): no store
+lookup happens before the vendor call. Which fields a create needs depends on the vendor
+(``Capabilities``: Jira needs a project and an issue type). The service never commits: the
+request's unit of work does, after the handler returns.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ticketbridge.catalog.repository import CatalogRepository
 from ticketbridge.connectors import (
     UNSET,
+    Capabilities,
     Connector,
     CreateSpec,
     NormalizedIssue,
     Unset,
     UpdateSpec,
+    check_vendor_id,
     for_connection,
     is_marker_label,
     marker_label,
@@ -31,7 +35,7 @@ from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Ticket
 from ticketbridge.store.session import release_connection
 from ticketbridge.tickets.repository import TicketRepository
-from ticketbridge.tickets.schemas import TicketCreate, TicketRead, TicketUpdate
+from ticketbridge.tickets.schemas import REQUIRED_FORMS, TicketCreate, TicketRead, TicketUpdate
 
 if TYPE_CHECKING:
     from ticketbridge.runtime import Runtime
@@ -41,9 +45,64 @@ GENERATED_PREFIX = "tb-"
 
 
 class IssueTypeNames(Protocol):
-    """The one vendor call the create resolver makes (bulk passes a caching wrapper)."""
+    """The one vendor call the create resolver makes (bulk passes a caching wrapper), and
+    what it must know of the vendor."""
 
-    async def issue_type_names(self, project: str) -> dict[str, str]: ...
+    capabilities: Capabilities
+
+    async def issue_type_names(self, project: str | None) -> dict[str, str]: ...
+
+
+# Vendor-id fields and the id kind each holds (``connectors.check_vendor_id``).
+VENDOR_ID_KINDS = (
+    ("project_vendor_id", "project"),
+    ("type_vendor_id", "issue_type"),
+    ("assigned_user_vendor_id", "account"),
+    ("parent_ticket_vendor_id", "issue"),
+)
+
+
+def require_forms(data: TicketCreate, capabilities: Capabilities) -> None:
+    """A 422 naming every form of each field the vendor requires and the body left out."""
+    required = []
+    if capabilities.projects:
+        required.append(REQUIRED_FORMS["project"])
+    if capabilities.issue_type_required:
+        required.append(REQUIRED_FORMS["type"])
+    items = []
+    for forms in required:
+        if all(getattr(data, f) is None for f in forms):
+            message = f"one of {', '.join(forms[:-1])} or {forms[-1]} is required"
+            # The deprecated type_id is accepted but not advertised in the error's loc.
+            items += [
+                {"loc": ["body", f], "msg": message, "type": "missing"}
+                for f in forms
+                if f != "type_id"
+            ]
+    if items:
+        error = Unprocessable(str(items[0]["msg"]))
+        error.detail = items
+        raise error
+
+
+def check_vendor_forms(vendor: str, data: TicketCreate | TicketUpdate) -> None:
+    """The request schemas accept the ids of any registered vendor; the connection's own
+    grammar decides (a 422 naming the field before anything is sent)."""
+    for name, kind in VENDOR_ID_KINDS:
+        value = getattr(data, name, None)
+        if value is None:
+            continue
+        try:
+            check_vendor_id(vendor, kind, value)
+        except ValueError as exc:
+            raise Unprocessable(f"{name}: {exc}", field=name) from None
+    for key in data.custom_fields or {}:
+        try:
+            check_vendor_id(vendor, "custom_field", key)
+        except ValueError as exc:
+            raise Unprocessable(
+                f"custom_fields: {key[:64]!r} {exc}", field=("custom_fields", key[:64])
+            ) from None
 
 
 def generate_identifier() -> str:
@@ -56,6 +115,9 @@ async def create_ticket(
     session: AsyncSession, runtime: Runtime, conn: Connection, data: TicketCreate
 ) -> TicketRead:
     connector = for_connection(conn, runtime)
+    # Before anything is looked up or sent.
+    require_forms(data, connector.capabilities)
+    check_vendor_forms(conn.vendor, data)
     if data.identifier is None:
         # A generated identifier cannot collide: no reservation, no store lookup.
         return await _create(session, connector, conn, data, generate_identifier())
@@ -78,7 +140,7 @@ async def create_ticket(
         if found:
             raise Conflict(
                 f"a ticket with identifier {data.identifier!r} already exists "
-                f"(Jira issue {found[0]})"
+                f"({connector.capabilities.display_name} issue {found[0]})"
             )
         return await _create(session, connector, conn, data, data.identifier)
 
@@ -95,8 +157,10 @@ async def _create(
     try:
         issue = await connector.create_issue(spec)
     except VendorRejected as exc:
-        if "project" in exc.errors:  # Jira cannot see the project: the caller's field
-            raise unknown_project(data, spec.project, exc.errors["project"]) from None
+        if "project" in exc.errors:  # the vendor cannot see the project: the caller's field
+            raise unknown_project(
+                data, spec.project or "", exc.errors["project"], connector.capabilities
+            ) from None
         raise
     repo = TicketRepository(session)
     ticket = await store_issue(session, conn, issue)
@@ -115,17 +179,18 @@ async def resolve_create(
     """``TicketCreate`` -> ``CreateSpec`` (every UUID form resolved; vendor ids untouched).
 
     Bulk creation calls this per item. Raises NotFound (a UUID not in this connection) or
-    Unprocessable (unknown issue type name, reserved tag)."""
+    Unprocessable (a field the vendor requires, a vendor id of the wrong grammar, unknown
+    issue type name, reserved tag)."""
+    require_forms(data, connector.capabilities)
+    check_vendor_forms(conn.vendor, data)
     catalog = CatalogRepository(session)
     project_uuid: uuid.UUID | None = None
+    project_ref: str | None = data.project_vendor_id  # None: a vendor without projects
     if data.project_id is not None:
         project = await catalog.get_project(conn.id, data.project_id)
         if project is None:
             raise NotFound(f"project_id: project {data.project_id} not found")
         project_ref, project_uuid = project.key, project.id
-    else:
-        assert data.project_vendor_id is not None  # the schema requires one form
-        project_ref = data.project_vendor_id
     return CreateSpec(
         project=project_ref,
         issue_type_id=await _issue_type(catalog, connector, conn, data, project_ref, project_uuid),
@@ -150,9 +215,9 @@ async def _issue_type(
     connector: IssueTypeNames,
     conn: Connection,
     data: TicketCreate,
-    project_ref: str,
+    project_ref: str | None,
     project_uuid: uuid.UUID | None,
-) -> str:
+) -> str | None:
     if data.type_vendor_id is not None:
         return data.type_vendor_id
     # ``type`` holds a name or, like the deprecated ``type_id``, a synced issue type's UUID.
@@ -162,36 +227,44 @@ async def _issue_type(
         if found is None:
             raise NotFound(f"{field}: issue type {type_uuid} not found")
         return found.vendor_id
-    assert data.type is not None  # the schema requires one form
+    if data.type is None:
+        return None  # the vendor's default type (require_forms refused it where required)
     names: dict[str, str] = {}
     if project_uuid is not None:
         names = {
             t.name: t.vendor_id for t in await catalog.active_issue_types(conn.id, project_uuid)
         }
     if not names:
-        # A vendor-id project (or one whose issue types were never synced): ask Jira.
+        # A vendor-id project (or one whose issue types were never synced): ask the vendor.
         await release_connection(catalog.session)
         try:
             names = await connector.issue_type_names(project_ref)
         except VendorNotFound:
-            raise unknown_project(data, project_ref) from None
+            raise unknown_project(data, project_ref or "", None, connector.capabilities) from None
     wanted = data.type.casefold()
     for name, vendor_id in names.items():
         if name.casefold() == wanted:
             return vendor_id
     valid = ", ".join(sorted(names)) or "none"
+    where = f" in project {project_ref}" if project_ref else ""
     raise Unprocessable(
-        f"unknown issue type {data.type!r} in project {project_ref}; valid names: {valid}",
+        f"unknown issue type {data.type!r}{where}; valid names: {valid}",
         field="type",
     )
 
 
-def unknown_project(data: TicketCreate, project_ref: str, said: str | None = None) -> Unprocessable:
-    """One rule whichever form names the issue type: a project Jira does not know (or the
-    connection cannot see) is a 422 naming the caller's project field."""
+def unknown_project(
+    data: TicketCreate,
+    project_ref: str,
+    said: str | None = None,
+    capabilities: Capabilities | None = None,
+) -> Unprocessable:
+    """One rule whichever form names the issue type: a project the vendor does not know (or
+    the connection cannot see) is a 422 naming the caller's project field."""
     field = "project_id" if data.project_id is not None else "project_vendor_id"
+    vendor = capabilities.display_name if capabilities else "the vendor"
     return Unprocessable(
-        f"{field}: project {project_ref!r} not found in Jira (or not visible to this "
+        f"{field}: project {project_ref!r} not found in {vendor} (or not visible to this "
         f"connection){f': {said}' if said else ''}",
         field=field,
     )
@@ -255,6 +328,7 @@ async def update_ticket(
 
 
 async def resolve_update(session: AsyncSession, conn: Connection, data: TicketUpdate) -> UpdateSpec:
+    check_vendor_forms(conn.vendor, data)
     sent = data.model_fields_set
     assignee: str | None | Unset = UNSET
     if "assigned_user_id" in sent:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -11,6 +11,8 @@ from ticketbridge.connectors.url_policy import UrlRefused, normalize_base_url
 
 class JiraCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    url_field: ClassVar[str] = "base_url"
+    secret_field: ClassVar[str] = "api_token"
 
     base_url: str = Field(description="Site URL, e.g. https://acme.atlassian.net")
     email: str = Field(min_length=3, max_length=320)

@@ -6,7 +6,7 @@ writes (``write_ops``) and live passthrough reads (``passthrough_ops``).
 
 from __future__ import annotations
 
-from ticketbridge.connectors.base import Identity
+from ticketbridge.connectors.base import Capabilities, Identity
 from ticketbridge.connectors.jira.bulk_ops import BulkOps
 from ticketbridge.connectors.jira.client import JiraClient
 from ticketbridge.connectors.jira.config import JiraCredentials, JiraOptions
@@ -14,9 +14,19 @@ from ticketbridge.connectors.jira.passthrough_ops import PassthroughOps
 from ticketbridge.connectors.jira.sync_ops import SyncOps
 from ticketbridge.connectors.jira.write_ops import WriteOps
 
+JIRA_CAPABILITIES = Capabilities(
+    projects=True,
+    issue_type_required=True,
+    search_parameter="jql",
+    search_language="JQL",
+    groups=False,
+    display_name="Jira",
+)
+
 
 class JiraConnector(SyncOps, WriteOps, PassthroughOps, BulkOps):
     vendor = "JIRA"
+    capabilities = JIRA_CAPABILITIES
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]{1,254}")
 ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{1,254}-[1-9][0-9]{0,17}")
 # Atlassian account ids: "5b10ac8d82e05b22cc7d4ef5", "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077".
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9:_-]{1,128}")
+CUSTOM_FIELD = re.compile(r"customfield_[0-9]{1,18}")
 
 
 # kind -> (the forms it may take, what the caller is told when it takes none of them)
@@ -24,6 +25,7 @@ RULES: dict[str, tuple[tuple[re.Pattern[str], ...], str]] = {
     "issue_type": ((NUMERIC_ID,), "a numeric Jira issue type id (like 10004)"),
     "issue": ((ISSUE_KEY, NUMERIC_ID), "a Jira issue key (like OPS-12) or numeric issue id"),
     "account": ((ACCOUNT_ID,), "an Atlassian account id (letters, digits, ':', '_', '-')"),
+    "custom_field": ((CUSTOM_FIELD,), "a Jira custom field id like customfield_10030"),
 }
 
 

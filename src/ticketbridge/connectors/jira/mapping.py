@@ -63,6 +63,7 @@ DEFAULT_PRIORITY_MAPPING: dict[str, str] = {
     "Low": "LOW",
     "Lowest": "INFORMATIONAL",
 }
+VENDOR_NAME = "JIRA"
 UNKNOWN_PRIORITY = "UNKNOWN"
 # A status whose category is unknown (Jira's "undefined" category) counts as open work.
 FALLBACK_STATUS = "TODO"
@@ -188,6 +189,7 @@ def issue_from_jira(
             _obj(issue.get("properties")).get(MARKER_PROPERTY_KEY),
             (str(label) for label in fields.get("labels") or ()),
         ),
+        vendor=VENDOR_NAME,
     )
 
 
@@ -199,6 +201,7 @@ def project_from_jira(project: Mapping[str, Any]) -> NormalizedProject:
         name=str(project.get("name") or project.get("key")),
         project_type=project.get("projectTypeKey"),
         description=description if isinstance(description, str) and description else None,
+        vendor=VENDOR_NAME,
     )
 
 
@@ -219,4 +222,5 @@ def user_from_jira(user: Mapping[str, Any]) -> NormalizedUser:
         email=user.get("emailAddress") or None,
         status="ACTIVE" if user.get("active", True) else "INACTIVE",
         account_type=user.get("accountType"),
+        vendor=VENDOR_NAME,
     )

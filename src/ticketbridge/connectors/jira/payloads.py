@@ -60,6 +60,11 @@ def build_create_payload(spec: CreateSpec, options: JiraOptions) -> dict[str, An
 
     ``spec.status`` is not part of it: Jira creates issues in the workflow's initial status.
     """
+    # Jira's capabilities require both; the ticket service refuses a create without them.
+    if spec.project is None:
+        raise Unprocessable("a Jira issue needs a project", field="project_vendor_id")
+    if spec.issue_type_id is None:
+        raise Unprocessable("a Jira issue needs an issue type", field="type_vendor_id")
     fields: dict[str, Any] = {
         "project": ref(spec.project),
         "issuetype": {"id": spec.issue_type_id},

@@ -58,7 +58,11 @@ class SyncOps:
             if body.get("isLast", True) or not values:
                 return
 
-    async def iter_issue_types(self, project_key: str) -> AsyncIterator[list[NormalizedIssueType]]:
+    async def iter_issue_types(
+        self, project_key: str | None
+    ) -> AsyncIterator[list[NormalizedIssueType]]:
+        if project_key is None:  # Jira's issue types are per project (capabilities.projects)
+            return
         start = 0
         while True:
             body = await self.client.project_issue_types(
@@ -73,7 +77,11 @@ class SyncOps:
             if not values or (isinstance(total, int) and start >= total):
                 return
 
-    async def iter_assignable_users(self, project_key: str) -> AsyncIterator[list[NormalizedUser]]:
+    async def iter_assignable_users(
+        self, project_key: str | None
+    ) -> AsyncIterator[list[NormalizedUser]]:
+        if project_key is None:  # assignable users are per project in Jira
+            return
         # Jira may answer a short page while more users exist (it filters after paging), so
         # only an empty page ends the walk.
         start = 0
@@ -86,17 +94,17 @@ class SyncOps:
             yield [user_from_jira(u) for u in users]
             start += len(users)
 
-    def incremental_jql(self, project_keys: Sequence[str] | None, since_ms: int) -> str:
+    def incremental_query(self, project_keys: Sequence[str] | None, since_ms: int) -> str:
         return jqlb.updated_since_jql(project_keys, since_ms)
 
-    def scope_jql(self, project_keys: Sequence[str] | None) -> str:
+    def scope_query(self, project_keys: Sequence[str] | None) -> str:
         return jqlb.scope_jql(project_keys)
 
     async def search_issues_page(
-        self, jql: str, next_page_token: str | None, max_results: int = ISSUE_PAGE
+        self, query: str, next_page_token: str | None, max_results: int = ISSUE_PAGE
     ) -> tuple[list[NormalizedIssue], str | None]:
         body = await self.client.search_jql(
-            jql,
+            query,
             next_page_token=next_page_token,
             max_results=min(max_results, ISSUE_PAGE),
             fields=SYNC_FIELDS,
@@ -110,11 +118,11 @@ class SyncOps:
             issues.append(replace(issue, tags=visible_tags(issue.tags)))
         return issues, body.get("nextPageToken") or None
 
-    async def iter_issue_ids(self, jql: str) -> AsyncIterator[list[str]]:
+    async def iter_issue_ids(self, query: str) -> AsyncIterator[list[str]]:
         token: str | None = None
         while True:
             body = await self.client.search_jql(
-                jql, next_page_token=token, max_results=ID_PAGE, fields=["id"]
+                query, next_page_token=token, max_results=ID_PAGE, fields=["id"]
             )
             ids = [str(i["id"]) for i in body.get("issues") or ()]
             if ids:
@@ -123,5 +131,5 @@ class SyncOps:
             if token is None:
                 return
 
-    async def count_issues(self, jql: str) -> int:
-        return await self.client.approximate_count(jql)
+    async def count_issues(self, query: str) -> int:
+        return await self.client.approximate_count(query)

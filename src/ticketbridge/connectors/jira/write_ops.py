@@ -54,9 +54,11 @@ class WriteOps:
     options: JiraOptions
 
     # -- reads the writes need ---------------------------------------------------------------
-    async def issue_type_names(self, project: str) -> dict[str, str]:
+    async def issue_type_names(self, project: str | None) -> dict[str, str]:
         """``{name: id}`` of the issue types one can create in ``project`` (createmeta),
         read once per connector instance (one request or job) and project."""
+        if project is None:  # Jira's issue types are per project
+            return {}
         cache: dict[str, dict[str, str]] = self.__dict__.setdefault("_issue_type_names", {})
         if project not in cache:
             cache[project] = await self._fetch_issue_type_names(project)

@@ -3,6 +3,7 @@
 from ticketbridge.store.models.account import Account, ApiKey
 from ticketbridge.store.models.catalog import IssueType, Project, ProjectUser, User
 from ticketbridge.store.models.connection import Connection, Organization
+from ticketbridge.store.models.group import Group
 from ticketbridge.store.models.idempotency import IdempotencyKey
 from ticketbridge.store.models.job import Job, JobChunk
 from ticketbridge.store.models.sync_state import SyncState
@@ -12,6 +13,7 @@ __all__ = [
     "Account",
     "ApiKey",
     "Connection",
+    "Group",
     "IdempotencyKey",
     "IssueType",
     "Job",

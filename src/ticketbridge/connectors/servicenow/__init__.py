@@ -1,0 +1,2 @@
+"""The ServiceNow connector: Table API and Batch API over the vendor seam
+(``connectors/protocols.py``); registered through ``vendor.py``."""

@@ -1,0 +1,166 @@
+"""Bulk writes through the Batch API: one ``POST /api/now/v1/batch`` per chunk, one item per
+record, results mapped back by item id (the item's index in the chunk).
+
+Per-item failures are per-item status codes (ServiceNow's error texts kept, clipped). Items
+ServiceNow lists as unserviced (a size or time limit cut the batch short) were not executed
+and are sent again in a further batch. A failed or lost batch answer raises
+VendorUnavailable/VendorTimeout: the caller reconciles creates through their markers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from ticketbridge.connectors.base import (
+    UNSET,
+    Created,
+    CreateSpec,
+    IssueRef,
+    NormalizedIssue,
+    UpdateSpec,
+)
+from ticketbridge.connectors.servicenow import query as q
+from ticketbridge.connectors.servicenow.client import BatchItem, BatchResult, item_url
+from ticketbridge.connectors.servicenow.errors import documented, error_for_status
+from ticketbridge.connectors.servicenow.mapping import value
+from ticketbridge.connectors.servicenow.payloads import create_fields, status_fields, update_fields
+from ticketbridge.connectors.servicenow.write_ops import WriteOps
+from ticketbridge.errors import TicketbridgeError, VendorUnavailable
+
+BULK_MAX = 50
+READ_PAGE = 100
+# Batches sent for one chunk at most: the first, then the unserviced remainder again.
+BATCH_ROUNDS = 3
+
+
+def item_error(result: BatchResult) -> str:
+    return error_for_status(result.status, documented(result.body), result.retry_after).message
+
+
+class BulkOps(WriteOps):
+    bulk_create_max = BULK_MAX
+
+    async def _batch(self, items: Sequence[BatchItem]) -> dict[str, BatchResult]:
+        """Every item's result by id; raises VendorUnavailable when ServiceNow neither ran
+        nor declined an item (its outcome is unknown)."""
+        out: dict[str, BatchResult] = {}
+        pending = list(items)
+        for _ in range(BATCH_ROUNDS):
+            if not pending:
+                break
+            results, unserviced = await self.client.batch(pending)
+            out.update({r.id: r for r in results})
+            declined = set(unserviced)
+            unknown = [i.id for i in pending if i.id not in out and i.id not in declined]
+            if unknown:
+                raise VendorUnavailable("ServiceNow's batch answer left items unaccounted for")
+            pending = [i for i in pending if i.id in declined]
+        for item in pending:
+            out[item.id] = BatchResult(item.id, 503, {"error": {"message": "not serviced"}})
+        return out
+
+    # -- create --------------------------------------------------------------------------------
+    async def bulk_create_issues(self, specs: Sequence[CreateSpec]) -> list[Created]:
+        if len(specs) > BULK_MAX:
+            raise ValueError(f"at most {BULK_MAX} records per batch")
+        batch_id = uuid.uuid4().hex
+        out: list[Created | None] = [None] * len(specs)
+        items: list[BatchItem] = []
+        for index, spec in enumerate(specs):
+            try:
+                parent = await self.resolve_record(spec.parent) if spec.parent else None
+                fields = create_fields(spec, self.options, parent_sys_id=parent)
+            except TicketbridgeError as exc:  # this item's own trouble (a parent, a field)
+                out[index] = Created(error=exc.message)
+                continue
+            items.append(BatchItem(f"{batch_id}-{index}", "POST", item_url(self.table), fields))
+        results = await self._batch(items) if items else {}
+        for item in items:
+            index = int(item.id.rsplit("-", 1)[1])
+            result = results[item.id]
+            record = result.body.get("result") if isinstance(result.body, dict) else None
+            if result.status in (200, 201) and isinstance(record, dict):
+                out[index] = Created(key=value(record, "number"), vendor_id=value(record, "sys_id"))
+            else:
+                out[index] = Created(error=item_error(result))
+        return [c or Created(error="not created") for c in out]
+
+    async def find_markers(self, markers: Sequence[str]) -> dict[str, Created]:
+        """``{marker: the oldest record carrying it}`` for the markers found."""
+        wanted = sorted(set(markers))
+        found: dict[str, Created] = {}
+        for start in range(0, len(wanted), READ_PAGE):
+            condition = q.join(
+                q.one_of("correlation_display", wanted[start : start + READ_PAGE]),
+                "ORDERBYsys_created_on",
+            )
+            page = await self.client.query(
+                self.table,
+                condition,
+                limit=READ_PAGE * 2,
+                fields=("sys_id", "number", "correlation_display"),
+                count=False,
+            )
+            for record in page.records:
+                marker = value(record, "correlation_display")
+                if marker in wanted and marker not in found:
+                    found[marker] = Created(
+                        key=value(record, "number"), vendor_id=value(record, "sys_id")
+                    )
+        return found
+
+    # -- read back -----------------------------------------------------------------------------
+    async def read_issues(
+        self, vendor_ids: Sequence[str], custom_fields: Iterable[str] = ()
+    ) -> dict[str, NormalizedIssue]:
+        """ServiceNow's view of these records (every field, so ``u_*`` ones too); deleted
+        ones are left out."""
+        ids = list(dict.fromkeys(vendor_ids))
+        out: dict[str, NormalizedIssue] = {}
+        for start in range(0, len(ids), READ_PAGE):
+            page = await self.client.query(
+                self.table,
+                q.one_of("sys_id", ids[start : start + READ_PAGE]),
+                limit=READ_PAGE,
+                count=False,
+            )
+            for record in page.records:
+                issue = self._normalize(record)
+                out[issue.vendor_id] = issue
+        return out
+
+    # -- changes -------------------------------------------------------------------------------
+    async def bulk_set_status(self, refs: Sequence[IssueRef], status: str) -> dict[str, str | None]:
+        fields = status_fields(status, self.options)
+        return await self._patch_all(refs, fields)
+
+    async def bulk_edit_fields(
+        self, refs: Sequence[IssueRef], spec: UpdateSpec
+    ) -> dict[str, str | None]:
+        try:
+            fields = update_fields(replace(spec, status=UNSET), self.options)
+        except TicketbridgeError as exc:
+            return {r.vendor_id: exc.message for r in refs}
+        if not fields:
+            return {r.vendor_id: None for r in refs}
+        return await self._patch_all(refs, fields)
+
+    async def _patch_all(
+        self, refs: Sequence[IssueRef], fields: dict[str, Any]
+    ) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for start in range(0, len(refs), BULK_MAX):
+            chunk = refs[start : start + BULK_MAX]
+            batch_id = uuid.uuid4().hex
+            items = [
+                BatchItem(f"{batch_id}-{i}", "PATCH", item_url(self.table, r.vendor_id), fields)
+                for i, r in enumerate(chunk)
+            ]
+            results = await self._batch(items)
+            for item, ref in zip(items, chunk, strict=True):
+                result = results[item.id]
+                out[ref.vendor_id] = None if result.status == 200 else item_error(result)
+        return out
