@@ -27,6 +27,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client import multiprocess as _mp
 
 from ticketbridge import metrics_multiprocess, metrics_text
 from ticketbridge.connectors import http as vendor_http
@@ -147,6 +148,14 @@ _WRITER = metrics_text.TextWriter(
 
 
 _READERS: dict[str, metrics_multiprocess.MultiProcessReader] = {}
+
+
+def process_exits() -> None:
+    """Multiprocess mode: this process's database gauges ("live" modes) leave the scrape with
+    it, instead of staying in its file until the directory is emptied."""
+    path = os.environ.get(MULTIPROC_ENV)
+    if path:
+        _mp.mark_process_dead(os.getpid(), path)  # type: ignore[no-untyped-call]
 
 
 def scrape() -> bytes:

@@ -7,15 +7,16 @@ processes' 2,000 series (bench/bench_metrics.py). The files' layout makes most o
 repeatable work: a file is ``used`` (4 bytes), padding, then entries appended one after the
 other (key length, key, padding, value, timestamp) and never moved or rewritten except for their
 value and timestamp. So each file's entries are parsed once (and only the new ones when it
-grows), each mapped to an accumulator slot with its line prefix built once; a scrape reads the
-bytes, unpacks every value of a file with one precompiled ``struct`` call and adds them up.
+grows), each mapped to an accumulator slot with its line prefix built once; the file stays
+memory-mapped read-only, and a scrape unpacks every value of a file with one precompiled
+``struct`` call and adds them up.
 
 Nothing is served from a cache: every scrape reads every file's current values (file
 modification times are no help: writes through a shared mapping do not reliably update
 them). The merge rules are the library's (counters, summaries and histograms summed across
 processes, histogram buckets made cumulative, gauges by their ``multiprocess_mode``), and a
 test compares the parsed output with ``MultiProcessCollector``'s on the same files
-(tests/api/test_metrics_text.py). When a file disappears (``mark_process_dead``, a cleaned
+(tests/api/test_metrics_exposition.py). When a file disappears (``mark_process_dead``, a cleaned
 directory) everything is parsed again, so series of removed files do not linger.
 """
 
@@ -65,6 +66,22 @@ class _File:
     slots: list[int] = field(default_factory=list)
     layout: list[str] = field(default_factory=lambda: [f"={_HEADER}x"])
     values: struct.Struct = field(default_factory=lambda: struct.Struct(f"={_HEADER}x"))
+    # Kept mapped between scrapes: reading a value is then a memory read, no copy, no syscall.
+    data: mmap.mmap | None = None
+
+    def mapped(self, path: str, remap: bool = False) -> mmap.mmap | None:
+        if self.data is None or remap:
+            self.close()
+            with open(path, "rb") as fh:
+                if os.fstat(fh.fileno()).st_size < _HEADER:
+                    return None  # created, not sized yet
+                self.data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        return self.data
+
+    def close(self) -> None:
+        if self.data is not None:
+            self.data.close()
+            self.data = None
 
     @classmethod
     def named(cls, name: str, ident: tuple[int, int]) -> _File:
@@ -98,6 +115,8 @@ class MultiProcessReader:
     def _render(self) -> bytes:
         names = sorted(n for n in os.listdir(self.path) if n.endswith(".db"))
         if not self.files.keys() <= set(names):
+            for state in self.files.values():
+                state.close()
             self._reset()  # a process's files were removed: its series must go too
         total = [0.0] * len(self.prefixes)  # grown below when files gained entries
         stamps: list[float] = []
@@ -112,25 +131,30 @@ class MultiProcessReader:
             self._merge(state, data, total, stamps, present)
         return self._write(total, present)
 
-    def _read(self, name: str) -> tuple[_File, bytes] | None:
+    def _read(self, name: str) -> tuple[_File, mmap.mmap] | None:
+        path = os.path.join(self.path, name)
         try:
-            with open(os.path.join(self.path, name), "rb") as fh:
-                data = fh.read(mmap.PAGESIZE)
-                used = _INT.unpack_from(data, 0)[0] if len(data) >= _HEADER else 0
-                if used > len(data):
-                    data += fh.read(used - len(data))
-                stat = os.fstat(fh.fileno())
+            stat = os.stat(path)
+            state = self.files.get(name)
+            if state is None or state.ident != (stat.st_dev, stat.st_ino):
+                if state is not None:
+                    state.close()
+                state = self.files[name] = _File.named(name, (stat.st_dev, stat.st_ino))
+            data = state.mapped(path)
         except FileNotFoundError:  # removed since the listing (mark_process_dead)
             return None
-        ident = (stat.st_dev, stat.st_ino)
-        state = self.files.get(name)
-        if state is None or state.ident != ident or used < state.parsed:
-            state = self.files[name] = _File.named(name, ident)
+        if data is None:
+            return None
+        used = _INT.unpack_from(data, 0)[0]
+        if used > len(data):  # the writer grew the file: map it again
+            data = state.mapped(path, remap=True)
+            if data is None:
+                return None
         if used > state.parsed:
             self._parse(state, data, used)
         return state, data
 
-    def _parse(self, state: _File, data: bytes, used: int) -> None:
+    def _parse(self, state: _File, data: mmap.mmap, used: int) -> None:
         for value_pos, key in _entries(data, state.parsed, used):
             state.slots.append(self._slot(state, key))
             state.layout.append(f"{value_pos - state.parsed}xdd")
@@ -174,7 +198,7 @@ class MultiProcessReader:
 
     @staticmethod
     def _merge(
-        state: _File, data: bytes, total: list[float], stamps: list[float], present: set[int]
+        state: _File, data: mmap.mmap, total: list[float], stamps: list[float], present: set[int]
     ) -> None:
         unpacked = state.values.unpack_from(data, 0)
         values = unpacked[0::2]
@@ -227,7 +251,7 @@ class MultiProcessReader:
         return "".join(out).encode()
 
 
-def _entries(data: bytes, pos: int, used: int) -> Iterator[tuple[int, str]]:
+def _entries(data: mmap.mmap, pos: int, used: int) -> Iterator[tuple[int, str]]:
     """(position of the value, key) of each entry between ``pos`` and ``used``."""
     while pos < used:
         length = _INT.unpack_from(data, pos)[0]

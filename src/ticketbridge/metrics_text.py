@@ -5,7 +5,7 @@ on every scrape: about 8 µs a line, most of a scrape (bench/bench_metrics.py). 
 text only changes when the series is created, so here each series' line prefixes (name, sorted
 and escaped labels, ``le``) are built once and kept while the series exists; a scrape reads the
 values and formats numbers. The output is byte-for-byte what ``generate_latest`` writes for the
-same metrics (tests/api/test_metrics_text.py), which also guards prometheus_client upgrades:
+same metrics (tests/api/test_metrics_exposition.py), which also guards prometheus_client upgrades:
 the children are read through attributes the library does not publish (pinned in
 constraints.txt). Values are read without the value's lock (``MutexValue._value``, half the
 cost): reading a float attribute is atomic, the lock only serialises read-modify-write, and a

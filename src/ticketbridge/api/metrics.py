@@ -127,6 +127,7 @@ def install(app: FastAPI, settings: Settings) -> None:
             yield
         finally:
             await gauges.stop()
+            metrics.process_exits()
 
     router = APIRouter(tags=["operations"], lifespan=lifespan)
 
