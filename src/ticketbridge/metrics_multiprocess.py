@@ -157,7 +157,9 @@ class MultiProcessReader:
     def _parse(self, state: _File, data: mmap.mmap, used: int) -> None:
         for value_pos, key in _entries(data, state.parsed, used):
             state.slots.append(self._slot(state, key))
-            state.layout.append(f"{value_pos - state.parsed}xdd")
+            # Timestamps matter to the most-recent gauges only: elsewhere they are skipped.
+            stamp = "d" if state.reducer == "recent" else "8x"
+            state.layout.append(f"{value_pos - state.parsed}xd{stamp}")
             state.parsed = value_pos + 16
         state.values = struct.Struct("".join(state.layout))
 
@@ -200,8 +202,7 @@ class MultiProcessReader:
     def _merge(
         state: _File, data: mmap.mmap, total: list[float], stamps: list[float], present: set[int]
     ) -> None:
-        unpacked = state.values.unpack_from(data, 0)
-        values = unpacked[0::2]
+        values = state.values.unpack_from(data, 0)
         slots = state.slots
         reducer = state.reducer
         if reducer == "sum":
@@ -223,7 +224,7 @@ class MultiProcessReader:
         else:  # the value with the latest timestamp; never-set values (timestamp 0) are absent
             if len(stamps) < len(total):
                 stamps.extend([0.0] * (len(total) - len(stamps)))
-            for slot, value, stamp in zip(slots, values, unpacked[1::2], strict=True):
+            for slot, value, stamp in zip(slots, values[0::2], values[1::2], strict=True):
                 if stamp > stamps[slot]:
                     stamps[slot] = stamp
                     total[slot] = value

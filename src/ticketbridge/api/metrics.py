@@ -63,7 +63,8 @@ class _DbGauges:
     A scrape never waits for the database, except the process's first (it has nothing to show
     yet): when the last read is older than the interval it starts one in the background and
     answers with the values it has, so they are at most one interval plus one scrape old. The
-    sync lag is computed at each scrape from the last-success times read, so it never lags.
+    sync lag is computed at each scrape from the last-success times read: it grows between
+    reads instead of standing still (a sync that succeeded since shows at the next read).
     """
 
     def __init__(self, interval: float) -> None:
