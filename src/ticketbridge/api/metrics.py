@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketbridge import metrics
-from ticketbridge.api.deps import Services
+from ticketbridge.api.deps import Services, ServicesDep
 from ticketbridge.config import Settings
 from ticketbridge.logging import get_logger
 from ticketbridge.runtime import Runtime
@@ -132,11 +132,11 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     router = APIRouter(tags=["operations"], lifespan=lifespan)
 
-    # No dependencies: FastAPI runs sync ones (get_services, get_runtime) in the thread pool,
-    # two hand-offs that made a scrape wait behind every request in flight.
+    # Only the async ServicesDep: FastAPI runs sync dependencies (RuntimeDep) in the thread
+    # pool, hand-offs that made a scrape under load wait behind the requests in flight.
     @router.get("/metrics", include_in_schema=False)
-    async def scrape(request: Request) -> Response:
-        await gauges.before_scrape(request.app.state.services)
+    async def scrape(services: ServicesDep) -> Response:
+        await gauges.before_scrape(services)
         return Response(metrics.scrape(), media_type=metrics.CONTENT_TYPE)
 
     app.include_router(router)
