@@ -67,7 +67,8 @@ class Settings(BaseSettings):
     rate_limit_per_sec: float = Field(default=20.0, gt=0)
     rate_limit_burst: int = Field(default=40, ge=1)
     # GET /metrics (Prometheus text, unauthenticated: expose it to your scraper only); the
-    # database-derived gauges (queue depth, sync lag, tickets) are re-read at most this often.
+    # database-derived gauges (queue depth, sync lag, tickets) are re-read at most this often,
+    # in the background (a scrape does not wait for the read).
     metrics_enabled: bool = True
     metrics_db_refresh_secs: float = Field(default=15.0, ge=0)
 

@@ -41,7 +41,8 @@ class Services:
     passthrough: PassthroughResources
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI runs a sync dependency in the thread pool, a hand-off for an attribute read.
     services: Services = request.app.state.services
     return services
 
