@@ -1,19 +1,27 @@
-"""Bulk create throughput: 1,000 tickets as 20 concurrent ``POST /v1/itsm/tickets/bulk/sync``
-requests of 50, against fakejira answering every call in ``--latency-ms`` (default 100).
+"""Bulk create at Jira's floor: 1,000 tickets against fakejira answering every call in
+``--latency-ms`` (default 150), measured as a user would run it.
 
-Two cases, each in a fresh service + emulator (in-process: the vendor is reached through
-``httpx.ASGITransport``, with the emulator's latency fault as the network):
+Real processes on loopback: ``ticketbridge fake-jira`` and ``ticketbridge serve`` (embedded
+mode, SQLite, or a fresh PostgreSQL database with ``--postgres``). Vendor calls are read from
+the emulator's ``GET /_fake/stats`` after each case. Rows (each ``--requests`` × ``--size``):
 
-* ``vendor_ids``: ``project_vendor_id`` + ``type_vendor_id`` (``ticket_id`` null in the answer,
-  but stored with its identifier: one JQL read-back per request);
-* ``stored``: ``project_id`` + ``type`` (UUID forms: created tickets are stored, which adds
-  one JQL read-back per request).
+* ``reference``: the ``jira`` client's ``create_issues(prefetch=False)`` called serially, one
+  call per chunk of ``--size``, ids given (project key, issue type id) so it makes no lookups;
+* ``sync_vendor_ids`` / ``sync_stored``: ``--requests`` concurrent ``POST
+  /v1/itsm/tickets/bulk/sync``, with ``project_vendor_id`` + ``type_vendor_id``, and with the
+  UUID forms (``project_id`` + ``type`` by name, after a sync of the catalog);
+* ``jobs_vendor_ids`` / ``jobs_stored``: the same tickets as ``--requests`` async ``POST
+  /v1/itsm/tickets/bulk`` jobs, timed until every job is SUCCESS (one poller asks
+  ``GET /v1/jobs?status=SUCCESS`` for the count every ``--poll-ms``).
 
-Prints JSON: per case, wall time, tickets/s, request latency p50/max, and the vendor calls
-per route from the emulator's ``/_fake/stats``. The connection's vendor concurrency is the
-default ``TICKETBRIDGE_VENDOR_MAX_CONCURRENCY`` (8), which is what bounds the wall time.
+Every run goes through all rows (interleaved), ``--runs`` times; the JSON printed holds the
+median wall time per row, the vendor calls of its last run, and the ratios the targets are
+stated in: ``reference / sync`` (higher is better) and ``jobs / sync`` (lower is better).
 
-    .venv/bin/python bench/bench_bulk.py [--latency-ms 100] [--requests 20] [--size 50]
+The service runs whatever ``ticketbridge`` this interpreter imports: to measure another
+checkout, put its ``src`` first on ``PYTHONPATH``.
+
+    .venv/bin/python bench/bench_bulk.py [--latency-ms 150] [--runs 3] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -21,69 +29,91 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-from sqlalchemy import select
+from jira import JIRA
 from sqlalchemy.engine import make_url
 
-from ticketbridge.app import create_app
-from ticketbridge.config import Settings
-from ticketbridge.fakejira import FakeJiraState
-from ticketbridge.fakejira import create_app as create_fake_jira
-from ticketbridge.provisioning.service import create_api_key
-from ticketbridge.runtime import Runtime
-from ticketbridge.store.migrate import upgrade
-from ticketbridge.store.models import Project
-from ticketbridge.sync.service import run_sync
-
-SECRET = "Qm9vdHN0cmFwLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmc="
-SITE = "https://acme.atlassian.net"
+ADMIN = ("admin@example.com", "fake-token")
+PROJECT_KEY = "DEMO"
+TASK_ID = "10001"  # the emulator's "Task" issue type
+ROWS = ("reference", "sync_vendor_ids", "sync_stored", "jobs_vendor_ids", "jobs_stored")
 
 
-async def tenant(client: httpx.AsyncClient, runtime: Runtime) -> dict[str, str]:
-    async with runtime.session() as s:
-        _, key = await create_api_key(s, name="bench", account_name="bench")
-    headers = {"X-API-KEY": key}
-    org = await client.post("/v1/provisioning/organizations", json={"name": "b"}, headers=headers)
-    conn = await client.post(
-        f"/v1/provisioning/organizations/{org.json()['id']}/connections",
-        json={
-            "vendor": "JIRA",
-            "credentials": {
-                "base_url": SITE,
-                "email": "admin@example.com",
-                "api_token": "fake-token",
-            },
-        },
-        headers=headers,
+# -- processes ----------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ticketbridge.cli", *args]
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not come up within {timeout}s")
+
+
+@contextmanager
+def processes(tmp: Path, database_url: str) -> Iterator[tuple[str, str, str]]:
+    """(emulator URL, service URL, API key) of fresh processes, killed at the end."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETBRIDGE_")}
+    env.update(
+        TICKETBRIDGE_DATA_DIR=str(tmp / "data"),
+        TICKETBRIDGE_DATABASE_URL=database_url,
+        TICKETBRIDGE_SCHEDULER_ENABLED="false",
+        TICKETBRIDGE_ALLOW_PRIVATE_VENDOR_URLS="true",
+        TICKETBRIDGE_LOG_LEVEL="WARNING",
     )
-    return {**headers, "X-CONNECTION-ID": conn.json()["id"]}
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        jira_port, api_port = free_port(), free_port()
+        for name, args in (
+            ("fakejira", ["fake-jira", "--port", str(jira_port)]),
+            ("serve", ["serve", "--port", str(api_port)]),
+        ):
+            with (tmp / f"{name}.log").open("ab") as log:
+                started.append(
+                    subprocess.Popen(cli(*args), env=env, stdout=log, stderr=subprocess.STDOUT)
+                )
+        jira_url, api_url = f"http://127.0.0.1:{jira_port}", f"http://127.0.0.1:{api_port}"
+        wait_http(f"{jira_url}/_fake/stats")
+        wait_http(f"{api_url}/healthz")
+        out = subprocess.run(
+            cli("api-keys", "create", "--name", "bench"), env=env, capture_output=True, check=True
+        )
+        yield jira_url, api_url, out.stdout.decode().strip().splitlines()[-1]
+    finally:
+        for proc in started:
+            proc.kill()
+            proc.wait(10)
 
 
-async def bodies(case: str, runtime: Runtime, conn_id: str, requests: int, size: int) -> list[Any]:
-    if case == "vendor_ids":
-        form: dict[str, str] = {"project_vendor_id": "DEMO", "type_vendor_id": "10001"}
-    else:
-        await run_sync(runtime, uuid.UUID(conn_id), full=True)
-        async with runtime.session() as s:
-            demo = await s.scalar(select(Project).where(Project.key == "DEMO"))
-        assert demo is not None
-        form = {"project_id": str(demo.id), "type": "Task"}
-    return [
-        {"tickets": [{"name": f"bench {r}-{i}", **form} for i in range(size)]}
-        for r in range(requests)
-    ]
-
-
-def fresh_database(tmp: str, postgres: str | None) -> str:
+def fresh_database(tmp: Path, postgres: str | None) -> str:
     if not postgres:
-        return f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return f"sqlite:///{tmp / 'bench.db'}"
     name = f"tb_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(postgres, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -92,78 +122,191 @@ def fresh_database(tmp: str, postgres: str | None) -> str:
 
 def drop_database(url: str, postgres: str | None) -> None:
     if postgres:
-        name = make_url(url).database
         with psycopg.connect(postgres, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
-async def run_case(
-    case: str, latency_ms: int, requests: int, size: int, postgres: str | None
-) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = fresh_database(tmp, postgres)
-        try:
-            return await _run_case(url, tmp, case, latency_ms, requests, size)
-        finally:
-            drop_database(url, postgres)
+# -- setup --------------------------------------------------------------------------------------
+async def tenant(api: httpx.AsyncClient, jira_url: str, key: str) -> dict[str, str]:
+    """An organization, a connection to the emulator, and its catalog synced (UUID forms)."""
+    headers = {"X-API-KEY": key}
+    org = await api.post("/v1/provisioning/organizations", json={"name": "b"}, headers=headers)
+    org.raise_for_status()
+    conn = await api.post(
+        f"/v1/provisioning/organizations/{org.json()['id']}/connections",
+        json={
+            "vendor": "JIRA",
+            "credentials": {"base_url": jira_url, "email": ADMIN[0], "api_token": ADMIN[1]},
+        },
+        headers=headers,
+    )
+    conn.raise_for_status()
+    headers["X-CONNECTION-ID"] = conn.json()["id"]
+    (await api.post("/v1/itsm/sync", params={"full": "true"}, headers=headers)).raise_for_status()
+    for _ in range(600):
+        state = (await api.get("/v1/itsm/sync", headers=headers)).json()
+        if not state["running"] and state["status"] != "RUNNING":
+            break
+        await asyncio.sleep(0.1)
+    if state["status"] != "IDLE":
+        raise RuntimeError(f"sync did not finish: {state}")
+    return headers
 
 
-async def _run_case(
-    url: str, tmp: str, case: str, latency_ms: int, requests: int, size: int
-) -> dict[str, Any]:
-    if True:
-        upgrade(url)
-        settings = Settings(
-            database_url=url,
-            data_dir=Path(tmp),
-            secret_key=SECRET,
-            scheduler_enabled=False,
-            allow_private_vendor_urls=True,  # fakejira in-process or on loopback
-            log_level="WARNING",
-        )
-        state = FakeJiraState()
-        site = state.site("acme.atlassian.net")
-        app = create_app(settings, vendor_transport=httpx.ASGITransport(create_fake_jira(state)))
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://tb", timeout=120
-            ) as client:
-                runtime: Runtime = app.state.services.runtime
-                headers = await tenant(client, runtime)
-                payloads = await bodies(case, runtime, headers["X-CONNECTION-ID"], requests, size)
-                site.faults.configure({"latency_ms": latency_ms})
-                site.stats.reset()
+async def project_id(api: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    projects = (await api.get("/v1/itsm/projects", headers=headers)).json()["items"]
+    return str(next(p["id"] for p in projects if p["key"] == PROJECT_KEY))
 
-                async def one(body: Any) -> float:
-                    start = time.perf_counter()
-                    r = await client.post("/v1/itsm/tickets/bulk/sync", json=body, headers=headers)
-                    if r.status_code != 200 or r.json()["failed"]:
-                        raise RuntimeError(f"{r.status_code} {r.text[:300]}")
-                    return time.perf_counter() - start
 
-                start = time.perf_counter()
-                latencies = sorted(await asyncio.gather(*(one(b) for b in payloads)))
-                wall = time.perf_counter() - start
-        created = requests * size
-        assert site.issues_count() == created
-        return {
-            "tickets": created,
-            "requests": requests,
-            "wall_s": round(wall, 3),
-            "tickets_per_s": round(created / wall, 1),
-            "request_p50_s": round(latencies[len(latencies) // 2], 3),
-            "request_max_s": round(latencies[-1], 3),
-            "vendor_calls": dict(site.stats.routes),
-            "vendor_calls_total": site.stats.total,
+def bodies(form: dict[str, str], tag: str, requests: int, size: int) -> list[dict[str, Any]]:
+    return [
+        {"tickets": [{"name": f"bench {tag} {r}-{i}", **form} for i in range(size)]}
+        for r in range(requests)
+    ]
+
+
+# -- cases --------------------------------------------------------------------------------------
+async def run_sync(api: httpx.AsyncClient, headers: dict[str, str], payloads: list[Any]) -> float:
+    async def one(body: Any) -> None:
+        r = await api.post("/v1/itsm/tickets/bulk/sync", json=body, headers=headers)
+        if r.status_code != 200 or r.json()["failed"]:
+            raise RuntimeError(f"{r.status_code} {r.text[:300]}")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one(b) for b in payloads))
+    return time.perf_counter() - start
+
+
+async def count_jobs(api: httpx.AsyncClient, headers: dict[str, str], status: str) -> int:
+    r = await api.get("/v1/jobs", params={"status": status, "limit": 1}, headers=headers)
+    return int(r.json()["total"])
+
+
+async def run_jobs(
+    api: httpx.AsyncClient, headers: dict[str, str], payloads: list[Any], poll_s: float
+) -> float:
+    before = await count_jobs(api, headers, "SUCCESS")
+
+    async def submit(body: Any) -> None:
+        r = await api.post("/v1/itsm/tickets/bulk", json=body, headers=headers)
+        if r.status_code != 202:
+            raise RuntimeError(f"{r.status_code} {r.text[:300]}")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(submit(b) for b in payloads))
+    while await count_jobs(api, headers, "SUCCESS") < before + len(payloads):
+        if await count_jobs(api, headers, "FAILED"):
+            raise RuntimeError("a bulk job FAILED")
+        if time.perf_counter() - start > 300:
+            raise RuntimeError("the jobs did not finish within 300 s")
+        await asyncio.sleep(poll_s)
+    return time.perf_counter() - start
+
+
+def run_reference(jira_url: str, tag: str, requests: int, size: int) -> float:
+    """The ``jira`` client's serial bulk create, one chunk after the other."""
+    client = JIRA(
+        server=jira_url,
+        basic_auth=ADMIN,
+        options={"rest_api_version": "3", "check_update": False},
+    )
+    chunks = [
+        [
+            {
+                "project": {"key": PROJECT_KEY},
+                "issuetype": {"id": TASK_ID},
+                "summary": f"bench {tag} {r}-{i}",
+            }
+            for i in range(size)
+        ]
+        for r in range(requests)
+    ]
+    try:
+        start = time.perf_counter()
+        for chunk in chunks:
+            results = client.create_issues(chunk, prefetch=False)
+            if any(x["status"] != "Success" for x in results):
+                raise RuntimeError(f"the jira client's bulk create failed: {results[:2]}")
+        return time.perf_counter() - start
+    finally:
+        client.close()
+
+
+async def measure(
+    jira: httpx.AsyncClient, run: Callable[[], Any], *, threaded: bool = False
+) -> tuple[float, dict[str, int]]:
+    (await jira.post("/_fake/stats/reset")).raise_for_status()
+    wall = await (asyncio.to_thread(run) if threaded else run())
+    stats = (await jira.get("/_fake/stats")).json()
+    calls = {k: v for k, v in stats["requests"].items() if not k.startswith("GET /_fake")}
+    return float(wall), calls
+
+
+# -- main ---------------------------------------------------------------------------------------
+async def bench(args: argparse.Namespace, jira_url: str, api_url: str, key: str) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    async with (
+        httpx.AsyncClient(base_url=api_url, timeout=300, limits=limits) as api,
+        httpx.AsyncClient(base_url=jira_url, timeout=30) as jira,
+    ):
+        headers = await tenant(api, jira_url, key)
+        forms = {
+            "vendor_ids": {"project_vendor_id": PROJECT_KEY, "type_vendor_id": TASK_ID},
+            "stored": {"project_id": await project_id(api, headers), "type": "Task"},
         }
+        faults = {"latency_ms": args.latency_ms}
+        (await jira.put("/_fake/faults", json=faults)).raise_for_status()
+        walls: dict[str, list[float]] = {row: [] for row in ROWS}
+        calls: dict[str, dict[str, int]] = {}
+        n, size = args.requests, args.size
+        for run in range(args.runs):
+            for row in ROWS:
+                tag = f"{row} {run}"
+                if row == "reference":
+                    wall, used = await measure(
+                        jira,
+                        lambda tag=tag: run_reference(jira_url, tag, n, size),  # type: ignore[misc]
+                        threaded=True,
+                    )
+                else:
+                    kind, form = row.split("_", 1)
+                    payloads = bodies(forms[form], tag, n, size)
+                    if kind == "sync":
+                        wall, used = await measure(jira, lambda p=payloads: run_sync(api, headers, p))
+                    else:
+                        wall, used = await measure(
+                            jira,
+                            lambda p=payloads: run_jobs(api, headers, p, args.poll_ms / 1000),
+                        )
+                walls[row].append(wall)
+                calls[row] = used
+    median = {row: statistics.median(w) for row, w in walls.items()}
+    rows = {
+        row: {
+            "median_s": round(median[row], 3),
+            "runs_s": [round(w, 3) for w in walls[row]],
+            "tickets_per_s": round(n * size / median[row], 1),
+            "vendor_calls": calls[row],
+            "vendor_calls_total": sum(calls[row].values()),
+        }
+        for row in ROWS
+    }
+    ratios = {
+        "sync_vendor_ids_vs_reference": round(median["reference"] / median["sync_vendor_ids"], 2),
+        "sync_stored_vs_reference": round(median["reference"] / median["sync_stored"], 2),
+        "jobs_vendor_ids_vs_sync": round(median["jobs_vendor_ids"] / median["sync_vendor_ids"], 2),
+        "jobs_stored_vs_sync": round(median["jobs_stored"] / median["sync_stored"], 2),
+    }
+    return {"rows": rows, "ratios": ratios}
 
 
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--latency-ms", type=int, default=150)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--size", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--poll-ms", type=int, default=20, help="job status poll interval")
     parser.add_argument(
         "--postgres",
         default=None,
@@ -171,15 +314,23 @@ async def main() -> None:
         "fresh database there instead of a SQLite file",
     )
     args = parser.parse_args()
-    out: dict[str, Any] = {
+    with tempfile.TemporaryDirectory() as tmp:
+        url = fresh_database(Path(tmp), args.postgres)
+        try:
+            with processes(Path(tmp), url) as (jira_url, api_url, key):
+                result = asyncio.run(bench(args, jira_url, api_url, key))
+        finally:
+            drop_database(url, args.postgres)
+    out = {
         "database": "postgresql" if args.postgres else "sqlite",
         "latency_ms": args.latency_ms,
-        "vendor_max_concurrency": Settings().vendor_max_concurrency,
+        "tickets": args.requests * args.size,
+        "requests": args.requests,
+        "runs": args.runs,
+        **result,
     }
-    for case in ("vendor_ids", "stored"):
-        out[case] = await run_case(case, args.latency_ms, args.requests, args.size, args.postgres)
     print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
