@@ -5,6 +5,10 @@ status is committed as SENT (fenced by the job's lease) before every vendor call
 job skips DONE chunks, searches Jira for the markers of a SENT chunk's items, and sends only
 the items not found. The chunk's results, its tickets in the store and DONE are one commit.
 
+Chunks run concurrently, each holding one of the connection's turns (``connectors.turns``:
+as many as its vendor concurrency cap, handed round the jobs of the connection fairly), so one
+job alone uses the whole cap and many jobs share it chunk by chunk.
+
 Bulk update needs no such bookkeeping: it reads the issues' current state first, and setting
 a field or moving to a status the issue already has is a no-op, so a resumed run only redoes
 what is still missing.
@@ -37,8 +41,6 @@ from ticketbridge.store.models import Connection
 from ticketbridge.tickets.repository import TicketRepository
 from ticketbridge.tickets.schemas import TicketUpdate
 from ticketbridge.tickets.service import resolve_update
-
-CHUNK_CONCURRENCY = 4
 
 
 async def _connection(ctx: JobContext) -> Connection | None:
@@ -86,10 +88,10 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
         if row.status == "DONE":
             results.update({r["request_index"]: r for r in row.results})
     connector = CachingConnector(for_connection(conn, ctx.runtime))
-    slots = asyncio.Semaphore(CHUNK_CONCURRENCY)
+    turns = ctx.runtime.connectors.turns(str(conn.id))
 
     async def run_chunk(k: int, indexes: range, resume: bool) -> None:
-        async with slots:
+        async with turns.turn(job.id):
             search_first = resume or rows[k].marker != markers[k]
             async with ctx.session() as s:
                 # A resumed chunk finds its own earlier creates by their markers: they are

@@ -96,9 +96,7 @@ async def insert_new(
     if not rows:
         return []
     stmt = (
-        _insert(session, table)
-        .on_conflict_do_nothing()
-        .returning(*[table.c[c] for c in returning])
+        _insert(session, table).on_conflict_do_nothing().returning(*[table.c[c] for c in returning])
     )
     result = await session.execute(stmt, list(rows))
     return [tuple(row) for row in result.all()]
