@@ -67,6 +67,14 @@ def _chunk_marker(connection_id: uuid.UUID, identifiers: Sequence[str]) -> str:
     return f"chunk-{hashlib.sha256(markers.encode()).hexdigest()[:32]}"
 
 
+def chunk_markers(connection_id: uuid.UUID, identifiers: Sequence[str]) -> dict[int, str]:
+    """``{chunk index: marker}`` of a bulk create job's items."""
+    return {
+        k: _chunk_marker(connection_id, [identifiers[i] for i in r])
+        for k, r in enumerate(chunks(len(identifiers)))
+    }
+
+
 async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
     job = ctx.job
     tickets: list[Any] = list(job.payload.get("tickets") or [])
@@ -78,11 +86,13 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
             for i in range(len(tickets))
         ]
     ranges = chunks(len(tickets))
-    markers = {k: _chunk_marker(conn.id, [identifiers[i] for i in r]) for k, r in enumerate(ranges)}
+    markers = chunk_markers(conn.id, identifiers)
     async with ctx.session() as s:
         repo = JobChunkRepository(s)
-        await repo.ensure(job.id, markers)
         rows = await repo.for_job(job.id)
+        if set(rows) != set(markers):  # the rows normally come with the job (enqueue_create)
+            await repo.ensure(job.id, markers)
+            rows = await repo.for_job(job.id)
     results: dict[int, dict[str, Any]] = {}
     for row in rows.values():
         if row.status == "DONE":
@@ -107,13 +117,14 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
                 connector, items, search_first=search_first, before_send=intent
             )
             outcomes = await complete(connector, items, created)
+            # The tickets, the chunk's results and the job's progress: one commit.
             async with ctx.session() as s:
                 ticket_ids = await persist(s, conn, items, outcomes)
                 chunk = [result(i, outcomes.get(i.index), ticket_ids.get(i.index)) for i in items]
                 if not await JobChunkRepository(s).mark_done(job.id, k, ctx.owner, chunk):
                     raise LeaseLost(str(job.id))
-            results.update({r["request_index"]: r for r in chunk})
-            await ctx.save_progress(len(results), _ordered(results))
+                results.update({r["request_index"]: r for r in chunk})
+                await ctx.save_progress(len(results), _ordered(results), session=s)
 
     try:
         async with asyncio.TaskGroup() as group:

@@ -80,12 +80,18 @@ class JobContext:
         async with self.runtime.session() as session:
             yield session
 
-    async def save_progress(self, done: int, results: list[dict[str, Any]]) -> None:
-        async with self.session() as s:
-            if not await JobRepository(s).save_progress(
-                self.job.id, self.owner, utcnow(), done=done, results=results
-            ):
-                raise LeaseLost(str(self.job.id))
+    async def save_progress(
+        self, done: int, results: list[dict[str, Any]], session: AsyncSession | None = None
+    ) -> None:
+        """Record progress, in ``session``'s transaction when given (a chunk commits its
+        results and the job's progress at once), else in a transaction of its own."""
+        if session is None:
+            async with self.session() as s:
+                return await self.save_progress(done, results, s)
+        if not await JobRepository(session).save_progress(
+            self.job.id, self.owner, utcnow(), done=done, results=results
+        ):
+            raise LeaseLost(str(self.job.id))
 
     async def mark_chunk_sent(self, index: int) -> None:
         """Commit the intent to call the vendor for chunk ``index`` before making the call.
@@ -220,10 +226,11 @@ async def execute_job(
     not claimable (finished, or leased by a live runner). Never raises for a job's own
     failure: that is recorded on the row."""
     async with runtime.session() as s:
-        repo = JobRepository(s)
-        if not await repo.claim(job_id, owner, utcnow(), lease_secs):
+        if not await JobRepository(s).claim(job_id, owner, utcnow(), lease_secs):
             return False
-        job = await repo.get(job_id)
+    # Read after the claim's commit: the write transaction stays as short as it can be.
+    async with runtime.session() as s:
+        job = await JobRepository(s).get(job_id)
     assert job is not None
     ctx = JobContext(runtime, job, owner, lease_secs)
     job_type = handlers.job_types.get(job.type)
