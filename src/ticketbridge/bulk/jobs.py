@@ -5,9 +5,9 @@ status is committed as SENT (fenced by the job's lease) before every vendor call
 job skips DONE chunks, searches Jira for the markers of a SENT chunk's items, and sends only
 the items not found. The chunk's results, its tickets in the store and DONE are one commit.
 
-Chunks run concurrently, each holding one of the connection's turns (``connectors.turns``:
-as many as its vendor concurrency cap, handed round the jobs of the connection fairly), so one
-job alone uses the whole cap and many jobs share it chunk by chunk.
+Chunks run concurrently; each one's vendor part holds one of the connection's turns
+(``connectors.turns``: as many as its vendor concurrency cap, handed round the jobs of the
+connection fairly), so one job alone uses the whole cap and many jobs share it chunk by chunk.
 
 Bulk update needs no such bookkeeping: it reads the issues' current state first, and setting
 a field or moving to a status the issue already has is a no-op, so a resumed run only redoes
@@ -100,8 +100,13 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
     connector = CachingConnector(for_connection(conn, ctx.runtime))
     turns = ctx.runtime.connectors.turns(str(conn.id))
 
+    # A turn covers the vendor part only (the intent commit and the calls), so store work
+    # never keeps a turn from another job; a job has at most as many chunks in progress as
+    # there are turns, so it holds few database sessions while it waits for them.
+    ahead = asyncio.Semaphore(turns.capacity)
+
     async def run_chunk(k: int, indexes: range, resume: bool) -> None:
-        async with turns.turn(job.id):
+        async with ahead:
             search_first = resume or rows[k].marker != markers[k]
             async with ctx.session() as s:
                 # A resumed chunk finds its own earlier creates by their markers: they are
@@ -113,10 +118,11 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
             async def intent() -> None:
                 await ctx.mark_chunk_sent(k)
 
-            created = await create_exactly_once(
-                connector, items, search_first=search_first, before_send=intent
-            )
-            outcomes = await complete(connector, items, created)
+            async with turns.turn(job.id):
+                created = await create_exactly_once(
+                    connector, items, search_first=search_first, before_send=intent
+                )
+                outcomes = await complete(connector, items, created)
             # The tickets, the chunk's results and the job's progress: one commit.
             async with ctx.session() as s:
                 ticket_ids = await persist(s, conn, items, outcomes)

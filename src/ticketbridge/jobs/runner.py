@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge import metrics
@@ -148,12 +149,14 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _transient(exc: BaseException) -> bool:
     # A wrong secret key is fixed by an operator, not by the job: retry, saying which setting.
+    # So is a database too busy to hand out a connection within its pool timeout.
     return isinstance(
         exc,
         VendorUnavailable
         | VendorTimeout
         | VendorRateLimited
         | OperationalError
+        | PoolTimeout
         | CredentialsUnreadable,
     )
 
@@ -164,7 +167,7 @@ def _reason(exc: BaseException) -> str:
         return exc.message
     if isinstance(exc, RetryLater):
         return str(exc)
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, OperationalError | PoolTimeout):
         return "the database was unavailable"
     return "internal error"
 
