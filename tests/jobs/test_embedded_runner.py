@@ -326,7 +326,7 @@ class TestShutdownAndLeases:
     async def test_shutdown_mid_job_hands_the_job_back_for_an_immediate_resume(
         self, runtime: Runtime, store_tenant: StoreTenant, fake_site: Site
     ) -> None:
-        # 20 chunks, 4 at a time, 200 ms each: about a second of work to interrupt.
+        # 20 chunks, 8 at a time (the vendor cap), 200 ms each: most of a second to interrupt.
         fake_site.faults.configure({"latency_ms": 200})
         job_id = await enqueue(runtime, store_tenant, 1000)
         runner = EmbeddedRunner(runtime, HANDLERS, lease_secs=3600)
