@@ -22,6 +22,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from ticketbridge.bulk.create import (
     CachingConnector,
     assign_identifiers,
@@ -43,9 +45,11 @@ from ticketbridge.tickets.schemas import TicketUpdate
 from ticketbridge.tickets.service import resolve_update
 
 
-async def _connection(ctx: JobContext) -> Connection | None:
-    async with ctx.session() as s:
-        conn = await ConnectionRepository(s).get(ctx.job.connection_id)
+async def _connection(ctx: JobContext, session: AsyncSession | None = None) -> Connection | None:
+    if session is None:
+        async with ctx.session() as s:
+            return await _connection(ctx, s)
+    conn = await ConnectionRepository(session).get(ctx.job.connection_id)
     return conn if conn is not None and conn.is_active else None
 
 
@@ -79,20 +83,21 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
     job = ctx.job
     tickets: list[Any] = list(job.payload.get("tickets") or [])
     identifiers: list[str] = list(job.payload.get("identifiers") or assign_identifiers(tickets))
-    conn = await _connection(ctx)
+    async with ctx.session() as s:
+        conn = await _connection(ctx, s)
+        if conn is not None:
+            markers = chunk_markers(conn.id, identifiers)
+            repo = JobChunkRepository(s)
+            rows = await repo.for_job(job.id)
+            if set(rows) != set(markers):  # they normally come with the job (enqueue_create)
+                await repo.ensure(job.id, markers)
+                rows = await repo.for_job(job.id)
     if conn is None:
         return [
             _failed(i, identifiers[i], "connection not found or disabled")
             for i in range(len(tickets))
         ]
     ranges = chunks(len(tickets))
-    markers = chunk_markers(conn.id, identifiers)
-    async with ctx.session() as s:
-        repo = JobChunkRepository(s)
-        rows = await repo.for_job(job.id)
-        if set(rows) != set(markers):  # the rows normally come with the job (enqueue_create)
-            await repo.ensure(job.id, markers)
-            rows = await repo.for_job(job.id)
     results: dict[int, dict[str, Any]] = {}
     for row in rows.values():
         if row.status == "DONE":
@@ -130,7 +135,8 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
                 if not await JobChunkRepository(s).mark_done(job.id, k, ctx.owner, chunk):
                     raise LeaseLost(str(job.id))
                 results.update({r["request_index"]: r for r in chunk})
-                await ctx.save_progress(len(results), _ordered(results), session=s)
+                if len(results) < len(tickets):  # the last one: the job's finish records it
+                    await ctx.save_progress(len(results), _ordered(results), session=s)
 
     try:
         async with asyncio.TaskGroup() as group:

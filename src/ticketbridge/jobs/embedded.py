@@ -63,6 +63,7 @@ class EmbeddedRunner:
         self._stopping = asyncio.Event()
         self._running: dict[uuid.UUID, asyncio.Task[bool]] = {}
         self._notified: deque[uuid.UUID] = deque()
+        self._backlog = False  # the last scan found more claimable jobs than it started
 
     async def enqueue(self, job_id: uuid.UUID) -> None:
         """The job's row is committed: start it as soon as a slot is free."""
@@ -101,13 +102,15 @@ class EmbeddedRunner:
         if not scan or free <= 0 or self._stopping.is_set():
             return
         self.counts.scans += 1
+        limit = free + len(self._running)
         async with self.runtime.session() as s:
-            ids = await JobRepository(s).claimable(utcnow(), limit=free + len(self._running))
+            ids = await JobRepository(s).claimable(utcnow(), limit=limit)
         for job_id in ids:
             if len(self._running) >= self.concurrency:
                 break
             if self._start(job_id):
                 self.counts.started_by_scan += 1
+        self._backlog = len(ids) >= limit or any(j not in self._running for j in ids)
 
     async def _execute(self, job_id: uuid.UUID) -> bool:
         try:
@@ -138,10 +141,10 @@ class EmbeddedRunner:
         next_scan = loop.time()
         while not self._stopping.is_set():
             self._wake.clear()
-            # A hand-over needs no scan; a finished job frees a slot another committed job
-            # may want, so the table is scanned then too, and at least every poll interval.
+            # A hand-over needs no scan. The table is scanned every poll interval, and when a
+            # slot frees while the last scan left claimable jobs behind.
             scan = loop.time() >= next_scan or (
-                not self._notified and len(self._running) < self.concurrency
+                self._backlog and not self._notified and len(self._running) < self.concurrency
             )
             try:
                 await self.fill(scan=scan)
