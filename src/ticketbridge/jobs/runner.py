@@ -229,12 +229,9 @@ async def execute_job(
     not claimable (finished, or leased by a live runner). Never raises for a job's own
     failure: that is recorded on the row."""
     async with runtime.session() as s:
-        if not await JobRepository(s).claim(job_id, owner, utcnow(), lease_secs):
-            return False
-    # Read after the claim's commit: the write transaction stays as short as it can be.
-    async with runtime.session() as s:
-        job = await JobRepository(s).get(job_id)
-    assert job is not None
+        job = await JobRepository(s).claim_job(job_id, owner, utcnow(), lease_secs)
+    if job is None:
+        return False
     ctx = JobContext(runtime, job, owner, lease_secs)
     job_type = handlers.job_types.get(job.type)
     log.info("job_claimed", job_id=str(job_id), type=job.type, attempt=job.attempts, owner=owner)
