@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # The API's bounds for a connection's refresh_interval_secs (provisioning/schemas.py).
     default_refresh_interval_secs: int = Field(default=900, ge=60, le=7 * 86400)
     scheduler_enabled: bool = True
+    # Jobs the embedded runner works on at once. Their vendor calls are bounded separately
+    # (vendor_max_concurrency per connection, shared fairly between the jobs), so this may
+    # be well above that cap.
+    job_concurrency: int = Field(default=32, ge=1)
     bulk_max_tickets: int = Field(default=50, ge=1, le=1000)
     passthrough_cache_ttl_secs: float = 0.0
     # Database pool per process (PostgreSQL: pool + as many overflow connections); a request

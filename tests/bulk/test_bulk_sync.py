@@ -12,11 +12,12 @@ from sqlalchemy import select
 
 from tests.bulk.conftest import BULK_CREATE, SEARCH, SYNC_URL, stats, ticket
 from tests.fixtures.service import RecordingSleep
-from tests.fixtures.tenants import Tenant
+from tests.fixtures.tenants import Tenant, cid
 from ticketbridge.config import Settings
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
-from ticketbridge.store.models import Project, Ticket
+from ticketbridge.store.models import IssueType, Project, Ticket, User
+from ticketbridge.sync.service import run_sync
 
 
 def keys_of(body: dict[str, Any]) -> list[str | None]:
@@ -65,36 +66,6 @@ class TestPerItemResults:
             stored = set(await s.scalars(select(Ticket.identifier)))
         assert stored == {x["identifier"] for x in body["results"]}
 
-    async def test_uuid_forms_are_stored_from_one_search(
-        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, ops_site: Site
-    ) -> None:
-        async with runtime.session() as s:
-            ops = await s.scalar(select(Project).where(Project.key == "OPS"))
-        assert ops is not None
-        tickets = [
-            {"name": f"stored {i}", "project_id": str(ops.id), "type": "Bug", "tags": ["sec"]}
-            for i in range(5)
-        ]
-        ops_site.stats.reset()
-
-        r = await client.post(SYNC_URL, json={"tickets": tickets}, headers=synced.headers)
-
-        body = r.json()
-        assert body["succeeded"] == 5
-        assert stats(ops_site)[BULK_CREATE] == 1
-        assert stats(ops_site)[SEARCH] == 1  # one read-back for the chunk, no GET per issue
-        assert "GET /rest/api/3/issue/{issueIdOrKey}" not in stats(ops_site)
-        for result in body["results"]:
-            got = await client.get(
-                f"/v1/itsm/tickets/{result['ticket_id']}", headers=synced.headers
-            )
-            assert got.status_code == 200
-            stored = got.json()
-            assert stored["identifier"] == result["identifier"]
-            assert stored["project_vendor_id"] == "OPS"
-            assert stored["tags"] == ["sec"]  # the marker label is not a tag
-            assert stored["name"] == f"stored {result['request_index']}"
-
     async def test_caller_identifiers_are_kept_and_duplicates_refused(
         self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:
@@ -131,6 +102,122 @@ class TestPerItemResults:
         assert all(r["success"] for r in body["results"]), body
         assert ops_site.issues_count() == 5
         assert stats(ops_site).get("DELETE /rest/api/3/issue/{issueIdOrKey}", 0) == 0
+
+
+class TestStoredAtJirasFloor:
+    """Stored tickets are built from the request, the catalog and Jira's bulk answer: one
+    vendor call per 50 tickets and nothing else; the next sync brings what only Jira knows."""
+
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(update={"bulk_max_tickets": 120})
+
+    async def test_uuid_forms_make_one_call_per_fifty_and_store_the_right_rows(
+        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, ops_site: Site
+    ) -> None:
+        async with runtime.session() as s:
+            ops = await s.scalar(select(Project).where(Project.key == "OPS"))
+            assert ops is not None
+            bug = await s.scalar(
+                select(IssueType).where(IssueType.project_id == ops.id, IssueType.name == "Bug")
+            )
+            dev = await s.scalar(select(User).where(User.email == "dev@example.com"))
+        assert bug is not None and dev is not None
+        tickets: list[dict[str, Any]] = [
+            {
+                "name": f"stored {i}",
+                "project_id": str(ops.id),
+                # every form of the issue type: its name, its UUID, its Jira id
+                **[{"type": "bug"}, {"type": str(bug.id)}, {"type_vendor_id": bug.vendor_id}][
+                    i % 3
+                ],
+                "assigned_user_id": str(dev.id),
+                "priority": "HIGH",
+                "tags": ["sec"],
+            }
+            for i in range(120)
+        ]
+        ops_site.stats.reset()
+
+        r = await client.post(SYNC_URL, json={"tickets": tickets}, headers=synced.headers)
+
+        body = r.json()
+        assert body["succeeded"] == 120, body
+        assert stats(ops_site) == {BULK_CREATE: 3}  # ceil(120 / 50), no read-back
+        listed = await client.get(
+            "/v1/itsm/tickets", params={"limit": 1000}, headers=synced.headers
+        )
+        by_id = {t["id"]: t for t in listed.json()["items"]}
+        for result in body["results"]:
+            i = result["request_index"]
+            stored = by_id[result["ticket_id"]]
+            issue = ops_site.get_issue(result["vendor_ticket_id"])
+            assert stored["identifier"] == result["identifier"]
+            assert stored["vendor_attributes"]["data"]["key"] == issue.key
+            assert stored["vendor_attributes"]["id"] == str(issue.id)
+            assert stored["url"].endswith(f"/browse/{issue.key}")
+            assert (stored["project_id"], stored["project_vendor_id"]) == (str(ops.id), "OPS")
+            assert (stored["type_id"], stored["type"]) == (str(bug.id), "Bug")
+            assert stored["assigned_user_id"] == str(dev.id)
+            assert stored["assigned_user_vendor_id"] == dev.vendor_id == issue.assignee
+            assert (stored["name"], stored["priority"], stored["tags"]) == (
+                f"stored {i}",
+                "HIGH",
+                ["sec"],
+            )
+            assert stored["status"] == "TODO" and issue.status.name == "To Do"
+            by_identifier = await client.get(
+                f"/v1/itsm/tickets/by-identifier/{result['identifier']}", headers=synced.headers
+            )
+            assert by_identifier.json()["id"] == result["ticket_id"]
+
+    async def test_caller_identifiers_add_one_uniqueness_search_per_request(
+        self, client: httpx.AsyncClient, tenant: Tenant, runtime: Runtime, ops_site: Site
+    ) -> None:
+        tickets = [
+            {"name": f"t{i}", "project_vendor_id": "DEMO", "type_vendor_id": "10001"}
+            | {"identifier": f"VULN-{i}"}
+            for i in range(60)
+        ]
+        ops_site.stats.reset()
+
+        body = (
+            await client.post(SYNC_URL, json={"tickets": tickets}, headers=tenant.headers)
+        ).json()
+
+        assert body["succeeded"] == 60
+        assert stats(ops_site) == {BULK_CREATE: 2, SEARCH: 1}  # are they new in Jira?
+        async with runtime.session() as s:
+            stored = {
+                i: k for i, k in await s.execute(select(Ticket.identifier, Ticket.vendor_key))
+            }
+        assert stored == {r["identifier"]: r["vendor_ticket_id"] for r in body["results"]}
+        assert set(stored) == {f"VULN-{i}" for i in range(60)}
+
+    async def test_the_next_sync_brings_what_only_jira_knows(
+        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, ops_site: Site
+    ) -> None:
+        body = (
+            await client.post(
+                SYNC_URL, json={"tickets": [ticket(i) for i in range(3)]}, headers=synced.headers
+            )
+        ).json()
+        async with runtime.session() as s:
+            before = list(await s.scalars(select(Ticket).where(Ticket.vendor_key.like("DEMO-%"))))
+        assert [t.ticket_created_at for t in before] == [None] * 3
+
+        await run_sync(runtime, cid(synced))
+
+        async with runtime.session() as s:
+            after = {
+                t.identifier: t
+                for t in await s.scalars(select(Ticket).where(Ticket.vendor_key.like("DEMO-%")))
+            }
+        assert set(after) == {r["identifier"] for r in body["results"]}
+        for t in after.values():
+            assert t.ticket_created_at is not None and t.vendor_updated_at is not None
+            assert t.created_by_user_id is not None  # the reporter, known to Jira only
+            assert t.priority == "MEDIUM"  # Jira's default priority
 
 
 class TestBatchSize:
@@ -177,23 +264,38 @@ class TestRaisedCap:
 
 class TestExactlyOnce:
     async def test_an_ambiguous_5xx_is_reconciled_by_markers(
-        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
+        self, client: httpx.AsyncClient, synced: Tenant, runtime: Runtime, ops_site: Site
     ) -> None:
         # Jira applies the bulk create, then answers 504: the service must not send it again.
+        async with runtime.session() as s:
+            ops = await s.scalar(select(Project).where(Project.key == "OPS"))
+        assert ops is not None
+        tickets = [{"name": f"t{i}", "project_id": str(ops.id), "type": "Bug"} for i in range(10)]
         ops_site.faults.configure(
             {"ambiguous": {"mode": "5xx", "status": 504, "count": 1, "routes": [BULK_CREATE]}}
         )
+        ops_site.stats.reset()
 
         body = (
-            await client.post(
-                SYNC_URL, json={"tickets": [ticket(i) for i in range(10)]}, headers=tenant.headers
-            )
+            await client.post(SYNC_URL, json={"tickets": tickets}, headers=synced.headers)
         ).json()
 
         assert body["succeeded"] == 10
         assert ops_site.issues_count() == 10
-        assert stats(ops_site)[BULK_CREATE] == 1
+        # The create, then the one marker search that finds all ten: nothing resent, nothing
+        # read back besides.
+        assert stats(ops_site) == {BULK_CREATE: 1, SEARCH: 1}
         assert len(set(keys_of(body))) == 10
+        async with runtime.session() as s:
+            stored = {
+                k: (i, p)
+                for k, i, p in await s.execute(
+                    select(Ticket.vendor_key, Ticket.identifier, Ticket.project_id).where(
+                        Ticket.vendor_key.like("OPS-%")
+                    )
+                )
+            }
+        assert stored == {r["vendor_ticket_id"]: (r["identifier"], ops.id) for r in body["results"]}
 
     async def test_a_dropped_answer_resends_only_what_is_missing(
         self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site

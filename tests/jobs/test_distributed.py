@@ -33,6 +33,7 @@ from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.migrate import upgrade
 from ticketbridge.store.models import Job
+from ticketbridge.store.urls import libpq_url
 from ticketbridge.sync import tasks as sync_tasks
 from ticketbridge.sync.repository import SyncRepository
 
@@ -122,6 +123,61 @@ class TestDispatch:
         assert fake_site.issues_count() == 60
         runs = [r for r in await queued(procrastinate_app) if r["task_name"] == "jobs.run"]
         assert [r["status"] for r in runs] == ["succeeded"]
+
+
+class TestWakeUp:
+    async def test_a_deferred_job_wakes_a_waiting_worker(
+        self,
+        procrastinate_app: Any,
+        runtime: Runtime,
+        store_tenant: StoreTenant,
+        fake_site: Site,
+        settings: Settings,
+    ) -> None:
+        # No periodic deferrals and an hour between polls: only the defer's NOTIFY can wake
+        # the worker once it waits.
+        procrastinate_app.periodic_registry.periodic_tasks.clear()
+        worker = asyncio.create_task(
+            procrastinate_app.run_worker_async(
+                install_signal_handlers=False,
+                additional_context={"runtime": runtime},
+                listen_notify=True,
+                fetch_job_polling_interval=3600,
+            )
+        )
+        try:
+            await wait_listening(settings)
+            async with runtime.session() as s:
+                job = await enqueue_create(s, runtime, store_tenant.connection, tickets(3))
+            await ProcrastinateRunner(procrastinate_app).enqueue(job.id)
+
+            for _ in range(500):  # bounded: 10 s
+                async with runtime.session() as s:
+                    done = await JobRepository(s).get(job.id)
+                if done is not None and done.status == "SUCCESS":
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+
+        assert done is not None and done.status == "SUCCESS"
+        assert fake_site.issues_count() == 3
+
+
+async def wait_listening(settings: Settings) -> None:
+    """Until a session of this database LISTENs (the worker's notification listener)."""
+    url = make_url(settings.resolved_database_url)
+    query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query LIKE 'LISTEN %%'"
+    async with await psycopg.AsyncConnection.connect(
+        libpq_url(settings.resolved_database_url), autocommit=True
+    ) as conn:
+        for _ in range(500):
+            row = await (await conn.execute(query, (url.database,))).fetchone()
+            if row and row[0]:
+                return
+            await asyncio.sleep(0.02)
+    raise AssertionError("the worker never listened")
 
 
 class TestRecovery:

@@ -1,14 +1,17 @@
 """Bulk create, shared by the synchronous route and the async job.
 
-1. :func:`prepare`: each item is validated and resolved on its own (``TicketCreate``, then the
-   single-create resolver ``tickets.service.resolve_create``); an invalid item gets its error
-   and is not sent.
+1. :func:`prepare`: each item is validated on its own (``TicketCreate``), then all of them
+   are resolved together (:mod:`bulk.resolve`: one store query per kind of reference, the
+   single-create resolver's rules and texts); an invalid item gets its error and is not sent.
 2. :func:`create_exactly_once`: one vendor bulk call per chunk of 50 (``POST /issue/bulk`` in
    Jira). Every issue carries its marker (``connectors.marker_label(connection, identifier)``,
    the single-create convention). On an ambiguous failure (5xx, timeout, lost answer) and on
    resume, the chunk's markers are searched first and only the missing items are sent again.
-3. :func:`complete`: statuses other than the initial one (bulk transition), and the vendor's
-   view of the issues the store keeps (one search), then :func:`persist` upserts them.
+3. :func:`complete`: the stored view of each created issue is built from the request, the
+   catalog and the vendor's answer (``connector.created_issue``: no read-back; what only the
+   vendor knows arrives with the next sync). Only items asking for a status other than the
+   initial one cost more calls: their current state is read (one search), moved (bulk
+   transition) and read again. :func:`persist` then stores them all (no per-ticket flush).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ticketbridge.bulk.resolve import Wanted, resolve_many
 from ticketbridge.connectors import (
     BulkConnector,
     Capabilities,
@@ -33,19 +37,12 @@ from ticketbridge.connectors import (
     UpdateSpec,
     marker_label,
 )
-from ticketbridge.errors import (
-    Conflict,
-    NotFound,
-    Unprocessable,
-    VendorError,
-    VendorTimeout,
-    VendorUnavailable,
-)
+from ticketbridge.errors import VendorError, VendorTimeout, VendorUnavailable
 from ticketbridge.logging import get_logger
 from ticketbridge.store.models import Connection
 from ticketbridge.tickets.repository import TicketRepository
 from ticketbridge.tickets.schemas import TicketCreate
-from ticketbridge.tickets.service import generate_identifier, resolve_create
+from ticketbridge.tickets.service import generate_identifier
 
 log = get_logger(__name__)
 
@@ -68,6 +65,8 @@ class Item:
     spec: CreateSpec | None = None
     persist: bool = False  # the created ticket is stored (with its identifier)
     vendor_form: bool = False  # vendor ids only: the result shows no ticket_id (the spec)
+    type_name: str | None = None  # what the stored ticket's ``type`` says, when known
+    parent_key: str | None = None  # the parent's key, when known
     error: str | None = None
 
 
@@ -75,7 +74,8 @@ class Item:
 class Outcome:
     key: str | None = None
     vendor_id: str | None = None
-    issue: NormalizedIssue | None = None  # Jira's view, when it was read back
+    issue: NormalizedIssue | None = None  # what the store keeps of it
+    read_back: bool = False  # ``issue`` is Jira's own view (else built from the request)
     error: str | None = None
 
 
@@ -116,6 +116,9 @@ class CachingConnector:
 
     async def find_markers(self, markers: Sequence[str]) -> dict[str, Created]:
         return await self._base.find_markers(markers)
+
+    def created_issue(self, spec: CreateSpec, created: Created) -> NormalizedIssue:
+        return self._base.created_issue(spec, created)
 
     async def read_issues(
         self, vendor_ids: Sequence[str], custom_fields: Iterable[str] = ()
@@ -177,22 +180,22 @@ async def prepare(
     *,
     check_vendor: bool = True,
 ) -> list[Item]:
-    """Validate and resolve each item on its own: any failure, Jira's included (a lookup
-    answering 503 or 429 past the retries), is that item's error, never the request's.
+    """Validate and resolve the items: any failure, Jira's included (a lookup answering 503
+    or 429 past the retries), is that item's error, never the request's.
 
     A caller's identifier must be new: not in the store, and (``check_vendor``) not on an
     issue in Jira, found by its marker with one search for the whole chunk. A resumed job
     chunk passes ``check_vendor=False``: its own earlier attempt may have created the issue."""
     dupes = duplicate_errors(identifiers)
-    repo = TicketRepository(session)
-    items = []
+    items: dict[int, Item] = {}
+    valid: list[Wanted] = []
     for index in indexes:
         identifier = identifiers[index]
         item = Item(index, identifier, marker_label(str(conn.id), identifier))
         item.given = (
             isinstance(tickets[index], dict) and tickets[index].get("identifier") == identifier
         )
-        items.append(item)
+        items[index] = item
         try:
             data = TicketCreate.model_validate(tickets[index])
         except ValidationError as exc:
@@ -201,21 +204,29 @@ async def prepare(
         if index in dupes:
             item.error = dupes[index]
             continue
-        if data.identifier and await repo.get_by_identifier(conn.id, data.identifier):
-            item.error = already_exists(data.identifier)
+        valid.append(Wanted(index, data, identifier))
+    taken = await TicketRepository(session).identifier_holders(
+        conn.id, [w.data.identifier for w in valid if w.data.identifier]
+    )
+    for w in valid:
+        if w.data.identifier in taken:
+            items[w.index].error = already_exists(w.identifier)
+    valid = [w for w in valid if items[w.index].error is None]
+    resolved = await resolve_many(session, connector, conn, valid)
+    for w in valid:
+        item, found = items[w.index], resolved[w.index]
+        if isinstance(found, str):
+            item.error = found
             continue
-        try:
-            item.spec = await resolve_create(session, connector, conn, data, identifier=identifier)
-        except (NotFound, Unprocessable, Conflict, VendorError) as exc:
-            item.error = exc.message
-            continue
+        item.spec, item.type_name, item.parent_key = found.spec, found.type_name, found.parent_key
         # Stored whatever the form, so the identifier is unique and findable at once; the
         # response still shows ticket_id null for vendor-id forms, as the spec says.
         item.persist = True
-        item.vendor_form = data.uses_vendor_ids_only
+        item.vendor_form = w.data.uses_vendor_ids_only
+    out = list(items.values())
     if check_vendor:
-        await _refuse_known_markers(connector, [i for i in items if i.given and i.spec])
-    return items
+        await _refuse_known_markers(connector, [i for i in out if i.given and i.spec])
+    return out
 
 
 def already_exists(identifier: str, key: str | None = None, vendor: str = "vendor") -> str:
@@ -301,18 +312,25 @@ async def _send(connector: BulkCreateConnector, specs: Sequence[CreateSpec]) -> 
 async def complete(
     connector: BulkCreateConnector, items: Sequence[Item], created: dict[int, Created]
 ) -> dict[int, Outcome]:
-    """Per created item: apply a requested status and read back what the store keeps."""
+    """Per created item: what the store keeps of it, and a requested status applied."""
     out: dict[int, Outcome] = {}
-    specs = {i.index: i.spec for i in items if i.spec is not None}
     readers: list[Item] = []
     for item in items:
         c = created.get(item.index)
         if c is None:
             continue
-        out[item.index] = Outcome(c.key, c.vendor_id, error=c.error)
-        spec = specs.get(item.index)
-        if c.error is None and (item.persist or (spec is not None and spec.status)):
-            readers.append(item)
+        outcome = out[item.index] = Outcome(c.key, c.vendor_id, error=c.error)
+        if c.error is not None or item.spec is None:
+            continue  # refused, or created by an earlier attempt and invalid now
+        if item.spec.status:
+            readers.append(item)  # moving it needs its current state: Jira's view
+        elif item.persist:
+            issue = connector.created_issue(item.spec, c)
+            outcome.issue = replace(
+                issue,
+                type=item.type_name or issue.type,
+                parent_ticket_vendor_id=item.parent_key or issue.parent_ticket_vendor_id,
+            )
     if not readers:
         return out
     extra = sorted({f for i in readers if i.spec for f in i.spec.custom_fields})
@@ -324,6 +342,7 @@ async def complete(
         outcome = out[item.index]
         if outcome.error is None and outcome.vendor_id is not None:
             outcome.issue = issues.get(outcome.vendor_id)
+            outcome.read_back = True
     return out
 
 
@@ -357,41 +376,57 @@ async def _apply_statuses(
 async def persist(
     session: AsyncSession, conn: Connection, items: Sequence[Item], outcomes: dict[int, Outcome]
 ) -> dict[int, uuid.UUID]:
-    """Upsert the stored items' tickets (by vendor id: idempotent) with their identifiers."""
+    """Store the created tickets with their identifiers: those built from the request are
+    inserted (a row the sync stored first is Jira's own view and stays), those read back are
+    upserted (by vendor id: idempotent). A few statements per chunk, whatever its size."""
     keep = [
-        (i, o.issue)
+        (i, o)
         for i in items
         if i.persist and (o := outcomes.get(i.index)) and o.error is None and o.issue
     ]
     if not keep:
         return {}
     repo = TicketRepository(session)
-    # The identifier goes in with the insert (one statement for the chunk, instead of one
-    # UPDATE per ticket afterwards); the upsert leaves it out where another ticket holds it.
-    tickets = await repo.upsert_from_vendor(
-        conn.id, [replace(issue, identifier=i.identifier) for i, issue in keep if issue]
-    )
-    by_vendor = {t.vendor_id: t for t in tickets}
+    # The identifier goes in with the row; the insert leaves it out where another ticket
+    # holds it (the vendor key or the row's UUID then), which the check below reports.
+    built: list[NormalizedIssue] = []
+    read: list[NormalizedIssue] = []
+    for item, outcome in keep:
+        assert outcome.issue is not None
+        issue = replace(outcome.issue, identifier=item.identifier)
+        (read if outcome.read_back else built).append(issue)
+    stored = await repo.insert_created(conn.id, built) if built else {}
+    for ticket in await repo.upsert_from_vendor(conn.id, read) if read else []:
+        stored[ticket.vendor_id] = (ticket.id, ticket.identifier)
     out: dict[int, uuid.UUID] = {}
-    for item, issue in keep:
-        ticket = by_vendor.get(issue.vendor_id) if issue else None
-        if ticket is None:
+    mismatched: list[tuple[Item, uuid.UUID, str]] = []
+    for item, outcome in keep:
+        found = stored.get(str(outcome.vendor_id))
+        if found is None:
             continue
-        if ticket.identifier == item.identifier:
-            out[item.index] = ticket.id
+        ticket_id, identifier = found
+        if identifier == item.identifier:
+            out[item.index] = ticket_id
+        else:
+            mismatched.append((item, ticket_id, identifier))
+    if not mismatched:
+        return out
+    # Checked before the create; another request may have taken it since, or the sync
+    # stored the issue first under another identifier.
+    holders = await repo.identifier_holders(conn.id, [i.identifier for i, _, _ in mismatched])
+    renames: dict[uuid.UUID, str] = {}
+    for item, ticket_id, identifier in mismatched:
+        holder = holders.get(item.identifier)
+        if holder is not None and holder != ticket_id:
+            outcomes[item.index].error = (
+                f"identifier {item.identifier!r} was taken by another ticket meanwhile; "
+                f"this one was created as {outcomes[item.index].key} and stored under the "
+                f"identifier {identifier!r}"
+            )
             continue
-        if item.given:
-            # Checked before the create; another request may have taken it since.
-            holder = await repo.get_by_identifier(conn.id, item.identifier)
-            if holder is not None and holder.id != ticket.id:
-                outcomes[item.index].error = (
-                    f"identifier {item.identifier!r} was taken by another ticket meanwhile; "
-                    f"this one was created as {ticket.vendor_key} and stored under the "
-                    f"identifier {ticket.identifier!r}"
-                )
-                continue
-        await repo.set_identifier(ticket, item.identifier)
-        out[item.index] = ticket.id
+        renames[ticket_id] = item.identifier
+        out[item.index] = ticket_id
+    await repo.set_identifiers(conn.id, renames)
     return out
 
 

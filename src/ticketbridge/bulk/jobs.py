@@ -5,6 +5,10 @@ status is committed as SENT (fenced by the job's lease) before every vendor call
 job skips DONE chunks, searches Jira for the markers of a SENT chunk's items, and sends only
 the items not found. The chunk's results, its tickets in the store and DONE are one commit.
 
+Chunks run concurrently; each one's vendor part holds one of the connection's turns
+(``connectors.turns``: as many as its vendor concurrency cap, handed round the jobs of the
+connection fairly), so one job alone uses the whole cap and many jobs share it chunk by chunk.
+
 Bulk update needs no such bookkeeping: it reads the issues' current state first, and setting
 a field or moving to a status the issue already has is a no-op, so a resumed run only redoes
 what is still missing.
@@ -17,6 +21,8 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.bulk.create import (
     CachingConnector,
@@ -38,12 +44,12 @@ from ticketbridge.tickets.repository import TicketRepository
 from ticketbridge.tickets.schemas import TicketUpdate
 from ticketbridge.tickets.service import resolve_update
 
-CHUNK_CONCURRENCY = 4
 
-
-async def _connection(ctx: JobContext) -> Connection | None:
-    async with ctx.session() as s:
-        conn = await ConnectionRepository(s).get(ctx.job.connection_id)
+async def _connection(ctx: JobContext, session: AsyncSession | None = None) -> Connection | None:
+    if session is None:
+        async with ctx.session() as s:
+            return await _connection(ctx, s)
+    conn = await ConnectionRepository(session).get(ctx.job.connection_id)
     return conn if conn is not None and conn.is_active else None
 
 
@@ -65,31 +71,47 @@ def _chunk_marker(connection_id: uuid.UUID, identifiers: Sequence[str]) -> str:
     return f"chunk-{hashlib.sha256(markers.encode()).hexdigest()[:32]}"
 
 
+def chunk_markers(connection_id: uuid.UUID, identifiers: Sequence[str]) -> dict[int, str]:
+    """``{chunk index: marker}`` of a bulk create job's items."""
+    return {
+        k: _chunk_marker(connection_id, [identifiers[i] for i in r])
+        for k, r in enumerate(chunks(len(identifiers)))
+    }
+
+
 async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
     job = ctx.job
     tickets: list[Any] = list(job.payload.get("tickets") or [])
     identifiers: list[str] = list(job.payload.get("identifiers") or assign_identifiers(tickets))
-    conn = await _connection(ctx)
+    async with ctx.session() as s:
+        conn = await _connection(ctx, s)
+        if conn is not None:
+            markers = chunk_markers(conn.id, identifiers)
+            repo = JobChunkRepository(s)
+            rows = await repo.for_job(job.id)
+            if set(rows) != set(markers):  # they normally come with the job (enqueue_create)
+                await repo.ensure(job.id, markers)
+                rows = await repo.for_job(job.id)
     if conn is None:
         return [
             _failed(i, identifiers[i], "connection not found or disabled")
             for i in range(len(tickets))
         ]
     ranges = chunks(len(tickets))
-    markers = {k: _chunk_marker(conn.id, [identifiers[i] for i in r]) for k, r in enumerate(ranges)}
-    async with ctx.session() as s:
-        repo = JobChunkRepository(s)
-        await repo.ensure(job.id, markers)
-        rows = await repo.for_job(job.id)
     results: dict[int, dict[str, Any]] = {}
     for row in rows.values():
         if row.status == "DONE":
             results.update({r["request_index"]: r for r in row.results})
     connector = CachingConnector(for_connection(conn, ctx.runtime))
-    slots = asyncio.Semaphore(CHUNK_CONCURRENCY)
+    turns = ctx.runtime.connectors.turns(str(conn.id))
+
+    # A turn covers the vendor part only (the intent commit and the calls), so store work
+    # never keeps a turn from another job; a job has at most as many chunks in progress as
+    # there are turns, so it holds few database sessions while it waits for them.
+    ahead = asyncio.Semaphore(turns.capacity)
 
     async def run_chunk(k: int, indexes: range, resume: bool) -> None:
-        async with slots:
+        async with ahead:
             search_first = resume or rows[k].marker != markers[k]
             async with ctx.session() as s:
                 # A resumed chunk finds its own earlier creates by their markers: they are
@@ -101,17 +123,20 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
             async def intent() -> None:
                 await ctx.mark_chunk_sent(k)
 
-            created = await create_exactly_once(
-                connector, items, search_first=search_first, before_send=intent
-            )
-            outcomes = await complete(connector, items, created)
+            async with turns.turn(job.id):
+                created = await create_exactly_once(
+                    connector, items, search_first=search_first, before_send=intent
+                )
+                outcomes = await complete(connector, items, created)
+            # The tickets, the chunk's results and the job's progress: one commit.
             async with ctx.session() as s:
                 ticket_ids = await persist(s, conn, items, outcomes)
                 chunk = [result(i, outcomes.get(i.index), ticket_ids.get(i.index)) for i in items]
                 if not await JobChunkRepository(s).mark_done(job.id, k, ctx.owner, chunk):
                     raise LeaseLost(str(job.id))
-            results.update({r["request_index"]: r for r in chunk})
-            await ctx.save_progress(len(results), _ordered(results))
+                results.update({r["request_index"]: r for r in chunk})
+                if len(results) < len(tickets):  # the last one: the job's finish records it
+                    await ctx.save_progress(len(results), _ordered(results), session=s)
 
     try:
         async with asyncio.TaskGroup() as group:

@@ -24,6 +24,7 @@ from ticketbridge.bulk.create import (
     prepare,
     result,
 )
+from ticketbridge.bulk.jobs import chunk_markers
 from ticketbridge.bulk.schemas import (
     JOB_BULK_CREATE,
     JOB_BULK_UPDATE,
@@ -33,6 +34,7 @@ from ticketbridge.bulk.schemas import (
 )
 from ticketbridge.connectors import for_connection
 from ticketbridge.errors import Unprocessable, VendorError
+from ticketbridge.jobs.repository import JobChunkRepository
 from ticketbridge.jobs.service import create_job
 from ticketbridge.logging import get_logger
 from ticketbridge.store.models import Connection, Job
@@ -88,8 +90,9 @@ async def enqueue_create(
 ) -> Job:
     check_size(runtime, len(tickets), "tickets")
     # Identifiers are fixed now: every attempt of the job derives the same markers from them.
-    payload = {"tickets": list(tickets), "identifiers": assign_identifiers(tickets)}
-    return await create_job(
+    identifiers = assign_identifiers(tickets)
+    payload = {"tickets": list(tickets), "identifiers": identifiers}
+    job = await create_job(
         session,
         account_id=conn.account_id,
         connection_id=conn.id,
@@ -97,6 +100,9 @@ async def enqueue_create(
         payload=payload,
         total=len(tickets),
     )
+    # Its chunk rows go in with it: the runner starts on them without a write of its own.
+    await JobChunkRepository(session).ensure(job.id, chunk_markers(conn.id, identifiers))
+    return job
 
 
 async def enqueue_update(

@@ -155,6 +155,12 @@ class BulkConnector(Protocol):
         """``{marker: the oldest issue carrying it}`` for the markers the vendor knows."""
         ...
 
+    def created_issue(self, spec: CreateSpec, created: Created) -> NormalizedIssue:
+        """The issue ``spec`` just created, as far as the request and the vendor's create
+        answer tell, without a vendor call. What only the vendor decides (timestamps, the
+        reporter, defaults it fills in) is left empty for the next sync to bring."""
+        ...
+
     async def read_issues(
         self, vendor_ids: Sequence[str], custom_fields: Iterable[str] = ()
     ) -> dict[str, NormalizedIssue]:

@@ -20,7 +20,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from ticketbridge.connectors.http import RetryPolicy, VendorHttp
-from ticketbridge.connectors.limits import ConnectionLimits
+from ticketbridge.connectors.limits import ConnectionLimits, FairTurns
 from ticketbridge.connectors.protocols import Connector, Credentials
 from ticketbridge.errors import Unprocessable, VendorError
 
@@ -149,6 +149,10 @@ class ConnectorFactory:
 
     def limiter(self, connection_id: str) -> asyncio.Semaphore:
         return self.limits.limiter(connection_id)
+
+    def turns(self, connection_id: str) -> FairTurns:
+        """The connection's turns for multi-call work (bulk job chunks), shared fairly."""
+        return self.limits.turns(connection_id)
 
     def build(
         self,

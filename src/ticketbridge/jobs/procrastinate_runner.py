@@ -1,10 +1,12 @@
 """The distributed runner: procrastinate (PostgreSQL) dispatches jobs to ``ticketbridge worker``.
 
-API processes only enqueue: the ``jobs`` row is committed by the request and the procrastinate
-task ``jobs.run`` carries nothing but its id, so the row stays the single source of truth and a
-task delivered twice is harmless (the second claim finds the job leased or finished). Losses on
-the way (an API process dying between its commit and the defer, a worker killed mid-job) are
-repaired by the periodic ``jobs.recover`` task (see tasks.py).
+API processes only enqueue: the ``jobs`` row is committed by the request, then the
+procrastinate task ``jobs.run`` is deferred, which wakes a waiting worker at once
+(LISTEN/NOTIFY, procrastinate's own wake-up). The task carries nothing but the job id, so the
+row stays the single source of truth and a task delivered twice is harmless (the second claim
+finds the job leased or finished). Losses on the way (an API process dying between its commit
+and the defer, a worker killed mid-job) are repaired by the periodic ``jobs.recover`` task
+(see tasks.py).
 
 procrastinate's own tables and functions live in the ``public`` schema next to ours (its
 default; every object is prefixed ``procrastinate_``) and are created by
@@ -124,6 +126,10 @@ async def run_worker(
                 additional_context={"runtime": runtime},
                 update_heartbeat_interval=HEARTBEAT_SECS,
                 stalled_worker_timeout=STALLED_SECS,
+                # A deferred task wakes a waiting worker at once: procrastinate's trigger
+                # NOTIFYs on insert and the worker LISTENs. The poll only covers a lost
+                # notification (the listening connection being re-established).
+                listen_notify=True,
                 fetch_job_polling_interval=1.0,
                 shutdown_graceful_timeout=5.0,
                 delete_jobs="successful",

@@ -114,9 +114,8 @@ class JobRepository(RepositoryBase[Job]):
         )
         return [(row[0], str(row[1])) for row in (await self.session.execute(stmt)).all()]
 
-    async def claim(self, job_id: uuid.UUID, owner: str, now: datetime, lease: float) -> bool:
-        """Atomically take the job: only one of several concurrent claimers gets rowcount 1."""
-        stmt = (
+    def _claim(self, job_id: uuid.UUID, owner: str, now: datetime, lease: float) -> Update:
+        return (
             update(Job)
             .where(Job.id == job_id, _claimable(now))
             .values(
@@ -128,7 +127,21 @@ class JobRepository(RepositoryBase[Job]):
                 attempts=Job.attempts + 1,
             )
         )
-        return await self._rowcount(stmt) == 1
+
+    async def claim(self, job_id: uuid.UUID, owner: str, now: datetime, lease: float) -> bool:
+        """Atomically take the job: only one of several concurrent claimers gets rowcount 1."""
+        return await self._rowcount(self._claim(job_id, owner, now, lease)) == 1
+
+    async def claim_job(
+        self, job_id: uuid.UUID, owner: str, now: datetime, lease: float
+    ) -> Job | None:
+        """:meth:`claim`, answering the claimed row as it is now (one statement), or None."""
+        stmt = (
+            self._claim(job_id, owner, now, lease)
+            .returning(Job)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        return (await self.session.scalars(stmt)).one_or_none()
 
     def _owned(self, job_id: uuid.UUID, owner: str) -> Any:
         # Ownership is the fence: a claim always rewrites lease_owner, so while it is still

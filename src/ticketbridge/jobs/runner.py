@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge import metrics
@@ -80,12 +81,18 @@ class JobContext:
         async with self.runtime.session() as session:
             yield session
 
-    async def save_progress(self, done: int, results: list[dict[str, Any]]) -> None:
-        async with self.session() as s:
-            if not await JobRepository(s).save_progress(
-                self.job.id, self.owner, utcnow(), done=done, results=results
-            ):
-                raise LeaseLost(str(self.job.id))
+    async def save_progress(
+        self, done: int, results: list[dict[str, Any]], session: AsyncSession | None = None
+    ) -> None:
+        """Record progress, in ``session``'s transaction when given (a chunk commits its
+        results and the job's progress at once), else in a transaction of its own."""
+        if session is None:
+            async with self.session() as s:
+                return await self.save_progress(done, results, s)
+        if not await JobRepository(session).save_progress(
+            self.job.id, self.owner, utcnow(), done=done, results=results
+        ):
+            raise LeaseLost(str(self.job.id))
 
     async def mark_chunk_sent(self, index: int) -> None:
         """Commit the intent to call the vendor for chunk ``index`` before making the call.
@@ -142,12 +149,14 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _transient(exc: BaseException) -> bool:
     # A wrong secret key is fixed by an operator, not by the job: retry, saying which setting.
+    # So is a database too busy to hand out a connection within its pool timeout.
     return isinstance(
         exc,
         VendorUnavailable
         | VendorTimeout
         | VendorRateLimited
         | OperationalError
+        | PoolTimeout
         | CredentialsUnreadable,
     )
 
@@ -158,7 +167,7 @@ def _reason(exc: BaseException) -> str:
         return exc.message
     if isinstance(exc, RetryLater):
         return str(exc)
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, OperationalError | PoolTimeout):
         return "the database was unavailable"
     return "internal error"
 
@@ -220,11 +229,9 @@ async def execute_job(
     not claimable (finished, or leased by a live runner). Never raises for a job's own
     failure: that is recorded on the row."""
     async with runtime.session() as s:
-        repo = JobRepository(s)
-        if not await repo.claim(job_id, owner, utcnow(), lease_secs):
-            return False
-        job = await repo.get(job_id)
-    assert job is not None
+        job = await JobRepository(s).claim_job(job_id, owner, utcnow(), lease_secs)
+    if job is None:
+        return False
     ctx = JobContext(runtime, job, owner, lease_secs)
     job_type = handlers.job_types.get(job.type)
     log.info("job_claimed", job_id=str(job_id), type=job.type, attempt=job.attempts, owner=owner)

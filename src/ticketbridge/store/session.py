@@ -1,4 +1,5 @@
-"""Engine and session factory. SQLite gets WAL, foreign keys and a busy timeout.
+"""Engine and session factory. SQLite gets WAL, foreign keys, a busy timeout, and a FIFO
+queue for this process's writers (write_queue.py).
 
 A SQLite file holds every tenant's data: its folder is created 0700 and the file 0600 before
 SQLite opens it (SQLite gives its -wal and -shm files the database file's mode).
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from ticketbridge.logging import get_logger
+from ticketbridge.store import write_queue
 from ticketbridge.store.urls import async_url
 
 log = get_logger(__name__)
@@ -83,6 +85,7 @@ def create_engine(
             pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout}
         engine = create_async_engine(aurl, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        write_queue.install(engine)  # this process's writers queue FIFO, not in busy sleeps
         return engine
     return create_async_engine(
         aurl,

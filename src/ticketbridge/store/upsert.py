@@ -81,3 +81,22 @@ async def insert_ignore(
     if rows:
         stmt = _insert(session, table).on_conflict_do_nothing(index_elements=list(conflict))
         await session.execute(stmt, list(rows))
+
+
+async def insert_new(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    returning: Iterable[str],
+) -> list[tuple[Any, ...]]:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING``: rows that collide with an existing
+    one on any unique constraint are skipped, never changed. Returns the ``returning``
+    columns of the rows that went in (one execution for the batch)."""
+    if not rows:
+        return []
+    stmt = (
+        _insert(session, table).on_conflict_do_nothing().returning(*[table.c[c] for c in returning])
+    )
+    result = await session.execute(stmt, list(rows))
+    return [tuple(row) for row in result.all()]

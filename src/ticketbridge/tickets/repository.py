@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy import Select, Table, bindparam, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from ticketbridge.catalog.repository import CatalogRepository
@@ -25,7 +25,7 @@ from ticketbridge.store.base import utcnow, uuid7
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
 from ticketbridge.store.models import Ticket
 from ticketbridge.store.repository import RepositoryBase
-from ticketbridge.store.upsert import upsert
+from ticketbridge.store.upsert import insert_new, upsert
 from ticketbridge.tickets.schemas import VendorAttributes
 
 # Columns the vendor owns: rewritten by every upsert that sees a difference.
@@ -359,3 +359,71 @@ class TicketRepository(RepositoryBase[Ticket]):
             ticket.identifier = identifier
             await self.session.flush()
         return ticket
+
+    # -- bulk create ---------------------------------------------------------------------------
+    async def insert_created(
+        self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue]
+    ) -> dict[str, tuple[uuid.UUID, str]]:
+        """Store just-created issues (one INSERT per pass, no ORM objects), leaving a row that
+        is already there as it is: the sync stored it first, from Jira's own view. Returns
+        ``{vendor id: (ticket id, identifier)}`` for every issue, stored now or before.
+
+        An identifier taken between the ``_links`` check and the insert skips that row; the
+        second pass sees the new holder and stores the ticket under its fallback."""
+        pending = list({i.vendor_id: i for i in issues}.values())
+        out: dict[str, tuple[uuid.UUID, str]] = {}
+        for _ in range(2):
+            if not pending:
+                break
+            links = await self._links(connection_id, pending)
+            rows = [self._row(connection_id, i, links) for i in pending]
+            inserted = await insert_new(
+                self.session,
+                Ticket.__table__,  # type: ignore[arg-type]
+                rows,
+                returning=("vendor_id", "id", "identifier"),
+            )
+            out.update({v: (i, ident) for v, i, ident in inserted})
+            missing = [i.vendor_id for i in pending if i.vendor_id not in out]
+            if missing:
+                found = await self.session.execute(
+                    select(Ticket.vendor_id, Ticket.id, Ticket.identifier).where(
+                        Ticket.connection_id == connection_id, Ticket.vendor_id.in_(missing)
+                    )
+                )
+                out.update({v: (i, ident) for v, i, ident in found})
+            pending = [i for i in pending if i.vendor_id not in out]
+        return out
+
+    async def identifier_holders(
+        self, connection_id: uuid.UUID, identifiers: Sequence[str]
+    ) -> dict[str, uuid.UUID]:
+        """``{identifier: ticket id}`` of the identifiers some ticket holds."""
+        if not identifiers:
+            return {}
+        rows = await self.session.execute(
+            select(Ticket.identifier, Ticket.id).where(
+                Ticket.connection_id == connection_id,
+                Ticket.identifier.in_(list(dict.fromkeys(identifiers))),
+            )
+        )
+        return {k: v for k, v in rows}
+
+    async def set_identifiers(
+        self, connection_id: uuid.UUID, identifiers: dict[uuid.UUID, str]
+    ) -> None:
+        """Give just-created tickets their identifiers (one executemany; the caller checked
+        they are free)."""
+        if not identifiers:
+            return
+        # The table, not the entity: an executemany with its own WHERE is a Core statement.
+        table = Ticket.__table__
+        assert isinstance(table, Table)
+        stmt = (
+            update(table)
+            .where(table.c.connection_id == connection_id, table.c.id == bindparam("ticket_id"))
+            .values(identifier=bindparam("new_identifier"), updated_at=utcnow())
+        )
+        await self.session.execute(
+            stmt, [{"ticket_id": t, "new_identifier": i} for t, i in identifiers.items()]
+        )

@@ -1,5 +1,6 @@
-"""Bulk writes against Jira: ``POST /issue/bulk``, the marker search that reconciles it, and
-the read-back of many issues in one search; status and field changes are in bulk_tasks.py.
+"""Bulk writes against Jira: ``POST /issue/bulk``, the marker search that reconciles it, the
+created issues as known without a read-back (created.py), and the read-back of many issues in
+one search; status and field changes are in bulk_tasks.py.
 
 Results are per item and normalized; Jira's documented error texts are kept, clipped.
 """
@@ -14,6 +15,7 @@ from ticketbridge.connectors.base import Created, CreateSpec, NormalizedIssue
 from ticketbridge.connectors.jira import jql as jqlb
 from ticketbridge.connectors.jira.bulk_tasks import REFUSED, BulkTaskOps
 from ticketbridge.connectors.jira.client import BULK_CREATE_MAX
+from ticketbridge.connectors.jira.created import issue_from_create
 from ticketbridge.connectors.jira.errors import clip, documented
 from ticketbridge.connectors.jira.mapping import SYNC_FIELDS, issue_from_jira
 from ticketbridge.connectors.jira.payloads import (
@@ -104,6 +106,12 @@ class BulkOps(BulkTaskOps):
             token = body.get("nextPageToken") or None
             if token is None:
                 return found
+
+    def created_issue(self, spec: CreateSpec, created: Created) -> NormalizedIssue:
+        """The issue as known from the request and Jira's answer (no call; see created.py)."""
+        return issue_from_create(
+            spec, created, base_url=self.credentials.base_url, options=self.options
+        )
 
     # -- read back -----------------------------------------------------------------------------
     async def read_issues(
