@@ -29,7 +29,13 @@ from ticketbridge.errors import (
 from ticketbridge.store.models import Connection
 from ticketbridge.store.session import release_connection
 from ticketbridge.tickets.schemas import TicketCreate
-from ticketbridge.tickets.service import IssueTypeNames, check_tags, unknown_project
+from ticketbridge.tickets.service import (
+    IssueTypeNames,
+    check_tags,
+    check_vendor_forms,
+    require_forms,
+    unknown_project,
+)
 
 
 @dataclass(frozen=True)
@@ -113,15 +119,15 @@ async def _resolve(
     store: _Store, connector: IssueTypeNames, conn: Connection, item: Wanted
 ) -> Resolved:
     data = item.data
+    require_forms(data, connector.capabilities)
+    check_vendor_forms(conn.vendor, data)
     project: ProjectRef | None = None
+    project_ref: str | None = data.project_vendor_id  # None: a vendor without projects
     if data.project_id is not None:
         project = store.projects.get(data.project_id)
         if project is None:
             raise NotFound(f"project_id: project {data.project_id} not found")
         project_ref = project.key
-    else:
-        assert data.project_vendor_id is not None  # the schema requires one form
-        project_ref = data.project_vendor_id
     type_id, type_name = await _issue_type(store, connector, data, project_ref, project)
     assignee = data.assigned_user_vendor_id
     if data.assigned_user_id is not None:
@@ -152,16 +158,18 @@ async def _issue_type(
     store: _Store,
     connector: IssueTypeNames,
     data: TicketCreate,
-    project_ref: str,
+    project_ref: str | None,
     project: ProjectRef | None,
-) -> tuple[str, str | None]:
-    """(issue type vendor id, its name when known)."""
+) -> tuple[str | None, str | None]:
+    """(issue type vendor id, its name when known); (None, None): the vendor's default."""
     synced = store.project_types.get(project.id, []) if project else []
     if data.type_vendor_id is not None:
         if project is not None:
             name = next((t.name for t in synced if t.vendor_id == data.type_vendor_id), None)
-        else:
+        elif project_ref is not None:
             name = store.vendor_type_names.get((project_ref, data.type_vendor_id))
+        else:
+            name = None
         return data.type_vendor_id, name
     type_uuid, field = (data.type_id, "type_id") if data.type_id else (data.type_uuid, "type")
     if type_uuid is not None:
@@ -169,21 +177,23 @@ async def _issue_type(
         if found is None:
             raise NotFound(f"{field}: issue type {type_uuid} not found")
         return found.vendor_id, found.name
-    assert data.type is not None  # the schema requires one form
+    if data.type is None:
+        return None, None  # the vendor's default type (require_forms refused it where required)
     names = {t.name: t.vendor_id for t in synced if t.active}
     if not names:
         # A vendor-id project (or one whose issue types were never synced): ask Jira.
         try:
             names = await connector.issue_type_names(project_ref)
         except VendorNotFound:
-            raise unknown_project(data, project_ref) from None
+            raise unknown_project(data, project_ref or "", None, connector.capabilities) from None
     wanted = data.type.casefold()
     for name, vendor_id in names.items():
         if name.casefold() == wanted:
             return vendor_id, name
     valid = ", ".join(sorted(names)) or "none"
+    where = f" in project {project_ref}" if project_ref else ""
     raise Unprocessable(
-        f"unknown issue type {data.type!r} in project {project_ref}; valid names: {valid}",
+        f"unknown issue type {data.type!r}{where}; valid names: {valid}",
         field="type",
     )
 

@@ -251,11 +251,14 @@ class LiveSearchPage:
 
 @dataclass(frozen=True, slots=True)
 class Created:
-    """One bulk-create item: ``key``/``vendor_id`` when the vendor created it, else ``error``."""
+    """One bulk-create item: ``key``/``vendor_id`` when the vendor created it, else ``error``.
+    ``issue``: the created issue as the vendor's answer describes it, when the answer carries
+    the whole record (ServiceNow's Batch API does; Jira's bulk answer is ids only)."""
 
     key: str | None = None
     vendor_id: str | None = None
     error: str | None = None
+    issue: NormalizedIssue | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ def issue_from_create(
         type=None,  # the caller knows the name (its catalog); Jira's answer does not carry it
         type_vendor_id=spec.issue_type_id,
         project_vendor_id=project_key_of(key),
-        project_vendor_numeric_id=spec.project if spec.project.isdigit() else None,
+        project_vendor_numeric_id=spec.project if spec.project and spec.project.isdigit() else None,
         assigned_user_vendor_id=spec.assignee,
         created_by_vendor_id=None,
         parent_ticket_vendor_id=parent,

@@ -25,7 +25,7 @@ from ticketbridge.connectors.base import (
 from ticketbridge.connectors.servicenow import query as q
 from ticketbridge.connectors.servicenow.client import BatchItem, BatchResult, item_url
 from ticketbridge.connectors.servicenow.errors import documented, error_for_status
-from ticketbridge.connectors.servicenow.mapping import value
+from ticketbridge.connectors.servicenow.mapping import issue_from_spec, value
 from ticketbridge.connectors.servicenow.payloads import create_fields, status_fields, update_fields
 from ticketbridge.connectors.servicenow.write_ops import WriteOps
 from ticketbridge.errors import TicketbridgeError, VendorUnavailable
@@ -83,10 +83,28 @@ class BulkOps(WriteOps):
             result = results[item.id]
             record = result.body.get("result") if isinstance(result.body, dict) else None
             if result.status in (200, 201) and isinstance(record, dict):
-                out[index] = Created(key=value(record, "number"), vendor_id=value(record, "sys_id"))
+                out[index] = Created(
+                    key=value(record, "number"),
+                    vendor_id=value(record, "sys_id"),
+                    issue=self._normalize(record),
+                )
             else:
                 out[index] = Created(error=item_error(result))
         return [c or Created(error="not created") for c in out]
+
+    def created_issue(self, spec: CreateSpec, created: Created) -> NormalizedIssue:
+        """The Batch API answers each created record whole: that is the issue. A record found
+        by its marker after an ambiguous batch carries only ids: the spec fills in the rest
+        (the next sync brings ServiceNow's own values)."""
+        if created.issue is not None:
+            return created.issue
+        return issue_from_spec(
+            spec,
+            sys_id=str(created.vendor_id),
+            number=str(created.key),
+            base_url=self.credentials.base_url,
+            table=self.table,
+        )
 
     async def find_markers(self, markers: Sequence[str]) -> dict[str, Created]:
         """``{marker: the oldest record carrying it}`` for the markers found."""

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ticketbridge.connectors.base import (
+    CreateSpec,
     NormalizedGroup,
     NormalizedIssue,
     NormalizedIssueType,
@@ -247,6 +248,43 @@ def issue_from_record(
         # ticket's reference carries only a sys_id and a name.
         people=(),
         identifier=identifier_of(record, scope),
+        vendor=VENDOR_NAME,
+    )
+
+
+def issue_from_spec(
+    spec: CreateSpec, *, sys_id: str, number: str, base_url: str, table: str
+) -> NormalizedIssue:
+    """A record just created from ``spec``, as far as the spec tells (pure, no I/O): what only
+    ServiceNow decides (times, the caller, the computed priority's label) arrives with the
+    next sync. A new record is in its table's initial state, open work."""
+    return NormalizedIssue(
+        vendor_id=sys_id,
+        vendor_key=number,
+        name=spec.name,
+        description=spec.description or None,
+        status="OPEN",
+        priority=spec.priority or "UNKNOWN",
+        type=None,
+        type_vendor_id=spec.issue_type_id,
+        project_vendor_id=None,
+        project_vendor_numeric_id=None,
+        assigned_user_vendor_id=spec.assignee,
+        created_by_vendor_id=None,
+        parent_ticket_vendor_id=spec.parent,
+        url=record_url(base_url, table, sys_id),
+        tags=(),
+        due_date=spec.due_date,
+        ticket_created_at=None,
+        status_updated_at=None,
+        closed_at=None,
+        vendor_updated_at=None,
+        status_category="new",
+        vendor_status_name=None,
+        vendor_priority_name=None,
+        custom_fields=dict(spec.custom_fields),
+        people=(),
+        identifier=spec.identifier,
         vendor=VENDOR_NAME,
     )
 
