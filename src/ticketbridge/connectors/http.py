@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import math
 import random
 import time
@@ -96,6 +97,11 @@ def _default_template(path: str) -> str:
     return "/".join(
         "{id}" if any(c.isdigit() or c.isupper() for c in s) else s for s in path.split("/")
     )
+
+
+def decode_json(content: bytes) -> Any:
+    """A vendor body as JSON (ValueError when it is not)."""
+    return json.loads(content)
 
 
 class RetriesExhausted(Exception):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 
 from ticketbridge.catalog.repository import CatalogRepository
-from ticketbridge.connectors import SyncConnector
+from ticketbridge.connectors import NormalizedIssue, SyncConnector
 from ticketbridge.sync.repository import SyncRepository
 from ticketbridge.sync.run import RunState, epoch_ms
 from ticketbridge.tickets.repository import TicketRepository
@@ -23,6 +24,26 @@ def release_page_garbage() -> None:
     gc.collect(1)
 
 
+async def store_page(state: RunState, issues: Sequence[NormalizedIssue], last: bool) -> None:
+    """One page in one transaction: its people, its tickets and the checkpoint."""
+    runtime, cid, run = state.runtime, state.connection_id, state.run
+    async with runtime.session() as s:
+        users = [p for i in issues for p in i.people]
+        if users:
+            await CatalogRepository(s).upsert_users(cid, users)
+        changed = await TicketRepository(s).upsert_page(cid, issues)
+        stamps = [m for m in (epoch_ms(i.vendor_updated_at) for i in issues) if m is not None]
+        if stamps:
+            run["max_updated_ms"] = max([*stamps, run["max_updated_ms"] or 0])
+        run["pages"] += 1
+        run["tickets"] += len(issues)
+        run["changed"] += changed
+        if last:
+            run["phase"] = "reconcile"
+            await TicketRepository(s).resolve_parents(cid)
+        await state.checkpoint(SyncRepository(s))
+
+
 async def sync_tickets(
     state: RunState,
     connector: SyncConnector,
@@ -30,7 +51,7 @@ async def sync_tickets(
     *,
     estimate_total: bool,
 ) -> None:
-    runtime, cid, run, config = state.runtime, state.connection_id, state.run, state.config
+    run, config = state.run, state.config
     overlap_ms = int(config.overlap_secs * 1000)
     since = int(run["since_ms"])
     if run["max_updated_ms"] is not None:
@@ -44,21 +65,7 @@ async def sync_tickets(
     token: str | None = None
     while True:
         issues, token = await connector.search_issues_page(jql, token, config.page_size)
-        async with runtime.session() as s:
-            users = [p for i in issues for p in i.people]
-            if users:
-                await CatalogRepository(s).upsert_users(cid, users)
-            changed = await TicketRepository(s).upsert_page(cid, issues)
-            stamps = [m for m in (epoch_ms(i.vendor_updated_at) for i in issues) if m is not None]
-            if stamps:
-                run["max_updated_ms"] = max([*stamps, run["max_updated_ms"] or 0])
-            run["pages"] += 1
-            run["tickets"] += len(issues)
-            run["changed"] += changed
-            if token is None:
-                run["phase"] = "reconcile"
-                await TicketRepository(s).resolve_parents(cid)
-            await state.checkpoint(SyncRepository(s))
+        await store_page(state, issues, token is None)
         del issues
         release_page_garbage()
         await state.progress()

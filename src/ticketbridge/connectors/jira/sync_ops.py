@@ -102,6 +102,12 @@ class SyncOps:
             fields=SYNC_FIELDS,
             properties=SYNC_PROPERTIES,
         )
+        return self.issues_from_search(body)
+
+    def issues_from_search(
+        self, body: dict[str, Any]
+    ) -> tuple[list[NormalizedIssue], str | None]:
+        """A search answer's issues, normalized, and its next page token."""
         base, options = self.credentials.base_url, self.options
         issues = []
         for raw in body["issues"]:
