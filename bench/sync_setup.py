@@ -4,9 +4,14 @@ and a Jira connection to an emulator."""
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -92,3 +97,79 @@ async def jira_connection(runtime: Runtime, base_url: str, name: str = "bench") 
 
 def asgi(app: object) -> httpx.ASGITransport:
     return httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+
+
+class EmulatorProcess:
+    """``ticketbridge fake-jira`` as its own process on a loopback port, seeded with ``issues``
+    issues, every request delayed ``latency_ms``: the vendor as a user's sync sees it."""
+
+    def __init__(self, issues: int, latency_ms: int = 0) -> None:
+        self.issues, self.latency_ms = issues, latency_ms
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> EmulatorProcess:
+        exe = Path(sys.executable).with_name("ticketbridge")
+        args = [str(exe), "fake-jira", "--port", str(self.port), "--seed", str(self.issues)]
+        args += ["--latency-ms", str(self.latency_ms)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("fake-jira exited")
+            try:
+                httpx.get(f"{self.base_url}/_fake/stats", timeout=1).raise_for_status()
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("fake-jira did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def stats(self) -> dict[str, Any]:
+        body: dict[str, Any] = httpx.get(f"{self.base_url}/_fake/stats", timeout=10).json()
+        return body
+
+    def reset_stats(self) -> None:
+        httpx.post(f"{self.base_url}/_fake/stats/reset", timeout=10).raise_for_status()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def raw_paging(
+    base_url: str, jql: str, fields: list[str], properties: list[str], *, pages: int | None = None
+) -> tuple[int, int, list[float]]:
+    """What a plain httpx client does: POST search/jql, parse, follow nextPageToken.
+    Returns (issues, pages, seconds per page); stops after ``pages`` when given."""
+    auth = ("admin@example.com", "fake-token")
+    issues, times = 0, []
+    async with httpx.AsyncClient(base_url=base_url, auth=auth, timeout=120) as client:
+        token = None
+        while pages is None or len(times) < pages:
+            body: dict[str, Any] = {
+                "jql": jql,
+                "maxResults": 100,
+                "fields": fields,
+                "properties": properties,
+            }
+            if token:
+                body["nextPageToken"] = token
+            start = time.perf_counter()
+            response = await client.post("/rest/api/3/search/jql", json=body)
+            response.raise_for_status()
+            data = response.json()
+            times.append(time.perf_counter() - start)
+            issues += len(data["issues"])
+            token = data.get("nextPageToken")
+            if not token:
+                break
+    return issues, len(times), times
