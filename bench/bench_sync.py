@@ -85,7 +85,7 @@ async def raw_once(base_url: str, issues: int) -> dict[str, Any]:
 
 
 def search_calls(stats: dict[str, Any]) -> int:
-    routes: dict[str, int] = stats.get("routes") or {}
+    routes: dict[str, int] = stats.get("requests") or {}
     return sum(n for route, n in routes.items() if "/search" in route)
 
 
