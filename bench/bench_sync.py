@@ -86,7 +86,7 @@ async def raw_once(base_url: str, issues: int) -> dict[str, Any]:
 
 def search_calls(stats: dict[str, Any]) -> int:
     routes: dict[str, int] = stats.get("requests") or {}
-    return sum(n for route, n in routes.items() if "/search" in route)
+    return sum(n for route, n in routes.items() if route.endswith("/search/jql"))
 
 
 async def loopback(args: argparse.Namespace) -> dict[str, Any]:

@@ -6,7 +6,7 @@ of the site.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from ticketbridge.connectors.base import (
     NormalizedUser,
 )
 from ticketbridge.connectors.jira import jql as jqlb
+from ticketbridge.connectors.jira import partitions
 from ticketbridge.connectors.jira.mapping import (
     SYNC_FIELDS,
     SYNC_PROPERTIES,
@@ -92,6 +93,25 @@ class SyncOps:
     def scope_jql(self, project_keys: Sequence[str] | None) -> str:
         return jqlb.scope_jql(project_keys)
 
+    async def plan_partitions(
+        self, project_keys: Sequence[str], *, whole_scope: bool, slices: int, min_slice: int
+    ) -> list[dict[str, Any]] | None:
+        return await partitions.plan(
+            self.client, project_keys, rest=not whole_scope, slices=slices, min_slice=min_slice
+        )
+
+    def partition_query(self, partition: Mapping[str, Any], after: str | None) -> str:
+        return partitions.query(partition, after)
+
+    def partition_position(
+        self, partition: Mapping[str, Any], issues: Sequence[NormalizedIssue]
+    ) -> str | None:
+        return partitions.position(partition, [i.vendor_key for i in issues])
+
+    @property
+    def throttled_secs(self) -> float:
+        return self.client.http.waited_for_rate_limit
+
     async def search_issues_page(
         self, jql: str, next_page_token: str | None, max_results: int = ISSUE_PAGE
     ) -> tuple[list[NormalizedIssue], str | None]:
@@ -104,9 +124,7 @@ class SyncOps:
         )
         return self.issues_from_search(body)
 
-    def issues_from_search(
-        self, body: dict[str, Any]
-    ) -> tuple[list[NormalizedIssue], str | None]:
+    def issues_from_search(self, body: dict[str, Any]) -> tuple[list[NormalizedIssue], str | None]:
         """A search answer's issues, normalized, and its next page token."""
         base, options = self.credentials.base_url, self.options
         issues = []
