@@ -3,7 +3,7 @@
 What is timed is exactly the sync's per-page work after the bytes have arrived: decoding the
 body (``connectors.http.decode_json``), mapping every issue (ADF -> Markdown included;
 ``SyncOps.issues_from_search``), and writing the page (its people, its tickets and the
-checkpoint, one transaction: ``sync.tickets.store_page``). The pages are recorded once from
+checkpoint, one transaction: ``sync.tickets.PageWriter``). The pages are recorded once from
 an in-process emulator seeded with ``--issues`` issues, with the sync's own fields and
 properties; the catalog (projects, issue types, users) is synced before the clock starts, as
 a real run does. Each run gets a fresh database. Prints JSON: per backend, each run's
@@ -42,7 +42,7 @@ from ticketbridge.sync.catalog import sync_catalog  # noqa: E402
 from ticketbridge.sync.repository import SyncRepository  # noqa: E402
 from ticketbridge.sync.run import RunState, SyncConfig, default_owner  # noqa: E402
 from ticketbridge.sync.service import start_run  # noqa: E402
-from ticketbridge.sync.tickets import release_page_garbage, store_page  # noqa: E402
+from ticketbridge.sync.tickets import PageWriter, release_page_garbage  # noqa: E402
 
 SITE = "https://acme.atlassian.net"
 
@@ -95,9 +95,10 @@ async def one_run(
                 profiler = Profiler(async_mode="enabled", interval=0.0005)
                 profiler.start()
             start = time.perf_counter()
+            writer = PageWriter(state)
             for n, raw in enumerate(pages):
                 batch, _ = connector.issues_from_search(decode_json(raw))
-                await store_page(state, batch, n == len(pages) - 1)
+                await writer.store_page(batch, n == len(pages) - 1)
                 del batch
                 release_page_garbage()
             elapsed = time.perf_counter() - start

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ticketbridge.catalog.repository import CatalogRepository
-from ticketbridge.connectors import NormalizedIssue, SyncConnector
+from ticketbridge.connectors import NormalizedIssue, NormalizedUser, SyncConnector
 from ticketbridge.errors import VendorRejected
 from ticketbridge.logging import get_logger
 from ticketbridge.sync.pipeline import Gate, together
 from ticketbridge.sync.repository import SyncRepository
 from ticketbridge.sync.run import RunState, epoch_ms
-from ticketbridge.tickets.repository import TicketRepository
+from ticketbridge.tickets.repository import LinkCache, TicketRepository
 
 log = get_logger(__name__)
 
@@ -54,36 +54,51 @@ class Page:
     committed: asyncio.Future[None] | None = None
 
 
-async def store_page(state: RunState, issues: Sequence[NormalizedIssue], last: bool) -> None:
-    """One stream page in one transaction: its people, its tickets and the checkpoint."""
-    await _store(state, Page(list(issues), last))
+class PageWriter:
+    """Writes a run's pages, one transaction each: the page's people, its tickets, the
+    checkpoint. Catalog ids resolved by one page serve the next (``LinkCache``), and a
+    person already written by this run with the same details is not written again."""
 
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+        self.links = LinkCache()
+        self.people: dict[str, NormalizedUser] = {}  # accountId -> as this run wrote it
 
-async def _store(state: RunState, page: Page) -> None:
-    runtime, cid, run = state.runtime, state.connection_id, state.run
-    issues = page.issues
-    async with runtime.session() as s:
-        users = [p for i in issues for p in i.people]
-        if users:
-            await CatalogRepository(s).upsert_users(cid, users)
-        changed = await TicketRepository(s).upsert_page(cid, issues)
-        stamps = [m for m in (epoch_ms(i.vendor_updated_at) for i in issues) if m is not None]
-        if stamps:
-            run["max_updated_ms"] = max([*stamps, run["max_updated_ms"] or 0])
-        run["pages"] += 1
-        run["tickets"] += len(issues)
-        run["changed"] += changed
-        finished = page.last
-        if page.partition is not None:
-            slot = run["partitions"][page.partition]
-            slot["pages"] += 1
-            slot["after"] = page.position or slot["after"]
-            slot["done"] = page.last
-            finished = all(p["done"] for p in run["partitions"])
-        if finished:
-            run["phase"] = "reconcile"
-            await TicketRepository(s).resolve_parents(cid)
-        await state.checkpoint(SyncRepository(s))
+    async def store_page(self, issues: Sequence[NormalizedIssue], last: bool) -> None:
+        """One page of a single stream."""
+        await self.store(Page(list(issues), last))
+
+    async def store(self, page: Page) -> None:
+        state, issues = self.state, page.issues
+        runtime, cid, run = state.runtime, state.connection_id, state.run
+        async with runtime.session() as s:
+            people = {p.vendor_id: p for i in issues for p in i.people}
+            changed_people = [p for k, p in people.items() if self.people.get(k) != p]
+            if changed_people:
+                # A failed page fails the run, and the writer with it: ids cached from a
+                # rolled-back transaction are never used.
+                ids = await CatalogRepository(s).upsert_users(cid, changed_people)
+                self.links.users.update(ids)
+            changed = await TicketRepository(s).upsert_page(cid, issues, self.links)
+            stamps = [m for m in (epoch_ms(i.vendor_updated_at) for i in issues) if m is not None]
+            if stamps:
+                run["max_updated_ms"] = max([*stamps, run["max_updated_ms"] or 0])
+            run["pages"] += 1
+            run["tickets"] += len(issues)
+            run["changed"] += changed
+            finished = page.last
+            if page.partition is not None:
+                slot = run["partitions"][page.partition]
+                slot["pages"] += 1
+                slot["after"] = page.position or slot["after"]
+                slot["done"] = page.last
+                finished = all(p["done"] for p in run["partitions"])
+            if finished:
+                run["phase"] = "reconcile"
+                await TicketRepository(s).resolve_parents(cid)
+            await state.checkpoint(SyncRepository(s))
+        # Only once committed: a rolled-back page must write its people again.
+        self.people.update((p.vendor_id, p) for p in changed_people)
 
 
 async def sync_tickets(
@@ -162,6 +177,7 @@ async def _walk_stream(
         state.estimated_total = run["tickets"] + await connector.count_issues(jql)
     await state.progress()
     pages: asyncio.Queue[Page] = asyncio.Queue(maxsize=1)
+    writer = PageWriter(state)
 
     async def read() -> None:
         token: str | None = None
@@ -178,7 +194,7 @@ async def _walk_stream(
     async def write() -> None:
         while True:
             page = await pages.get()
-            await _store(state, page)
+            await writer.store(page)
             pages.task_done()
             last = page.last
             del page
@@ -200,6 +216,7 @@ async def _walk_partitions(state: RunState, connector: SyncConnector) -> None:
     width = min(readers(state), len(todo)) or 1
     gate = Gate(width)
     pages: asyncio.Queue[Page] = asyncio.Queue(maxsize=width)
+    writer = PageWriter(state)
     loop = asyncio.get_running_loop()
 
     async def read_slice(n: int) -> None:
@@ -244,7 +261,7 @@ async def _walk_partitions(state: RunState, connector: SyncConnector) -> None:
             page = await pages.get()
             if page is _DONE:
                 return
-            await _store(state, page)
+            await writer.store(page)
             if page.committed is not None:
                 page.committed.set_result(None)
             del page

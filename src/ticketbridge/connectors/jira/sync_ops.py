@@ -7,7 +7,6 @@ of the site.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ticketbridge.connectors.base import (
@@ -26,7 +25,6 @@ from ticketbridge.connectors.jira.mapping import (
     project_from_jira,
     user_from_jira,
 )
-from ticketbridge.connectors.jira.payloads import visible_tags
 
 if TYPE_CHECKING:
     from ticketbridge.connectors.jira.client import JiraClient
@@ -126,12 +124,12 @@ class SyncOps:
 
     def issues_from_search(self, body: dict[str, Any]) -> tuple[list[NormalizedIssue], str | None]:
         """A search answer's issues, normalized, and its next page token."""
-        base, options = self.credentials.base_url, self.options
-        issues = []
-        for raw in body["issues"]:
-            issue = issue_from_jira(raw, base_url=base, options=options, scope=self.scope)
-            # Our own reconciliation markers on API-created issues are not user tags.
-            issues.append(replace(issue, tags=visible_tags(issue.tags)))
+        base, options, scope = self.credentials.base_url, self.options, self.scope
+        # issue_from_jira already leaves our reconciliation markers out of the tags.
+        issues = [
+            issue_from_jira(raw, base_url=base, options=options, scope=scope)
+            for raw in body["issues"]
+        ]
         return issues, body.get("nextPageToken") or None
 
     async def iter_issue_ids(self, jql: str) -> AsyncIterator[list[str]]:
