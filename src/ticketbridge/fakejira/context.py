@@ -153,38 +153,48 @@ def _endpoint(route: JiraRoute, version: int) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         state: FakeJiraState = request.app.state.fakejira
         site = state.site(request.headers.get("host", ""))
-        method = request.method
-        faults = site.faults
+        site.stats.started()
         try:
-            delay = faults.latency_s()
-            if delay:
-                await asyncio.sleep(delay)
-            throttled = faults.rate_limited(method, template)
-            if throttled is not None:
-                raise JiraError(429, RATE_LIMIT_MESSAGE, headers=throttled)
-            failure = faults.error_status(method, template)
-            if failure is not None:
-                raise JiraError(failure, f"Injected fault: {failure}.")
-            refusal = faults.refused(method, template)
-            if refusal is not None:
-                raise JiraError(refusal.status, refusal.message)
-            user = authenticate(request, site, anonymous=route.anonymous)
-            site.tasks.pump()
-            ctx = Ctx(request, site, user, version, template, await request.body())
-            response = route.handler(ctx)
-            if response.status_code < 400:
-                response = _after_apply(request, site, method, template, response)
-        except JiraError as exc:
-            response = error_response(exc, bulk=route.bulk_errors)
-        except Exception:  # a bug in the emulator: answer like Jira's 500, keep the trace
-            log.exception("fakejira: unhandled error in %s %s", method, template)
-            response = JiraJSON(
-                {"errorMessages": ["Internal server error"], "errors": {}}, status_code=500
-            )
-        site.stats.record(method, template, response.status_code)
-        return response
+            return await _serve(request, route, site, version, template)
+        finally:
+            site.stats.finished()
 
     return endpoint
+
+
+async def _serve(
+    request: Request, route: JiraRoute, site: Site, version: int, template: str
+) -> Response:
+    method = request.method
+    faults = site.faults
+    try:
+        delay = faults.latency_s()
+        if delay:
+            await asyncio.sleep(delay)
+        throttled = faults.rate_limited(method, template)
+        if throttled is not None:
+            raise JiraError(429, RATE_LIMIT_MESSAGE, headers=throttled)
+        failure = faults.error_status(method, template)
+        if failure is not None:
+            raise JiraError(failure, f"Injected fault: {failure}.")
+        refusal = faults.refused(method, template)
+        if refusal is not None:
+            raise JiraError(refusal.status, refusal.message)
+        user = authenticate(request, site, anonymous=route.anonymous)
+        site.tasks.pump()
+        ctx = Ctx(request, site, user, version, template, await request.body())
+        response = route.handler(ctx)
+        if response.status_code < 400:
+            response = _after_apply(request, site, method, template, response)
+    except JiraError as exc:
+        response = error_response(exc, bulk=route.bulk_errors)
+    except Exception:  # a bug in the emulator: answer like Jira's 500, keep the trace
+        log.exception("fakejira: unhandled error in %s %s", method, template)
+        response = JiraJSON(
+            {"errorMessages": ["Internal server error"], "errors": {}}, status_code=500
+        )
+    site.stats.record(method, template, response.status_code)
+    return response
 
 
 def _after_apply(

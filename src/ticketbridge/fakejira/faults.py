@@ -270,11 +270,23 @@ class Faults:
 
 @dataclass
 class Stats:
-    """Request counts per ``"METHOD /route/template"``, per status, and in total."""
+    """Request counts per ``"METHOD /route/template"``, per status, and in total; requests in
+    flight and their peak."""
 
     routes: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     total: int = 0
+    # Jira requests being served now, and the most at once since the last reset: what a
+    # client's concurrency limit looks like from the vendor's side.
+    in_flight: int = 0
+    peak_in_flight: int = 0
+
+    def started(self) -> None:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def finished(self) -> None:
+        self.in_flight -= 1
 
     def record(self, method: str, template: str, status: int) -> None:
         self.routes[f"{method} {template}"] += 1
@@ -285,11 +297,13 @@ class Stats:
         self.routes = Counter()
         self.statuses = Counter()
         self.total = 0
+        self.peak_in_flight = self.in_flight
 
     def to_json(self, faults: Faults) -> dict[str, Any]:
         return {
             "requests": dict(sorted(self.routes.items())),
             "statuses": dict(sorted(self.statuses.items())),
             "total": self.total,
+            "peak_in_flight": self.peak_in_flight,
             "faults": dict(faults.injected),
         }

@@ -12,7 +12,8 @@ Each call acts on the site chosen by the ``Host`` header, like the Jira routes.
 * ``PUT /_fake/projects/{key}/screens/{transitionId}`` ``{"required": [field ids]}``: give a
   transition a screen whose fields are required (``[]`` removes it).
 * ``GET /_fake/stats``, ``POST /_fake/stats/reset``: request counts per
-  ``"METHOD /route/template"``, per status, in total, and injected faults.
+  ``"METHOD /route/template"``, per status, in total, injected faults, and
+  ``peak_in_flight``: the most Jira requests served at once since the last reset.
 * ``GET /_fake/faults``, ``PUT /_fake/faults``: the fault configuration (see :mod:`faults`).
 * ``GET /_fake/issues/{key}``: the stored issue as the emulator holds it.
 * ``GET /_fake/users``, ``POST /_fake/users`` ``{"email", "displayName", "apiToken"?,
