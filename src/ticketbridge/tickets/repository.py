@@ -257,7 +257,7 @@ class TicketRepository(RepositoryBase[Ticket]):
             "closed_at": issue.closed_at,
             "status_updated_at": issue.status_updated_at,
             "vendor_updated_at": issue.vendor_updated_at,
-            "vendor_attributes": VendorAttributes.from_issue(issue).stored(),
+            "vendor_attributes": VendorAttributes.stored_from_issue(issue),
             "created_at": now,
             "updated_at": now,
         }
