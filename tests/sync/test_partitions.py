@@ -233,3 +233,36 @@ class TestGate:
 
         await asyncio.gather(*(one() for _ in range(6)))
         assert peak == 2
+
+
+class TestRefusedSlice:
+    async def test_a_refused_slice_query_falls_back_to_one_stream(
+        self, fake_site: Site, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
+    ) -> None:
+        seed(fake_site, projects=3, per_project=200)
+
+        fired: list[int] = []
+
+        def refuse_once(p: SyncProgress) -> None:
+            # As Jira answers a query naming a project deleted since the run was planned.
+            if p.phase == "tickets" and p.pages == 3 and not fired:
+                fired.append(p.pages)
+                fake_site.faults.configure(
+                    {
+                        "refuse": {
+                            "status": 400,
+                            "message": "The value 'OPS' does not exist for the field 'project'.",
+                            "routes": ["POST /rest/api/3/search/jql"],
+                            "count": 1,
+                        }
+                    }
+                )
+
+        result = await run_sync(runtime, cid(tenant), on_progress=refuse_once, config=SLICED)
+        await run_sync(runtime, cid(other_tenant), config=SLICED)
+
+        assert fake_site.faults.injected["refused"] == 1
+        assert result.tickets >= ISSUES  # the stream re-read the scope from its start
+        state = await sync_state(runtime, cid(tenant))
+        assert state.status == "IDLE" and "run" not in state.cursor
+        await same_store(runtime, tenant, other_tenant)

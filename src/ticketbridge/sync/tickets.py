@@ -118,9 +118,22 @@ async def sync_tickets(
             left = sum(int(p["spec"].get("estimate", 0)) for p in parts if not p["done"])
             state.estimated_total = run["tickets"] + left
         await state.progress()
-        await _walk_partitions(state, connector)
-    else:
-        await _walk_stream(state, connector, project_keys, estimate_total=estimate_total)
+        try:
+            await _walk_partitions(state, connector)
+            return
+        except VendorRejected as exc:
+            # A slice's query refused from its start (its project deleted meanwhile, say):
+            # retrying the same slices would fail forever, so read the whole scope as one
+            # stream from the run's start instead (what is stored already stays; unchanged
+            # rows are not rewritten).
+            log.warning(
+                "sync_slices_refused",
+                connection_id=str(state.connection_id),
+                error=exc.message,
+            )
+            del run["partitions"]
+            run["max_updated_ms"] = None
+    await _walk_stream(state, connector, project_keys, estimate_total=estimate_total)
 
 
 def readers(state: RunState) -> int:
