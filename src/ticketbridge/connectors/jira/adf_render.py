@@ -289,8 +289,13 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
             out, seen, checked = [], False, 0
             continue
         new = want.difference(stack)
-        opening = sorted(new, key=lambda m: (-_run(spans, i, m), _rank(m))) if new else []
-        links = [k for k, m in enumerate(opening) if m[0] == "@"]
+        if not new:
+            opening: list[str] = []
+        elif len(new) == 1:  # nothing to order
+            opening = list(new)
+        else:
+            opening = sorted(new, key=lambda m: (-_run(spans, i, m), _rank(m)))
+        links = [k for k, m in enumerate(opening) if m[0] == "@"] if opening else []
         if not links:
             out.append(lead)
         for k, mark in enumerate(opening):
@@ -310,7 +315,7 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
         elif seg.code:
             out.append(code_span(seg.text, cell))
         elif core:
-            in_link = any(closer[m] for m in stack if m[0] == "@")
+            in_link = bool(stack) and any(closer[m] for m in stack if m[0] == "@")
             final = i + 1 == len(line) or line[i + 1] is None
             text = _escape(core, final=final, in_link=in_link, cell=cell)
             seen = seen or any(x.strip(" \t") for x in out[checked:])
