@@ -130,6 +130,13 @@ class EmulatorProcess:
             self.proc.terminate()
             self.proc.wait(10)
 
+    def cpu_seconds(self) -> float:
+        """CPU time the emulator process has used so far (Linux ``/proc``)."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
     def stats(self) -> dict[str, Any]:
         body: dict[str, Any] = httpx.get(f"{self.base_url}/_fake/stats", timeout=10).json()
         return body
