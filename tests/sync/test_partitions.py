@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.emulator import search_calls, seed
-from tests.fixtures.service import SECRET_KEY
+from tests.fixtures.service import SECRET_KEY, RecordingSleep
 from tests.fixtures.store import catalog, snapshot, sync_state, tickets_by_vendor_id
 from tests.fixtures.tenants import Tenant, cid
 from ticketbridge.config import Settings
@@ -265,4 +265,34 @@ class TestRefusedSlice:
         assert result.tickets >= ISSUES  # the stream re-read the scope from its start
         state = await sync_state(runtime, cid(tenant))
         assert state.status == "IDLE" and "run" not in state.cursor
+        await same_store(runtime, tenant, other_tenant)
+
+
+class TestRateLimitedSlices:
+    async def test_slices_back_off_under_429s_and_finish(
+        self,
+        fake_site: Site,
+        runtime: Runtime,
+        tenant: Tenant,
+        other_tenant: Tenant,
+        patient_retries: RecordingSleep,
+    ) -> None:
+        seed(fake_site, projects=3, per_project=200)
+        fake_site.faults.configure(
+            {
+                "seed": 7,
+                "rate_limit": {
+                    "share": 0.3,
+                    "retry_after": 1,
+                    "routes": ["POST /rest/api/3/search/jql"],
+                },
+            }
+        )
+        result = await run_sync(runtime, cid(tenant), config=SLICED)
+        assert fake_site.faults.injected["rate_limited"] > 0
+        assert patient_retries.waits and set(patient_retries.waits) == {1.0}
+        fake_site.faults.configure({})
+        await run_sync(runtime, cid(other_tenant), config=SLICED)
+
+        assert result.tickets == ISSUES
         await same_store(runtime, tenant, other_tenant)
