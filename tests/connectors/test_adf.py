@@ -1082,3 +1082,13 @@ class TestPlainLineShortPath:
         # path, so this compares the two paths on the same line.
         general = adf_to_markdown(doc(h(level, t(text), t(""))))
         assert adf_to_markdown(doc(h(level, text))) == general
+
+    @PROPERTY
+    @given(LINE_TEXT, st.sampled_from(["bulletList", "orderedList"]))
+    def test_list_item_matches_the_general_renderer(self, text: str, kind: str) -> None:
+        # A second, empty paragraph (it renders as nothing) keeps the item off the short path.
+        def item(*blocks: dict[str, Any]) -> dict[str, Any]:
+            return {"type": kind, "content": [{"type": "listItem", "content": list(blocks)}]}
+
+        general = adf_to_markdown(doc(item(p(text), {"type": "paragraph", "content": []})))
+        assert adf_to_markdown(doc(item(p(text)))) == general

@@ -210,8 +210,14 @@ def _list(node: Node, alt: bool) -> str:
 
 
 def _item_body(item: Node) -> str:
+    children = child_nodes(item.get("content"))
+    if len(children) == 1 and children[0].get("type") == "paragraph":
+        # The commonest item, one paragraph of one plain line: what the loop below gives.
+        plain = _plain_text(child_nodes(children[0].get("content")))
+        if plain is not None:
+            return _plain_paragraph(plain)
     body: str | None = None
-    for child, md in _parts(wrap_inline(child_nodes(item.get("content")))):
+    for child, md in _parts(wrap_inline(children)):
         if body is None or not md:
             body = md if body is None else body
         elif not body:
