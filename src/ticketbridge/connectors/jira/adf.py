@@ -201,6 +201,9 @@ def _list(node: Node, alt: bool) -> str:
         body = _item_body(item)
         if item.get("type") == "taskItem":
             body = ("[x] " if node_attrs(item).get("state") == "DONE" else "[ ] ") + body
+        if "\n" not in body:  # a one-line item: no continuation lines to indent
+            items.append((marker + body).rstrip(" "))
+            continue
         first, *rest = body.split("\n")
         pad = " " * len(marker)
         items.append(
