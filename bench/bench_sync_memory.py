@@ -1,107 +1,79 @@
-"""Sync memory: a sync streams one page at a time, so 10x more issues should not need ~10x
-memory. Measures the tracemalloc peak of a full sync of 2 x 250 and of 2 x 2,500 issues into a
-fresh SQLite store and prints JSON: each run's peaks, their ratio, and the median ratio (a
-streaming sync stays well under 3; holding every issue would approach 10).
+"""Sync memory: the peak RSS of a full sync, in a process of its own, at growing sizes.
 
-    .venv/bin/python bench/bench_sync_memory.py [--runs 3]
+For each size (``--sizes``, default 10,000, 50,000 and 100,000 issues) a ``ticketbridge
+fake-jira`` process on a loopback port is seeded with that many issues, and a child process
+runs one full sync of it into a fresh SQLite store (the default vendor concurrency cap, so
+the partitioned walk reads concurrently). The child reports its peak resident set size
+(``ru_maxrss``) after start-up and set-up, and after the sync: a sync that streams its pages
+keeps the second flat as the number of issues grows. Prints JSON.
+
+    .venv/bin/python bench/bench_sync_memory.py [--sizes 10000,50000,100000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
-import statistics
-import tempfile
-import tracemalloc
+import resource
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+sys.path.insert(0, str(Path(__file__).parent))
+from sync_setup import Database, EmulatorProcess, jira_connection, settings_for  # noqa: E402
 
-from ticketbridge.config import Settings
-from ticketbridge.fakejira import FakeJiraState, SeedSpec
-from ticketbridge.fakejira import create_app as create_fake_jira
-from ticketbridge.logging import configure_logging
-from ticketbridge.provisioning.schemas import ConnectionCreate, OrganizationCreate
-from ticketbridge.provisioning.service import (
-    create_api_key,
-    create_connection,
-    create_organization,
-)
-from ticketbridge.runtime import Runtime, open_runtime
-from ticketbridge.store.migrate import upgrade
-from ticketbridge.sync.service import run_sync
-
-SECRET = "Qm9vdHN0cmFwLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmc="
-SEED_NOW_MS = 1_750_000_000_000
+from ticketbridge.logging import configure_logging  # noqa: E402
+from ticketbridge.runtime import open_runtime  # noqa: E402
+from ticketbridge.sync.service import run_sync  # noqa: E402
 
 
-async def peak_of_sync(runtime: Runtime, state: FakeJiraState, name: str, per_project: int) -> int:
-    host = f"{name}.atlassian.net"
-    state.site(host).reset(
-        SeedSpec(projects=2, issues_per_project=per_project, users=12, seed=4, now_ms=SEED_NOW_MS)
-    )
-    state.site(host).search.matching_ids("updated >= 0", None)  # the emulator's index, up front
-    async with runtime.session() as s:
-        key, _ = await create_api_key(s, name="bench", account_name=name)
-        org = await create_organization(s, key.account_id, OrganizationCreate(name=name))
-        creds = {
-            "base_url": f"https://{host}",
-            "email": "admin@example.com",
-            "api_token": "fake-token",
-        }
-        conn = await create_connection(
-            s,
-            runtime.box,
-            key.account_id,
-            org.id,
-            ConnectionCreate(vendor="JIRA", credentials=creds),
-            default_refresh_interval=900,
-            url_policy=runtime.url_policy,
-        )
-    gc.collect()
-    tracemalloc.start()
-    try:
-        result = await run_sync(runtime, conn.id)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert result.tickets == 2 * per_project, result
-    return peak
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
-async def one_run() -> dict[str, Any]:
-    state = FakeJiraState()
-    tmp = Path(tempfile.mkdtemp(prefix="tb-bench-"))
-    url = f"sqlite:///{tmp / 'bench.db'}"
-    upgrade(url)
-    settings = Settings(
-        database_url=url,
-        data_dir=tmp / "data",
-        secret_key=SECRET,
-        scheduler_enabled=False,
-        allow_private_vendor_urls=True,
-        log_level="WARNING",
-    )
-    transport = httpx.ASGITransport(app=create_fake_jira(state))
-    async with open_runtime(settings, vendor_transport=transport) as runtime:
-        # A first sync pays one-time costs (statement compilation, lazy imports).
-        await peak_of_sync(runtime, state, "warmup", 100)
-        small = await peak_of_sync(runtime, state, "small", 250)
-        large = await peak_of_sync(runtime, state, "large", 2500)
-    return {"peak_small": small, "peak_large": large, "ratio": round(large / small, 2)}
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+async def child(base_url: str, issues: int) -> dict[str, Any]:
     configure_logging("WARNING")
-    runs = [await one_run() for _ in range(args.runs)]
-    print(json.dumps({"runs": runs, "median_ratio": statistics.median(r["ratio"] for r in runs)}))
+    with Database("sqlite") as url:
+        async with open_runtime(settings_for(url)) as runtime:
+            cid = await jira_connection(runtime, base_url)
+            before = peak_rss_mb()
+            start = time.perf_counter()
+            result = await run_sync(runtime, cid)
+            seconds = time.perf_counter() - start
+    assert result.tickets >= issues, result
+    return {
+        "issues": issues,
+        "peak_rss_mb_before_sync": before,
+        "peak_rss_mb": peak_rss_mb(),
+        "seconds": round(seconds, 1),
+        "pages": result.pages,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,50000,100000")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # base URL: run one sync here
+    parser.add_argument("--issues", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(child(args.child, args.issues))))
+        return
+    runs = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        with EmulatorProcess(size) as emulator:
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", emulator.base_url, "--issues", str(size)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(json.dumps({"runs": runs}, indent=2))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

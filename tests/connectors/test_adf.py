@@ -1053,3 +1053,42 @@ class TestRoundTripProperties:
         assert isinstance(markdown, str)
         for word in _texts(tree):
             assert word in text and word in markdown
+
+
+# Text that exercises every escaping rule of a line: Markdown punctuation, list and heading
+# openers, link definitions, entities, blanks of every kind at both ends.
+LINE_TEXT = st.text(
+    alphabet=st.sampled_from(list("ab1.)#>-+=*_~`[]!<&|\\:( \t\u00a0\u2003x")), max_size=24
+)
+
+
+class TestPlainLineShortPath:
+    """A paragraph or heading holding one unmarked line takes a short path in ``adf.py``;
+    it must give exactly what the general inline renderer gives."""
+
+    @PROPERTY
+    @given(LINE_TEXT)
+    def test_paragraph_matches_the_general_renderer(self, text: str) -> None:
+        from ticketbridge.connectors.jira.adf_render import inline_lines
+
+        node = {"type": "text", "text": text}
+        general = "\n".join(inline_lines([node]))
+        assert adf_to_markdown(doc({"type": "paragraph", "content": [node]})) == general
+
+    @PROPERTY
+    @given(LINE_TEXT, st.integers(1, 6))
+    def test_heading_matches_the_general_renderer(self, text: str, level: int) -> None:
+        # A second, empty text node (it renders as nothing) keeps the heading off the short
+        # path, so this compares the two paths on the same line.
+        general = adf_to_markdown(doc(h(level, t(text), t(""))))
+        assert adf_to_markdown(doc(h(level, text))) == general
+
+    @PROPERTY
+    @given(LINE_TEXT, st.sampled_from(["bulletList", "orderedList"]))
+    def test_list_item_matches_the_general_renderer(self, text: str, kind: str) -> None:
+        # A second, empty paragraph (it renders as nothing) keeps the item off the short path.
+        def item(*blocks: dict[str, Any]) -> dict[str, Any]:
+            return {"type": kind, "content": [{"type": "listItem", "content": list(blocks)}]}
+
+        general = adf_to_markdown(doc(item(p(text), {"type": "paragraph", "content": []})))
+        assert adf_to_markdown(doc(item(p(text)))) == general

@@ -235,3 +235,29 @@ class TestJql:
         assert [k.field for k in tree.order_by] == ["updated", "key"]
         assert compile_jql(jql).has_where
         assert quote(value).startswith('"') and quote(value).endswith('"')
+
+
+class TestStoredVendorAttributes:
+    @pytest.mark.parametrize(
+        "fields",
+        [
+            {},
+            {
+                "issuetype": {"id": "10001", "name": "Task"},
+                "status": status("In Review", "indeterminate"),
+                "priority": {"name": "High"},
+                "created": "2024-01-31T12:34:56.789+0000",
+                "updated": "2024-02-01T08:00:00.000+0000",
+                "customfield_10010": {"value": "Gold", "id": "1"},
+                "customfield_10020": [1, 2.5, "x", None, {"a": [True]}],
+            },
+        ],
+    )
+    def test_the_fast_form_is_the_model_form(self, fields: dict[str, Any]) -> None:
+        from ticketbridge.tickets.schemas import VendorAttributes
+
+        normalized = issue_from_jira(issue(**fields), base_url=BASE, options=DEFAULTS)
+        for vendor in ("JIRA", "OTHER"):
+            assert VendorAttributes.stored_from_issue(normalized, vendor) == (
+                VendorAttributes.from_issue(normalized, vendor).stored()
+            )

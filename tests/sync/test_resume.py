@@ -53,7 +53,9 @@ class TestCrashResume:
             await run_sync(
                 runtime, cid(tenant), on_progress=crash_at("tickets", k), config=SMALL_PAGES
             )
-        assert search_calls(fake_site) == k
+        # The reader fetches the next page while a page is written (one ahead); the crash
+        # lands in the writer, and the reader may start one more fetch before it is cancelled.
+        assert k <= search_calls(fake_site) <= k + 2
         state = await sync_state(runtime, cid(tenant))
         assert (state.status, state.phase, state.lease_owner) == ("FAILED", "tickets", None)
         assert state.cursor["run"]["pages"] == k

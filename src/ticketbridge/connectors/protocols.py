@@ -9,7 +9,7 @@ The data they exchange is in ``base.py``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ticketbridge.connectors.base import (
@@ -93,6 +93,34 @@ class SyncConnector(Protocol):
     async def search_issues_page(
         self, query: str, next_page_token: str | None, max_results: int
     ) -> tuple[list[NormalizedIssue], str | None]: ...
+
+    async def plan_partitions(
+        self, project_keys: Sequence[str], *, whole_scope: bool, slices: int, min_slice: int
+    ) -> list[dict[str, Any]] | None:
+        """Disjoint slices that together hold every issue in scope, for a full sync to read
+        concurrently: about ``slices`` of them, none much smaller than ``min_slice`` issues
+        unless a natural unit (a project) is. ``project_keys`` are the projects in scope
+        as the catalog knows them; unless ``whole_scope``, the scope is everything the
+        account sees, so the slices also cover issues outside those projects. Each slice is
+        JSON (the checkpoint keeps it) with an ``estimate`` of its issues. None: read the
+        scope as one stream instead."""
+        ...
+
+    def partition_query(self, partition: Mapping[str, Any], after: str | None) -> str:
+        """A slice's query, in an order edits do not change, resuming after ``after``."""
+        ...
+
+    def partition_position(
+        self, partition: Mapping[str, Any], issues: Sequence[NormalizedIssue]
+    ) -> str | None:
+        """The resume point of a slice once ``issues`` (its latest page) are stored; None
+        when the page gives none (the previous point stays)."""
+        ...
+
+    @property
+    def throttled_secs(self) -> float:
+        """Seconds this connector has waited on the vendor's rate limits so far."""
+        ...
 
     def iter_issue_ids(self, query: str) -> AsyncIterator[list[str]]:
         """Pages of issue ids only (large pages): the deletion reconciliation's input."""

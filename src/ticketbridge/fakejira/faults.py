@@ -16,9 +16,10 @@ configuration). Faults apply to Jira routes only, never to ``/_fake``; in order:
    request be applied and then answers a 5xx (``5xx``) or drops the connection without a
    response (``drop``), the classic "did my write happen?" failure. ``count`` limits how many
    times it fires;
-5. ``refuse``: ``{"status": 403, "message": "...", "share": 1.0}`` answers that share with a
-   4xx *before* the request is applied, as a site with a feature switched off or a user without
-   a permission answers (e.g. the bulk edit API refused).
+5. ``refuse``: ``{"status": 403, "message": "...", "share": 1.0, "count": N}`` answers that
+   share with a 4xx *before* the request is applied, as a site with a feature switched off or a
+   user without a permission answers (e.g. the bulk edit API refused); ``count`` limits how
+   many times it fires.
 
 Every fault accepts ``routes``: a list of ``"METHOD /rest/api/3/issue/{issueIdOrKey}"`` (or
 method-less ``"/rest/api/3/issue"``) route templates it is limited to. Randomness comes from one
@@ -71,6 +72,7 @@ class RefuseFault:
     status: int = 403
     message: str = "You do not have permission to perform this operation."
     routes: list[str] | None = None
+    count: int | None = None
 
 
 @dataclass
@@ -248,7 +250,11 @@ class Faults:
         fault = self.config.refuse
         if fault is None or not _applies(fault.routes, method, template):
             return None
+        if fault.count is not None and fault.count <= 0:
+            return None
         if fault.share and self.rng.random() < fault.share:
+            if fault.count is not None:
+                fault.count -= 1
             self.injected["refused"] += 1
             return fault
         return None

@@ -31,6 +31,12 @@ class SyncConfig:
     reconcile_every_runs: int = 24
     reconcile_interval_secs: float = 6 * 3600.0
     lease_secs: float = 600.0
+    # A full sync of at least two slices of ``slice_pages`` pages reads the connector's
+    # disjoint slices concurrently (docs/sync.md), ``readers`` at a time (None: three
+    # quarters of the connection's vendor concurrency cap).
+    partitioned: bool = True
+    slice_pages: int = 10
+    readers: int | None = None
 
 
 @dataclass

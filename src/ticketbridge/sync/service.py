@@ -68,7 +68,7 @@ async def run_sync(
     state = RunState(
         runtime, connection_id, owner or default_owner(), config or SyncConfig(), on_progress
     )
-    connector = await _start(state, full=full)
+    connector = await start_run(state, full=full)
     timer, outcome = metrics.Timer(), "FAILED"
     try:
         result = await _execute(state, connector, estimate_total=estimate_total)
@@ -91,7 +91,8 @@ async def run_sync(
         metrics.observe_sync(str(connection_id), mode, outcome, timer.elapsed)
 
 
-async def _start(state: RunState, *, full: bool) -> SyncConnector:
+async def start_run(state: RunState, *, full: bool) -> SyncConnector:
+    """Take the lease and set up (or resume) the run's cursor; the connection's connector."""
     runtime, cid = state.runtime, state.connection_id
     async with runtime.session() as s:
         repo = SyncRepository(s)

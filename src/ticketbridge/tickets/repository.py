@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +73,18 @@ class Presence:
     vendor_id: str
     active: bool
     created_at: datetime
+
+
+@dataclass
+class LinkCache:
+    """Catalog ids a run of page upserts has resolved already (``upsert_page``'s ``cache``).
+
+    Safe to keep for a sync run: a project, issue type or user keeps its id once stored
+    (upserts update in place; nothing but a cascade from the connection deletes them)."""
+
+    projects: dict[str, uuid.UUID] = field(default_factory=dict)  # project key -> id
+    types: dict[tuple[uuid.UUID, str], uuid.UUID] = field(default_factory=dict)
+    users: dict[str, uuid.UUID] = field(default_factory=dict)  # accountId -> id
 
 
 @dataclass
@@ -152,7 +164,9 @@ class TicketRepository(RepositoryBase[Ticket]):
         return await keyset_page(self.session, stmt, Ticket.id, limit=limit, seek=seek)
 
     # -- vendor upsert -------------------------------------------------------------------------
-    async def _links(self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue]) -> _Links:
+    async def _links(
+        self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue], cache: LinkCache
+    ) -> _Links:
         def wanted(values: Iterable[str | None]) -> list[str]:
             return sorted({v for v in values if v})
 
@@ -161,12 +175,25 @@ class TicketRepository(RepositoryBase[Ticket]):
             v for i in issues for v in (i.assigned_user_vendor_id, i.created_by_vendor_id)
         )
         parent_keys = wanted(i.parent_ticket_vendor_id for i in issues)
-        type_ids = wanted(i.type_vendor_id for i in issues)
         s, c = self.session, connection_id
         catalog = CatalogRepository(s)
-        projects = await catalog.project_ids_by_key(c, keys)
-        types = await catalog.issue_type_ids(c, list(projects.values()), type_ids)
-        users = await catalog.user_ids_by_vendor_id(c, accounts)
+        projects, types, users = cache.projects, cache.types, cache.users
+        missing = [k for k in keys if k not in projects]
+        if missing:
+            projects.update(await catalog.project_ids_by_key(c, missing))
+        pairs = {
+            (projects[i.project_vendor_id], i.type_vendor_id)
+            for i in issues
+            if i.type_vendor_id and i.project_vendor_id in projects
+        }
+        if not pairs.issubset(types.keys()):
+            found = await catalog.issue_type_ids(
+                c, sorted({p for p, _ in pairs}), sorted({t for _, t in pairs})
+            )
+            types.update(found)
+        missing = [a for a in accounts if a not in users]
+        if missing:
+            users.update(await catalog.user_ids_by_vendor_id(c, missing))
         parents: dict[str, uuid.UUID] = {}
         if parent_keys:
             rows4 = await s.execute(
@@ -230,19 +257,25 @@ class TicketRepository(RepositoryBase[Ticket]):
             "closed_at": issue.closed_at,
             "status_updated_at": issue.status_updated_at,
             "vendor_updated_at": issue.vendor_updated_at,
-            "vendor_attributes": VendorAttributes.from_issue(issue).stored(),
+            "vendor_attributes": VendorAttributes.stored_from_issue(issue),
             "created_at": now,
             "updated_at": now,
         }
 
-    async def upsert_page(self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue]) -> int:
+    async def upsert_page(
+        self,
+        connection_id: uuid.UUID,
+        issues: Sequence[NormalizedIssue],
+        cache: LinkCache | None = None,
+    ) -> int:
         """Insert or update one page of vendor issues with one statement; returns the number
-        of rows inserted or changed. UUID links are resolved against the store; a parent that
-        is not stored yet stays unresolved until :meth:`resolve_parents`."""
+        of rows inserted or changed. UUID links are resolved against the store (``cache``
+        keeps catalog ids across the pages of one run); a parent that is not stored yet
+        stays unresolved until :meth:`resolve_parents`."""
         unique = list({i.vendor_id: i for i in issues}.values())  # a repeat would abort PG
         if not unique:
             return 0
-        links = await self._links(connection_id, unique)
+        links = await self._links(connection_id, unique, cache or LinkCache())
         rows = [self._row(connection_id, i, links) for i in unique]
         return await upsert(
             self.session,
@@ -375,7 +408,7 @@ class TicketRepository(RepositoryBase[Ticket]):
         for _ in range(2):
             if not pending:
                 break
-            links = await self._links(connection_id, pending)
+            links = await self._links(connection_id, pending, LinkCache())
             rows = [self._row(connection_id, i, links) for i in pending]
             inserted = await insert_new(
                 self.session,

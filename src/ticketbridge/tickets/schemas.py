@@ -99,6 +99,29 @@ class VendorAttributes(BaseModel):
             ),
         )
 
+    @staticmethod
+    def stored_from_issue(issue: NormalizedIssue, vendor: str = "JIRA") -> dict[str, Any]:
+        """``from_issue(issue, vendor).stored()`` without building the model: the same dict,
+        at a fraction of the cost (the sync writes one per issue)."""
+        created, updated = issue.ticket_created_at, issue.vendor_updated_at
+        return {
+            "id": issue.vendor_id,
+            "vendor": vendor,
+            "created_at": created.isoformat() if created else None,
+            "updated_at": updated.isoformat() if updated else None,
+            "type": issue.type,
+            "type_id": issue.type_vendor_id,
+            "status": issue.vendor_status_name,
+            "priority": issue.vendor_priority_name,
+            "data": {
+                "vendor": vendor,
+                "id": issue.vendor_id,
+                "key": issue.vendor_key,
+                "statusCategory": issue.status_category,
+                "customFields": dict(issue.custom_fields),
+            },
+        }
+
     def stored(self) -> dict[str, Any]:
         """The JSON kept in ``tickets.vendor_attributes`` (times in ``isoformat``, as ever)."""
         out = self.model_dump()

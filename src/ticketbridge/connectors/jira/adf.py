@@ -53,9 +53,12 @@ from typing import Any
 
 from .adf_parse import parse_markdown
 from .adf_render import (
+    LINK_DEFINITION,
     as_str,
     child_nodes,
     code_span,
+    escape_line_start,
+    escape_text,
     inline_lines,
     is_inline,
     leaf_text,
@@ -122,7 +125,12 @@ def _block(node: Node, alt: bool) -> str:
     if kind == "heading":
         level = attrs.get("level")
         level = level if isinstance(level, int) and 1 <= level <= 6 else 1
-        text = " ".join(inline_lines(content, single=True))
+        plain = _plain_text(content)
+        if plain is None:
+            text = " ".join(inline_lines(content, single=True))
+        else:  # what inline_lines gives one unmarked line: stripped, escaped, no line start
+            plain = plain.strip()
+            text = escape_text(plain, final=True) if plain else ""
         if "#" in text:  # only a closing "#" sequence needs the (slower) substitution
             text = _HEADING_TAIL.sub(r"\1\\\2", text)
         return ("#" * level + " " + text).rstrip()
@@ -142,11 +150,43 @@ def _block(node: Node, alt: bool) -> str:
     if kind in ("media", "mediaSingle", "mediaGroup"):
         return " ".join(ln for media in content or [node] for ln in inline_lines([media]))
     if kind == "paragraph":
-        return "\n".join(inline_lines(content))
+        plain = _plain_text(content)
+        return "\n".join(inline_lines(content)) if plain is None else _plain_paragraph(plain)
     if "content" not in node and not is_inline(node):
         return "\n".join(inline_lines([node]))  # unknown atom: keep whatever text it carries
     title = as_str(attrs.get("title"))  # expand / nestedExpand
     return _blocks(wrap_inline(([{"type": "text", "text": title}] if title else []) + content))
+
+
+def _plain_text(content: Sequence[Node]) -> str | None:
+    """The text of inline content that is one unmarked single-line text node (most
+    paragraphs, list items and headings), else None. Such content takes a short path with
+    exactly the output of the general one (``inline_lines``), without its segment and
+    mark-stack bookkeeping."""
+    if len(content) != 1:
+        return None
+    node = content[0]
+    text = node.get("text")
+    if (
+        node.get("type") != "text"
+        or type(text) is not str
+        or node.get("marks")
+        or "\n" in text
+        or "\r" in text
+    ):
+        return None
+    return text
+
+
+def _plain_paragraph(text: str) -> str:
+    """``"\\n".join(inline_lines([text node]))`` for a :func:`_plain_text` text."""
+    text = text.strip()
+    if not text:
+        return ""
+    out = escape_line_start(escape_text(text, final=True))
+    if out[:1] == "[" and LINK_DEFINITION.match(out):
+        return "\\" + out
+    return out
 
 
 def _list(node: Node, alt: bool) -> str:
@@ -161,6 +201,9 @@ def _list(node: Node, alt: bool) -> str:
         body = _item_body(item)
         if item.get("type") == "taskItem":
             body = ("[x] " if node_attrs(item).get("state") == "DONE" else "[ ] ") + body
+        if "\n" not in body:  # a one-line item: no continuation lines to indent
+            items.append((marker + body).rstrip(" "))
+            continue
         first, *rest = body.split("\n")
         pad = " " * len(marker)
         items.append(
@@ -170,8 +213,14 @@ def _list(node: Node, alt: bool) -> str:
 
 
 def _item_body(item: Node) -> str:
+    children = child_nodes(item.get("content"))
+    if len(children) == 1 and children[0].get("type") == "paragraph":
+        # The commonest item, one paragraph of one plain line: what the loop below gives.
+        plain = _plain_text(child_nodes(children[0].get("content")))
+        if plain is not None:
+            return _plain_paragraph(plain)
     body: str | None = None
-    for child, md in _parts(wrap_inline(child_nodes(item.get("content")))):
+    for child, md in _parts(wrap_inline(children)):
         if body is None or not md:
             body = md if body is None else body
         elif not body:

@@ -31,7 +31,7 @@ _AUTOLINK = re.compile(r"[^\s<>]*[:@][^\s<>]*>")
 # Block syntax that only counts at the start of a line.
 _LINE_START = re.compile(r"#{1,6}(?=[ \t]|$)|>|[-+](?=[ \t]|$)|=+[ \t]*$|[-|:][-|: \t]*$")
 # A paragraph that opens like "[label]:" (the label may span lines) is a link definition.
-_LINK_DEFINITION = re.compile(r"\[(?:[^\\\[\]]|\\.)*\]:", re.DOTALL)
+LINK_DEFINITION = re.compile(r"\[(?:[^\\\[\]]|\\.)*\]:", re.DOTALL)
 _ORDERED_START = re.compile(r"(\d{1,9})([.)])(?=[ \t]|$)")
 # Hot-path helpers, compiled once: these run for every text segment of every document.
 # The only characters _escape may ever backslash; text without them is returned as is.
@@ -209,7 +209,7 @@ def inline_lines(nodes: Sequence[Node], *, single: bool = False, cell: bool = Fa
         breaks = ["\\" if not ln or ln[-1] in " \t" else "" for ln in rendered[:-1]]
         out = [ln + br for ln, br in zip(rendered, breaks, strict=False)] + rendered[-1:]
     # A link definition starts with "[", so most paragraphs need no join and match.
-    if not single and out[0][:1] == "[" and _LINK_DEFINITION.match("\n".join(out)):
+    if not single and out[0][:1] == "[" and LINK_DEFINITION.match("\n".join(out)):
         out[0] = "\\" + out[0]
     return out
 
@@ -289,8 +289,13 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
             out, seen, checked = [], False, 0
             continue
         new = want.difference(stack)
-        opening = sorted(new, key=lambda m: (-_run(spans, i, m), _rank(m))) if new else []
-        links = [k for k, m in enumerate(opening) if m[0] == "@"]
+        if not new:
+            opening: list[str] = []
+        elif len(new) == 1:  # nothing to order
+            opening = list(new)
+        else:
+            opening = sorted(new, key=lambda m: (-_run(spans, i, m), _rank(m)))
+        links = [k for k, m in enumerate(opening) if m[0] == "@"] if opening else []
         if not links:
             out.append(lead)
         for k, mark in enumerate(opening):
@@ -310,7 +315,7 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
         elif seg.code:
             out.append(code_span(seg.text, cell))
         elif core:
-            in_link = any(closer[m] for m in stack if m[0] == "@")
+            in_link = bool(stack) and any(closer[m] for m in stack if m[0] == "@")
             final = i + 1 == len(line) or line[i + 1] is None
             text = _escape(core, final=final, in_link=in_link, cell=cell)
             seen = seen or any(x.strip(" \t") for x in out[checked:])
@@ -443,6 +448,15 @@ def _escape(text: str, *, final: bool = False, in_link: bool = False, cell: bool
         return text
     out.append(text[pos:])
     return "".join(out)
+
+
+def escape_text(text: str, *, final: bool = False) -> str:
+    """:func:`_escape` outside links and cells (``adf.py``'s short path for plain text)."""
+    return _escape(text, final=final)
+
+
+def escape_line_start(text: str) -> str:
+    return _escape_line_start(text)
 
 
 def _escape_line_start(text: str) -> str:

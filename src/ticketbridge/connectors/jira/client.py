@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ticketbridge.connectors.http import RetriesExhausted, VendorHttp
+from ticketbridge.connectors.http import RetriesExhausted, VendorHttp, decode_json
 from ticketbridge.connectors.jira.errors import (
     clip,
     error_for_exhausted,
@@ -80,7 +80,7 @@ class JiraClient:
     async def _object(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         response = await self._call(method, path, **kw)
         try:
-            body = response.json()
+            body = decode_json(response.content)
         except ValueError:
             body = None
         if not isinstance(body, dict):
@@ -90,7 +90,7 @@ class JiraClient:
     async def _list(self, method: str, path: str, **kw: Any) -> list[dict[str, Any]]:
         response = await self._call(method, path, **kw)
         try:
-            body = response.json()
+            body = decode_json(response.content)
         except ValueError:
             body = None
         if not isinstance(body, list):
@@ -103,7 +103,7 @@ class JiraClient:
         of its fields is passed on."""
         response = await self._call("GET", f"{API}/myself")
         try:
-            body = response.json()
+            body = decode_json(response.content)
         except ValueError:
             body = None
         account = body.get("accountId") if isinstance(body, dict) else None

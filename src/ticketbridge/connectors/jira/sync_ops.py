@@ -6,8 +6,7 @@ of the site.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import replace
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ticketbridge.connectors.base import (
@@ -17,6 +16,7 @@ from ticketbridge.connectors.base import (
     NormalizedUser,
 )
 from ticketbridge.connectors.jira import jql as jqlb
+from ticketbridge.connectors.jira import partitions
 from ticketbridge.connectors.jira.mapping import (
     SYNC_FIELDS,
     SYNC_PROPERTIES,
@@ -25,7 +25,6 @@ from ticketbridge.connectors.jira.mapping import (
     project_from_jira,
     user_from_jira,
 )
-from ticketbridge.connectors.jira.payloads import visible_tags
 
 if TYPE_CHECKING:
     from ticketbridge.connectors.jira.client import JiraClient
@@ -100,6 +99,25 @@ class SyncOps:
     def scope_query(self, project_keys: Sequence[str] | None) -> str:
         return jqlb.scope_jql(project_keys)
 
+    async def plan_partitions(
+        self, project_keys: Sequence[str], *, whole_scope: bool, slices: int, min_slice: int
+    ) -> list[dict[str, Any]] | None:
+        return await partitions.plan(
+            self.client, project_keys, rest=not whole_scope, slices=slices, min_slice=min_slice
+        )
+
+    def partition_query(self, partition: Mapping[str, Any], after: str | None) -> str:
+        return partitions.query(partition, after)
+
+    def partition_position(
+        self, partition: Mapping[str, Any], issues: Sequence[NormalizedIssue]
+    ) -> str | None:
+        return partitions.position(partition, [i.vendor_key for i in issues])
+
+    @property
+    def throttled_secs(self) -> float:
+        return self.client.http.waited_for_rate_limit
+
     async def search_issues_page(
         self, query: str, next_page_token: str | None, max_results: int = ISSUE_PAGE
     ) -> tuple[list[NormalizedIssue], str | None]:
@@ -110,12 +128,16 @@ class SyncOps:
             fields=SYNC_FIELDS,
             properties=SYNC_PROPERTIES,
         )
-        base, options = self.credentials.base_url, self.options
-        issues = []
-        for raw in body["issues"]:
-            issue = issue_from_jira(raw, base_url=base, options=options, scope=self.scope)
-            # Our own reconciliation markers on API-created issues are not user tags.
-            issues.append(replace(issue, tags=visible_tags(issue.tags)))
+        return self.issues_from_search(body)
+
+    def issues_from_search(self, body: dict[str, Any]) -> tuple[list[NormalizedIssue], str | None]:
+        """A search answer's issues, normalized, and its next page token."""
+        base, options, scope = self.credentials.base_url, self.options, self.scope
+        # issue_from_jira already leaves our reconciliation markers out of the tags.
+        issues = [
+            issue_from_jira(raw, base_url=base, options=options, scope=scope)
+            for raw in body["issues"]
+        ]
         return issues, body.get("nextPageToken") or None
 
     async def iter_issue_ids(self, query: str) -> AsyncIterator[list[str]]:

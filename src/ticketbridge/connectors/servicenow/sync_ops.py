@@ -10,8 +10,8 @@ keyset on sys_id).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ticketbridge.connectors.base import (
     NormalizedGroup,
@@ -162,6 +162,25 @@ class SyncOps:
 
     def scope_query(self, project_keys: Sequence[str] | None) -> str:
         return ""  # every record of the table (iter_issue_ids orders by sys_id)
+
+    # A full sync reads the table as one keyset stream: ServiceNow's pages are cheap to
+    # resume (the token is a key, not a cursor that expires), and no slicing is planned yet.
+    async def plan_partitions(
+        self, project_keys: Sequence[str], *, whole_scope: bool, slices: int, min_slice: int
+    ) -> list[dict[str, Any]] | None:
+        return None
+
+    def partition_query(self, partition: Mapping[str, Any], after: str | None) -> str:
+        raise NotImplementedError("ServiceNow syncs read one stream (plan_partitions is None)")
+
+    def partition_position(
+        self, partition: Mapping[str, Any], issues: Sequence[NormalizedIssue]
+    ) -> str | None:
+        raise NotImplementedError("ServiceNow syncs read one stream (plan_partitions is None)")
+
+    @property
+    def throttled_secs(self) -> float:
+        return self.client.http.waited_for_rate_limit
 
     async def search_issues_page(
         self, query: str, next_page_token: str | None, max_results: int = ISSUE_PAGE

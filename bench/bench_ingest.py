@@ -1,0 +1,157 @@
+"""Ingestion throughput without HTTP: pre-recorded Jira search pages through our own path.
+
+What is timed is exactly the sync's per-page work after the bytes have arrived: decoding the
+body (``connectors.http.decode_json``), mapping every issue (ADF -> Markdown included;
+``SyncOps.issues_from_search``), and writing the page (its people, its tickets and the
+checkpoint, one transaction: ``sync.tickets.PageWriter``). The pages are recorded once from
+an in-process emulator seeded with ``--issues`` issues, with the sync's own fields and
+properties; the catalog (projects, issue types, users) is synced before the clock starts, as
+a real run does. Each run gets a fresh database. Prints JSON: per backend, each run's
+tickets/s (wall) and tickets per CPU second of this process, and their medians.
+
+    .venv/bin/python bench/bench_ingest.py [--issues 10000] [--runs 3] [--backends sqlite,postgres]
+    .venv/bin/python bench/bench_ingest.py --profile bench/profiles/ingest.txt  # pyinstrument
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from sync_setup import SEED_NOW_MS, Database, jira_connection, settings_for  # noqa: E402
+
+from ticketbridge.connectors import for_connection  # noqa: E402
+from ticketbridge.connectors.http import decode_json  # noqa: E402
+from ticketbridge.connectors.jira.connector import JiraConnector  # noqa: E402
+from ticketbridge.connectors.jira.jql import updated_since_jql  # noqa: E402
+from ticketbridge.connectors.jira.mapping import SYNC_FIELDS, SYNC_PROPERTIES  # noqa: E402
+from ticketbridge.fakejira import FakeJiraState, SeedSpec  # noqa: E402
+from ticketbridge.fakejira import create_app as create_fake_jira  # noqa: E402
+from ticketbridge.logging import configure_logging  # noqa: E402
+from ticketbridge.runtime import open_runtime  # noqa: E402
+from ticketbridge.sync.catalog import sync_catalog  # noqa: E402
+from ticketbridge.sync.repository import SyncRepository  # noqa: E402
+from ticketbridge.sync.run import RunState, SyncConfig, default_owner  # noqa: E402
+from ticketbridge.sync.service import start_run  # noqa: E402
+from ticketbridge.sync.tickets import PageWriter, release_page_garbage  # noqa: E402
+
+SITE = "https://acme.atlassian.net"
+
+
+async def record(state: FakeJiraState) -> list[bytes]:
+    """Every page of a full sync's search, as the emulator sends them."""
+    transport = httpx.ASGITransport(app=create_fake_jira(state))
+    pages: list[bytes] = []
+    auth = ("admin@example.com", "fake-token")
+    async with httpx.AsyncClient(transport=transport, base_url=SITE, auth=auth) as client:
+        token = None
+        while True:
+            body: dict[str, Any] = {
+                "jql": updated_since_jql(None, 0),
+                "maxResults": 100,
+                "fields": list(SYNC_FIELDS),
+                "properties": list(SYNC_PROPERTIES),
+            }
+            if token:
+                body["nextPageToken"] = token
+            response = await client.post("/rest/api/3/search/jql", json=body)
+            response.raise_for_status()
+            pages.append(response.content)
+            token = response.json().get("nextPageToken")
+            if not token:
+                return pages
+
+
+async def one_run(
+    backend: str, fake: FakeJiraState, pages: list[bytes], issues: int, profile: str | None
+) -> dict[str, Any]:
+    with Database(backend) as url:
+        settings = settings_for(url)
+        transport = httpx.ASGITransport(app=create_fake_jira(fake))
+        async with open_runtime(settings, vendor_transport=transport) as runtime:
+            cid = await jira_connection(runtime, SITE)
+            state = RunState(runtime, cid, default_owner(), SyncConfig(), None)
+            await start_run(state, full=True)
+            async with runtime.session() as s:
+                conn = await SyncRepository(s).connection(cid)
+                assert conn is not None
+                connector = for_connection(conn, runtime)
+            assert isinstance(connector, JiraConnector)
+            await sync_catalog(runtime, connector, cid)
+            state.run["phase"] = "tickets"
+            profiler = None
+            if profile:
+                from pyinstrument import Profiler
+
+                profiler = Profiler(async_mode="enabled", interval=0.0005)
+                profiler.start()
+            start, cpu = time.perf_counter(), time.process_time()
+            writer = PageWriter(state)
+            for n, raw in enumerate(pages):
+                batch, _ = connector.issues_from_search(decode_json(raw))
+                await writer.store_page(batch, n == len(pages) - 1)
+                del batch
+                release_page_garbage()
+            elapsed = time.perf_counter() - start
+            cpu = time.process_time() - cpu
+            if profiler is not None and profile:
+                profiler.stop()
+                Path(profile).write_text(
+                    profiler.output_text(unicode=False, color=False, show_all=False)
+                )
+            assert state.run["tickets"] == issues, state.run
+    return {
+        "seconds": round(elapsed, 3),
+        "tickets_per_s": round(issues / elapsed, 1),
+        # This process's CPU (its threads included, the PostgreSQL server not): steadier
+        # than wall time on a shared machine.
+        "cpu_seconds": round(cpu, 3),
+        "tickets_per_cpu_s": round(issues / cpu, 1),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--issues", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--profile", help="write a pyinstrument profile of one SQLite run here")
+    args = parser.parse_args()
+    configure_logging("WARNING")
+    fake = FakeJiraState()
+    fake.site("acme.atlassian.net").reset(
+        SeedSpec.for_total(args.issues, seed=1, now_ms=SEED_NOW_MS)
+    )
+    pages = await record(fake)
+    out: dict[str, Any] = {"issues": args.issues, "pages": len(pages), "backends": {}}
+    if args.profile:
+        out["profile"] = await one_run("sqlite", fake, pages, args.issues, args.profile)
+        print(json.dumps(out, indent=2))
+        return
+    backends = args.backends.split(",")
+    runs: dict[str, list[dict[str, Any]]] = {b: [] for b in backends}
+    for _ in range(args.runs):  # interleaved, so load changes hit every backend alike
+        for backend in backends:
+            runs[backend].append(await one_run(backend, fake, pages, args.issues, None))
+    for backend in backends:
+        out["backends"][backend] = {
+            "median_tickets_per_s": statistics.median(r["tickets_per_s"] for r in runs[backend]),
+            "median_tickets_per_cpu_s": statistics.median(
+                r["tickets_per_cpu_s"] for r in runs[backend]
+            ),
+            "runs": runs[backend],
+        }
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
