@@ -17,6 +17,7 @@ from ticketbridge.fakeservicenow import Instance
 from ticketbridge.runtime import Runtime
 
 BATCH = "POST /api/now/v1/batch"
+CREATE = "POST /api/now/table/incident"
 
 
 @pytest.fixture(autouse=True)
@@ -109,6 +110,32 @@ class TestBulkSync:
         assert body["succeeded"] == 3, body
         assert len(incidents(fake_instance)) == 3
         assert servicenow_calls(fake_instance, BATCH) == 1
+
+    async def test_an_item_failed_after_it_ran_is_found_not_reported_failed(
+        self, client: httpx.AsyncClient, snow: Tenant, fake_instance: Instance
+    ) -> None:
+        # The batch answers 200; one item was created and still answers 502.
+        fake_instance.faults.configure(
+            {"ambiguous": {"mode": "5xx", "status": 502, "count": 1, "routes": [CREATE]}}
+        )
+        body = await bulk_sync(client, snow, [{"name": f"T{i}"} for i in range(4)])
+        assert body["succeeded"] == 4, body
+        numbers = {r["vendor_ticket_id"] for r in body["results"]}
+        assert numbers == {r["number"] for r in incidents(fake_instance)}
+        assert len(incidents(fake_instance)) == 4
+        assert servicenow_calls(fake_instance, BATCH) == 1  # found by marker, not re-sent
+
+    async def test_an_item_failed_before_it_ran_is_sent_again(
+        self, client: httpx.AsyncClient, snow: Tenant, fake_instance: Instance
+    ) -> None:
+        fake_instance.faults.configure(
+            {"error_rate": {"share": 0.25, "status": 503, "routes": [CREATE]}, "seed": 3}
+        )
+        body = await bulk_sync(client, snow, [{"name": f"T{i}"} for i in range(4)])
+        assert body["succeeded"] == 4, body
+        names = sorted(r["short_description"] for r in incidents(fake_instance))
+        assert names == ["T0", "T1", "T2", "T3"]  # each once: none lost, none twice
+        assert servicenow_calls(fake_instance, BATCH) >= 2  # the unapplied items went again
 
     async def test_a_known_identifier_is_refused_per_item(
         self, client: httpx.AsyncClient, snow: Tenant, fake_instance: Instance

@@ -4,7 +4,8 @@ record, results mapped back by item id (the item's index in the chunk).
 Per-item failures are per-item status codes (ServiceNow's error texts kept, clipped). Items
 ServiceNow lists as unserviced (a size or time limit cut the batch short) were not executed
 and are sent again in a further batch. A failed or lost batch answer raises
-VendorUnavailable/VendorTimeout: the caller reconciles creates through their markers.
+VendorUnavailable/VendorTimeout, and so does a create item answered 5xx (it may have run): the
+caller reconciles creates through their markers.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ BATCH_ROUNDS = 3
 
 def item_error(result: BatchResult) -> str:
     return error_for_status(result.status, documented(result.body), result.retry_after).message
+
+
+def unknown_outcome(result: BatchResult) -> bool:
+    """A batch item whose effect is unknown: a 5xx (or no status) may come after the write."""
+    return result.status >= 500 or result.status == 0
 
 
 class BulkOps(WriteOps):
@@ -78,6 +84,11 @@ class BulkOps(WriteOps):
                 continue
             items.append(BatchItem(f"{batch_id}-{index}", "POST", item_url(self.table), fields))
         results = await self._batch(items) if items else {}
+        if any(unknown_outcome(results[item.id]) for item in items):
+            # An item answered 5xx inside a 200 batch may have been applied (ServiceNow ran
+            # it, then failed): like a lost batch answer, the caller reconciles every item of
+            # the chunk through its marker instead of reporting a record that exists as failed.
+            raise VendorUnavailable("ServiceNow failed batch items after they may have run")
         for item in items:
             index = int(item.id.rsplit("-", 1)[1])
             result = results[item.id]
