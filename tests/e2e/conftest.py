@@ -216,9 +216,7 @@ class Api:
         return httpx.Client(base_url=self.url, headers=self.headers, timeout=30)
 
 
-def create_tenant(
-    api_url: str, api_key: str, vendor: str | VendorServer
-) -> dict[str, str]:
+def create_tenant(api_url: str, api_key: str, vendor: str | VendorServer) -> dict[str, str]:
     """An organization with one connection: to ``vendor`` (a Jira URL means fakejira's)."""
     server = FakeJira(vendor) if isinstance(vendor, str) else vendor
     headers = {"X-API-KEY": api_key}
