@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from ticketbridge.logging import get_logger
+from ticketbridge.store import changes
 from ticketbridge.store.urls import async_url
 
 log = get_logger(__name__)
@@ -36,6 +37,7 @@ log = get_logger(__name__)
 POOL_SIZE = 10
 POOL_TIMEOUT_SECS = 5.0
 _WROTE = "ticketbridge.wrote"
+_TABLES = "ticketbridge.tables"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -107,18 +109,30 @@ class UnitSession(Session):
 @event.listens_for(UnitSession, "after_flush")
 def _flushed(session: Session, _: Any) -> None:
     session.info[_WROTE] = True
+    tables: set[str] = session.info.setdefault(_TABLES, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        tables.update(t.name for t in inspect(obj).mapper.tables)
 
 
 @event.listens_for(UnitSession, "do_orm_execute")
 def _executed(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[_WROTE] = True
+        if state.execution_options.get(changes.KEEPS_CACHES_OPTION):
+            return
+        table = getattr(state.statement, "table", None)
+        name = getattr(table, "name", None)
+        if isinstance(name, str):
+            state.session.info.setdefault(_TABLES, set()).add(name)
 
 
 @event.listens_for(UnitSession, "after_transaction_end")
 def _ended(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_WROTE, None)
+        # After the commit (or rollback: harmless), so that a cache entry read before it is
+        # stale from now on (store/changes.py).
+        changes.bump(session.info.pop(_TABLES, ()))
 
 
 def has_writes(session: AsyncSession) -> bool:
