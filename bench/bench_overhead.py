@@ -192,19 +192,25 @@ def rows(
             lambda s: stack_create(s, jira, run),
         ),
         "passthrough_projects": (
-            lambda: lambda: jira.client.get(
-                "/rest/api/3/project/search", params={"startAt": 0, "maxResults": LIMIT}
+            lambda: (
+                lambda: jira.client.get(
+                    "/rest/api/3/project/search", params={"startAt": 0, "maxResults": LIMIT}
+                )
             ),
-            lambda s: lambda: s.client.get(
-                "/v1/itsm/passthrough/projects", params={"limit": LIMIT}, headers=s.headers
+            lambda s: (
+                lambda: s.client.get(
+                    "/v1/itsm/passthrough/projects", params={"limit": LIMIT}, headers=s.headers
+                )
             ),
         ),
         "passthrough_search": (
             lambda: lambda: jira.client.post("/rest/api/3/search/jql", json=search_body(jira)),
-            lambda s: lambda: s.client.get(
-                "/v1/itsm/passthrough/tickets/search",
-                params={"jql": jql, "limit": LIMIT},
-                headers=s.headers,
+            lambda s: (
+                lambda: s.client.get(
+                    "/v1/itsm/passthrough/tickets/search",
+                    params={"jql": jql, "limit": LIMIT},
+                    headers=s.headers,
+                )
             ),
         ),
     }
@@ -245,16 +251,12 @@ async def sequential(
         if direct is not None:
             d = summary(direct_times)
             row["direct"] = d
-            row["overhead_p50_ms"] = {
-                s: round(row[s]["p50"] - d["p50"], 2) for s in times
-            }
+            row["overhead_p50_ms"] = {s: round(row[s]["p50"] - d["p50"], 2) for s in times}
         out[name] = row
     return out
 
 
-async def load(
-    stack: Stack, jira: Jira, clients: int, secs: float, run: str
-) -> dict[str, Any]:
+async def load(stack: Stack, jira: Jira, clients: int, secs: float, run: str) -> dict[str, Any]:
     """``clients`` tasks, each sending its next request as soon as the last one answered."""
     latencies: dict[str, list[float]] = {"read": [], "cursor": [], "passthrough": [], "create": []}
     errors: dict[str, int] = {}

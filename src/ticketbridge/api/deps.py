@@ -31,6 +31,7 @@ from ticketbridge.provisioning.cache import TenancyCache
 from ticketbridge.provisioning.firstrun import SetupToken
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import Connection
+from ticketbridge.store.session import has_writes
 from ticketbridge.sync.scheduler import SyncScheduler
 
 
@@ -82,7 +83,10 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
     async with runtime.sessionmaker() as session:
         try:
             yield session
-            await session.commit()
+            if has_writes(session):
+                await session.commit()
+            # A read-only unit of work is not committed: closing the session ends its
+            # transaction, one database round trip fewer than a commit.
         except PoolTimeout:
             await session.rollback()
             # Every pooled connection stayed busy for the pool timeout: fail fast, retry soon.

@@ -50,6 +50,36 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
     cur.close()
 
 
+def _skip_idle_transaction_ends(engine: AsyncEngine) -> None:
+    """Commit and rollback only where SQLite has a transaction open.
+
+    SQLite starts a transaction at the first write (the driver's default), so a unit of work
+    that only read has none, and its commit, rollback and the pool's rollback on return are
+    no-ops in SQLite, yet each is a round trip to aiosqlite's thread. Skipping them is
+    exact: the answer to "is a transaction open" comes from SQLite itself."""
+    dialect = engine.sync_engine.dialect
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+    def commit(dbapi_connection: Any) -> None:
+        if _in_transaction(dbapi_connection):
+            do_commit(dbapi_connection)
+
+    def rollback(dbapi_connection: Any) -> None:
+        if _in_transaction(dbapi_connection):
+            do_rollback(dbapi_connection)
+
+    dialect.do_commit = commit  # type: ignore[method-assign]
+    dialect.do_rollback = rollback  # type: ignore[method-assign]
+
+
+def _in_transaction(dbapi_connection: Any) -> bool:
+    # pool fairy -> SQLAlchemy's aiosqlite adapter -> aiosqlite.Connection; anything else
+    # (an unexpected driver) is answered "yes", which only costs the round trip.
+    conn = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
+    state = getattr(getattr(conn, "_connection", None), "in_transaction", True)
+    return state is not False
+
+
 def prepare_sqlite_file(url: str) -> None:
     """Create the folder (0700) and the empty database file (0600) of a SQLite ``url``."""
     u = make_url(url)
@@ -85,6 +115,7 @@ def create_engine(
             pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout}
         engine = create_async_engine(aurl, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        _skip_idle_transaction_ends(engine)
         return engine
     return create_async_engine(
         aurl,
