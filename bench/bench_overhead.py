@@ -108,9 +108,25 @@ class Stack:
     name: str
     client: httpx.AsyncClient
     headers: dict[str, str]
+    pid: int | None = None  # the serve process (loopback): its CPU time is read from /proc
     ticket_ids: list[str] = field(default_factory=list)
     cursor: str | None = None
     created: int = 0
+
+    def cpu_secs(self) -> float:
+        """User + system CPU seconds of the serve process so far (0 in-process)."""
+        if self.pid is None:
+            return 0.0
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def get_ticket(self, index: int) -> Call:
+        tid = self.ticket_ids[index % len(self.ticket_ids)]
+        return lambda: self.client.get(f"/v1/itsm/tickets/{tid}", headers=self.headers)
+
+    def offset_page(self, offset: int) -> Call:
+        params = {"limit": LIMIT, "offset": offset}
+        return lambda: self.client.get("/v1/itsm/tickets", params=params, headers=self.headers)
 
     async def next_cursor_page(self) -> httpx.Response:
         params: dict[str, Any] = {"limit": LIMIT, "enableCursor": "true"}
@@ -170,22 +186,8 @@ def rows(
     n_tickets = max(1, min(len(s.ticket_ids) for s in stacks))
     return {
         "healthz": (None, lambda s: lambda: s.client.get("/healthz")),
-        "ticket_by_id": (
-            None,
-            lambda s: (
-                lambda i=rng.randrange(len(s.ticket_ids)): s.client.get(
-                    f"/v1/itsm/tickets/{s.ticket_ids[i]}", headers=s.headers
-                )
-            ),
-        ),
-        "list_offset": (
-            None,
-            lambda s: (
-                lambda o=rng.randrange(max(1, n_tickets - LIMIT)): s.client.get(
-                    "/v1/itsm/tickets", params={"limit": LIMIT, "offset": o}, headers=s.headers
-                )
-            ),
-        ),
+        "ticket_by_id": (None, lambda s: s.get_ticket(rng.randrange(len(s.ticket_ids)))),
+        "list_offset": (None, lambda s: s.offset_page(rng.randrange(max(1, n_tickets - LIMIT)))),
         "list_cursor": (None, lambda s: s.next_cursor_page),
         "create": (
             lambda: direct_create(jira, f"{run}-{rng.random()}"),
@@ -236,6 +238,7 @@ async def sequential(
             continue
         times: dict[str, list[float]] = {s.name: [] for s in stacks}
         direct_times: list[float] = []
+        cpu0 = {s.name: s.cpu_secs() for s in stacks}
         for i in range(warmup + n):
             order = list(stacks)
             rng.shuffle(order)  # neither stack always runs right after the direct call
@@ -248,6 +251,12 @@ async def sequential(
                 if i >= warmup:
                     times[s.name].append(t)
         row: dict[str, Any] = {s: summary(v) for s, v in times.items()}
+        if any(s.pid for s in stacks):
+            # Robust to a busy machine: CPU the server itself spent per request.
+            row["server_cpu_ms_per_request"] = {
+                s.name: round((s.cpu_secs() - cpu0[s.name]) * 1000 / (warmup + n), 2)
+                for s in stacks
+            }
         if direct is not None:
             d = summary(direct_times)
             row["direct"] = d
@@ -264,48 +273,43 @@ async def load(stack: Stack, jira: Jira, clients: int, secs: float, run: str) ->
     kinds = ["read"] * 60 + ["cursor"] * 15 + ["passthrough"] * 15 + ["create"] * 10
     deadline = time.perf_counter() + secs
 
+    async def send(kind: str, rng: random.Random, cursor: str | None) -> httpx.Response:
+        if kind == "read":
+            return await stack.get_ticket(rng.randrange(len(stack.ticket_ids)))()
+        if kind == "cursor":
+            params: dict[str, Any] = {"limit": LIMIT, "enableCursor": "true"}
+            if cursor:
+                params["cursor"] = cursor
+            return await stack.client.get("/v1/itsm/tickets", params=params, headers=stack.headers)
+        if kind == "passthrough":
+            return await stack.client.get(
+                "/v1/itsm/passthrough/projects", params={"limit": LIMIT}, headers=stack.headers
+            )
+        body = create_body(jira, f"load-{run}-{stack.name}-{next(counter)}")
+        return await stack.client.post("/v1/itsm/tickets", json=body, headers=stack.headers)
+
     async def client(seed: int) -> None:
         rng = random.Random(seed)
         cursor: str | None = None
         while time.perf_counter() < deadline:
             kind = rng.choice(kinds)
-            if kind == "read":
-                tid = rng.choice(stack.ticket_ids)
-                call: Call = lambda: stack.client.get(  # noqa: E731
-                    f"/v1/itsm/tickets/{tid}", headers=stack.headers
-                )
-            elif kind == "cursor":
-                params: dict[str, Any] = {"limit": LIMIT, "enableCursor": "true"}
-                if cursor:
-                    params["cursor"] = cursor
-                call = lambda: stack.client.get(  # noqa: E731
-                    "/v1/itsm/tickets", params=params, headers=stack.headers
-                )
-            elif kind == "passthrough":
-                call = lambda: stack.client.get(  # noqa: E731
-                    "/v1/itsm/passthrough/projects", params={"limit": LIMIT}, headers=stack.headers
-                )
-            else:
-                body = create_body(jira, f"load-{run}-{stack.name}-{next(counter)}")
-                call = lambda: stack.client.post(  # noqa: E731
-                    "/v1/itsm/tickets", json=body, headers=stack.headers
-                )
             start = time.perf_counter()
+            r: httpx.Response | None = None
             try:
-                r = await call()
-                ok = r.status_code < 300
-                label = str(r.status_code)
+                r = await send(kind, rng, cursor)
+                ok, label = r.status_code < 300, str(r.status_code)
             except httpx.HTTPError as exc:
-                ok, label, r = False, type(exc).__name__, None
+                ok, label = False, type(exc).__name__
             latencies[kind].append((time.perf_counter() - start) * 1000)
             if not ok:
                 errors[label] = errors.get(label, 0) + 1
             elif kind == "cursor" and r is not None:
                 cursor = r.json().get("next_cursor")
 
-    started = time.perf_counter()
+    started, cpu0 = time.perf_counter(), stack.cpu_secs()
     await asyncio.gather(*(client(i) for i in range(clients)))
     elapsed = time.perf_counter() - started
+    cpu = stack.cpu_secs() - cpu0
     every = [v for vs in latencies.values() for v in vs]
     return {
         "clients": clients,
@@ -318,6 +322,7 @@ async def load(stack: Stack, jira: Jira, clients: int, secs: float, run: str) ->
         },
         "by_kind_ms": {k: summary(v) for k, v in latencies.items() if v},
         "errors": errors,
+        "server_cpu_ms_per_request": round(cpu * 1000 / max(1, len(every)), 2),
     }
 
 
@@ -418,6 +423,11 @@ async def loopback(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 "TICKETBRIDGE_SCHEDULER_ENABLED": "false",
                 "TICKETBRIDGE_ALLOW_PRIVATE_VENDOR_URLS": "true",
             }
+            for extra in args.env:  # NAME:KEY=VALUE, for this stack only
+                stack_name, _, assignment = extra.partition(":")
+                if stack_name == name:
+                    env_key, _, env_value = assignment.partition("=")
+                    env[env_key] = env_value
             cli = [python, "-m", "ticketbridge.cli"]
             subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
             key = (
@@ -436,7 +446,7 @@ async def loopback(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             wait_until_up(f"{api_url}/healthz", procs[-1])
             api = httpx.AsyncClient(base_url=api_url, limits=limits, timeout=60)
             clients.append(api)
-            stack = Stack(name, api, await provision(api, key, jira_url))
+            stack = Stack(name, api, await provision(api, key, jira_url), pid=procs[-1].pid)
             await sync_all(stack, args.tickets)
             stacks.append(stack)
         result: dict[str, Any] = {
@@ -508,6 +518,9 @@ async def main() -> None:
         "--stack",
         action="append",
         help="NAME=PYTHON: a serve process run by that interpreter (repeatable)",
+    )
+    parser.add_argument(
+        "--env", action="append", default=[], help="NAME:KEY=VALUE: extra environment of a stack"
     )
     parser.add_argument("--n", type=int, default=200, help="measured requests per row and stack")
     parser.add_argument("--warmup", type=int, default=20)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from ticketbridge.logging import get_logger
 from ticketbridge.store import changes
+from ticketbridge.store.sqlite_inline import connector, enable_inline_reads
 from ticketbridge.store.urls import async_url
 
 log = get_logger(__name__)
@@ -43,6 +44,9 @@ _TABLES = "ticketbridge.tables"
 def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
+    mode = cur.fetchone()
+    if mode and str(mode[0]).lower() == "wal":
+        enable_inline_reads(dbapi_conn)  # a read can no longer wait for a writer
     cur.execute("PRAGMA foreign_keys=ON")
     # Writers queue instead of failing with "database is locked" while the runner works.
     cur.execute("PRAGMA busy_timeout=10000")
@@ -104,7 +108,11 @@ def prepare_sqlite_file(url: str) -> None:
 
 
 def create_engine(
-    url: str, *, pool_size: int = POOL_SIZE, pool_timeout: float = POOL_TIMEOUT_SECS
+    url: str,
+    *,
+    pool_size: int = POOL_SIZE,
+    pool_timeout: float = POOL_TIMEOUT_SECS,
+    inline_reads: bool = True,
 ) -> AsyncEngine:
     aurl = async_url(url)
     u = make_url(aurl)
@@ -113,6 +121,9 @@ def create_engine(
         pool: dict[str, Any] = {}
         if u.database and u.database != ":memory:":
             pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout}
+        if inline_reads and u.database and u.database != ":memory:":
+            # Reads run in the event loop's thread (store/sqlite_inline.py).
+            pool["async_creator"] = connector(u.database, timeout=30)
         engine = create_async_engine(aurl, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         _skip_idle_transaction_ends(engine)
