@@ -21,12 +21,17 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.errors import Conflict, ServiceUnavailable, Unauthorized, Unprocessable
+from ticketbridge.errors import (
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+    Unprocessable,
+)
 from ticketbridge.idempotency.service import HEADER, Slot, hash_request, idempotent
 from ticketbridge.jobs.runner import JobRunner
 from ticketbridge.passthrough.service import PassthroughResources
 from ticketbridge.provisioning import keys as api_keys
-from ticketbridge.provisioning import service as provisioning
 from ticketbridge.provisioning.cache import TenancyCache
 from ticketbridge.provisioning.firstrun import SetupToken
 from ticketbridge.runtime import Runtime
@@ -127,7 +132,6 @@ def parse_uuid(value: str, field: str, location: str = "header") -> uuid.UUID:
 
 
 async def get_connection(
-    session: SessionDep,
     services: ServicesDep,
     account_id: AccountDep,
     x_connection_id: Annotated[
@@ -139,12 +143,11 @@ async def get_connection(
             "missing X-CONNECTION-ID header", field="X-CONNECTION-ID", location="header"
         )
     conn_id = parse_uuid(x_connection_id, "X-CONNECTION-ID")
-    cache = services.tenancy
-    conn = cache.connection(account_id, conn_id)
-    if conn is None:
-        stamp = cache.connection_stamp()
-        conn = await provisioning.get_connection(session, account_id, conn_id)
-        cache.put_connection(conn, stamp)
+    # Read in a short session of its own on a cache miss (like the key), so this dependency
+    # needs no unit of work: a route that reads nothing else opens none.
+    conn = await services.tenancy.connection(services.runtime.sessionmaker, account_id, conn_id)
+    if conn is None:  # unknown and foreign ids alike
+        raise NotFound("connection not found")
     if not conn.is_active:
         raise Conflict("connection is disabled; re-enable it with PATCH is_active=true")
     return conn

@@ -88,7 +88,8 @@ class IdempotencyRepository(RepositoryBase[IdempotencyKey]):
         values = {c.key: getattr(row, c.key) for c in IdempotencyKey.__table__.columns}
         if values.get("id") is None:
             values["id"] = uuid7()
-        await insert_ignore(self.session, IdempotencyKey.__table__, [values], conflict=_UNIQUE)
+        table = IdempotencyKey.__table__
+        await insert_ignore(self.session, table, [values], conflict=_UNIQUE)  # type: ignore[arg-type]
 
     async def exists(
         self, account_id: uuid.UUID, connection_id: uuid.UUID, route: str, key: str

@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from ticketbridge.provisioning.repository import ConnectionRepository
 from ticketbridge.store.changes import TableCache
 from ticketbridge.store.models import ApiKey, Connection
 
 DEFAULT_TTL_SECS = 5.0
-_CONNECTION_COLUMNS = tuple(c.key for c in inspect(Connection).column_attrs)
+_COLUMNS = tuple(c.key for c in inspect(Connection).column_attrs)
 
 
 @dataclass(frozen=True)
@@ -46,22 +49,27 @@ class TenancyCache:
             ("connections", "organizations", "accounts"), ttl_secs
         )
 
-    def connection_stamp(self) -> int:
-        return self._connections.stamp()
+    async def connection(
+        self,
+        sessions: Callable[[], AsyncSession],
+        account_id: uuid.UUID,
+        conn_id: uuid.UUID,
+    ) -> Connection | None:
+        """The account's connection ``conn_id`` (None: not the account's, or unknown), read
+        in a short session of its own on a miss. Each call gets its own detached copy:
+        nothing is shared between requests."""
 
-    def connection(self, account_id: uuid.UUID, conn_id: uuid.UUID) -> Connection | None:
-        """A copy of the cached row of this request's own (detached: nothing is shared
-        between requests), or None."""
-        values = self._connections.get((account_id, conn_id))
+        async def load() -> dict[str, Any] | None:
+            async with sessions() as session:
+                conn = await ConnectionRepository(session).get_for_account(account_id, conn_id)
+                return None if conn is None else {k: getattr(conn, k) for k in _COLUMNS}
+
+        values = await self._connections.get_or_load((account_id, conn_id), load)
         if values is None:
             return None
         conn = Connection(**_copy(values))
         make_transient_to_detached(conn)
         return conn
-
-    def put_connection(self, conn: Connection, stamp: int) -> None:
-        values = _copy({k: getattr(conn, k) for k in _CONNECTION_COLUMNS})
-        self._connections.put((conn.account_id, conn.id), values, stamp)
 
 
 def _copy(values: dict[str, Any]) -> dict[str, Any]:

@@ -73,25 +73,29 @@ async def authenticate_request(
     wait on a second connection while holding a first. ``last_used_at`` is written (and
     committed) only when it is older than a minute."""
     digest = hash_key(plain_key)
-    cached = cache.get(digest) if cache is not None else None
-    if cached is not None and _fresh(cached.last_used_at, now):
-        return cached
-    stamp = cache.stamp() if cache is not None else 0
+    if cache is None:
+        return await _read_key(sessions, digest, now)
+    return await cache.get_or_load(
+        digest,
+        lambda: _read_key(sessions, digest, now),
+        usable=lambda key: _fresh(key.last_used_at, now),
+    )
+
+
+async def _read_key(
+    sessions: Callable[[], AsyncSession], digest: str, now: datetime
+) -> CachedKey | None:
     async with sessions() as session:
         repo = ApiKeyRepository(session)
         key = await repo.get_active_by_hash(digest)
         if key is None:
             return None
-        found = CachedKey.of(key)
-        if not _fresh(key.last_used_at, now):
-            # Conditional: of concurrent requests on a stale key one writes, the others
-            # match 0 rows.
-            await repo.touch(key.id, now, now - LAST_USED_RESOLUTION)
-            await session.commit()
-            found = CachedKey(key.id, key.account_id, now)
-    if cache is not None:
-        cache.put(digest, found, stamp)
-    return found
+        if _fresh(key.last_used_at, now):
+            return CachedKey.of(key)
+        # Conditional: of concurrent requests on a stale key one writes, the others match 0 rows.
+        await repo.touch(key.id, now, now - LAST_USED_RESOLUTION)
+        await session.commit()
+        return CachedKey(key.id, key.account_id, now)
 
 
 async def create(session: AsyncSession, account_id: uuid.UUID, name: str) -> tuple[ApiKey, str]:

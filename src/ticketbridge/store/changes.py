@@ -11,9 +11,10 @@ process (a CLI command, another replica) at the latest after the entry's TTL.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -56,6 +57,7 @@ class TableCache(Generic[K, V]):
         self.max_entries = max_entries
         self.clock = clock
         self._entries: OrderedDict[K, tuple[V, int, float]] = OrderedDict()
+        self._flights: dict[K, tuple[int, asyncio.Future[V | None]]] = {}
 
     def stamp(self) -> int:
         return version(self.tables)
@@ -80,3 +82,39 @@ class TableCache(Generic[K, V]):
 
     def clear(self) -> None:
         self._entries.clear()
+
+    async def get_or_load(
+        self,
+        key: K,
+        load: Callable[[], Awaitable[V | None]],
+        *,
+        usable: Callable[[V], bool] = lambda _: True,
+    ) -> V | None:
+        """The cached value, or ``load()``'s (cached unless None). Concurrent misses of one
+        key share one load (a burst after the TTL costs one query, not one per request),
+        but only while the tables have not changed since that load began: a request that
+        starts after a change never gets a value read before it."""
+        value = self.get(key)
+        if value is not None and usable(value):
+            return value
+        stamp = self.stamp()
+        flight = self._flights.get(key)
+        if flight is None or flight[0] != stamp:
+            task = asyncio.ensure_future(self._load(key, load, stamp))
+            flight = self._flights[key] = (stamp, task)
+            task.add_done_callback(lambda done: self._land(key, done))
+        # Shielded: one caller giving up (a client gone) does not cancel the others' load.
+        return await asyncio.shield(flight[1])
+
+    async def _load(self, key: K, load: Callable[[], Awaitable[V | None]], stamp: int) -> V | None:
+        value = await load()
+        if value is not None:
+            self.put(key, value, stamp)
+        return value
+
+    def _land(self, key: K, done: asyncio.Future[V | None]) -> None:
+        flight = self._flights.get(key)
+        if flight is not None and flight[1] is done:
+            del self._flights[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: an error reaches the callers, not the loop's log

@@ -39,7 +39,7 @@ class InlineReadConnection(aiosqlite.Connection):
             if not self._running or not self._connection:
                 raise ValueError("Connection closed")
             return fn(*args, **kwargs)
-        return await super()._execute(fn, *args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def _is_read(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
