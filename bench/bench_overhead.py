@@ -554,6 +554,7 @@ async def main() -> None:
     )
     parser.add_argument("--inprocess", action="store_true", help="sequential rows, in-process")
     parser.add_argument("--keep", help="an empty folder to keep the databases and logs in")
+    parser.add_argument("--markdown", action="store_true", help="also a table on stderr")
     args = parser.parse_args()
     results: dict[str, Any] = {
         "benchmark": "request_overhead",
@@ -569,6 +570,36 @@ async def main() -> None:
         else:
             results["loopback"] = await loopback(args, where)
     print(json.dumps(results, indent=2))
+    if args.markdown:
+        print(markdown(results["loopback" if not args.inprocess else "inprocess"]), file=sys.stderr)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The sequential rows and the load as a Markdown table (p50 / p99 ms; server CPU)."""
+    rows = result["sequential"]
+    names = [k for k in next(iter(rows.values())) if isinstance(rows[next(iter(rows))][k], dict)]
+    stacks = [
+        n for n in names if n not in ("direct", "overhead_p50_ms", "server_cpu_ms_per_request")
+    ]
+    head = (
+        "| row | "
+        + " | ".join(f"{s} p50 / p99" for s in stacks)
+        + " | direct p50 | overhead p50 | server CPU ms/request |"
+    )
+    lines = [head, "|" + "---|" * (len(stacks) + 4)]
+    for name, row in rows.items():
+        cells = [f"{row[s]['p50']} / {row[s]['p99']}" for s in stacks]
+        direct = row.get("direct", {}).get("p50", "")
+        over = " / ".join(str(row.get("overhead_p50_ms", {}).get(s, "")) for s in stacks)
+        cpu = " / ".join(str(row.get("server_cpu_ms_per_request", {}).get(s, "")) for s in stacks)
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {direct} | {over} | {cpu} |")
+    for stack, load in result.get("load", {}).items():
+        lines.append(
+            f"| load ({stack}) | {load['requests_per_sec']} req/s, p50 {load['ms']['p50']}, "
+            f"p99 {load['ms']['p99']}, errors {sum(load['errors'].values())} | | | | "
+            f"{load['server_cpu_ms_per_request']} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
