@@ -28,7 +28,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from ticketbridge.logging import get_logger
 from ticketbridge.store import changes
-from ticketbridge.store.sqlite_inline import WriterGate, connector, enable_inline_reads
+from ticketbridge.store.sqlite_inline import connector, enable_inline_reads
 from ticketbridge.store.urls import async_url
 
 log = get_logger(__name__)
@@ -37,7 +37,6 @@ log = get_logger(__name__)
 # (503 with Retry-After) instead of queueing behind others for the driver's default 30 s.
 POOL_SIZE = 10
 POOL_TIMEOUT_SECS = 5.0
-BUSY_TIMEOUT_SECS = 10.0
 _WROTE = "ticketbridge.wrote"
 _TABLES = "ticketbridge.tables"
 
@@ -50,7 +49,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
         enable_inline_reads(dbapi_conn)  # a read can no longer wait for a writer
     cur.execute("PRAGMA foreign_keys=ON")
     # Writers queue instead of failing with "database is locked" while the runner works.
-    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECS * 1000)}")
+    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
@@ -123,10 +122,8 @@ def create_engine(
         if u.database and u.database != ":memory:":
             pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout}
         if inline_reads and u.database and u.database != ":memory:":
-            # Reads run in the event loop's thread, writers queue in the process
-            # (store/sqlite_inline.py).
-            gate = WriterGate(BUSY_TIMEOUT_SECS)
-            pool["async_creator"] = connector(u.database, gate, timeout=30)
+            # Reads run in the event loop's thread (store/sqlite_inline.py).
+            pool["async_creator"] = connector(u.database, timeout=30)
         engine = create_async_engine(aurl, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         _skip_idle_transaction_ends(engine)

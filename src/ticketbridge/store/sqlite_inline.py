@@ -21,7 +21,6 @@ and the loop never use the ``sqlite3`` connection at the same time; it is opened
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable
 from functools import partial
@@ -30,69 +29,17 @@ from typing import Any
 import aiosqlite
 
 _READS = frozenset({"cursor", "fetchone", "fetchmany", "fetchall", "close"})
-# Statements that take SQLite's write lock (a transaction's first write), and the calls that
-# end a transaction (or the connection).
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "SAVEPOINT", "CREATE", "DROP")
-_ENDS = frozenset({"commit", "rollback", "close"})
-
-
-class WriterGate:
-    """SQLite has one writer at a time. Its busy handler makes a waiting writer sleep and
-    retry on a growing back-off (up to 100 ms a try), so under concurrent creates a write
-    often waited far longer than the holder needed. Writers of this process queue here
-    instead, in order, and go the moment the holder commits or rolls back; the busy handler
-    remains for writers of other processes. A wait longer than ``timeout`` fails like the
-    busy timeout would ("database is locked")."""
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self._lock = asyncio.Lock()
-        self.holder: InlineReadConnection | None = None
-
-    async def acquire(self, conn: InlineReadConnection) -> None:
-        try:
-            await asyncio.wait_for(self._lock.acquire(), self.timeout)
-        except TimeoutError:
-            raise sqlite3.OperationalError("database is locked") from None
-        self.holder = conn
-
-    def release(self, conn: InlineReadConnection) -> None:
-        if self.holder is conn:
-            self.holder = None
-            self._lock.release()
 
 
 class InlineReadConnection(aiosqlite.Connection):
     inline_reads = False  # set once the connection is known to be in WAL mode
-    gate: WriterGate | None = None
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.inline_reads and _is_read(fn, args):
             if not self._running or not self._connection:
                 raise ValueError("Connection closed")
             return fn(*args, **kwargs)
-        gate = self.gate
-        if gate is None:
-            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
-        name = getattr(fn, "__name__", "")
-        if gate.holder is not self and name in ("execute", "executemany") and _writes(args):
-            await gate.acquire(self)
-        try:
-            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
-        finally:
-            if gate.holder is self and (name in _ENDS or not self._in_transaction()):
-                gate.release(self)
-
-    def stop(self) -> asyncio.Future[Any] | None:
-        # Also the way SQLAlchemy terminates a connection it gives up on (a cancelled task):
-        # a writer that never commits must not keep the others waiting.
-        if self.gate is not None:
-            self.gate.release(self)
-        return super().stop()
-
-    def _in_transaction(self) -> bool:
-        conn = self._connection
-        return conn is not None and conn.in_transaction
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def _is_read(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
@@ -109,21 +56,14 @@ def _select(sql: str) -> bool:
     return sql.lstrip()[:6].upper() == "SELECT"
 
 
-def _writes(args: tuple[Any, ...]) -> bool:
-    return bool(args) and isinstance(args[0], str) and args[0].lstrip().upper().startswith(_WRITES)
-
-
-def connector(
-    database: str, gate: WriterGate | None = None, **kwargs: Any
-) -> Callable[[], InlineReadConnection]:
+def connector(database: str, **kwargs: Any) -> Callable[[], InlineReadConnection]:
     """An ``async_creator`` for ``create_async_engine``: what ``aiosqlite.connect`` does,
-    with this connection class; ``gate`` is shared by the engine's connections."""
+    with this connection class."""
 
     def create() -> InlineReadConnection:
         conn = InlineReadConnection(
             partial(sqlite3.connect, database, check_same_thread=False, **kwargs), 64
         )
-        conn.gate = gate
         conn._thread.daemon = True  # as SQLAlchemy's dialect does: never blocks exit
         return conn
 
