@@ -54,9 +54,6 @@ class Settings(BaseSettings):
     # that cannot get a connection within the timeout answers 503 with Retry-After.
     db_pool_size: int = Field(default=10, ge=1)
     db_pool_timeout_secs: float = Field(default=5.0, gt=0)
-    # SQLite in WAL mode: reads run in the event loop's thread instead of aiosqlite's
-    # (store/sqlite_inline.py); false sends every call through the thread.
-    sqlite_inline_reads: bool = True
     # SIGTERM: how long in-flight requests and jobs may finish before they are cut (jobs are
     # then released for the next process to resume).
     shutdown_grace_secs: float = Field(default=30.0, ge=0)

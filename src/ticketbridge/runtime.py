@@ -57,7 +57,6 @@ async def open_runtime(
         settings.resolved_database_url,
         pool_size=settings.db_pool_size,
         pool_timeout=settings.db_pool_timeout_secs,
-        inline_reads=settings.sqlite_inline_reads,
     )
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     url_policy = UrlPolicy(allow_private=settings.allow_private_vendor_urls)

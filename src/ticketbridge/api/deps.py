@@ -84,8 +84,8 @@ SchedulerDep = Annotated[SyncScheduler, Depends(get_sync_scheduler)]
 PassthroughDep = Annotated[PassthroughResources, Depends(get_passthrough)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.sessionmaker() as session:
+async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    async with services.runtime.sessionmaker() as session:
         try:
             yield session
             if has_writes(session):

@@ -28,7 +28,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from ticketbridge.logging import get_logger
 from ticketbridge.store import changes
-from ticketbridge.store.sqlite_inline import connector, enable_inline_reads
+from ticketbridge.store.sqlite_driver import TrackedConnection, connector
 from ticketbridge.store.urls import async_url
 
 log = get_logger(__name__)
@@ -44,9 +44,6 @@ _TABLES = "ticketbridge.tables"
 def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    mode = cur.fetchone()
-    if mode and str(mode[0]).lower() == "wal":
-        enable_inline_reads(dbapi_conn)  # a read can no longer wait for a writer
     cur.execute("PRAGMA foreign_keys=ON")
     # Writers queue instead of failing with "database is locked" while the runner works.
     cur.execute("PRAGMA busy_timeout=10000")
@@ -55,12 +52,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
 
 
 def _skip_idle_transaction_ends(engine: AsyncEngine) -> None:
-    """Commit and rollback only where SQLite has a transaction open.
-
-    SQLite starts a transaction at the first write (the driver's default), so a unit of work
-    that only read has none, and its commit, rollback and the pool's rollback on return are
-    no-ops in SQLite, yet each is a round trip to aiosqlite's thread. Skipping them is
-    exact: the answer to "is a transaction open" comes from SQLite itself."""
+    """Commit and rollback only where SQLite has a transaction open (store/sqlite_driver.py):
+    the answer comes from SQLite itself, and is "yes" while a call is pending in the thread."""
     dialect = engine.sync_engine.dialect
     do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
 
@@ -77,11 +70,15 @@ def _skip_idle_transaction_ends(engine: AsyncEngine) -> None:
 
 
 def _in_transaction(dbapi_connection: Any) -> bool:
-    # pool fairy -> SQLAlchemy's aiosqlite adapter -> aiosqlite.Connection; anything else
-    # (an unexpected driver) is answered "yes", which only costs the round trip.
+    # pool fairy -> SQLAlchemy's aiosqlite adapter -> our aiosqlite connection, which also
+    # knows whether a call is still pending in its thread (a cancelled INSERT may open a
+    # transaction after this check; then the rollback must be queued behind it). Anything
+    # else is answered "yes", which only costs the round trip.
     conn = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
-    state = getattr(getattr(conn, "_connection", None), "in_transaction", True)
-    return state is not False
+    inner = getattr(conn, "_connection", None)
+    if isinstance(inner, TrackedConnection):
+        return inner.in_transaction_now()
+    return True
 
 
 def prepare_sqlite_file(url: str) -> None:
@@ -108,11 +105,7 @@ def prepare_sqlite_file(url: str) -> None:
 
 
 def create_engine(
-    url: str,
-    *,
-    pool_size: int = POOL_SIZE,
-    pool_timeout: float = POOL_TIMEOUT_SECS,
-    inline_reads: bool = True,
+    url: str, *, pool_size: int = POOL_SIZE, pool_timeout: float = POOL_TIMEOUT_SECS
 ) -> AsyncEngine:
     aurl = async_url(url)
     u = make_url(aurl)
@@ -121,8 +114,8 @@ def create_engine(
         pool: dict[str, Any] = {}
         if u.database and u.database != ":memory:":
             pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout}
-        if inline_reads and u.database and u.database != ":memory:":
-            # Reads run in the event loop's thread (store/sqlite_inline.py).
+        if u.database and u.database != ":memory:":
+            # Connections that say whether a transaction is open (store/sqlite_driver.py).
             pool["async_creator"] = connector(u.database, timeout=30)
         engine = create_async_engine(aurl, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
