@@ -37,6 +37,7 @@ from ticketbridge.jobs.registry import Handlers
 from ticketbridge.jobs.runner import JobRunner
 from ticketbridge.logging import configure_logging, get_logger
 from ticketbridge.passthrough.service import PassthroughResources
+from ticketbridge.provisioning.cache import TenancyCache
 from ticketbridge.runtime import Runtime, open_runtime
 from ticketbridge.sync.scheduler import SyncScheduler, runs_periodically
 
@@ -137,6 +138,7 @@ def create_app(
                 job_runner=job_runner,
                 sync_scheduler=scheduler,
                 passthrough=passthrough,
+                tenancy=TenancyCache(settings.auth_cache_ttl_secs),
             )
             try:
                 yield

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     job_concurrency: int = Field(default=32, ge=1)
     bulk_max_tickets: int = Field(default=50, ge=1, le=1000)
     passthrough_cache_ttl_secs: float = 0.0
+    # Known API keys and connections are cached per process this long (0: off); changes
+    # made through this process apply at once, others within the TTL (docs/operations.md).
+    auth_cache_ttl_secs: float = Field(default=5.0, ge=0)
     # Database pool per process (PostgreSQL: pool + as many overflow connections); a request
     # that cannot get a connection within the timeout answers 503 with Retry-After.
     db_pool_size: int = Field(default=10, ge=1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from ticketbridge.logging import get_logger
 
 log = get_logger(__name__)
 
+PLAIN_CACHE_SIZE = 1024
 SECRET_KEY_ENV = "TICKETBRIDGE_SECRET_KEY"
 OLD_SECRET_KEYS_ENV = "TICKETBRIDGE_OLD_SECRET_KEYS"
 KEY_FILE = "secret.key"
@@ -63,15 +65,24 @@ class SecretBox:
         self.ring = ring = key
         self._fernet = MultiFernet([Fernet(k) for k in ring.all])
         self._primary = Fernet(ring.primary)
+        # token -> its JSON text: every vendor call decrypts its connection's credentials, and
+        # a token is immutable (a new value or key is a new token), so this cannot go stale.
+        self._plain: OrderedDict[str, bytes] = OrderedDict()
 
     def encrypt_json(self, value: Any) -> str:
         return self._fernet.encrypt(json.dumps(value).encode()).decode()
 
     def decrypt_json(self, token: str) -> Any:
-        try:
-            return json.loads(self._fernet.decrypt(token.encode()))
-        except InvalidToken:  # wrong key: say which setting, echo nothing secret
-            raise CredentialsUnreadable(UNREADABLE) from None
+        plain = self._plain.get(token)
+        if plain is None:
+            try:
+                plain = self._fernet.decrypt(token.encode())
+            except InvalidToken:  # wrong key: say which setting, echo nothing secret
+                raise CredentialsUnreadable(UNREADABLE) from None
+            self._plain[token] = plain
+            if len(self._plain) > PLAIN_CACHE_SIZE:
+                self._plain.popitem(last=False)
+        return json.loads(plain)  # a fresh object per call: callers may change theirs
 
     def can_decrypt(self, token: str) -> bool:
         try:

@@ -92,6 +92,9 @@ _LIBRARY_FLOOR = {
     "aiosqlite": logging.WARNING,
     "sqlalchemy": logging.WARNING,
     "httpcore": logging.INFO,
+    # One INFO line per vendor request ("HTTP Request: ...") costs CPU on every passthrough
+    # call and create; vendor calls are counted in /metrics instead.
+    "httpx": logging.WARNING,
     "hpack": logging.INFO,
     "asyncio": logging.INFO,
     "watchfiles": logging.INFO,

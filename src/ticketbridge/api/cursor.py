@@ -85,7 +85,7 @@ class ListParams:
     seek: Seek
 
 
-def list_params(
+async def list_params(
     limit: Annotated[int | None, Query(ge=1, le=1000, description="Default 100")] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     enable_cursor: Annotated[
@@ -101,7 +101,7 @@ def list_params(
     return ListParams(limit, offset, enable_cursor or cursor is not None, seek)
 
 
-def _project_filter(
+async def _project_filter(
     project_id: Annotated[uuid.UUID | None, Query(description="Only this project")] = None,
     project_id_camel: Annotated[
         uuid.UUID | None, Query(alias="projectId", description="Same as project_id")

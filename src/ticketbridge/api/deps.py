@@ -3,29 +3,40 @@ returns and before the response is sent (``scope="function"``), so a 200 means c
 
 The process's long-lived parts (runtime, job runner, sync scheduler, passthrough caches) are
 one typed :class:`Services`, built by app.py's lifespan; routes reach them only through the
-``*Dep`` aliases below, which are the one place that reads ``app.state``."""
+``*Dep`` aliases below, which are the one place that reads ``app.state``.
+
+Every dependency is ``async def``: FastAPI runs a plain ``def`` one in a worker thread, a
+round trip through the thread pool per dependency and request. The API key and the
+connection come from the process cache (``provisioning/cache.py``) when it has them."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.errors import Conflict, ServiceUnavailable, Unauthorized, Unprocessable
+from ticketbridge.errors import (
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+    Unprocessable,
+)
 from ticketbridge.idempotency.service import HEADER, Slot, hash_request, idempotent
 from ticketbridge.jobs.runner import JobRunner
 from ticketbridge.passthrough.service import PassthroughResources
 from ticketbridge.provisioning import keys as api_keys
-from ticketbridge.provisioning import service as provisioning
+from ticketbridge.provisioning.cache import TenancyCache
 from ticketbridge.provisioning.firstrun import SetupToken
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import Connection
+from ticketbridge.store.session import has_writes
 from ticketbridge.sync.scheduler import SyncScheduler
 
 
@@ -39,6 +50,8 @@ class Services:
     job_runner: JobRunner
     sync_scheduler: SyncScheduler
     passthrough: PassthroughResources
+    # API key -> account, and connections (provisioning/cache.py).
+    tenancy: TenancyCache = field(default_factory=TenancyCache)
 
 
 async def get_services(request: Request) -> Services:
@@ -50,19 +63,19 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_runtime(services: ServicesDep) -> Runtime:
+async def get_runtime(services: ServicesDep) -> Runtime:
     return services.runtime
 
 
-def get_job_runner(services: ServicesDep) -> JobRunner:
+async def get_job_runner(services: ServicesDep) -> JobRunner:
     return services.job_runner
 
 
-def get_sync_scheduler(services: ServicesDep) -> SyncScheduler:
+async def get_sync_scheduler(services: ServicesDep) -> SyncScheduler:
     return services.sync_scheduler
 
 
-def get_passthrough(services: ServicesDep) -> PassthroughResources:
+async def get_passthrough(services: ServicesDep) -> PassthroughResources:
     return services.passthrough
 
 
@@ -72,11 +85,14 @@ SchedulerDep = Annotated[SyncScheduler, Depends(get_sync_scheduler)]
 PassthroughDep = Annotated[PassthroughResources, Depends(get_passthrough)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.sessionmaker() as session:
+async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    async with services.runtime.sessionmaker() as session:
         try:
             yield session
-            await session.commit()
+            if has_writes(session):
+                await session.commit()
+            # A read-only unit of work is not committed: closing the session ends its
+            # transaction, one database round trip fewer than a commit.
         except PoolTimeout:
             await session.rollback()
             # Every pooled connection stayed busy for the pool timeout: fail fast, retry soon.
@@ -90,14 +106,17 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_account_id(
-    runtime: RuntimeDep,
+    services: ServicesDep,
     x_api_key: Annotated[
         str | None, Header(alias="X-API-KEY", description="Account API key")
     ] = None,
 ) -> uuid.UUID:
     if not x_api_key:
         raise Unauthorized("missing X-API-KEY header")
-    key = await api_keys.authenticate_request(runtime.sessionmaker, x_api_key, runtime.clock())
+    runtime = services.runtime
+    key = await api_keys.authenticate_request(
+        runtime.sessionmaker, x_api_key, runtime.clock(), services.tenancy.keys
+    )
     if key is None:  # unknown and revoked keys alike
         raise Unauthorized("invalid API key")
     return key.account_id
@@ -114,7 +133,7 @@ def parse_uuid(value: str, field: str, location: str = "header") -> uuid.UUID:
 
 
 async def get_connection(
-    session: SessionDep,
+    services: ServicesDep,
     account_id: AccountDep,
     x_connection_id: Annotated[
         str | None, Header(alias="X-CONNECTION-ID", description="Connection of this account")
@@ -125,7 +144,11 @@ async def get_connection(
             "missing X-CONNECTION-ID header", field="X-CONNECTION-ID", location="header"
         )
     conn_id = parse_uuid(x_connection_id, "X-CONNECTION-ID")
-    conn = await provisioning.get_connection(session, account_id, conn_id)
+    # Read in a short session of its own on a cache miss (like the key), so this dependency
+    # needs no unit of work: a route that reads nothing else opens none.
+    conn = await services.tenancy.connection(services.runtime.sessionmaker, account_id, conn_id)
+    if conn is None:  # unknown and foreign ids alike
+        raise NotFound("connection not found")
     if not conn.is_active:
         raise Conflict("connection is disabled; re-enable it with PATCH is_active=true")
     return conn
@@ -182,7 +205,7 @@ async def get_idempotent_write(
 IdempotentWriteDep = Annotated[IdempotentWrite, Depends(get_idempotent_write)]
 
 
-def get_setup_token(request: Request) -> SetupToken | None:
+async def get_setup_token(request: Request) -> SetupToken | None:
     """The first-run token ``serve`` printed (cli.py sets it before start), if any."""
     token: SetupToken | None = getattr(request.app.state, "setup_token", None)
     return token

@@ -27,7 +27,7 @@ class OffsetParams(BaseModel):
     offset: int
 
 
-def offset_params(
+async def offset_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> OffsetParams:

@@ -10,24 +10,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from ticketbridge.api.deps import ConnectionDep, PassthroughDep, RuntimeDep, SessionDep
+from ticketbridge.api.deps import ConnectionDep, PassthroughDep, RuntimeDep
 from ticketbridge.api.pagination import OffsetDep, Page
 from ticketbridge.passthrough.cursor import MAX_CURSOR_LENGTH
 from ticketbridge.passthrough.schemas import IssueTypeItem, ProjectItem, SearchPage, UserItem
 from ticketbridge.passthrough.service import PassthroughService, open_service, parse_fields
-from ticketbridge.store.session import release_connection
 
 router = APIRouter(prefix="/v1/itsm/passthrough", tags=["passthrough"])
 
 
 async def get_service(
-    runtime: RuntimeDep, resources: PassthroughDep, session: SessionDep, conn: ConnectionDep
+    runtime: RuntimeDep, resources: PassthroughDep, conn: ConnectionDep
 ) -> PassthroughService:
-    service = open_service(runtime, resources, conn)
-    # Nothing is written here: end the read transaction now so that the database connection
-    # goes back to the pool instead of waiting out the vendor call with us.
-    await release_connection(session)
-    return service
+    # No unit of work: the connection comes from the cache or a short session of its own,
+    # so no database connection waits out the vendor call with us.
+    return open_service(runtime, resources, conn)
 
 
 ServiceDep = Annotated[PassthroughService, Depends(get_service)]

@@ -1,7 +1,8 @@
 """The one list of the API's routers: every route the service answers is mounted here.
 
 Order matters where prefixes overlap (``/v1/itsm/tickets``: single writes, reads, then bulk),
-so add a router at the place its paths need, not just at the end.
+so add a router at the place its paths need, not just at the end. Routes are matched in this
+order, one by one, on every request: the data routes come first (provisioning is rare).
 """
 
 from __future__ import annotations
@@ -25,16 +26,16 @@ from ticketbridge.api import (
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
-    provisioning.router,
-    api_keys.router,
-    passthrough.router,
     ticket_writes.router,
     tickets.router,
+    passthrough.router,
     catalog.router,
     groups.router,
     sync.router,
     jobs.router,
     bulk.router,
+    provisioning.router,
+    api_keys.router,
     setup.router,  # first run: /v1/setup, /v1/demo
 )
 

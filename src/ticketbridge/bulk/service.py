@@ -39,6 +39,7 @@ from ticketbridge.jobs.service import create_job
 from ticketbridge.logging import get_logger
 from ticketbridge.store.models import Connection, Job
 from ticketbridge.store.session import release_connection
+from ticketbridge.tickets.identifiers import mark_unjournaled
 from ticketbridge.tickets.service import resolve_update
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ async def create_sync(
 
     Chunks of 50 go to Jira concurrently, bounded by the connection's vendor limiter."""
     check_size(runtime, len(tickets), "tickets")
+    async with runtime.session() as own:  # committed before any vendor call
+        await mark_unjournaled(own, conn)
     connector = CachingConnector(for_connection(conn, runtime))
     identifiers = assign_identifiers(tickets)
     items = await prepare(session, connector, conn, tickets, identifiers, range(len(tickets)))
@@ -89,6 +92,7 @@ async def enqueue_create(
     session: AsyncSession, runtime: Runtime, conn: Connection, tickets: Sequence[Any]
 ) -> Job:
     check_size(runtime, len(tickets), "tickets")
+    await mark_unjournaled(session, conn)  # committed with the job row, before it can run
     # Identifiers are fixed now: every attempt of the job derives the same markers from them.
     identifiers = assign_identifiers(tickets)
     payload = {"tickets": list(tickets), "identifiers": identifiers}

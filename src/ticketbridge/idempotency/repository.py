@@ -8,11 +8,17 @@ from typing import Any
 
 from sqlalchemy import CursorResult, delete, select, update
 
+from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import IdempotencyKey
 from ticketbridge.store.repository import RepositoryBase
+from ticketbridge.store.upsert import insert_ignore
+
+_UNIQUE = ("account_id", "connection_id", "route", "key")
 
 IN_PROGRESS = "IN_PROGRESS"
 DONE = "DONE"
+# A reservation whose work may have reached the vendor without being recorded.
+UNSETTLED = "UNSETTLED"
 
 
 class IdempotencyRepository(RepositoryBase[IdempotencyKey]):
@@ -41,11 +47,62 @@ class IdempotencyRepository(RepositoryBase[IdempotencyKey]):
             )
         )
 
-    async def remove(self, row_id: uuid.UUID, *, only_in_progress: bool = False) -> None:
+    async def remove(
+        self,
+        row_id: uuid.UUID,
+        *,
+        only_in_progress: bool = False,
+        expires_before: datetime | None = None,
+    ) -> None:
         stmt = delete(IdempotencyKey).where(IdempotencyKey.id == row_id)
         if only_in_progress:
             stmt = stmt.where(IdempotencyKey.status == IN_PROGRESS)
+        if expires_before is not None:
+            stmt = stmt.where(IdempotencyKey.expires_at <= expires_before)
         await self.session.execute(stmt)
+
+    async def take_over(self, row: IdempotencyKey, expires_at: datetime) -> bool:
+        """Claim ``row`` as it was read (compare-and-set: of two takers, one wins)."""
+        result = await self.session.execute(
+            update(IdempotencyKey)
+            .where(
+                IdempotencyKey.id == row.id,
+                IdempotencyKey.status == row.status,
+                IdempotencyKey.expires_at == row.expires_at,
+            )
+            .values(status=IN_PROGRESS, expires_at=expires_at)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+    async def mark_unsettled(self, row_id: uuid.UUID, expires_at: datetime) -> None:
+        await self.session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.id == row_id, IdempotencyKey.status == IN_PROGRESS)
+            .values(status=UNSETTLED, expires_at=expires_at)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def insert_ignore(self, row: IdempotencyKey) -> None:
+        """Insert ``row`` unless its (account, connection, route, key) exists."""
+        values = {c.key: getattr(row, c.key) for c in IdempotencyKey.__table__.columns}
+        if values.get("id") is None:
+            values["id"] = uuid7()
+        table = IdempotencyKey.__table__
+        await insert_ignore(self.session, table, [values], conflict=_UNIQUE)  # type: ignore[arg-type]
+
+    async def exists(
+        self, account_id: uuid.UUID, connection_id: uuid.UUID, route: str, key: str
+    ) -> bool:
+        found = await self.session.scalar(
+            select(IdempotencyKey.id).where(
+                IdempotencyKey.account_id == account_id,
+                IdempotencyKey.connection_id == connection_id,
+                IdempotencyKey.route == route,
+                IdempotencyKey.key == key,
+            )
+        )
+        return found is not None
 
     async def purge_expired(
         self, account_id: uuid.UUID, connection_id: uuid.UUID, route: str, now: datetime

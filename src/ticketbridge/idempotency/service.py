@@ -21,10 +21,15 @@ How it holds up under concurrency and failures:
 * A request that fails with an error of ours (4xx, vendor errors) releases the key, so the
   client may retry; an unexpected crash keeps the claim until its lease (``CLAIM_LEASE``)
   expires, so a retry cannot race a write that may have happened.
-* Expired rows of a route are purged whenever that route claims a key.
+* Expired rows of a route are purged when that route claims a key, at most once a minute per
+  connection and process (an expired row met by a claim is replaced on the spot).
 
 :func:`reserve` uses the same mechanism for a value that must be unique while a request is
-running (a ticket identifier): the row is deleted with the caller's commit.
+running (a ticket identifier): the row is deleted with the caller's commit, or at once when
+the work failed before anything left the process (``slot.sent`` unset, or the vendor refused
+it). A row whose work may have reached the vendor without being recorded (``slot.sent`` and
+a failure, or a crash: its lease runs out) is kept as ``UNSETTLED``, and the next reservation
+of the value takes it over with ``slot.unsettled`` set, so that its holder checks the vendor.
 """
 
 from __future__ import annotations
@@ -36,15 +41,20 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.errors import Conflict, TicketbridgeError, Unprocessable
-from ticketbridge.idempotency.repository import DONE, IN_PROGRESS, IdempotencyRepository
+from ticketbridge.errors import Conflict, TicketbridgeError, Unprocessable, VendorRejected
+from ticketbridge.idempotency.repository import (
+    DONE,
+    IN_PROGRESS,
+    UNSETTLED,
+    IdempotencyRepository,
+)
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import IdempotencyKey
 from ticketbridge.store.session import release_connection
@@ -56,9 +66,15 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 REPLAY_TTL = timedelta(hours=24)
 CLAIM_LEASE = timedelta(minutes=5)
+# How long an UNSETTLED reservation is kept: far beyond any client's retries. Past it the
+# value no longer triggers a vendor check by itself.
+UNSETTLED_TTL = timedelta(days=3650)
 WAIT_SECS = 10.0
 _POLL_FIRST, _POLL_MAX = 0.02, 0.5
 _MAX_VANISHED = 3
+PURGE_EVERY_SECS = 60.0
+# (account, connection, route) -> loop time of its last purge, in this process.
+_purged: dict[tuple[uuid.UUID, uuid.UUID, str], float] = {}
 
 
 @dataclass(frozen=True)
@@ -68,15 +84,26 @@ class Replay:
 
 
 class Slot:
-    """One claimed (or replayed) key. ``replay`` is set when the work was already done."""
+    """One claimed (or replayed) key. ``replay`` is set when the work was already done.
+
+    Reservations only: ``unsettled`` says an earlier holder's work may have reached the
+    vendor without being recorded; the holder sets ``sent`` right before its own vendor
+    write, after which a failure keeps the row (UNSETTLED) instead of releasing it."""
 
     def __init__(
-        self, session: AsyncSession, row_id: uuid.UUID | None, replay: Replay | None = None
+        self,
+        session: AsyncSession,
+        row_id: uuid.UUID | None,
+        replay: Replay | None = None,
+        *,
+        unsettled: bool = False,
     ) -> None:
         self.session = session
         self.row_id = row_id
         self.replay = replay
         self.settled = row_id is None
+        self.unsettled = unsettled
+        self.sent = False
 
     async def complete(self, status_code: int, body: Any) -> None:
         """Record the response to replay (in the caller's session: commits with its work)."""
@@ -135,6 +162,7 @@ async def idempotent(
         wait_secs,
         in_progress=f"a request with this {HEADER} is in progress; retry later",
         mismatch=f"this {HEADER} was used with a different request body; use a new key",
+        reservation=False,
     )
     async with _settle(runtime, session, slot):
         yield slot
@@ -157,7 +185,14 @@ async def reserve(
     caller's commit, or at once on an error."""
     scope = _Scope(account_id, connection_id, route, value)
     slot = await _claim(
-        runtime, session, scope, "reservation", wait_secs, in_progress=in_progress, mismatch=""
+        runtime,
+        session,
+        scope,
+        "reservation",
+        wait_secs,
+        in_progress=in_progress,
+        mismatch="",
+        reservation=True,
     )
     async with _settle(runtime, session, slot):
         yield slot
@@ -180,7 +215,10 @@ async def _settle(runtime: Runtime, session: AsyncSession, slot: Slot) -> AsyncI
         yield
     except BaseException as exc:
         await session.rollback()
-        if isinstance(exc, TicketbridgeError):
+        if slot.sent or slot.unsettled:
+            # A vendor refusal (4xx) created nothing; anything else may have created it.
+            await _release(runtime, slot, keep=not isinstance(exc, VendorRejected))
+        elif isinstance(exc, TicketbridgeError):
             await _release(runtime, slot)
         raise
     if not slot.settled:
@@ -196,6 +234,7 @@ async def _claim(
     *,
     in_progress: str,
     mismatch: str,
+    reservation: bool,
 ) -> Slot:
     # The claim commits in its own session and may wait for another holder: the caller's
     # read phase (authentication, the connection) need not keep its connection meanwhile.
@@ -208,7 +247,10 @@ async def _claim(
         now = utcnow()
         async with runtime.sessionmaker() as own:
             repo = IdempotencyRepository(own)
-            await repo.purge_expired(scope.account_id, scope.connection_id, scope.route, now)
+            if not reservation and _purge_due(scope, loop.time()):
+                # Reservations are never purged: a leftover one is the evidence of work
+                # that may have reached the vendor.
+                await repo.purge_expired(scope.account_id, scope.connection_id, scope.route, now)
             row = IdempotencyKey(
                 account_id=scope.account_id,
                 connection_id=scope.connection_id,
@@ -229,6 +271,19 @@ async def _claim(
             existing = await repo.find(
                 scope.account_id, scope.connection_id, scope.route, scope.key
             )
+            expired = existing is not None and _aware(existing.expires_at) <= now
+            if existing is not None and reservation and (expired or existing.status == UNSETTLED):
+                # An earlier holder crashed (its lease ran out) or failed after its vendor
+                # write: take the row over; our caller checks the vendor first.
+                if await repo.take_over(existing, now + CLAIM_LEASE):
+                    await own.commit()
+                    return Slot(session, existing.id, unsettled=True)
+                continue
+            if existing is not None and expired:
+                # A stale key that the (throttled) purge has not removed yet: replace it.
+                await repo.remove(existing.id, expires_before=now)
+                await own.commit()
+                continue
         if existing is None:
             # The holder released the key between our insert and this read (try again at
             # once), unless the insert keeps failing on another constraint (don't spin).
@@ -247,8 +302,29 @@ async def _claim(
         delay = min(delay * 2, _POLL_MAX)
 
 
-async def _release(runtime: Runtime, slot: Slot) -> None:
+async def _release(runtime: Runtime, slot: Slot, *, keep: bool = False) -> None:
+    """Remove the claim, or (``keep``) mark it UNSETTLED for the next holder to check."""
     if slot.row_id is None:
         return
     async with runtime.session() as own:
-        await IdempotencyRepository(own).remove(slot.row_id, only_in_progress=True)
+        repo = IdempotencyRepository(own)
+        if keep:
+            await repo.mark_unsettled(slot.row_id, utcnow() + UNSETTLED_TTL)
+        else:
+            await repo.remove(slot.row_id, only_in_progress=True)
+
+
+def _purge_due(scope: _Scope, now: float) -> bool:
+    where = (scope.account_id, scope.connection_id, scope.route)
+    last = _purged.get(where)
+    if last is not None and now - last < PURGE_EVERY_SECS:
+        return False
+    if len(_purged) > 100_000:  # bounded: forgetting only means one more purge
+        _purged.clear()
+    _purged[where] = now
+    return True
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive UTC datetimes where the column type does not convert.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -2,14 +2,16 @@
 
 An account manages only its own keys: every lookup is scoped by account in SQL, so another
 account's key id is the same 404 as an unknown one. Revocation takes effect on the next
-request (authentication reads the row every time; nothing is cached). Rotation is immediate:
+request in the process that revoked the key, and within ``TICKETBRIDGE_AUTH_CACHE_TTL_SECS``
+in the others (``provisioning/cache.py``: known keys are cached per process). Rotation is immediate:
 a new key, the old one revoked in the same transaction (no overlap; for a zero-downtime switch
 create a second key, deploy it, then revoke the first). Through the API an account cannot
 revoke its last active key (409): it would lock itself out; the CLI (an operator) can.
 
-Authentication runs in a short session of its own (not the request's unit of work).
-``last_used_at`` is written at most once a minute per key, in that short transaction, so a
-request on a fresh key writes nothing and a slow request never holds a lock on its key row.
+Authentication reads the key in a short session of its own (not the request's unit of work),
+only when the process cache has no fresh entry for it. ``last_used_at`` is written at most
+once a minute per key, in such a short transaction, so a request on a fresh key writes
+nothing and a slow request never holds a lock on its key row.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.errors import Conflict, NotFound
+from ticketbridge.provisioning.cache import CachedKey
 from ticketbridge.provisioning.repository import ApiKeyRepository
+from ticketbridge.store.changes import TableCache
 from ticketbridge.store.models import ApiKey
 
 PREFIX = "tb_"
@@ -54,24 +58,44 @@ async def authenticate(session: AsyncSession, plain_key: str) -> ApiKey | None:
     return await ApiKeyRepository(session).get_active_by_hash(hash_key(plain_key))
 
 
+def _fresh(last_used_at: datetime | None, now: datetime) -> bool:
+    return last_used_at is not None and now - last_used_at < LAST_USED_RESOLUTION
+
+
 async def authenticate_request(
-    sessions: Callable[[], AsyncSession], plain_key: str, now: datetime
-) -> ApiKey | None:
-    """The active key ``plain_key``, read in a short session of its own: the request's session
-    is not holding a pool connection yet, so a burst of requests can never wait on a second
-    connection while holding a first. ``last_used_at`` is written (and committed) only when it
-    is older than a minute."""
+    sessions: Callable[[], AsyncSession],
+    plain_key: str,
+    now: datetime,
+    cache: TableCache[str, CachedKey] | None = None,
+) -> CachedKey | None:
+    """The active key ``plain_key``, from ``cache`` or read in a short session of its own: the
+    request's session is not holding a pool connection yet, so a burst of requests can never
+    wait on a second connection while holding a first. ``last_used_at`` is written (and
+    committed) only when it is older than a minute."""
+    digest = hash_key(plain_key)
+    if cache is None:
+        return await _read_key(sessions, digest, now)
+    return await cache.get_or_load(
+        digest,
+        lambda: _read_key(sessions, digest, now),
+        usable=lambda key: _fresh(key.last_used_at, now),
+    )
+
+
+async def _read_key(
+    sessions: Callable[[], AsyncSession], digest: str, now: datetime
+) -> CachedKey | None:
     async with sessions() as session:
         repo = ApiKeyRepository(session)
-        key = await repo.get_active_by_hash(hash_key(plain_key))
-        if key is None or (
-            key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION
-        ):
-            return key
+        key = await repo.get_active_by_hash(digest)
+        if key is None:
+            return None
+        if _fresh(key.last_used_at, now):
+            return CachedKey.of(key)
         # Conditional: of concurrent requests on a stale key one writes, the others match 0 rows.
         await repo.touch(key.id, now, now - LAST_USED_RESOLUTION)
         await session.commit()
-        return key
+        return CachedKey(key.id, key.account_id, now)
 
 
 async def create(session: AsyncSession, account_id: uuid.UUID, name: str) -> tuple[ApiKey, str]:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 
+from ticketbridge.store.changes import KEEPS_CACHES
 from ticketbridge.store.models import Account, ApiKey, Connection, Organization
 from ticketbridge.store.repository import RepositoryBase
 
@@ -76,7 +77,8 @@ class ApiKeyRepository(RepositoryBase[ApiKey]):
                 or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < stale_before),
             )
             .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
+            # No cache holds last_used_at: this write must not empty the key cache.
+            .execution_options(synchronize_session=False, **KEEPS_CACHES)
         )
         return bool(getattr(result, "rowcount", 0))
 

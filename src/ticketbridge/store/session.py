@@ -1,5 +1,4 @@
-"""Engine and session factory. SQLite gets WAL, foreign keys, a busy timeout, and a FIFO
-queue for this process's writers (write_queue.py).
+"""Engine and session factory. SQLite gets WAL, foreign keys and a busy timeout.
 
 A SQLite file holds every tenant's data: its folder is created 0700 and the file 0600 before
 SQLite opens it (SQLite gives its -wal and -shm files the database file's mode).
@@ -17,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -28,7 +27,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from ticketbridge.logging import get_logger
-from ticketbridge.store import write_queue
+from ticketbridge.store import changes
+from ticketbridge.store.sqlite_driver import TrackedConnection, connector
 from ticketbridge.store.urls import async_url
 
 log = get_logger(__name__)
@@ -38,6 +38,7 @@ log = get_logger(__name__)
 POOL_SIZE = 10
 POOL_TIMEOUT_SECS = 5.0
 _WROTE = "ticketbridge.wrote"
+_TABLES = "ticketbridge.tables"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -48,6 +49,36 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _skip_idle_transaction_ends(engine: AsyncEngine) -> None:
+    """Commit and rollback only where SQLite has a transaction open (store/sqlite_driver.py):
+    the answer comes from SQLite itself, and is "yes" while a call is pending in the thread."""
+    dialect = engine.sync_engine.dialect
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+    def commit(dbapi_connection: Any) -> None:
+        if _in_transaction(dbapi_connection):
+            do_commit(dbapi_connection)
+
+    def rollback(dbapi_connection: Any) -> None:
+        if _in_transaction(dbapi_connection):
+            do_rollback(dbapi_connection)
+
+    dialect.do_commit = commit  # type: ignore[method-assign]
+    dialect.do_rollback = rollback  # type: ignore[method-assign]
+
+
+def _in_transaction(dbapi_connection: Any) -> bool:
+    # pool fairy -> SQLAlchemy's aiosqlite adapter -> our aiosqlite connection, which also
+    # knows whether a call is still pending in its thread (a cancelled INSERT may open a
+    # transaction after this check; then the rollback must be queued behind it). Anything
+    # else is answered "yes", which only costs the round trip.
+    conn = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
+    inner = getattr(conn, "_connection", None)
+    if isinstance(inner, TrackedConnection):
+        return inner.in_transaction_now()
+    return True
 
 
 def prepare_sqlite_file(url: str) -> None:
@@ -83,9 +114,12 @@ def create_engine(
         pool: dict[str, Any] = {}
         if u.database and u.database != ":memory:":
             pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout}
+        if u.database and u.database != ":memory:":
+            # Connections that say whether a transaction is open (store/sqlite_driver.py).
+            pool["async_creator"] = connector(u.database, timeout=30)
         engine = create_async_engine(aurl, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        write_queue.install(engine)  # this process's writers queue FIFO, not in busy sleeps
+        _skip_idle_transaction_ends(engine)
         return engine
     return create_async_engine(
         aurl,
@@ -110,18 +144,30 @@ class UnitSession(Session):
 @event.listens_for(UnitSession, "after_flush")
 def _flushed(session: Session, _: Any) -> None:
     session.info[_WROTE] = True
+    tables: set[str] = session.info.setdefault(_TABLES, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        tables.update(t.name for t in inspect(obj).mapper.tables)
 
 
 @event.listens_for(UnitSession, "do_orm_execute")
 def _executed(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[_WROTE] = True
+        if state.execution_options.get(changes.KEEPS_CACHES_OPTION):
+            return
+        table = getattr(state.statement, "table", None)
+        name = getattr(table, "name", None)
+        if isinstance(name, str):
+            state.session.info.setdefault(_TABLES, set()).add(name)
 
 
 @event.listens_for(UnitSession, "after_transaction_end")
 def _ended(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_WROTE, None)
+        # After the commit (or rollback: harmless), so that a cache entry read before it is
+        # stale from now on (store/changes.py).
+        changes.bump(session.info.pop(_TABLES, ()))
 
 
 def has_writes(session: AsyncSession) -> bool:

@@ -294,7 +294,9 @@ class TicketRepository(RepositoryBase[Ticket]):
         await self.upsert_page(connection_id, issues)
         if not issues:
             return []
-        await self.resolve_parents(connection_id, [i.vendor_id for i in issues])
+        children = [i.vendor_id for i in issues if i.parent_ticket_vendor_id]
+        if children:
+            await self.resolve_parents(connection_id, children)
         ids = [i.vendor_id for i in issues]
         found = await self.session.scalars(
             select(Ticket)

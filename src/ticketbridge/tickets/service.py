@@ -11,6 +11,7 @@ request's unit of work does, after the handler returns.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,10 +31,11 @@ from ticketbridge.connectors import (
     marker_label,
 )
 from ticketbridge.errors import Conflict, NotFound, Unprocessable, VendorNotFound, VendorRejected
-from ticketbridge.idempotency.service import reserve
+from ticketbridge.idempotency.service import Slot, reserve
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Ticket
 from ticketbridge.store.session import release_connection
+from ticketbridge.tickets.identifiers import store_vouches
 from ticketbridge.tickets.repository import TicketRepository
 from ticketbridge.tickets.schemas import REQUIRED_FORMS, TicketCreate, TicketRead, TicketUpdate
 
@@ -129,20 +131,22 @@ async def create_ticket(
         route=IDENTIFIER_ROUTE,
         value=data.identifier,
         in_progress="a ticket with this identifier is being created; retry later",
-    ):
+    ) as slot:
         # Checked before Jira is called, so a client retrying with its identifier never
         # creates a second issue.
         if await TicketRepository(session).get_by_identifier(conn.id, data.identifier):
             raise Conflict(f"a ticket with identifier {data.identifier!r} already exists")
-        # The store may not know it yet (created on the bulk vendor-id path before it was
-        # stored, or its read-back failed); Jira does, by the identifier's marker label.
-        found = await connector.find_by_marker(marker_label(str(conn.id), data.identifier))
-        if found:
-            raise Conflict(
-                f"a ticket with identifier {data.identifier!r} already exists "
-                f"({connector.capabilities.display_name} issue {found[0]})"
-            )
-        return await _create(session, connector, conn, data, data.identifier)
+        # Jira may hold it where the store does not (an earlier attempt failed after its
+        # create, or a bulk create did not record it): then ask Jira, by the identifier's
+        # marker label (tickets/identifiers.py says when the store can vouch instead).
+        if slot.unsettled or not await store_vouches(session, conn):
+            found = await connector.find_by_marker(marker_label(str(conn.id), data.identifier))
+            if found:
+                raise Conflict(
+                    f"a ticket with identifier {data.identifier!r} already exists "
+                    f"({connector.capabilities.display_name} issue {found[0]})"
+                )
+        return await _create(session, connector, conn, data, data.identifier, slot)
 
 
 async def _create(
@@ -151,9 +155,12 @@ async def _create(
     conn: Connection,
     data: TicketCreate,
     identifier: str,
+    slot: Slot | None = None,
 ) -> TicketRead:
     spec = await resolve_create(session, connector, conn, data, identifier=identifier)
     await release_connection(session)
+    if slot is not None:
+        slot.sent = True  # from here a failure may leave the issue in Jira only
     try:
         issue = await connector.create_issue(spec)
     except VendorRejected as exc:
@@ -163,7 +170,9 @@ async def _create(
             ) from None
         raise
     repo = TicketRepository(session)
-    ticket = await store_issue(session, conn, issue)
+    # The identifier goes in with the insert (no UPDATE after it); set_identifier is then a
+    # no-op unless another ticket held the value.
+    ticket = await store_issue(session, conn, replace(issue, identifier=identifier))
     await repo.set_identifier(ticket, identifier)
     return TicketRead.from_model(ticket)
 

@@ -24,7 +24,8 @@ class IdempotencyKey(IdMixin, Base):
     route: Mapped[str] = mapped_column(String(128))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="IN_PROGRESS")  # IN_PROGRESS|DONE
+    # IN_PROGRESS|DONE; reservations also UNSETTLED, the journal mark UNJOURNALED
+    status: Mapped[str] = mapped_column(String(16), default="IN_PROGRESS")
     response_status: Mapped[int | None] = mapped_column(Integer, default=None)
     response_body: Mapped[Any] = mapped_column(JSONType, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)

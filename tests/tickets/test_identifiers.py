@@ -1,0 +1,131 @@
+"""When a create asks Jira whether its identifier is taken (tickets/identifiers.py): only
+where the store cannot vouch for it, and then a duplicate is still a 409 before Jira is
+asked to create anything."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+
+from tests.fixtures.service import RecordingSleep
+from tests.fixtures.store import stored
+from tests.fixtures.tenants import Tenant, cid
+from tests.fixtures.tickets import CREATE, GET, SEARCH, calls, create, created
+from ticketbridge.connectors.jira.markers import marker_label
+from ticketbridge.fakejira import Site
+from ticketbridge.runtime import Runtime
+from ticketbridge.store.base import utcnow
+from ticketbridge.store.models import Connection, IdempotencyKey
+from ticketbridge.tickets.identifiers import ROUTE as JOURNAL_ROUTE
+from ticketbridge.tickets.service import IDENTIFIER_ROUTE
+
+
+def reservations(rows: list[IdempotencyKey]) -> list[tuple[str, str]]:
+    return [(r.key, r.status) for r in rows if r.route == IDENTIFIER_ROUTE]
+
+
+class TestTheStoreVouches:
+    async def test_a_journaled_connection_creates_without_a_search(
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
+    ) -> None:
+        await created(client, tenant, identifier="ALERT-1")
+        again = await create(client, tenant, identifier="ALERT-1")
+        assert again.status_code == 409
+        assert "ALERT-1" in again.json()["detail"]
+        assert calls(ops_site, SEARCH) == 0
+        assert calls(ops_site, CREATE) == 1
+        assert await stored(runtime, IdempotencyKey) == []  # the reservation went with the commit
+
+    async def test_a_refused_create_releases_its_identifier(
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
+    ) -> None:
+        refused = await create(
+            client, tenant, identifier="ALERT-2", custom_fields={"customfield_10016": "many"}
+        )
+        assert refused.status_code == 422  # Jira's 400: nothing was created
+        assert reservations(await stored(runtime, IdempotencyKey)) == []
+        await created(client, tenant, identifier="ALERT-2")
+        assert calls(ops_site, SEARCH) == 0
+        assert ops_site.issues_count() == 1
+
+
+class TestTheStoreCannotVouch:
+    async def test_a_create_that_failed_after_reaching_jira_is_409_on_retry(
+        self,
+        client: httpx.AsyncClient,
+        tenant: Tenant,
+        ops_site: Site,
+        runtime: Runtime,
+        retry_sleep: RecordingSleep,
+    ) -> None:
+        # The issue is created, but its read-back keeps failing: nothing is stored.
+        ops_site.faults.configure({"error_rate": {"share": 1.0, "status": 503, "routes": [GET]}})
+        failed = await create(client, tenant, identifier="ALERT-3")
+        assert failed.status_code == 503
+        assert ops_site.issues_count() == 1
+        assert reservations(await stored(runtime, IdempotencyKey)) == [("ALERT-3", "UNSETTLED")]
+        ops_site.faults.configure({})
+        retry = await create(client, tenant, identifier="ALERT-3")
+        assert retry.status_code == 409
+        assert "DEMO-1" in retry.json()["detail"]
+        assert calls(ops_site, SEARCH) == 1  # the check the kept reservation asked for
+        assert calls(ops_site, CREATE) == 1
+        assert ops_site.issues_count() == 1
+        # Still unsettled: the next attempt checks Jira again.
+        assert reservations(await stored(runtime, IdempotencyKey)) == [("ALERT-3", "UNSETTLED")]
+
+    async def test_a_crashed_holders_reservation_makes_the_next_create_search(
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
+    ) -> None:
+        # A process died after its POST /issue: Jira has the issue (with the identifier's
+        # marker), the store has only the reservation, whose lease has run out.
+        marker = marker_label(str(cid(tenant)), "ALERT-4")
+        issue = ops_site.create_issue(
+            {
+                "fields": {
+                    "project": {"key": "DEMO"},
+                    "issuetype": {"id": "10001"},
+                    "summary": "created before the crash",
+                    "labels": [marker],
+                }
+            }
+        )
+        async with runtime.session() as s:
+            now = utcnow()
+            [conn] = await stored(runtime, Connection, id=cid(tenant))
+            s.add(
+                IdempotencyKey(
+                    account_id=conn.account_id,
+                    connection_id=conn.id,
+                    route=IDENTIFIER_ROUTE,
+                    key="ALERT-4",
+                    request_hash="reservation",
+                    status="IN_PROGRESS",
+                    response_body={},
+                    created_at=now - timedelta(minutes=10),
+                    expires_at=now - timedelta(minutes=5),
+                )
+            )
+        retry = await create(client, tenant, identifier="ALERT-4")
+        assert retry.status_code == 409
+        assert issue.key in retry.json()["detail"]
+        assert calls(ops_site, CREATE) == 0
+        assert ops_site.issues_count() == 1
+
+    async def test_after_a_bulk_create_single_creates_search(
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
+    ) -> None:
+        bulk = await client.post(
+            "/v1/itsm/tickets/bulk/sync",
+            json={
+                "tickets": [{"name": "b", "project_vendor_id": "DEMO", "type_vendor_id": "10001"}]
+            },
+            headers=tenant.headers,
+        )
+        assert bulk.status_code == 200 and bulk.json()["succeeded"] == 1
+        [mark] = [r for r in await stored(runtime, IdempotencyKey) if r.route == JOURNAL_ROUTE]
+        assert mark.connection_id == cid(tenant)
+        before = calls(ops_site, SEARCH)
+        await created(client, tenant, identifier="ALERT-5")
+        assert calls(ops_site, SEARCH) == before + 1
