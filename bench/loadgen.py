@@ -52,7 +52,9 @@ class RawConnection:
         try:
             self.writer.write(head.encode() + payload)
             return await self._answer()
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except BaseException:
+            # A half-read answer leaves the stream unusable: drop the connection, and let the
+            # caller count the failure (the next request opens a fresh connection).
             await self.close()
             raise
 

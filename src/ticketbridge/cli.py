@@ -88,6 +88,7 @@ def serve(
             # SIGTERM waits this long for in-flight requests (vendor calls included), then
             # cancels them; the job runner then hands its jobs back within the same grace.
             timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_secs)),
+            timeout_keep_alive=settings.keepalive_timeout_secs,
         )
 
 

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     # SIGTERM: how long in-flight requests and jobs may finish before they are cut (jobs are
     # then released for the next process to resume).
     shutdown_grace_secs: float = Field(default=30.0, ge=0)
+    # An idle keep-alive connection is closed after this long. Above the idle expiry of client
+    # pools and proxies (httpx 5 s, nginx 60 s, AWS ALB 60 s): with uvicorn's 5 s default a
+    # client reusing a connection just as the server closed it got "Server disconnected
+    # without sending a response".
+    keepalive_timeout_secs: int = Field(default=75, ge=1)
 
     # Request edge: body cap (413) and the per-API-key token bucket (429). Buckets live in
     # each API process, so N replicas allow N times the rate. ``None`` = on in distributed

@@ -14,7 +14,10 @@ The per-key rate limit is off in both (it is on by default in distributed mode, 
 scenario is one tenant's traffic. Requests/s counts requests completed inside the window;
 percentiles cover every request, including those finishing after it. CPU seconds of the
 client (this process) and of each server process are recorded: on 2 shared cores the client
-itself takes a share.
+itself takes a share. Each simulated client has its own raw keep-alive connection
+(``bench/loadgen.py``, tens of µs of client CPU per request; httpx took about a millisecond
+and made the client the bottleneck). A failed request is counted as an error under its
+exception name and never retried.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
+from ...loadgen import RawConnection
 from ..clients import FakeJiraAdmin, percentile, provision, run_sync
 from ..plan import Ctx
 from ..procs import (
@@ -126,10 +130,8 @@ def run_load(
 async def drive(
     urls: list[str], headers: dict[str, str], ids: list[str], clients: int, seconds: float
 ) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    pools = [
-        httpx.AsyncClient(base_url=u, headers=headers, timeout=120, limits=limits) for u in urls
-    ]
+    # One raw keep-alive connection per simulated client (bench/loadgen.py): httpx cost about
+    # a millisecond of client CPU per request, so the load generator was the bottleneck.
     ops = [op for op, _ in MIX]
     weights = [w for _, w in MIX]
     records: list[tuple[str, float, float, str]] = []  # op, ms, end time, status
@@ -139,53 +141,59 @@ async def drive(
 
     async def client(i: int) -> None:
         rng = random.Random(1000 + i)
-        http = pools[i % len(pools)]
+        http = RawConnection(urls[i % len(urls)], headers)
         cursor: str | None = None
         n = 0
-        while time.perf_counter() < stop_at:
-            op = rng.choices(ops, weights)[0]
-            n += 1
-            t0 = time.perf_counter()
-            try:
-                if op == "read":
-                    r = await http.get(f"/v1/itsm/tickets/{rng.choice(ids)}")
-                elif op == "page":
-                    params: dict[str, str | int] = (
-                        {"cursor": cursor} if cursor else {"limit": 50, "enableCursor": "true"}
-                    )
-                    r = await http.get("/v1/itsm/tickets", params=params)
-                    if r.status_code == 200:
-                        cursor = r.json()["next_cursor"]
-                elif op == "passthrough" and n % 2:
-                    r = await http.get("/v1/itsm/passthrough/projects", params={"limit": 50})
-                elif op == "passthrough":
-                    r = await http.get(
-                        "/v1/itsm/passthrough/tickets/search", params={"jql": JQL, "limit": 50}
-                    )
-                else:
-                    r = await http.post(
-                        "/v1/itsm/tickets",
-                        json={
-                            "name": f"load {i}-{n}",
-                            "project_vendor_id": "ACME",
-                            "type_vendor_id": "10001",
-                        },
-                    )
-                status = str(r.status_code)
-                if r.status_code >= 400 and len(samples.setdefault(status, [])) < 3:
-                    samples[status].append(f"{op}: {r.text[:200]}")
-            except httpx.HTTPError as exc:
-                status = type(exc).__name__
-                if len(samples.setdefault(status, [])) < 3:
-                    samples[status].append(f"{op}: {exc!r}"[:200])
-            t1 = time.perf_counter()
-            records.append((op, (t1 - t0) * 1000, t1, status))
+        try:
+            while time.perf_counter() < stop_at:
+                op = rng.choices(ops, weights)[0]
+                n += 1
+                t0 = time.perf_counter()
+                try:
+                    if op == "read":
+                        r = await http.request("GET", f"/v1/itsm/tickets/{rng.choice(ids)}")
+                    elif op == "page":
+                        params: dict[str, str | int] = (
+                            {"cursor": cursor} if cursor else {"limit": 50, "enableCursor": "true"}
+                        )
+                        r = await http.request("GET", "/v1/itsm/tickets", params)
+                        if r.status == 200:
+                            cursor = r.json()["next_cursor"]
+                    elif op == "passthrough" and n % 2:
+                        r = await http.request(
+                            "GET", "/v1/itsm/passthrough/projects", {"limit": 50}
+                        )
+                    elif op == "passthrough":
+                        r = await http.request(
+                            "GET",
+                            "/v1/itsm/passthrough/tickets/search",
+                            {"jql": JQL, "limit": 50},
+                        )
+                    else:
+                        r = await http.request(
+                            "POST",
+                            "/v1/itsm/tickets",
+                            body={
+                                "name": f"load {i}-{n}",
+                                "project_vendor_id": "ACME",
+                                "type_vendor_id": "10001",
+                            },
+                        )
+                    status = str(r.status)
+                    if r.status >= 400 and len(samples.setdefault(status, [])) < 3:
+                        samples[status].append(f"{op}: {r.body[:200]!r}")
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    # Counted as an error, never retried; the next request opens a new
+                    # connection (RawConnection closed this one).
+                    status = type(exc).__name__
+                    if len(samples.setdefault(status, [])) < 3:
+                        samples[status].append(f"{op}: {exc!r}"[:200])
+                t1 = time.perf_counter()
+                records.append((op, (t1 - t0) * 1000, t1, status))
+        finally:
+            await http.close()
 
-    try:
-        await asyncio.gather(*(client(i) for i in range(clients)))
-    finally:
-        for pool in pools:
-            await pool.aclose()
+    await asyncio.gather(*(client(i) for i in range(clients)))
     drained = time.perf_counter() - start
     in_window = [r for r in records if r[2] <= stop_at]
     latencies = [r[1] for r in records]
