@@ -12,6 +12,12 @@ still runs there later (an ``INSERT`` may open a transaction after the check), s
 thread has finished every call it was given, the answer is "yes" and the rollback is queued
 behind that call, as without this module.
 
+Each statement is also one trip through the thread instead of four: SQLAlchemy's adapter
+asks aiosqlite for a cursor, then executes, fetches every row and closes it, each a separate
+call into the thread. :class:`OneTripCursor` does all four in one call (SQLAlchemy fetches
+every row of a statement at once anyway; a server-side cursor is buffered the same way, and
+none is used on SQLite). A statement cancelled in flight still leaves no open cursor behind.
+
 Reads could also run in the event loop's thread (no lock wait in WAL mode); that was tried
 and dropped: it left a write lock behind in a property test whose app is stopped while a
 sync is cancelled, for a reason not yet found (bench/README.md).
@@ -20,11 +26,13 @@ sync is cancelled, for a reason not yet found (bench/README.md).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
 import aiosqlite
+from aiosqlite.context import contextmanager
 
 
 class TrackedConnection(aiosqlite.Connection):
@@ -48,6 +56,71 @@ class TrackedConnection(aiosqlite.Connection):
 
         self._sent += 1
         return await super()._execute(counted)  # type: ignore[no-untyped-call]
+
+    @contextmanager
+    async def cursor(self) -> OneTripCursor:  # type: ignore[override]
+        return OneTripCursor(self)
+
+
+class OneTripCursor:
+    """The part of :class:`aiosqlite.Cursor` SQLAlchemy's adapter uses, one thread trip per
+    statement: execute, fetch all rows and close the sqlite3 cursor in the worker thread."""
+
+    arraysize = 1
+
+    def __init__(self, conn: TrackedConnection) -> None:
+        self._conn = conn
+        self._rows: deque[Any] = deque()
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+
+    def _run(self, sql: str, parameters: Any, many: bool) -> tuple[Any, int, int | None, list[Any]]:
+        cur = self._conn._conn.cursor()  # runs in the worker thread
+        try:
+            if many:
+                cur.executemany(sql, parameters)
+            else:
+                cur.execute(sql, parameters)
+            description = cur.description
+            rows = cur.fetchall() if description else []
+            # After the fetch: a DML statement's RETURNING rows count as they are stepped.
+            return description, cur.rowcount, cur.lastrowid, rows
+        finally:
+            cur.close()
+
+    async def _call(self, sql: str, parameters: Any, many: bool) -> OneTripCursor:
+        result = await self._conn._execute(self._run, sql, parameters, many)
+        self.description, self.rowcount, self.lastrowid, rows = result
+        self._rows = deque(rows)
+        return self
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> OneTripCursor:
+        return await self._call(sql, () if parameters is None else parameters, False)
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> OneTripCursor:
+        return await self._call(sql, parameters, True)
+
+    async def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        n = min(len(self._rows), self.arraysize if size is None else size)
+        return [self._rows.popleft() for _ in range(n)]
+
+    async def fetchall(self) -> list[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    async def close(self) -> None:
+        self._rows.clear()  # the sqlite3 cursor was closed in the thread
+
+    async def __aenter__(self) -> OneTripCursor:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
 
 
 def connector(database: str, **kwargs: Any) -> Callable[[], TrackedConnection]:
