@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import TypeAdapter
+from starlette.responses import Response
 
 from ticketbridge.api.cursor import (
     CursorPage,
@@ -21,6 +23,7 @@ from ticketbridge.api.cursor import (
 )
 from ticketbridge.api.deps import ConnectionDep, SessionDep
 from ticketbridge.api.pagination import Page
+from ticketbridge.api.rendering import model_json
 from ticketbridge.errors import NotFound
 from ticketbridge.tickets.repository import TicketFilters, TicketRepository
 from ticketbridge.tickets.schemas import TicketPriority, TicketRead, TicketStatus
@@ -28,6 +31,9 @@ from ticketbridge.tickets.schemas import TicketPriority, TicketRead, TicketStatu
 router = APIRouter(
     prefix="/v1/itsm/tickets", tags=["tickets"], dependencies=[Depends(known_query_only)]
 )
+
+# Rows of ``READ_COLUMNS`` by name (tickets/repository.py), validated in one call.
+_TICKETS = TypeAdapter(list[TicketRead])
 
 _404: dict[int | str, dict[str, Any]] = {404: {"description": "No such ticket in this connection"}}
 
@@ -52,7 +58,7 @@ async def list_tickets(
     active: Annotated[
         bool | None, Query(description="false: only tickets deleted in the vendor")
     ] = None,
-) -> Page[TicketRead] | CursorPage[TicketRead]:
+) -> Response:
     check_updated_since(params, updated_since)
     filters = TicketFilters(
         status=status.value if status else None,
@@ -67,13 +73,16 @@ async def list_tickets(
     repo = TicketRepository(session)
     if params.cursor_mode:
         page = await repo.list_keyset(conn.id, filters, limit=params.limit, seek=params.seek)
-        return cursor_page(page, [TicketRead.from_model(t) for t in page.items], params.limit)
+        items = _TICKETS.validate_python(page.items)
+        return model_json(cursor_page(page, items, params.limit))
     rows, total = await repo.list_offset(conn.id, filters, limit=params.limit, offset=params.offset)
-    return Page[TicketRead](
-        items=[TicketRead.from_model(t) for t in rows],
-        total=total,
-        limit=params.limit,
-        offset=params.offset,
+    return model_json(
+        Page[TicketRead](
+            items=_TICKETS.validate_python(rows),
+            total=total,
+            limit=params.limit,
+            offset=params.offset,
+        )
     )
 
 
@@ -82,18 +91,16 @@ async def list_tickets(
 @router.get("/by-identifier/{identifier:path}", response_model=TicketRead, responses=_404)
 async def get_ticket_by_identifier(
     identifier: str, session: SessionDep, conn: ConnectionDep
-) -> TicketRead:
-    repo = TicketRepository(session)
-    ticket = await repo.get_by_identifier(conn.id, identifier)
-    if ticket is None:
+) -> Response:
+    row = await TicketRepository(session).read_row_by_identifier(conn.id, identifier)
+    if row is None:
         raise NotFound("ticket not found")
-    return TicketRead.from_model(ticket)
+    return model_json(TicketRead.model_validate(row))
 
 
 @router.get("/{ticket_id}", response_model=TicketRead, responses=_404)
-async def get_ticket(ticket_id: uuid.UUID, session: SessionDep, conn: ConnectionDep) -> TicketRead:
-    repo = TicketRepository(session)
-    ticket = await repo.get(conn.id, ticket_id)
-    if ticket is None:
+async def get_ticket(ticket_id: uuid.UUID, session: SessionDep, conn: ConnectionDep) -> Response:
+    row = await TicketRepository(session).read_row(conn.id, ticket_id)
+    if row is None:
         raise NotFound("ticket not found")
-    return TicketRead.from_model(ticket)
+    return model_json(TicketRead.model_validate(row))

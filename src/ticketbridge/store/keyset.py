@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 T = TypeVar("T")
+# The extra column of a ``rows=True`` page that is not the first of a walk.
+NEIGHBOUR = "keyset_neighbour"
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,20 @@ async def keyset_page(
     limit: int,
     seek: Seek,
     key: Any = None,
+    rows: bool = False,
 ) -> KeysetPage[Any]:
     """One page of ``stmt`` (an entity select, already filtered) in ``id_col`` order.
 
-    ``key`` extracts the id from a row (defaults to ``row.id``).
+    ``key`` extracts the id from a row (defaults to ``row.id``). ``rows=True``: ``stmt``
+    selects columns (one of them ``id``), and the page holds plain rows, read through Core on
+    the session's connection (same transaction, no ORM statement handling). The rows then
+    also answer, in the same statement, whether a row lies on the side the walk came from
+    (column ``NEIGHBOUR``): the rows before this page's first are exactly those at or before
+    ``after`` (the page starts right after it), and those after a backward page's last are
+    those at or after ``before``; one statement instead of two.
     """
     get_id = key or (lambda row: row.id)
+    conn = await session.connection() if rows else None
     backwards = seek.before is not None
     if backwards:
         assert seek.before is not None
@@ -60,25 +70,41 @@ async def keyset_page(
     else:
         q = stmt.where(id_col > seek.after) if seek.after is not None else stmt
         q = q.order_by(id_col.asc())
-    rows = list((await session.scalars(q.limit(limit + 1))).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    behind = (
+        id_col >= seek.before
+        if backwards
+        else (id_col <= seek.after if seek.after is not None else None)
+    )
+    if conn is not None:
+        if behind is not None:
+            q = q.add_columns(stmt.where(behind).order_by(None).exists().label(NEIGHBOUR))
+        found: list[Any] = list((await conn.execute(q.limit(limit + 1))).all())
+    else:
+        found = list((await session.scalars(q.limit(limit + 1))).all())
+    more = len(found) > limit
+    found = found[:limit]
     if backwards:
-        rows.reverse()
+        found.reverse()
 
     async def exists(cond: Any) -> bool:
-        found = await session.scalar(select(stmt.where(cond).order_by(None).exists()))
-        return bool(found)
+        probe = select(stmt.where(cond).order_by(None).exists())
+        if conn is not None:
+            return bool((await conn.execute(probe)).scalar())
+        return bool(await session.scalar(probe))
 
-    if rows:
-        first, last = get_id(rows[0]), get_id(rows[-1])
+    if found:
+        first, last = get_id(found[0]), get_id(found[-1])
+        folded = conn is not None and behind is not None
         if backwards:
-            has_next = await exists(id_col > last)
+            has_next = bool(found[0][-1]) if folded else await exists(id_col > last)
             has_prev = more
         else:
             has_next = more
-            has_prev = seek.after is not None and await exists(id_col < first)
-        return KeysetPage(rows, last if has_next else None, first if has_prev else None)
+            if seek.after is None:
+                has_prev = False
+            else:
+                has_prev = bool(found[0][-1]) if folded else await exists(id_col < first)
+        return KeysetPage(found, last if has_next else None, first if has_prev else None)
     # An empty page (rows vanished under the cursor): point back at whatever is left.
     anchor = seek.before if backwards else seek.after
     if anchor is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.store.base import Base
@@ -33,4 +33,15 @@ class RepositoryBase(Generic[M]):
         counted = stmt.order_by(None).subquery()
         total = await self.session.scalar(select(func.count()).select_from(counted))
         rows = (await self.session.scalars(stmt.limit(limit).offset(offset))).all()
+        return list(rows), int(total or 0)
+
+    async def row_page(
+        self, stmt: Select[Any], *, limit: int, offset: int
+    ) -> tuple[list[Row[Any]], int]:
+        """:meth:`page` of a column select: plain rows, through Core on the session's
+        connection (same transaction, no ORM statement handling)."""
+        conn = await self.session.connection()
+        counted = stmt.order_by(None).subquery()
+        total = (await conn.execute(select(func.count()).select_from(counted))).scalar()
+        rows = (await conn.execute(stmt.limit(limit).offset(offset))).all()
         return list(rows), int(total or 0)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, exists, func, select, update
+from sqlalchemy import Row, Select, Table, bindparam, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from ticketbridge.catalog.repository import CatalogRepository
@@ -26,7 +26,7 @@ from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
 from ticketbridge.store.models import Ticket
 from ticketbridge.store.repository import RepositoryBase
 from ticketbridge.store.upsert import insert_new, upsert
-from ticketbridge.tickets.schemas import VendorAttributes
+from ticketbridge.tickets.schemas import TicketRead, VendorAttributes
 
 # Columns the vendor owns: rewritten by every upsert that sees a difference.
 VENDOR_COLUMNS = (
@@ -53,6 +53,19 @@ VENDOR_COLUMNS = (
     "vendor_updated_at",
     "vendor_attributes",
 )
+
+
+# What a ticket read answers (``TicketRead``'s fields), selected as plain rows: no ORM
+# objects, identity map or attribute instrumentation for data that is only rendered.
+# Rows become dicts (zip with the names): pydantic reads a dict much faster than a Row's
+# attributes.
+READ_NAMES = tuple(TicketRead.model_fields)
+READ_COLUMNS = tuple(getattr(Ticket, name) for name in READ_NAMES)
+
+
+def read_dicts(rows: Iterable[Row[Any]]) -> list[dict[str, Any]]:
+    # strict=False: a keyset page's rows carry one more column, not wanted here.
+    return [dict(zip(READ_NAMES, row, strict=False)) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,32 @@ class TicketRepository(RepositoryBase[Ticket]):
             select(Ticket).where(Ticket.connection_id == connection_id, Ticket.id == ticket_id)
         )
 
+    async def read_row(
+        self, connection_id: uuid.UUID, ticket_id: uuid.UUID
+    ) -> dict[str, Any] | None:
+        """``READ_COLUMNS`` of one ticket, by name (``TicketRead.model_validate(row)``)."""
+        return await self._first_row(
+            select(*READ_COLUMNS).where(
+                Ticket.connection_id == connection_id, Ticket.id == ticket_id
+            )
+        )
+
+    async def read_row_by_identifier(
+        self, connection_id: uuid.UUID, identifier: str
+    ) -> dict[str, Any] | None:
+        return await self._first_row(
+            select(*READ_COLUMNS).where(
+                Ticket.connection_id == connection_id, Ticket.identifier == identifier
+            )
+        )
+
+    async def _first_row(self, stmt: Select[Any]) -> dict[str, Any] | None:
+        # Core execution on the session's connection (same transaction): the ORM's
+        # statement handling is not needed for columns.
+        conn = await self.session.connection()
+        row: Row[Any] | None = (await conn.execute(stmt)).first()
+        return None if row is None else dict(zip(READ_NAMES, row, strict=False))
+
     async def get_by_identifier(self, connection_id: uuid.UUID, identifier: str) -> Ticket | None:
         return await self.session.scalar(
             select(Ticket).where(
@@ -131,7 +170,7 @@ class TicketRepository(RepositoryBase[Ticket]):
 
     # -- filtered reads ------------------------------------------------------------------------
     def _filtered(self, connection_id: uuid.UUID, f: TicketFilters) -> Select[Any]:
-        stmt = select(Ticket).where(Ticket.connection_id == connection_id)
+        stmt = select(*READ_COLUMNS).where(Ticket.connection_id == connection_id)
         if f.status is not None:
             stmt = stmt.where(Ticket.status == f.status)
         if f.priority is not None:
@@ -152,16 +191,20 @@ class TicketRepository(RepositoryBase[Ticket]):
 
     async def list_offset(
         self, connection_id: uuid.UUID, filters: TicketFilters, *, limit: int, offset: int
-    ) -> tuple[list[Ticket], int]:
-        return await self.page(
+    ) -> tuple[list[dict[str, Any]], int]:
+        """An offset page of ``READ_COLUMNS`` rows (by name) and the filtered total."""
+        rows, total = await self.row_page(
             self._filtered(connection_id, filters).order_by(Ticket.id), limit=limit, offset=offset
         )
+        return read_dicts(rows), total
 
     async def list_keyset(
         self, connection_id: uuid.UUID, filters: TicketFilters, *, limit: int, seek: Seek
-    ) -> KeysetPage[Ticket]:
+    ) -> KeysetPage[dict[str, Any]]:
+        """A keyset page of ``READ_COLUMNS`` rows (by name)."""
         stmt = self._filtered(connection_id, filters)
-        return await keyset_page(self.session, stmt, Ticket.id, limit=limit, seek=seek)
+        page = await keyset_page(self.session, stmt, Ticket.id, limit=limit, seek=seek, rows=True)
+        return KeysetPage(read_dicts(page.items), page.next_after, page.previous_before)
 
     # -- vendor upsert -------------------------------------------------------------------------
     async def _links(
