@@ -179,7 +179,7 @@ async def forced_500s(http: Observed, key: str, cid: str, monkeypatch: pytest.Mo
     async def boom(*_: Any, **__: Any) -> None:
         raise RuntimeError("forced failure for the secret scan")
 
-    monkeypatch.setattr("ticketbridge.tickets.repository.TicketRepository.get", boom)
+    monkeypatch.setattr("ticketbridge.tickets.repository.TicketRepository.read_row", boom)
     r = await http("GET", f"/v1/itsm/tickets/{uuid.uuid4()}", headers=h)
     assert r.status_code == 500, r.text
     monkeypatch.setattr("ticketbridge.provisioning.service.test_connection", boom)

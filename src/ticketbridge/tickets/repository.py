@@ -25,6 +25,7 @@ from ticketbridge.store.base import utcnow, uuid7
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
 from ticketbridge.store.models import Ticket
 from ticketbridge.store.repository import RepositoryBase
+from ticketbridge.store.sqlite_driver import on_loop_thread
 from ticketbridge.store.upsert import insert_new, upsert
 from ticketbridge.tickets.schemas import TicketRead, VendorAttributes
 
@@ -139,9 +140,11 @@ class TicketRepository(RepositoryBase[Ticket]):
 
     async def _first_row(self, stmt: Select[Any]) -> dict[str, Any] | None:
         # Core execution on the session's connection (same transaction): the ORM's
-        # statement handling is not needed for columns.
+        # statement handling is not needed for columns. A lookup by a unique key may run in
+        # the event loop's thread on an idle SQLite connection (store/sqlite_driver.py).
         conn = await self.session.connection()
-        row: Row[Any] | None = (await conn.execute(stmt)).first()
+        with on_loop_thread():
+            row: Row[Any] | None = (await conn.execute(stmt)).first()
         return None if row is None else dict(zip(READ_NAMES, row, strict=False))
 
     async def get_by_identifier(self, connection_id: uuid.UUID, identifier: str) -> Ticket | None:

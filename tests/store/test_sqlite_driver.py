@@ -1,0 +1,100 @@
+"""store/sqlite_driver.py: one thread trip per statement, and bounded reads in the event
+loop's thread only on an idle connection, never leaving a lock behind."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketbridge.store.session import create_engine
+from ticketbridge.store.sqlite_driver import TrackedConnection, on_loop_thread
+
+
+async def _tracked(conn: AsyncConnection) -> TrackedConnection:
+    raw = await conn.get_raw_connection()
+    tracked = raw.driver_connection
+    assert isinstance(tracked, TrackedConnection)
+    return tracked
+
+
+def _write_lock_free(db: Path) -> bool:
+    """Whether another connection can take the write lock at once."""
+    other = sqlite3.connect(db, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+async def test_statements_answer_rows_counts_and_errors(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+            await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "a"}, {"v": "b"}])
+            r = await conn.execute(text("UPDATE t SET v = 'c' WHERE v = 'a'"))
+            assert r.rowcount == 1
+            rows = (await conn.execute(text("SELECT id, v FROM t ORDER BY id"))).all()
+            assert [tuple(row) for row in rows] == [(1, "c"), (2, "b")]
+            returned = await conn.execute(text("DELETE FROM t WHERE id = 2 RETURNING v"))
+            assert returned.scalar() == "b"
+        async with engine.connect() as conn:
+            try:
+                await conn.execute(text("SELECT nope FROM t"))
+            except Exception as exc:  # the driver's error, as before
+                assert "no such column" in str(exc)
+            else:
+                raise AssertionError("the bad statement did not fail")
+    finally:
+        await engine.dispose()
+
+
+async def test_a_bounded_read_on_an_idle_connection_skips_the_thread(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+            await conn.execute(text("INSERT INTO t (v) VALUES ('a')"))
+        async with engine.connect() as conn:
+            tracked = await _tracked(conn)
+            sent = tracked._sent
+            with on_loop_thread():
+                row = (await conn.execute(text("SELECT v FROM t WHERE id = 1"))).one()
+            assert row.v == "a"
+            assert tracked._sent == sent  # answered in this thread
+            assert not tracked.in_transaction_now()
+            assert _write_lock_free(db)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_read_inside_a_write_transaction_goes_through_the_thread(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+        async with engine.connect() as conn:
+            tracked = await _tracked(conn)
+            await conn.execute(text("INSERT INTO t (v) VALUES ('uncommitted')"))
+            assert not _write_lock_free(db)
+            sent = tracked._sent
+            with on_loop_thread():
+                row = (await conn.execute(text("SELECT v FROM t WHERE id = 1"))).one()
+            assert row.v == "uncommitted"  # its own transaction's row
+            assert tracked._sent == sent + 1  # queued in the thread, behind the insert
+            with on_loop_thread():  # a write never runs here
+                await conn.execute(text("UPDATE t SET v = 'x' WHERE id = 1"))
+            assert tracked._sent == sent + 2
+            await conn.rollback()
+        assert _write_lock_free(db)
+    finally:
+        await engine.dispose()
