@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import TypeAdapter
 from starlette.responses import Response
 
 from ticketbridge.api.cursor import (
@@ -31,9 +30,6 @@ from ticketbridge.tickets.schemas import TicketPriority, TicketRead, TicketStatu
 router = APIRouter(
     prefix="/v1/itsm/tickets", tags=["tickets"], dependencies=[Depends(known_query_only)]
 )
-
-# Rows of ``READ_COLUMNS`` by name (tickets/repository.py), validated in one call.
-_TICKETS = TypeAdapter(list[TicketRead])
 
 _404: dict[int | str, dict[str, Any]] = {404: {"description": "No such ticket in this connection"}}
 
@@ -73,12 +69,12 @@ async def list_tickets(
     repo = TicketRepository(session)
     if params.cursor_mode:
         page = await repo.list_keyset(conn.id, filters, limit=params.limit, seek=params.seek)
-        items = _TICKETS.validate_python(page.items)
+        items = TicketRead.from_rows(page.items)
         return model_json(cursor_page(page, items, params.limit))
     rows, total = await repo.list_offset(conn.id, filters, limit=params.limit, offset=params.offset)
     return model_json(
         Page[TicketRead](
-            items=_TICKETS.validate_python(rows),
+            items=TicketRead.from_rows(rows),
             total=total,
             limit=params.limit,
             offset=params.offset,
@@ -95,7 +91,7 @@ async def get_ticket_by_identifier(
     row = await TicketRepository(session).read_row_by_identifier(conn.id, identifier)
     if row is None:
         raise NotFound("ticket not found")
-    return model_json(TicketRead.model_validate(row))
+    return model_json(TicketRead.from_row(row))
 
 
 @router.get("/{ticket_id}", response_model=TicketRead, responses=_404)
@@ -103,4 +99,4 @@ async def get_ticket(ticket_id: uuid.UUID, session: SessionDep, conn: Connection
     row = await TicketRepository(session).read_row(conn.id, ticket_id)
     if row is None:
         raise NotFound("ticket not found")
-    return model_json(TicketRead.model_validate(row))
+    return model_json(TicketRead.from_row(row))

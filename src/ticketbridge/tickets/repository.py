@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -204,9 +205,18 @@ class TicketRepository(RepositoryBase[Ticket]):
     async def list_keyset(
         self, connection_id: uuid.UUID, filters: TicketFilters, *, limit: int, seek: Seek
     ) -> KeysetPage[dict[str, Any]]:
-        """A keyset page of ``READ_COLUMNS`` rows (by name)."""
+        """A keyset page of ``READ_COLUMNS`` rows (by name).
+
+        Without filters the page is one range of the ``(connection_id, id)`` index, at most
+        ``limit + 1`` rows, and its neighbour test one probe of it: bounded, so it may run in
+        the event loop's thread on an idle SQLite connection (store/sqlite_driver.py). A
+        filter may have to skip any number of rows to fill a page: the worker thread then."""
         stmt = self._filtered(connection_id, filters)
-        page = await keyset_page(self.session, stmt, Ticket.id, limit=limit, seek=seek, rows=True)
+        bounded = on_loop_thread() if filters == TicketFilters() else nullcontext()
+        with bounded:
+            page = await keyset_page(
+                self.session, stmt, Ticket.id, limit=limit, seek=seek, rows=True
+            )
         return KeysetPage(read_dicts(page.items), page.next_after, page.previous_before)
 
     # -- vendor upsert -------------------------------------------------------------------------
