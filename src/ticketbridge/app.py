@@ -39,6 +39,7 @@ from ticketbridge.logging import configure_logging, get_logger
 from ticketbridge.passthrough.service import PassthroughResources
 from ticketbridge.provisioning.cache import TenancyCache
 from ticketbridge.runtime import Runtime, open_runtime
+from ticketbridge.store.session import create_read_sessionmaker
 from ticketbridge.sync.scheduler import SyncScheduler, runs_periodically
 
 log = get_logger(__name__)
@@ -139,6 +140,7 @@ def create_app(
                 sync_scheduler=scheduler,
                 passthrough=passthrough,
                 tenancy=TenancyCache(settings.auth_cache_ttl_secs),
+                read_sessionmaker=create_read_sessionmaker(runtime.engine),
             )
             try:
                 yield

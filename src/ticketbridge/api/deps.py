@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ticketbridge.errors import (
     Conflict,
@@ -52,6 +52,8 @@ class Services:
     passthrough: PassthroughResources
     # API key -> account, and connections (provisioning/cache.py).
     tenancy: TenancyCache = field(default_factory=TenancyCache)
+    # Sessions of the routes that only read (ReadSessionDep; store/session.py).
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 
 async def get_services(request: Request) -> Services:
@@ -103,6 +105,20 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    """The unit of work of a route that only reads: never committed, and on PostgreSQL in
+    autocommit (``create_read_sessionmaker``: no BEGIN and ROLLBACK round trips)."""
+    maker = services.read_sessionmaker or services.runtime.sessionmaker
+    async with maker() as session:
+        try:
+            yield session
+        except PoolTimeout:
+            raise ServiceUnavailable("the database is busy; retry shortly", retry_after=2) from None
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
 async def get_account_id(

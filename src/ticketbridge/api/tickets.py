@@ -20,7 +20,7 @@ from ticketbridge.api.cursor import (
     cursor_page,
     known_query_only,
 )
-from ticketbridge.api.deps import ConnectionDep, SessionDep
+from ticketbridge.api.deps import ConnectionDep, ReadSessionDep
 from ticketbridge.api.pagination import Page
 from ticketbridge.api.rendering import model_json
 from ticketbridge.errors import NotFound
@@ -36,7 +36,7 @@ _404: dict[int | str, dict[str, Any]] = {404: {"description": "No such ticket in
 
 @router.get("", response_model=Page[TicketRead] | CursorPage[TicketRead])
 async def list_tickets(
-    session: SessionDep,
+    session: ReadSessionDep,
     conn: ConnectionDep,
     params: ListDep,
     project_id: ProjectFilterDep,
@@ -86,7 +86,7 @@ async def list_tickets(
 # which the server decodes before routing).
 @router.get("/by-identifier/{identifier:path}", response_model=TicketRead, responses=_404)
 async def get_ticket_by_identifier(
-    identifier: str, session: SessionDep, conn: ConnectionDep
+    identifier: str, session: ReadSessionDep, conn: ConnectionDep
 ) -> Response:
     row = await TicketRepository(session).read_row_by_identifier(conn.id, identifier)
     if row is None:
@@ -95,7 +95,9 @@ async def get_ticket_by_identifier(
 
 
 @router.get("/{ticket_id}", response_model=TicketRead, responses=_404)
-async def get_ticket(ticket_id: uuid.UUID, session: SessionDep, conn: ConnectionDep) -> Response:
+async def get_ticket(
+    ticket_id: uuid.UUID, session: ReadSessionDep, conn: ConnectionDep
+) -> Response:
     row = await TicketRepository(session).read_row(conn.id, ticket_id)
     if row is None:
         raise NotFound("ticket not found")

@@ -136,6 +136,16 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     )
 
 
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for units of work that only read (never write through one). On PostgreSQL
+    their statements run in autocommit: each statement is its own snapshot, as under READ
+    COMMITTED in a transaction, without a BEGIN and a ROLLBACK round trip around them. SQLite
+    opens no transaction for a read anyway: the plain sessions."""
+    if engine.dialect.name != "postgresql":
+        return create_sessionmaker(engine)
+    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 class UnitSession(Session):
     """A session that remembers whether its current transaction wrote anything, so that
     :func:`release_connection` can tell a read phase (safe to end) from a write phase."""
