@@ -1,5 +1,4 @@
-"""store/sqlite_driver.py: one thread trip per statement, and bounded reads in the event
-loop's thread only on an idle connection, never leaving a lock behind."""
+"""store/sqlite_driver.py: one thread trip per statement answers what four did."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketbridge.store.session import create_engine
-from ticketbridge.store.sqlite_driver import TrackedConnection, on_loop_thread
+from ticketbridge.store.sqlite_driver import TrackedConnection
 
 
 async def _tracked(conn: AsyncConnection) -> TrackedConnection:
@@ -56,45 +55,23 @@ async def test_statements_answer_rows_counts_and_errors(tmp_path: Path) -> None:
         await engine.dispose()
 
 
-async def test_a_bounded_read_on_an_idle_connection_skips_the_thread(tmp_path: Path) -> None:
+async def test_each_statement_is_one_trip_and_leaves_no_lock(tmp_path: Path) -> None:
     db = tmp_path / "b.db"
     engine = create_engine(f"sqlite:///{db}")
     try:
         async with engine.begin() as conn:
             await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
-            await conn.execute(text("INSERT INTO t (v) VALUES ('a')"))
         async with engine.connect() as conn:
             tracked = await _tracked(conn)
             sent = tracked._sent
-            with on_loop_thread():
-                row = (await conn.execute(text("SELECT v FROM t WHERE id = 1"))).one()
-            assert row.v == "a"
-            assert tracked._sent == sent  # answered in this thread
-            assert not tracked.in_transaction_now()
-            assert _write_lock_free(db)
-    finally:
-        await engine.dispose()
-
-
-async def test_a_read_inside_a_write_transaction_goes_through_the_thread(tmp_path: Path) -> None:
-    db = tmp_path / "c.db"
-    engine = create_engine(f"sqlite:///{db}")
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
-        async with engine.connect() as conn:
-            tracked = await _tracked(conn)
             await conn.execute(text("INSERT INTO t (v) VALUES ('uncommitted')"))
-            assert not _write_lock_free(db)
-            sent = tracked._sent
-            with on_loop_thread():
-                row = (await conn.execute(text("SELECT v FROM t WHERE id = 1"))).one()
+            row = (await conn.execute(text("SELECT v FROM t WHERE id = 1"))).one()
             assert row.v == "uncommitted"  # its own transaction's row
-            assert tracked._sent == sent + 1  # queued in the thread, behind the insert
-            with on_loop_thread():  # a write never runs here
-                await conn.execute(text("UPDATE t SET v = 'x' WHERE id = 1"))
             assert tracked._sent == sent + 2
+            assert not _write_lock_free(db)  # the insert's transaction is open
             await conn.rollback()
+            assert not tracked.in_transaction_now()
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 0
         assert _write_lock_free(db)
     finally:
         await engine.dispose()

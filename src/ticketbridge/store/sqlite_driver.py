@@ -18,43 +18,23 @@ call into the thread. :class:`OneTripCursor` does all four in one call (SQLAlche
 every row of a statement at once anyway; a server-side cursor is buffered the same way, and
 none is used on SQLite). A statement cancelled in flight still leaves no open cursor behind.
 
-Bounded reads may skip the thread altogether (:func:`on_loop_thread`): a lookup by a unique
-key, which SQLite answers in microseconds, runs in the event loop's thread when, and only
-when, the connection is idle: no call pending in the worker thread, no transaction open, and
-the statement is a ``SELECT``. In autocommit (no transaction open) a ``SELECT`` takes its
-WAL read snapshot for the statement only and releases it when the cursor is closed, in the
-same call, so it can neither leave a lock behind nor run beside another call on the same
-connection. Anything else (a write, a statement inside a transaction, one queued behind a
-cancelled call) still goes through the thread. An earlier attempt that ran every read in
-the loop's thread, whatever the connection's state, left a write lock behind in a property
-test that stops its app during a sync (bench/README.md); these conditions rule that out.
+Reads could also run in the event loop's thread. Tried twice: every read, whatever the
+connection's state, left a write lock behind in a property test that stops its app during a
+sync; then only index-bounded reads on an idle connection (nothing pending in the thread, no
+transaction open), which was safe but measured no cheaper in CPU and much slower in wall time
+on a busy machine (the loop never yields while SQLite works). Both dropped (bench/README.md).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager as sync_contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
 import aiosqlite
 from aiosqlite.context import contextmanager
-
-_ON_LOOP: ContextVar[bool] = ContextVar("ticketbridge_sqlite_on_loop", default=False)
-
-
-@sync_contextmanager
-def on_loop_thread() -> Iterator[None]:
-    """Statements awaited inside may run in the event loop's thread (see the module's
-    docstring). Only for reads bounded by a unique key: the loop waits for them."""
-    token = _ON_LOOP.set(True)
-    try:
-        yield
-    finally:
-        _ON_LOOP.reset(token)
 
 
 class TrackedConnection(aiosqlite.Connection):
@@ -68,18 +48,6 @@ class TrackedConnection(aiosqlite.Connection):
         in the thread (it may open one)."""
         conn = self._connection
         return self._sent != self._finished or (conn is not None and conn.in_transaction)
-
-    def idle_for(self, sql: str) -> bool:
-        """Whether ``sql`` may run in the caller's thread now: a ``SELECT`` on a connection
-        with nothing pending in its thread and no transaction open."""
-        conn = self._connection
-        return (
-            self._running
-            and conn is not None
-            and self._sent == self._finished
-            and not conn.in_transaction
-            and sql.lstrip()[:6].upper() == "SELECT"
-        )
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         def counted() -> Any:  # runs in the worker thread
@@ -110,7 +78,7 @@ class OneTripCursor:
         self.lastrowid: int | None = None
 
     def _run(self, sql: str, parameters: Any, many: bool) -> tuple[Any, int, int | None, list[Any]]:
-        cur = self._conn._conn.cursor()  # the worker thread (or the loop's, see _call)
+        cur = self._conn._conn.cursor()  # runs in the worker thread
         try:
             if many:
                 cur.executemany(sql, parameters)
@@ -124,10 +92,7 @@ class OneTripCursor:
             cur.close()
 
     async def _call(self, sql: str, parameters: Any, many: bool) -> OneTripCursor:
-        if not many and _ON_LOOP.get() and self._conn.idle_for(sql):
-            result = self._run(sql, parameters, many)  # no await: nothing can queue meanwhile
-        else:
-            result = await self._conn._execute(self._run, sql, parameters, many)
+        result = await self._conn._execute(self._run, sql, parameters, many)
         self.description, self.rowcount, self.lastrowid, rows = result
         self._rows = deque(rows)
         return self

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,6 @@ from ticketbridge.store.base import utcnow, uuid7
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
 from ticketbridge.store.models import Ticket
 from ticketbridge.store.repository import RepositoryBase
-from ticketbridge.store.sqlite_driver import on_loop_thread
 from ticketbridge.store.upsert import insert_new, upsert
 from ticketbridge.tickets.schemas import TicketRead, VendorAttributes
 
@@ -147,11 +145,9 @@ class TicketRepository(RepositoryBase[Ticket]):
 
     async def _first_row(self, stmt: Select[Any], **params: Any) -> dict[str, Any] | None:
         # Core execution on the session's connection (same transaction): the ORM's
-        # statement handling is not needed for columns. A lookup by a unique key may run in
-        # the event loop's thread on an idle SQLite connection (store/sqlite_driver.py).
+        # statement handling is not needed for columns.
         conn = await self.session.connection()
-        with on_loop_thread():
-            row: Row[Any] | None = (await conn.execute(stmt, params)).first()
+        row: Row[Any] | None = (await conn.execute(stmt, params)).first()
         return None if row is None else dict(zip(READ_NAMES, row, strict=False))
 
     async def get_by_identifier(self, connection_id: uuid.UUID, identifier: str) -> Ticket | None:
@@ -211,18 +207,9 @@ class TicketRepository(RepositoryBase[Ticket]):
     async def list_keyset(
         self, connection_id: uuid.UUID, filters: TicketFilters, *, limit: int, seek: Seek
     ) -> KeysetPage[dict[str, Any]]:
-        """A keyset page of ``READ_COLUMNS`` rows (by name).
-
-        Without filters the page is one range of the ``(connection_id, id)`` index, at most
-        ``limit + 1`` rows, and its neighbour test one probe of it: bounded, so it may run in
-        the event loop's thread on an idle SQLite connection (store/sqlite_driver.py). A
-        filter may have to skip any number of rows to fill a page: the worker thread then."""
+        """A keyset page of ``READ_COLUMNS`` rows (by name)."""
         stmt = self._filtered(connection_id, filters)
-        bounded = on_loop_thread() if filters == TicketFilters() else nullcontext()
-        with bounded:
-            page = await keyset_page(
-                self.session, stmt, Ticket.id, limit=limit, seek=seek, rows=True
-            )
+        page = await keyset_page(self.session, stmt, Ticket.id, limit=limit, seek=seek, rows=True)
         return KeysetPage(read_dicts(page.items), page.next_after, page.previous_before)
 
     # -- vendor upsert -------------------------------------------------------------------------
