@@ -89,11 +89,8 @@ class Faults(kit.Faults[FaultConfig]):
 
     config_class = FaultConfig
 
-    def rate_limit_headers(self, retry_after: int, limit: int, *, burst: bool) -> dict[str, str]:
+    def vendor_rate_limit_headers(self, retry_after: int, *, burst: bool) -> dict[str, str]:
         return {
-            "Retry-After": str(int(retry_after)),
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": iso_time(time.time() + retry_after),
             "RateLimit-Reason": "jira-burst-based" if burst else "jira-quota-tenant-based",
         }

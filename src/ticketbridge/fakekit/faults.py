@@ -182,7 +182,7 @@ class Fired:
 class Faults(ABC, Generic[C]):
     """The live fault state of one tenant: configuration, RNG, token buckets, counters.
 
-    Subclasses set ``config_class`` and answer :meth:`rate_limit_headers`.
+    Subclasses set ``config_class`` and answer :meth:`vendor_rate_limit_headers`.
     """
 
     config_class: type[C]
@@ -208,9 +208,20 @@ class Faults(ABC, Generic[C]):
         jitter = self.rng.uniform(0, c.latency_jitter_ms) if c.latency_jitter_ms else 0.0
         return (c.latency_ms + jitter) / 1000
 
-    @abstractmethod
     def rate_limit_headers(self, retry_after: int, limit: int, *, burst: bool) -> dict[str, str]:
-        """The vendor's 429 headers (``burst``: the token bucket ran dry, else a ``share``)."""
+        """A 429's headers: ``Retry-After`` (whole seconds), ``X-RateLimit-Limit`` and
+        ``-Remaining``, then the vendor's (:meth:`vendor_rate_limit_headers`)."""
+        return {
+            "Retry-After": str(int(retry_after)),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+            **self.vendor_rate_limit_headers(retry_after, burst=burst),
+        }
+
+    @abstractmethod
+    def vendor_rate_limit_headers(self, retry_after: int, *, burst: bool) -> dict[str, str]:
+        """The vendor's own 429 headers (``burst``: the token bucket ran dry, else a
+        ``share``): when the limit resets, and why."""
 
     def before(self, key: RouteKey) -> Fired | None:
         """The fault that answers instead of applying this request, if one fires: a 429,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .faults import FaultConfig, Faults, Stats
@@ -23,7 +23,8 @@ DEFAULT_TENANT = "default"
 
 
 class Tenant(ABC):
-    """One tenant: ``name``, ``clock``, ``faults``, ``stats`` and the vendor's data."""
+    """One tenant: ``name``, ``clock``, ``faults``, ``stats`` and the vendor's data, which
+    :meth:`_wipe` (also run by the constructor) sets up empty and :meth:`_populate` fills."""
 
     faults_class: ClassVar[type[Faults[Any]]]
     stats_class: ClassVar[type[Stats]] = Stats
@@ -39,6 +40,7 @@ class Tenant(ABC):
         self.clock: Callable[[], float] = clock or time.time
         self.faults = self.faults_class(faults)
         self.stats = self.stats_class()
+        self._wipe()
 
     def reset(self, seed: Any = None, *, keep_faults: bool = False) -> None:
         """Wipe everything (faults and stats too, unless ``keep_faults``); then populate,
@@ -95,3 +97,10 @@ class Tenants(Generic[T]):
             made.reset(self.seed, keep_faults=True)
             self.tenants[name] = found = made
         return found
+
+    @property
+    def default(self) -> T:
+        return self.tenant(DEFAULT_TENANT)
+
+    def all(self) -> Iterable[T]:
+        return self.tenants.values()

@@ -79,11 +79,8 @@ class Faults(kit.Faults[FaultConfig]):
 
     config_class = FaultConfig
 
-    def rate_limit_headers(self, retry_after: int, limit: int, *, burst: bool) -> dict[str, str]:
+    def vendor_rate_limit_headers(self, retry_after: int, *, burst: bool) -> dict[str, str]:
         return {
-            "Retry-After": str(int(retry_after)),
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": str(int(time.time()) + int(retry_after)),
             "X-RateLimit-Rule": RATE_LIMIT_RULE,
         }

@@ -64,18 +64,6 @@ class Instance(Tenant):
     faults_class = Faults
     faults: Faults
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        clock: Callable[[], float] | None = None,
-        faults: FaultConfig | None = None,
-    ) -> None:
-        super().__init__(name, clock=clock, faults=faults)
-        self.properties: dict[str, str] = {}
-        self.batch_max_requests = BATCH_MAX_REQUESTS
-        self._wipe()
-
     # -- lifecycle -----------------------------------------------------------------------------
     def _wipe(self) -> None:
         self.tables: dict[str, Table] = default_tables()
@@ -86,7 +74,7 @@ class Instance(Tenant):
         self.rng = random.Random()
         self._choice_labels: dict[tuple[str, str, str], str] | None = None
         self._users_by_name: dict[str, str] = {}
-        self.properties = {"glide.invalid_query.returns_no_rows": "false"}
+        self.properties: dict[str, str] = {"glide.invalid_query.returns_no_rows": "false"}
         self.batch_max_requests = BATCH_MAX_REQUESTS
 
     def bootstrap(self) -> None:
@@ -421,16 +409,9 @@ class FakeServiceNowState(Tenants[Instance]):
         """``dev1.service-now.com[:443]`` -> ``dev1``; any other host -> the default."""
         return FakeServiceNowState.tenant_name(host)
 
-    def instance(self, host: str = DEFAULT_INSTANCE) -> Instance:
-        """The instance for a ``Host`` header value (or an instance name), made on first use."""
-        return self.tenant(host)
-
-    @property
-    def default(self) -> Instance:
-        return self.tenant(DEFAULT_INSTANCE)
-
-    def all_instances(self) -> Iterable[Instance]:
-        return self.tenants.values()
+    # The vendor's names for the registry's (no call in between on the request path).
+    instance = Tenants.tenant
+    all_instances = Tenants.all
 
 
 def describe(instance: Instance) -> dict[str, Any]:
