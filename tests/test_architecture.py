@@ -1,6 +1,7 @@
 """The architecture rules of docs/architecture.md hold: the import-linter contracts in
 pyproject.toml (layers, connectors and store import no domain, only ``connectors/jira``
-imports Jira code, domains use ``ticketbridge.connectors`` only, fakejira stands alone)."""
+imports Jira code, domains use ``ticketbridge.connectors`` only, the emulators and their kit
+import nothing of the service, the kit neither emulator, neither emulator the other)."""
 
 from __future__ import annotations
 

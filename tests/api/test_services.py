@@ -38,8 +38,8 @@ def test_only_the_dependencies_read_app_state() -> None:
     readers = sorted(
         str(path.relative_to(SRC))
         for path in SRC.rglob("*.py")
-        # The emulators are separate apps with their own state.
-        if not {"fakejira", "fakeservicenow"} & set(path.parts)
+        # The emulators (and their kit) are separate apps with their own state.
+        if not {"fakejira", "fakeservicenow", "fakekit"} & set(path.parts)
         and ("app.state" in path.read_text() or "startup_hooks" in path.read_text())
     )
     assert readers == ["api/deps.py", "app.py"]

@@ -5,7 +5,8 @@ clients (``jira``, ``atlassian-python-api``) use, with Jira's JSON shapes, valid
 workflows per project (Jira Cloud's default, or a restricted classic one) with transition
 screens, ``nextPageToken`` search, bulk tasks, several sites, Basic auth, deterministic seed
 data, and injectable faults (latency, 429s, 5xx, ambiguous writes). It imports nothing from
-ticketbridge outside this package.
+ticketbridge outside this package but :mod:`ticketbridge.fakekit`, the emulators' shared kit
+(faults, stats, sites by ``Host``, the common ``/_fake`` routes, server start-up).
 
 In-process::
 

@@ -2,10 +2,10 @@
 
 :func:`jira_routes` turns :class:`JiraRoute` declarations into Starlette routes under both
 ``/rest/api/2`` and ``/rest/api/3``. Each request then goes through, in order: site selection
-(``Host`` header), request statistics, injected latency, rate limiting and pre-apply errors
-(:mod:`faults`), Basic authentication, due bulk tasks, the handler, and finally the ambiguous
-post-apply faults. Handlers are synchronous functions of a :class:`Ctx`: the emulator's state is
-in memory, so nothing in a handler awaits.
+(``Host`` header), request statistics, injected latency, rate limiting, pre-apply errors and
+refusals (:mod:`faults`), Basic authentication, due bulk tasks, the handler, and finally the
+ambiguous post-apply faults. Handlers are synchronous functions of a :class:`Ctx`: the
+emulator's state is in memory, so nothing in a handler awaits.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ticketbridge.fakekit.app import after_apply, tenant_of
+from ticketbridge.fakekit.faults import Fired, RouteKey
+
 from .errors import (
     BODY_EMPTY,
     BODY_NOT_AN_OBJECT,
@@ -32,10 +35,9 @@ from .errors import (
 )
 from .faults import RATE_LIMIT_MESSAGE
 from .model import User
-from .state import FakeJiraState, Site
+from .state import Site
 
 log = logging.getLogger("ticketbridge.fakejira")
-DROP_FLAG = "fakejira.drop"
 API_VERSIONS = (2, 3)
 
 
@@ -149,13 +151,15 @@ def authenticate(request: Request, site: Site, *, anonymous: bool) -> User | Non
 
 def _endpoint(route: JiraRoute, version: int) -> Callable[[Request], Any]:
     template = f"/rest/api/{version}{route.path}"
+    keys = {method: RouteKey(method, template) for method in route.methods}
 
     async def endpoint(request: Request) -> Response:
-        state: FakeJiraState = request.app.state.fakejira
-        site = state.site(request.headers.get("host", ""))
+        site: Site = tenant_of(request)
+        method = request.method
+        key = keys.get(method) or RouteKey(method, template)
         site.stats.started()
         try:
-            return await _serve(request, route, site, version, template)
+            return await _serve(request, route, site, version, key)
         finally:
             site.stats.finished()
 
@@ -163,55 +167,47 @@ def _endpoint(route: JiraRoute, version: int) -> Callable[[Request], Any]:
 
 
 async def _serve(
-    request: Request, route: JiraRoute, site: Site, version: int, template: str
+    request: Request, route: JiraRoute, site: Site, version: int, key: RouteKey
 ) -> Response:
-    method = request.method
     faults = site.faults
     try:
         delay = faults.latency_s()
         if delay:
             await asyncio.sleep(delay)
-        throttled = faults.rate_limited(method, template)
-        if throttled is not None:
-            raise JiraError(429, RATE_LIMIT_MESSAGE, headers=throttled)
-        failure = faults.error_status(method, template)
-        if failure is not None:
-            raise JiraError(failure, f"Injected fault: {failure}.")
-        refusal = faults.refused(method, template)
-        if refusal is not None:
-            raise JiraError(refusal.status, refusal.message)
+        fired = faults.before(key)
+        if fired is not None:
+            raise _fault_error(fired)
         user = authenticate(request, site, anonymous=route.anonymous)
         site.tasks.pump()
-        ctx = Ctx(request, site, user, version, template, await request.body())
+        ctx = Ctx(request, site, user, version, key.template, await request.body())
         response = route.handler(ctx)
         if response.status_code < 400:
-            response = _after_apply(request, site, method, template, response)
+            fault = after_apply(faults, key, request.scope)
+            if fault is not None:
+                response = JiraJSON(
+                    {
+                        "errorMessages": [f"Injected fault after applying: {fault.status}."],
+                        "errors": {},
+                    },
+                    status_code=fault.status,
+                )
     except JiraError as exc:
         response = error_response(exc, bulk=route.bulk_errors)
     except Exception:  # a bug in the emulator: answer like Jira's 500, keep the trace
-        log.exception("fakejira: unhandled error in %s %s", method, template)
+        log.exception("fakejira: unhandled error in %s %s", key.method, key.template)
         response = JiraJSON(
             {"errorMessages": ["Internal server error"], "errors": {}}, status_code=500
         )
-    site.stats.record(method, template, response.status_code)
+    site.stats.record(key.stat, response.status_code)
     return response
 
 
-def _after_apply(
-    request: Request, site: Site, method: str, template: str, response: Response
-) -> Response:
-    fault = site.faults.ambiguous(method, template)
-    if fault is None:
-        return response
-    if fault.mode == "drop":
-        flag = request.scope.get(DROP_FLAG)
-        if isinstance(flag, list):
-            flag[0] = True
-        return response
-    return JiraJSON(
-        {"errorMessages": [f"Injected fault after applying: {fault.status}."], "errors": {}},
-        status_code=fault.status,
-    )
+def _fault_error(fired: Fired) -> JiraError:
+    if fired.kind == "rate_limited":
+        return JiraError(429, RATE_LIMIT_MESSAGE, headers=fired.headers)
+    if fired.kind == "refused":
+        return JiraError(fired.status, fired.refusal.message)
+    return JiraError(fired.status, f"Injected fault: {fired.status}.")
 
 
 def jira_routes(declared: Sequence[JiraRoute]) -> list[Route]:

@@ -1,6 +1,8 @@
 """The emulator's own admin API under ``/_fake`` (JSON, no authentication, never faulted).
 
-Each call acts on the site chosen by the ``Host`` header, like the Jira routes.
+Each call acts on the site chosen by the ``Host`` header, like the Jira routes. Reset, seed,
+stats and faults are :class:`ticketbridge.fakekit.admin.AdminAPI`'s, given this module's seed
+spec parser and site summary; the rest is Jira's.
 
 * ``POST /_fake/reset`` ``{}`` or ``{"seed": <seed spec>}``: wipe the site (data, faults,
   stats); bootstrap it (admin + empty DEMO project) or seed it.
@@ -22,7 +24,6 @@ Each call acts on the site chosen by the ``Host`` header, like the Jira routes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -30,24 +31,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .faults import FaultConfig
+from ticketbridge.fakekit.admin import AdminAPI, problem
+from ticketbridge.fakekit.app import tenant_of
+
 from .model import STATUSES
 from .seed import SeedSpec
-from .state import FakeJiraState, Site
+from .state import Site
 
 
 def _site(request: Request) -> Site:
-    state: FakeJiraState = request.app.state.fakejira
-    return state.site(request.headers.get("host", ""))
-
-
-def _problem(message: str, status: int = 400) -> Response:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    return json.loads(raw) if raw.strip() else {}
+    site: Site = tenant_of(request)
+    return site
 
 
 def seed_spec(data: Any) -> SeedSpec:
@@ -80,49 +74,6 @@ def summary(site: Site) -> dict[str, Any]:
     }
 
 
-async def reset(request: Request) -> Response:
-    site = _site(request)
-    try:
-        data = await _body(request)
-        spec = seed_spec(data["seed"]) if isinstance(data, dict) and data.get("seed") else None
-    except ValueError as exc:
-        return _problem(str(exc))
-    site.reset(spec)
-    return JSONResponse(summary(site))
-
-
-async def seed(request: Request) -> Response:
-    site = _site(request)
-    try:
-        spec = seed_spec(await _body(request))
-    except ValueError as exc:
-        return _problem(str(exc))
-    site.reset(spec, keep_faults=True)
-    return JSONResponse(summary(site))
-
-
-async def stats(request: Request) -> Response:
-    site = _site(request)
-    return JSONResponse(site.stats.to_json(site.faults))
-
-
-async def stats_reset(request: Request) -> Response:
-    site = _site(request)
-    site.stats.reset()
-    site.faults.injected.clear()
-    return JSONResponse(site.stats.to_json(site.faults))
-
-
-async def faults(request: Request) -> Response:
-    site = _site(request)
-    if request.method == "PUT":
-        try:
-            site.faults.configure(FaultConfig.from_json(await _body(request)))
-        except ValueError as exc:
-            return _problem(str(exc))
-    return JSONResponse(site.faults.config.to_json())
-
-
 def stored_issue(site: Site, key: str) -> dict[str, Any] | None:
     issue = site.find_issue(key)
     if issue is None:
@@ -138,7 +89,7 @@ def stored_issue(site: Site, key: str) -> dict[str, Any] | None:
 
 async def issue(request: Request) -> Response:
     data = stored_issue(_site(request), request.path_params["key"])
-    return JSONResponse(data) if data else _problem("no such issue", 404)
+    return JSONResponse(data) if data else problem("no such issue", 404)
 
 
 def _user(site: Site, account_id: str) -> dict[str, Any]:
@@ -156,11 +107,11 @@ async def users(request: Request) -> Response:
     site = _site(request)
     if request.method == "POST":
         try:
-            data = await _body(request)
+            data = await ADMIN.body(request)
         except ValueError as exc:
-            return _problem(str(exc))
+            return problem(str(exc))
         if not isinstance(data, dict) or not isinstance(data.get("email"), str):
-            return _problem("email is required")
+            return problem("email is required")
         user = site.add_user(
             data["email"],
             str(data.get("displayName") or data["email"]),
@@ -175,7 +126,7 @@ async def projects(request: Request) -> Response:
     """``POST {key, name?, workflow?}`` adds a project (``workflow``: default or classic)."""
     site = _site(request)
     try:
-        data = await _body(request)
+        data = await ADMIN.body(request)
         if not isinstance(data, dict) or not isinstance(data.get("key"), str):
             raise ValueError("key is required")
         project = site.add_project(
@@ -184,7 +135,7 @@ async def projects(request: Request) -> Response:
             workflow=str(data.get("workflow") or "default"),
         )
     except ValueError as exc:
-        return _problem(str(exc))
+        return problem(str(exc))
     return JSONResponse(
         {"id": project.id, "key": project.key, "workflow": project.workflow}, status_code=201
     )
@@ -195,26 +146,24 @@ async def screen(request: Request) -> Response:
     site = _site(request)
     key, transition_id = request.path_params["key"], request.path_params["transition_id"]
     try:
-        data = await _body(request)
+        data = await ADMIN.body(request)
         required = data.get("required") if isinstance(data, dict) else None
         if not isinstance(required, list) or not all(isinstance(f, str) for f in required):
             raise ValueError("required must be a list of field ids")
         site.set_screen(key, transition_id, required)
     except KeyError:
-        return _problem("no such project", 404)
+        return problem("no such project", 404)
     except ValueError as exc:
-        return _problem(str(exc))
+        return problem(str(exc))
     return JSONResponse({"transition": transition_id, "required": required})
 
+
+ADMIN = AdminAPI(seed_spec=seed_spec, summary=summary)
 
 ROUTES = [
     Route("/_fake/projects", projects, methods=["POST"]),
     Route("/_fake/projects/{key}/screens/{transition_id}", screen, methods=["PUT"]),
-    Route("/_fake/reset", reset, methods=["POST"]),
-    Route("/_fake/seed", seed, methods=["POST"]),
-    Route("/_fake/stats", stats, methods=["GET"]),
-    Route("/_fake/stats/reset", stats_reset, methods=["POST"]),
-    Route("/_fake/faults", faults, methods=["GET", "PUT"]),
+    *ADMIN.routes(),
     Route("/_fake/issues/{key}", issue, methods=["GET"]),
     Route("/_fake/users", users, methods=["GET", "POST"]),
 ]

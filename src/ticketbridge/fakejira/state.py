@@ -17,9 +17,10 @@ Python API should be used from the loop or while no request is in flight.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from ticketbridge.fakekit.tenants import DEFAULT_TENANT, Tenant, Tenants
 
 from .bulk import BulkTasks
 from .errors import JiraError, not_found
@@ -42,7 +43,7 @@ from .validation import IssueInput
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
 DEFAULT_ADMIN_TOKEN = "fake-token"
 DEFAULT_ADMIN_ACCOUNT_ID = "5b10a2844c20165700ede21g"
-DEFAULT_SITE = "default"
+DEFAULT_SITE = DEFAULT_TENANT
 FIRST_ISSUE_ID = 10000
 FIRST_PROJECT_ID = 10000
 
@@ -52,33 +53,22 @@ def account_id_for(seed: str) -> str:
     return hashlib.sha1(seed.encode()).hexdigest()[:24]
 
 
-class Site:
+class Site(Tenant):
     """One Jira Cloud site (``<name>.atlassian.net``) with its own data, faults and stats."""
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        clock: Callable[[], float] | None = None,
-        faults: FaultConfig | None = None,
-    ) -> None:
-        self.name = name
-        self.clock: Callable[[], float] = clock or time.time
-        self.faults = Faults(faults)
-        self.stats = Stats()
-        self.users: dict[str, User] = {}
-        self.projects: dict[str, Project] = {}
-        self.issues: dict[int, Issue] = {}
-        self._wipe()
+    faults_class = Faults
+    stats_class = Stats
+    faults: Faults
+    stats: Stats
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _wipe(self) -> None:
-        self.users = {}
+        self.users: dict[str, User] = {}
         self._users_by_email: dict[str, User] = {}
-        self.projects = {}
+        self.projects: dict[str, Project] = {}
         self._projects_by_key: dict[str, Project] = {}
         self._project_refs: dict[str, dict[str, str]] = {}
-        self.issues = {}
+        self.issues: dict[int, Issue] = {}
         self._issues_by_key: dict[str, Issue] = {}
         self.children: dict[int, list[int]] = {}
         self.next_issue_id = FIRST_ISSUE_ID
@@ -101,10 +91,9 @@ class Site:
 
     def reset(self, seed: SeedSpec | None = None, *, keep_faults: bool = False) -> None:
         """Wipe everything; then bootstrap, or seed deterministically from ``seed``."""
-        self._wipe()
-        if not keep_faults:
-            self.faults.configure({})
-            self.stats.reset()
+        super().reset(seed, keep_faults=keep_faults)
+
+    def _populate(self, seed: SeedSpec | None) -> None:
         if seed is None:
             self.bootstrap()
         else:
@@ -390,12 +379,15 @@ class Site:
         return self._project_refs[project_id]
 
 
-class FakeJiraState:
+class FakeJiraState(Tenants[Site]):
     """All sites of one emulator instance.
 
     ``seed`` (a :class:`SeedSpec`, or an int meaning "that many issues in total") seeds every
     site when it is first used; ``faults`` is every new site's initial fault configuration.
     """
+
+    tenant_class = Site
+    DOMAIN = ".atlassian.net"
 
     def __init__(
         self,
@@ -404,35 +396,22 @@ class FakeJiraState:
         faults: FaultConfig | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self.seed = SeedSpec.for_total(seed) if isinstance(seed, int) else seed
-        self.default_faults = faults
-        self.clock = clock
-        self.sites: dict[str, Site] = {}
+        spec = SeedSpec.for_total(seed) if isinstance(seed, int) else seed
+        super().__init__(seed=spec, faults=faults, clock=clock)
+        self.seed: SeedSpec | None = spec
+
+    @property
+    def sites(self) -> dict[str, Site]:
+        return self.tenants
 
     @staticmethod
     def site_name(host: str) -> str:
         """``acme.atlassian.net[:443]`` -> ``acme``; any other host -> the default site."""
-        hostname = host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
-        if hostname.endswith(".atlassian.net") and hostname.count(".") == 2:
-            return hostname.split(".", 1)[0]
-        return DEFAULT_SITE
+        return FakeJiraState.tenant_name(host)
 
-    def site(self, host: str = DEFAULT_SITE) -> Site:
-        """The site for a ``Host`` header value (or a site name), created on first use."""
-        name = host if host in self.sites else self.site_name(host)
-        found = self.sites.get(name)
-        if found is None:
-            found = Site(name, clock=self.clock, faults=self.default_faults)
-            found.reset(self.seed, keep_faults=True)
-            self.sites[name] = found
-        return found
-
-    @property
-    def default(self) -> Site:
-        return self.site(DEFAULT_SITE)
-
-    def all_sites(self) -> Iterable[Site]:
-        return self.sites.values()
+    # The vendor's names for the registry's (no call in between on the request path).
+    site = Tenants.tenant
+    all_sites = Tenants.all
 
 
 def entity_properties(raw: Any) -> dict[str, Any]:

@@ -9,7 +9,9 @@ numbers, priority lookup, close-info data policy), ``sys_user``, ``sys_user_grou
 ``sys_user_grmember``, ``sys_user_role``, ``sys_user_has_role``, ``sys_choice``,
 ``sys_audit_delete``. Several instances (by ``Host``), deterministic seed data, injectable
 faults (latency, 429, 5xx, refusals, ambiguous writes) and an admin API under ``/_fake``.
-It imports nothing from ticketbridge outside this package.
+It imports nothing from ticketbridge outside this package but :mod:`ticketbridge.fakekit`, the
+emulators' shared kit (faults, stats, instances by ``Host``, the common ``/_fake`` routes,
+server and TLS start-up).
 
 In-process::
 
@@ -23,7 +25,7 @@ As a server: ``ticketbridge fake-servicenow --port 8082 --seed 300 [--tls]`` (:m
 Module map: :mod:`.app` (factory), :mod:`.context` (pipeline), ``routes_*`` (endpoints),
 :mod:`.state` (instances and records), :mod:`.schema` and :mod:`.choices` (tables),
 :mod:`.query` (encoded queries), :mod:`.render`, :mod:`.writes`, :mod:`.rules` (business
-rules), :mod:`.faults`, :mod:`.seed`, :mod:`.tls`.
+rules), :mod:`.faults`, :mod:`.seed`, :mod:`.server`.
 """
 
 from .app import FakeServiceNowApp, create_app

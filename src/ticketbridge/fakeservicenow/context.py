@@ -24,12 +24,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, compile_path
 
+from ticketbridge.fakekit.app import after_apply, tenant_of
+
 from .errors import AUTH_DETAIL, BAD_CREDENTIALS, NOT_AUTHENTICATED, RATE_LIMITED, SnowError
 from .faults import Faults, RouteKey
-from .state import FakeServiceNowState, Instance
+from .state import Instance
 
 log = logging.getLogger("ticketbridge.fakeservicenow")
-DROP_FLAG = "fakeservicenow.drop"
 VERSIONS = ("", "v1", "v2")
 JSON_TYPE = "application/json;charset=UTF-8"
 
@@ -144,21 +145,20 @@ def _challenge() -> dict[str, str]:
 
 
 def pre_apply_faults(faults: Faults, key: RouteKey) -> None:
-    throttled = faults.rate_limited(key)
-    if throttled is not None:
+    fired = faults.before(key)
+    if fired is None:
+        return
+    if fired.kind == "rate_limited":
         raise SnowError(
             429,
             RATE_LIMITED,
             "The rate limit rule for this user was exceeded. Retry after "
-            f"{throttled['Retry-After']} seconds.",
-            headers=throttled,
+            f"{fired.headers['Retry-After']} seconds.",
+            headers=fired.headers,
         )
-    failure = faults.error_status(key)
-    if failure is not None:
-        raise SnowError(failure, f"Injected fault: {failure}", None)
-    refusal = faults.refused(key)
-    if refusal is not None:
-        raise SnowError(refusal.status, refusal.message, refusal.detail)
+    if fired.kind == "refused":
+        raise SnowError(fired.status, fired.refusal.message, fired.refusal.detail)
+    raise SnowError(fired.status, f"Injected fault: {fired.status}", None)
 
 
 def error_answer(exc: SnowError) -> Answer:
@@ -180,8 +180,7 @@ def to_response(answer: Answer) -> Response:
 
 def _endpoint(route: SnowRoute, version: str, template: str, dispatch: Dispatcher) -> Any:
     async def endpoint(request: Request) -> Response:
-        state: FakeServiceNowState = request.app.state.fakeservicenow
-        instance = state.instance(request.headers.get("host", ""))
+        instance: Instance = tenant_of(request)
         params = dict(request.path_params)
         key = route_key(request.method, template, params, False)
         faults = instance.faults
@@ -210,7 +209,9 @@ def _endpoint(route: SnowRoute, version: str, template: str, dispatch: Dispatche
             )
             answer = route.handler(ctx)
             if answer.status < 400:
-                answer = _after_apply(request, faults, key, answer)
+                fault = after_apply(faults, key, request.scope)
+                if fault is not None:
+                    answer = injected_after(fault.status)
         except SnowError as exc:
             answer = error_answer(exc)
         except Exception:  # a bug in the emulator: answer a 500, keep the trace
@@ -222,19 +223,12 @@ def _endpoint(route: SnowRoute, version: str, template: str, dispatch: Dispatche
     return endpoint
 
 
-def _after_apply(request: Request, faults: Faults, key: RouteKey, answer: Answer) -> Answer:
-    fault = faults.ambiguous(key)
-    if fault is None:
-        return answer
-    if fault.mode == "drop":
-        flag = request.scope.get(DROP_FLAG)
-        if isinstance(flag, list):
-            flag[0] = True
-        return answer
+def injected_after(status: int) -> Answer:
+    """The answer of an ambiguous ``5xx`` fault after the request was applied."""
     return Answer(
-        fault.status,
+        status,
         {
-            "error": {"message": f"Injected fault after applying: {fault.status}", "detail": None},
+            "error": {"message": f"Injected fault after applying: {status}", "detail": None},
             "status": "failure",
         },
     )

@@ -1,6 +1,8 @@
 """The emulator's own admin API under ``/_fake`` (JSON, no authentication, never faulted).
 
 Each call acts on the instance chosen by the ``Host`` header, like the ServiceNow routes.
+Reset, seed, stats and faults are :class:`ticketbridge.fakekit.admin.AdminAPI`'s, given this
+module's seed spec parser and :func:`~.state.describe`; the rest is ServiceNow's.
 
 * ``POST /_fake/reset`` ``{}`` or ``{"seed": <seed spec>}``: wipe the instance (data, faults,
   stats) and bootstrap it, seeded if a spec is given.
@@ -21,33 +23,22 @@ Each call acts on the instance chosen by the ``Host`` header, like the ServiceNo
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .faults import FaultConfig
+from ticketbridge.fakekit.admin import AdminAPI, problem
+from ticketbridge.fakekit.app import tenant_of
+
 from .seed import SeedSpec
-from .state import FakeServiceNowState, Instance, describe
+from .state import Instance, describe
 
 
 def _instance(request: Request) -> Instance:
-    state: FakeServiceNowState = request.app.state.fakeservicenow
-    return state.instance(request.headers.get("host", ""))
-
-
-def _problem(message: str, status: int = 400) -> Response:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise ValueError("the body must be JSON") from None
+    instance: Instance = tenant_of(request)
+    return instance
 
 
 def seed_spec(data: Any) -> SeedSpec:
@@ -65,54 +56,11 @@ def seed_spec(data: Any) -> SeedSpec:
     return SeedSpec(**data)
 
 
-async def reset(request: Request) -> Response:
-    instance = _instance(request)
-    try:
-        data = await _body(request)
-        spec = seed_spec(data["seed"]) if isinstance(data, dict) and data.get("seed") else None
-    except ValueError as exc:
-        return _problem(str(exc))
-    instance.reset(spec)
-    return JSONResponse(describe(instance))
-
-
-async def seed(request: Request) -> Response:
-    instance = _instance(request)
-    try:
-        spec = seed_spec(await _body(request))
-    except ValueError as exc:
-        return _problem(str(exc))
-    instance.reset(spec, keep_faults=True)
-    return JSONResponse(describe(instance))
-
-
-async def stats(request: Request) -> Response:
-    instance = _instance(request)
-    return JSONResponse(instance.stats.to_json(instance.faults))
-
-
-async def stats_reset(request: Request) -> Response:
-    instance = _instance(request)
-    instance.stats.reset()
-    instance.faults.injected.clear()
-    return JSONResponse(instance.stats.to_json(instance.faults))
-
-
-async def faults(request: Request) -> Response:
-    instance = _instance(request)
-    if request.method == "PUT":
-        try:
-            instance.faults.configure(FaultConfig.from_json(await _body(request)))
-        except ValueError as exc:
-            return _problem(str(exc))
-    return JSONResponse(instance.faults.config.to_json())
-
-
 async def record(request: Request) -> Response:
     instance = _instance(request)
     table, sys_id = request.path_params["table"], request.path_params["sys_id"]
     found = instance.get(table, sys_id)
-    return JSONResponse(found) if found is not None else _problem("no such record", 404)
+    return JSONResponse(found) if found is not None else problem("no such record", 404)
 
 
 def _user(instance: Instance, user: dict[str, str]) -> dict[str, Any]:
@@ -131,16 +79,16 @@ async def users(request: Request) -> Response:
     instance = _instance(request)
     if request.method == "POST":
         try:
-            data = await _body(request)
+            data = await ADMIN.body(request)
         except ValueError as exc:
-            return _problem(str(exc))
+            return problem(str(exc))
         if not isinstance(data, dict) or not isinstance(data.get("user_name"), str):
-            return _problem("user_name is required")
+            return problem("user_name is required")
         if instance.user_by_name(data["user_name"]) is not None:
-            return _problem("user_name exists", 409)
+            return problem("user_name exists", 409)
         roles = data.get("roles", ["itil"])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            return _problem("roles must be a list of role names")
+            return problem("roles must be a list of role names")
         user = instance.add_user(
             data["user_name"],
             str(data.get("name") or data["user_name"]),
@@ -156,16 +104,16 @@ async def users(request: Request) -> Response:
 async def groups(request: Request) -> Response:
     instance = _instance(request)
     try:
-        data = await _body(request)
+        data = await ADMIN.body(request)
     except ValueError as exc:
-        return _problem(str(exc))
+        return problem(str(exc))
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-        return _problem("name is required")
+        return problem("name is required")
     members = []
     for user_name in data.get("members", []):
         user = instance.user_by_name(str(user_name))
         if user is None:
-            return _problem(f"no user {user_name}", 404)
+            return problem(f"no user {user_name}", 404)
         members.append(user["sys_id"])
     group = instance.add_group(data["name"], members=members)
     return JSONResponse({"sys_id": group["sys_id"], "name": group["name"]}, status_code=201)
@@ -174,12 +122,12 @@ async def groups(request: Request) -> Response:
 async def oauth_clients(request: Request) -> Response:
     instance = _instance(request)
     try:
-        data = await _body(request)
+        data = await ADMIN.body(request)
     except ValueError as exc:
-        return _problem(str(exc))
+        return problem(str(exc))
     names = ("client_id", "client_secret", "user_name")
     if not isinstance(data, dict) or not all(isinstance(data.get(n), str) for n in names):
-        return _problem("client_id, client_secret and user_name are required")
+        return problem("client_id, client_secret and user_name are required")
     instance.add_client(data["client_id"], data["client_secret"], data["user_name"])
     return JSONResponse({"client_id": data["client_id"]}, status_code=201)
 
@@ -197,15 +145,15 @@ async def properties(request: Request) -> Response:
     instance = _instance(request)
     if request.method == "PUT":
         try:
-            data = await _body(request)
+            data = await ADMIN.body(request)
         except ValueError as exc:
-            return _problem(str(exc))
+            return problem(str(exc))
         if not isinstance(data, dict):
-            return _problem("properties must be an object")
+            return problem("properties must be an object")
         for name, value in data.items():
             if name == "batch_max_requests":
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    return _problem("batch_max_requests must be a non-negative integer")
+                    return problem("batch_max_requests must be a non-negative integer")
                 instance.batch_max_requests = value
             else:
                 instance.properties[name] = (
@@ -214,12 +162,10 @@ async def properties(request: Request) -> Response:
     return JSONResponse(_properties(instance))
 
 
+ADMIN = AdminAPI(seed_spec=seed_spec, summary=describe, invalid_body="the body must be JSON")
+
 ROUTES = [
-    Route("/_fake/reset", reset, methods=["POST"]),
-    Route("/_fake/seed", seed, methods=["POST"]),
-    Route("/_fake/stats", stats, methods=["GET"]),
-    Route("/_fake/stats/reset", stats_reset, methods=["POST"]),
-    Route("/_fake/faults", faults, methods=["GET", "PUT"]),
+    *ADMIN.routes(),
     Route("/_fake/records/{table}/{sys_id}", record, methods=["GET"]),
     Route("/_fake/users", users, methods=["GET", "POST"]),
     Route("/_fake/groups", groups, methods=["POST"]),

@@ -25,6 +25,7 @@ from .context import (
     Ctx,
     SnowRoute,
     error_answer,
+    injected_after,
     internal_error,
     json_dumps,
     log,
@@ -130,7 +131,7 @@ def _run(ctx: Ctx, item: Any) -> tuple[Answer, str | None]:
         if answer.status < 400:
             fault = instance.faults.ambiguous(key)
             if fault is not None:
-                answer = _failed(fault.status, f"Injected fault after applying: {fault.status}")
+                answer = injected_after(fault.status)
     except SnowError as exc:
         answer = error_answer(exc)
     except Exception:

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import random
 import secrets
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ticketbridge.fakekit.tenants import DEFAULT_TENANT, Tenant, Tenants
+
 from . import choices, rules
 from .errors import invalid_table, no_record
-from .faults import FaultConfig, Faults, Stats
+from .faults import FaultConfig, Faults
 from .schema import REFERENCE, TASK_TABLES, Table, default_tables
 from .seed import SeedSpec, seed_instance
 from .values import format_time
@@ -36,7 +37,7 @@ DEFAULT_INTEGRATION_USER = "integration"
 DEFAULT_PASSWORD = "fake-password"
 DEFAULT_CLIENT_ID = "fake-client-id"
 DEFAULT_CLIENT_SECRET = "fake-client-secret"
-DEFAULT_INSTANCE = "default"
+DEFAULT_INSTANCE = DEFAULT_TENANT
 FIRST_NUMBER = 10001
 TOKEN_TTL_S = 1800
 BATCH_MAX_REQUESTS = 1000
@@ -57,23 +58,11 @@ class OAuthClient:
     user_name: str  # the user client-credentials tokens act as
 
 
-class Instance:
+class Instance(Tenant):
     """One ServiceNow instance (``<name>.service-now.com``) with its own data and faults."""
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        clock: Callable[[], float] | None = None,
-        faults: FaultConfig | None = None,
-    ) -> None:
-        self.name = name
-        self.clock: Callable[[], float] = clock or time.time
-        self.faults = Faults(faults)
-        self.stats = Stats()
-        self.properties: dict[str, str] = {}
-        self.batch_max_requests = BATCH_MAX_REQUESTS
-        self._wipe()
+    faults_class = Faults
+    faults: Faults
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _wipe(self) -> None:
@@ -85,7 +74,7 @@ class Instance:
         self.rng = random.Random()
         self._choice_labels: dict[tuple[str, str, str], str] | None = None
         self._users_by_name: dict[str, str] = {}
-        self.properties = {"glide.invalid_query.returns_no_rows": "false"}
+        self.properties: dict[str, str] = {"glide.invalid_query.returns_no_rows": "false"}
         self.batch_max_requests = BATCH_MAX_REQUESTS
 
     def bootstrap(self) -> None:
@@ -100,10 +89,9 @@ class Instance:
 
     def reset(self, seed: SeedSpec | None = None, *, keep_faults: bool = False) -> None:
         """Wipe everything; bootstrap; then seed deterministically from ``seed`` if given."""
-        self._wipe()
-        if not keep_faults:
-            self.faults.configure({})
-            self.stats.reset()
+        super().reset(seed, keep_faults=keep_faults)
+
+    def _populate(self, seed: SeedSpec | None) -> None:
         if seed is not None:
             self.rng = random.Random(seed.seed)
         self.bootstrap()
@@ -391,12 +379,15 @@ def rules_duplicate(sys_id: str) -> Exception:
     return SnowError(403, "Operation Failed", f"Error during insert of record with sys_id {sys_id}")
 
 
-class FakeServiceNowState:
+class FakeServiceNowState(Tenants[Instance]):
     """All instances of one emulator.
 
     ``seed`` (a :class:`SeedSpec`, or an int meaning "that many incidents") seeds every
     instance when it is first used; ``faults`` is every new instance's fault configuration.
     """
+
+    tenant_class = Instance
+    DOMAIN = ".service-now.com"
 
     def __init__(
         self,
@@ -405,35 +396,22 @@ class FakeServiceNowState:
         faults: FaultConfig | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self.seed = SeedSpec(incidents=seed, seed=seed) if isinstance(seed, int) else seed
-        self.default_faults = faults
-        self.clock = clock
-        self.instances: dict[str, Instance] = {}
+        spec = SeedSpec(incidents=seed, seed=seed) if isinstance(seed, int) else seed
+        super().__init__(seed=spec, faults=faults, clock=clock)
+        self.seed: SeedSpec | None = spec
+
+    @property
+    def instances(self) -> dict[str, Instance]:
+        return self.tenants
 
     @staticmethod
     def instance_name(host: str) -> str:
         """``dev1.service-now.com[:443]`` -> ``dev1``; any other host -> the default."""
-        hostname = host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
-        if hostname.endswith(".service-now.com") and hostname.count(".") == 2:
-            return hostname.split(".", 1)[0]
-        return DEFAULT_INSTANCE
+        return FakeServiceNowState.tenant_name(host)
 
-    def instance(self, host: str = DEFAULT_INSTANCE) -> Instance:
-        """The instance for a ``Host`` header value (or an instance name), made on first use."""
-        name = host if host in self.instances else self.instance_name(host)
-        found = self.instances.get(name)
-        if found is None:
-            found = Instance(name, clock=self.clock, faults=self.default_faults)
-            found.reset(self.seed, keep_faults=True)
-            self.instances[name] = found
-        return found
-
-    @property
-    def default(self) -> Instance:
-        return self.instance(DEFAULT_INSTANCE)
-
-    def all_instances(self) -> Iterable[Instance]:
-        return self.instances.values()
+    # The vendor's names for the registry's (no call in between on the request path).
+    instance = Tenants.tenant
+    all_instances = Tenants.all
 
 
 def describe(instance: Instance) -> dict[str, Any]:
