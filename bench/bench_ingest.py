@@ -3,13 +3,18 @@
 What is timed is exactly the sync's per-page work after the bytes have arrived: decoding the
 body (``connectors.http.decode_json``), mapping every issue (ADF -> Markdown included;
 ``SyncOps.issues_from_search``), and writing the page (its people, its tickets and the
-checkpoint, one transaction: ``sync.tickets.PageWriter``). The pages are recorded once from
+checkpoint, one transaction: ``sync.tickets.PageWriter``). By default the pages go through
+the sync's own ticket walk (``sync.tickets.sync_tickets``, one ordered stream), whose reader
+decodes and maps the next page while the writer stores the last one, as in a real run; only
+the vendor read is replaced by the recorded body. ``--sequential`` times the same steps one
+after the other in a plain loop instead (no overlap). The pages are recorded once from
 an in-process emulator seeded with ``--issues`` issues, with the sync's own fields and
 properties; the catalog (projects, issue types, users) is synced before the clock starts, as
 a real run does. Each run gets a fresh database. Prints JSON: per backend, each run's
 tickets/s (wall) and tickets per CPU second of this process, and their medians.
 
     .venv/bin/python bench/bench_ingest.py [--issues 10000] [--runs 3] [--backends sqlite,postgres]
+        [--sequential]
     .venv/bin/python bench/bench_ingest.py --profile bench/profiles/ingest.txt  # pyinstrument
 """
 
@@ -42,7 +47,7 @@ from ticketbridge.sync.catalog import sync_catalog  # noqa: E402
 from ticketbridge.sync.repository import SyncRepository  # noqa: E402
 from ticketbridge.sync.run import RunState, SyncConfig, default_owner  # noqa: E402
 from ticketbridge.sync.service import start_run  # noqa: E402
-from ticketbridge.sync.tickets import PageWriter, release_page_garbage  # noqa: E402
+from ticketbridge.sync.tickets import PageWriter, release_page_garbage, sync_tickets  # noqa: E402
 
 SITE = "https://acme.atlassian.net"
 
@@ -71,15 +76,34 @@ async def record(state: FakeJiraState) -> list[bytes]:
                 return pages
 
 
+def replay(connector: JiraConnector, pages: list[bytes]) -> None:
+    """Serve the recorded pages, in order, as the connector's search reads."""
+    bodies = iter(pages)
+
+    async def search_issues_page(
+        query: str, next_page_token: str | None, max_results: int = 100
+    ) -> tuple[list[Any], str | None]:
+        return connector.issues_from_search(decode_json(next(bodies)))
+
+    connector.search_issues_page = search_issues_page  # type: ignore[method-assign]
+
+
 async def one_run(
-    backend: str, fake: FakeJiraState, pages: list[bytes], issues: int, profile: str | None
+    backend: str,
+    fake: FakeJiraState,
+    pages: list[bytes],
+    issues: int,
+    profile: str | None,
+    sequential: bool = False,
 ) -> dict[str, Any]:
     with Database(backend) as url:
         settings = settings_for(url)
         transport = httpx.ASGITransport(app=create_fake_jira(fake))
         async with open_runtime(settings, vendor_transport=transport) as runtime:
             cid = await jira_connection(runtime, SITE)
-            state = RunState(runtime, cid, default_owner(), SyncConfig(), None)
+            # One ordered stream: the recorded pages are the full sync's unsliced search.
+            config = SyncConfig(partitioned=False)
+            state = RunState(runtime, cid, default_owner(), config, None)
             await start_run(state, full=True)
             async with runtime.session() as s:
                 conn = await SyncRepository(s).connection(cid)
@@ -95,12 +119,16 @@ async def one_run(
                 profiler = Profiler(async_mode="enabled", interval=0.0005)
                 profiler.start()
             start, cpu = time.perf_counter(), time.process_time()
-            writer = PageWriter(state)
-            for n, raw in enumerate(pages):
-                batch, _ = connector.issues_from_search(decode_json(raw))
-                await writer.store_page(batch, n == len(pages) - 1)
-                del batch
-                release_page_garbage()
+            if sequential:
+                writer = PageWriter(state)
+                for n, raw in enumerate(pages):
+                    batch, _ = connector.issues_from_search(decode_json(raw))
+                    await writer.store_page(batch, n == len(pages) - 1)
+                    del batch
+                    release_page_garbage()
+            else:
+                replay(connector, pages)
+                await sync_tickets(state, connector, None, estimate_total=False)
             elapsed = time.perf_counter() - start
             cpu = time.process_time() - cpu
             if profiler is not None and profile:
@@ -125,6 +153,11 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--profile", help="write a pyinstrument profile of one SQLite run here")
+    parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="decode, map and write each page one after the other (no reader/writer overlap)",
+    )
     args = parser.parse_args()
     configure_logging("WARNING")
     fake = FakeJiraState()
@@ -132,16 +165,25 @@ async def main() -> None:
         SeedSpec.for_total(args.issues, seed=1, now_ms=SEED_NOW_MS)
     )
     pages = await record(fake)
-    out: dict[str, Any] = {"issues": args.issues, "pages": len(pages), "backends": {}}
+    out: dict[str, Any] = {
+        "issues": args.issues,
+        "pages": len(pages),
+        "mode": "sequential" if args.sequential else "pipelined",
+        "backends": {},
+    }
     if args.profile:
-        out["profile"] = await one_run("sqlite", fake, pages, args.issues, args.profile)
+        out["profile"] = await one_run(
+            "sqlite", fake, pages, args.issues, args.profile, args.sequential
+        )
         print(json.dumps(out, indent=2))
         return
     backends = args.backends.split(",")
     runs: dict[str, list[dict[str, Any]]] = {b: [] for b in backends}
     for _ in range(args.runs):  # interleaved, so load changes hit every backend alike
         for backend in backends:
-            runs[backend].append(await one_run(backend, fake, pages, args.issues, None))
+            runs[backend].append(
+                await one_run(backend, fake, pages, args.issues, None, args.sequential)
+            )
     for backend in backends:
         out["backends"][backend] = {
             "median_tickets_per_s": statistics.median(r["tickets_per_s"] for r in runs[backend]),

@@ -180,6 +180,15 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
         changes.bump(session.info.pop(_TABLES, ()))
 
 
+def note_write(session: AsyncSession, table: str) -> None:
+    """Record a write executed below the ORM (``exec_driver_sql``) as ``_executed`` records
+    an ``insert``/``update``/``delete`` statement: the transaction wrote, and ``table``'s
+    caches go stale once it ends."""
+    info = session.sync_session.info
+    info[_WROTE] = True
+    info.setdefault(_TABLES, set()).add(table)
+
+
 def has_writes(session: AsyncSession) -> bool:
     sync = session.sync_session
     return bool(sync.new or sync.dirty or sync.deleted or sync.info.get(_WROTE))

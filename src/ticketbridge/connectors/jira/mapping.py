@@ -103,6 +103,14 @@ def parse_jira_time(value: Any) -> datetime | None:
     """``2024-01-31T12:34:56.789+0000`` (and ISO variants) -> aware UTC datetime."""
     if not isinstance(value, str) or not value:
         return None
+    try:  # Python 3.11 reads Jira's form (offset without colon, "Z") as it comes
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        if parsed.tzinfo is UTC:
+            return parsed
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     text = value.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
