@@ -12,19 +12,70 @@ still runs there later (an ``INSERT`` may open a transaction after the check), s
 thread has finished every call it was given, the answer is "yes" and the rollback is queued
 behind that call, as without this module.
 
+Their SQLite connections are :class:`ClosingConnection` objects, which roll back before they
+close. A statement cancelled mid-write makes SQLAlchemy invalidate the connection (it cannot
+know its state) and close it, with no rollback first; in that path the statement still runs
+in the thread and opens the write transaction. Python 3.11's ``sqlite3`` closes without a
+rollback, with ``sqlite3_close_v2``, which keeps a connection that still has a prepared
+statement open as a "zombie", transaction and write lock included, until that statement
+is finalized. The cancelled ``INSERT ... RETURNING`` (the bulk chunks' ticket upsert) left
+one: its rows never fetched, its cursor referenced by the ``CancelledError``'s traceback, a
+reference cycle, so the lock was held until the garbage collector ran, and every writer in
+between failed with "database is locked" after its busy timeout.
+
 Reads could also run in the event loop's thread (no lock wait in WAL mode); that was tried
 and dropped: it left a write lock behind in a property test whose app is stopped while a
-sync is cancelled, for a reason not yet found (bench/README.md).
+sync is cancelled, probably this same close (bench/README.md).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import aiosqlite
+
+
+class ClosingConnection(sqlite3.Connection):
+    """A ``sqlite3`` connection whose ``close`` ends everything it has open first: its
+    cursors' statements (else SQLite keeps the connection as a zombie, with any read
+    snapshot it holds) and its transaction (else the zombie keeps the write lock)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only aiosqlite's worker thread creates and closes cursors, so no lock is needed.
+        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+
+    def cursor(  # type: ignore[override]  # one signature for typeshed's two overloads
+        self, factory: Callable[[sqlite3.Connection], sqlite3.Cursor] = sqlite3.Cursor
+    ) -> sqlite3.Cursor:
+        cur = super().cursor(factory)
+        self._cursors.add(cur)
+        return cur
+
+    # The C shortcuts make their cursor without calling ``cursor``: route them through it.
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        return self.cursor().executemany(sql, parameters)
+
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
+        return self.cursor().executescript(script)
+
+    def close(self) -> None:
+        try:
+            for cur in list(self._cursors):
+                cur.close()  # resets its statement and lets it be finalized
+            if self.in_transaction:
+                self.rollback()
+        except sqlite3.Error:
+            pass  # closing is what matters now; SQLite rolls back what it can on close
+        finally:
+            super().close()
 
 
 class TrackedConnection(aiosqlite.Connection):
@@ -56,7 +107,14 @@ def connector(database: str, **kwargs: Any) -> Callable[[], TrackedConnection]:
 
     def create() -> TrackedConnection:
         conn = TrackedConnection(
-            partial(sqlite3.connect, database, check_same_thread=False, **kwargs), 64
+            partial(
+                sqlite3.connect,
+                database,
+                check_same_thread=False,
+                factory=ClosingConnection,
+                **kwargs,
+            ),
+            64,
         )
         conn._thread.daemon = True  # as SQLAlchemy's dialect does: never blocks exit
         return conn
