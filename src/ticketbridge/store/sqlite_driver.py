@@ -33,6 +33,7 @@ from __future__ import annotations
 import sqlite3
 import weakref
 from collections.abc import Callable
+from contextlib import suppress
 from functools import partial
 from typing import Any
 
@@ -67,15 +68,14 @@ class ClosingConnection(sqlite3.Connection):
         return self.cursor().executescript(script)
 
     def close(self) -> None:
-        try:
-            for cur in list(self._cursors):
-                cur.close()  # resets its statement and lets it be finalized
+        # Each step on its own: closing is what matters (and a closed connection raises).
+        for cur in list(self._cursors):
+            with suppress(sqlite3.Error):
+                cur.close()  # resets its statement, so that closing finalizes it
+        with suppress(sqlite3.Error):
             if self.in_transaction:
                 self.rollback()
-        except sqlite3.Error:
-            pass  # closing is what matters now; SQLite rolls back what it can on close
-        finally:
-            super().close()
+        super().close()
 
 
 class TrackedConnection(aiosqlite.Connection):
