@@ -12,16 +12,17 @@ still runs there later (an ``INSERT`` may open a transaction after the check), s
 thread has finished every call it was given, the answer is "yes" and the rollback is queued
 behind that call, as without this module.
 
-Their SQLite connections are :class:`ClosingConnection` objects, which roll back before they
-close. A statement cancelled mid-write makes SQLAlchemy invalidate the connection (it cannot
-know its state) and close it, with no rollback first; in that path the statement still runs
-in the thread and opens the write transaction. Python 3.11's ``sqlite3`` closes without a
-rollback, with ``sqlite3_close_v2``, which keeps a connection that still has a prepared
-statement open as a "zombie", transaction and write lock included, until that statement
-is finalized. The cancelled ``INSERT ... RETURNING`` (the bulk chunks' ticket upsert) left
-one: its rows never fetched, its cursor referenced by the ``CancelledError``'s traceback, a
-reference cycle, so the lock was held until the garbage collector ran, and every writer in
-between failed with "database is locked" after its busy timeout.
+Their ``sqlite3`` connections are :class:`ClosingConnection` objects, which close their
+cursors and roll back before they close. A statement cancelled mid-write makes SQLAlchemy
+invalidate its connection (it cannot know the connection's state) and close it, with no
+rollback first, while the statement still runs in the thread and opens the write
+transaction. Python 3.11's ``sqlite3`` closes with ``sqlite3_close_v2`` and no rollback, and
+SQLite keeps a connection that still has an unfinalized statement as a "zombie", its
+transaction and write lock included, until the statement is finalized. A cancelled
+``INSERT ... RETURNING`` (the bulk chunks' ticket upsert) did that: its rows never fetched,
+its cursor kept alive by the ``CancelledError``'s traceback (a reference cycle), the lock
+was held until the garbage collector ran, and writers in between failed with "database is
+locked" once their busy timeout ran out (tests/store/test_sqlite_cancellation.py).
 
 Reads could also run in the event loop's thread (no lock wait in WAL mode); that was tried
 and dropped: it left a write lock behind in a property test whose app is stopped while a
