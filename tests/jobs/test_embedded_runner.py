@@ -324,22 +324,11 @@ class TestRetries:
 
 class TestShutdownAndLeases:
     async def test_shutdown_mid_job_hands_the_job_back_for_an_immediate_resume(
-        self,
-        runtime: Runtime,
-        store_tenant: StoreTenant,
-        fake_site: Site,
-        request: pytest.FixtureRequest,
+        self, runtime: Runtime, store_tenant: StoreTenant, fake_site: Site
     ) -> None:
-        if runtime.engine.dialect.name == "sqlite":
-            # A known bug, not a pass: about one run in four under load (2 xdist workers),
-            # a chunk cancelled mid-write leaves its SQLite connection's write lock held
-            # past the busy timeout, so the hand-back fails and the job waits for its lease
-            # to expire instead (it is still resumed; nothing is lost or duplicated). No
-            # asyncio task holds the lock at that moment: a leaked connection does. Seen
-            # since the stored-bulk chunk commits (issue 13); root cause not found yet.
-            request.applymarker(
-                pytest.mark.xfail(strict=False, reason="SQLite lock left by a cancelled chunk")
-            )
+        # On SQLite, chunks cancelled mid-write must leave no write lock behind, or the
+        # hand-back fails and the job waits for its lease to expire (store/sqlite_driver.py,
+        # tests/store/test_sqlite_cancellation.py).
         # 20 chunks, 8 at a time (the vendor cap), 200 ms each: most of a second to interrupt.
         fake_site.faults.configure({"latency_ms": 200})
         job_id = await enqueue(runtime, store_tenant, 1000)

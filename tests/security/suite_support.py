@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -35,10 +34,6 @@ def suite_settings(**over: Any) -> Settings:
 
 
 def truncate_all(url: str) -> None:
-    # An app stopped mid-write may leave an unreferenced SQLite connection holding its write
-    # lock until the garbage collector closes it (the same leak as the xfail in
-    # tests/jobs/test_embedded_runner.py): collect first.
-    gc.collect()
     # On SQLite, wait for the session's Eraser connection or a finishing runner to let go.
     args = {"timeout": 30} if url.startswith("sqlite") else {}
     engine = create_engine(sync_url(url), connect_args=args)

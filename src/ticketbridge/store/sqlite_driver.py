@@ -18,23 +18,76 @@ call into the thread. :class:`OneTripCursor` does all four in one call (SQLAlche
 every row of a statement at once anyway; a server-side cursor is buffered the same way, and
 none is used on SQLite). A statement cancelled in flight still leaves no open cursor behind.
 
+Their ``sqlite3`` connections are :class:`ClosingConnection` objects, which close their
+cursors and roll back before they close. A statement cancelled mid-write makes SQLAlchemy
+invalidate its connection (it cannot know the connection's state) and close it, with no
+rollback first, while the statement still runs in the thread and opens the write
+transaction. Python 3.11's ``sqlite3`` closes with ``sqlite3_close_v2`` and no rollback, and
+SQLite keeps a connection that still has an unfinalized statement as a "zombie", its
+transaction and write lock included, until the statement is finalized. A cancelled
+``INSERT ... RETURNING`` (the bulk chunks' ticket upsert) did that: its rows never fetched,
+its cursor kept alive by the ``CancelledError``'s traceback (a reference cycle), the lock
+was held until the garbage collector ran, and writers in between failed with "database is
+locked" once their busy timeout ran out (tests/store/test_sqlite_cancellation.py).
+
 Reads could also run in the event loop's thread. Tried twice: every read, whatever the
 connection's state, left a write lock behind in a property test that stops its app during a
 sync; then only index-bounded reads on an idle connection (nothing pending in the thread, no
 transaction open), which was safe but measured no cheaper in CPU and much slower in wall time
-on a busy machine (the loop never yields while SQLite works). Both dropped (bench/README.md).
+on a busy machine (the loop never yields while SQLite works). Both dropped (bench/README.md);
+the first one's leftover lock was probably the zombie close above, fixed since.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from functools import partial
 from typing import Any
 
 import aiosqlite
 from aiosqlite.context import contextmanager
+
+
+class ClosingConnection(sqlite3.Connection):
+    """A ``sqlite3`` connection whose ``close`` ends everything it has open first: its
+    cursors' statements (else SQLite keeps the connection as a zombie, with any read
+    snapshot it holds) and its transaction (else the zombie keeps the write lock)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only aiosqlite's worker thread creates and closes cursors, so no lock is needed.
+        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+
+    def cursor(  # type: ignore[override]  # one signature for typeshed's two overloads
+        self, factory: Callable[[sqlite3.Connection], sqlite3.Cursor] = sqlite3.Cursor
+    ) -> sqlite3.Cursor:
+        cur = super().cursor(factory)
+        self._cursors.add(cur)
+        return cur
+
+    # The C shortcuts make their cursor without calling ``cursor``: route them through it.
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        return self.cursor().executemany(sql, parameters)
+
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
+        return self.cursor().executescript(script)
+
+    def close(self) -> None:
+        # Each step on its own: closing is what matters (and a closed connection raises).
+        for cur in list(self._cursors):
+            with suppress(sqlite3.Error):
+                cur.close()  # resets its statement, so that closing finalizes it
+        with suppress(sqlite3.Error):
+            if self.in_transaction:
+                self.rollback()
+        super().close()
 
 
 class TrackedConnection(aiosqlite.Connection):
@@ -131,7 +184,14 @@ def connector(database: str, **kwargs: Any) -> Callable[[], TrackedConnection]:
 
     def create() -> TrackedConnection:
         conn = TrackedConnection(
-            partial(sqlite3.connect, database, check_same_thread=False, **kwargs), 64
+            partial(
+                sqlite3.connect,
+                database,
+                check_same_thread=False,
+                factory=ClosingConnection,
+                **kwargs,
+            ),
+            64,
         )
         conn._thread.daemon = True  # as SQLAlchemy's dialect does: never blocks exit
         return conn
