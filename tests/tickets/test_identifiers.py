@@ -59,9 +59,10 @@ class TestTheStoreCannotVouch:
         runtime: Runtime,
         retry_sleep: RecordingSleep,
     ) -> None:
-        # The issue is created, but its read-back keeps failing: nothing is stored.
+        # The issue is created, but its read-back (a create with a status reads the issue to
+        # walk it) keeps failing: nothing is stored.
         ops_site.faults.configure({"error_rate": {"share": 1.0, "status": 503, "routes": [GET]}})
-        failed = await create(client, tenant, identifier="ALERT-3")
+        failed = await create(client, tenant, identifier="ALERT-3", status="IN_PROGRESS")
         assert failed.status_code == 503
         assert ops_site.issues_count() == 1
         assert reservations(await stored(runtime, IdempotencyKey)) == [("ALERT-3", "UNSETTLED")]

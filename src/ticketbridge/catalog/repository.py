@@ -128,6 +128,24 @@ class CatalogRepository:
         )
         return {k: i for k, i in rows}
 
+    async def issue_type_name(
+        self, connection_id: uuid.UUID, project_ref: str, type_vendor_id: str
+    ) -> str | None:
+        """The synced name of issue type ``type_vendor_id`` in the project whose key or
+        numeric vendor id is ``project_ref`` (None when the catalog does not know it)."""
+        ref = Project.vendor_id if project_ref.isdigit() else Project.key
+        found: str | None = await self.session.scalar(
+            select(IssueType.name)
+            .join(Project, IssueType.project_id == Project.id)
+            .where(
+                Project.connection_id == connection_id,
+                ref == project_ref,
+                IssueType.vendor_id == type_vendor_id,
+            )
+            .limit(1)
+        )
+        return found
+
     async def list_projects(
         self, connection_id: uuid.UUID, *, limit: int, offset: int
     ) -> tuple[list[Project], int]:
