@@ -36,7 +36,7 @@ from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Ticket
 from ticketbridge.store.session import release_connection
 from ticketbridge.tickets.identifiers import store_vouches
-from ticketbridge.tickets.repository import TicketRepository
+from ticketbridge.tickets.repository import LinkCache, TicketRepository
 from ticketbridge.tickets.schemas import REQUIRED_FORMS, TicketCreate, TicketRead, TicketUpdate
 
 if TYPE_CHECKING:
@@ -209,14 +209,20 @@ async def store_created(
         if key is None and (parent := await repo.get_by_vendor_id(conn.id, spec.parent)):
             key = parent.vendor_key
         issue = replace(issue, parent_ticket_vendor_id=key)
-    if issue.type is None and issue.type_vendor_id:
-        name = seen.type_names.get(issue.type_vendor_id)
-        if name is None and spec.project:
-            name = await CatalogRepository(session).issue_type_name(
-                conn.id, spec.project, issue.type_vendor_id
-            )
-        issue = replace(issue, type=name)
-    stored = await repo.insert_created(conn.id, [issue])
+    cache = LinkCache()
+    refs = (
+        await CatalogRepository(session).create_refs(conn.id, spec.project, issue.type_vendor_id)
+        if spec.project
+        else None
+    )
+    if refs is not None:  # the links the insert would look up, read with the type's name
+        cache.projects[refs.project_key] = refs.project_id
+        if refs.type_id is not None and issue.type_vendor_id:
+            cache.types[(refs.project_id, issue.type_vendor_id)] = refs.type_id
+    if issue.type is None:
+        name = seen.type_names.get(issue.type_vendor_id or "")
+        issue = replace(issue, type=name or (refs.type_name if refs else None))
+    stored = await repo.insert_created(conn.id, [issue], cache)
     ticket = await repo.get(conn.id, stored[issue.vendor_id][0])
     assert ticket is not None  # inserted or found in this transaction
     return ticket
