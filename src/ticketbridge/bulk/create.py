@@ -77,6 +77,7 @@ class Outcome:
     issue: NormalizedIssue | None = None  # what the store keeps of it
     read_back: bool = False  # ``issue`` is Jira's own view (else built from the request)
     error: str | None = None
+    ambiguous: bool = False  # the vendor call failed with no answer: it may exist anyway
 
 
 class BulkCreateConnector(BulkConnector, Protocol):

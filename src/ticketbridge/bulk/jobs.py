@@ -40,6 +40,7 @@ from ticketbridge.jobs.repository import JobChunkRepository
 from ticketbridge.jobs.runner import JobContext, LeaseLost
 from ticketbridge.provisioning.repository import ConnectionRepository
 from ticketbridge.store.models import Connection
+from ticketbridge.tickets.identifiers import bulk_tag, settle_bulk, settled_items
 from ticketbridge.tickets.repository import TicketRepository
 from ticketbridge.tickets.schemas import TicketUpdate
 from ticketbridge.tickets.service import resolve_update
@@ -131,6 +132,8 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
             # The tickets, the chunk's results and the job's progress: one commit.
             async with ctx.session() as s:
                 ticket_ids = await persist(s, conn, items, outcomes)
+                settled = settled_items(items, outcomes, ticket_ids)
+                await settle_bulk(s, conn, bulk_tag("job", job.id), settled)
                 chunk = [result(i, outcomes.get(i.index), ticket_ids.get(i.index)) for i in items]
                 if not await JobChunkRepository(s).mark_done(job.id, k, ctx.owner, chunk):
                     raise LeaseLost(str(job.id))

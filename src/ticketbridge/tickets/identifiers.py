@@ -1,33 +1,41 @@
 """When a create must ask Jira whether an identifier is taken, and when the store can say.
 
 An identifier is unique per connection, and a duplicate must be refused before Jira is
-called. The store knows every identifier a single create recorded; Jira can hold more: an
-issue created whose store write never happened (an ambiguous failure, a crash), found only
-by its marker label, with a JQL search. A single create therefore searches only when the
-store cannot vouch for the identifier:
+called. The store knows every identifier a create recorded; Jira can hold more: an issue
+created whose store write never happened (an ambiguous failure, a crash), found only by its
+marker label, with a JQL search. A single create therefore searches only when the store
+cannot vouch for the identifier:
 
-* its reservation (``idempotency.service.reserve``) was left by an earlier attempt whose
-  work may have reached Jira (``slot.unsettled``), or
-* the connection is *unjournaled*: a path that does not reserve identifiers has created
-  issues on it (bulk creates, which search for their own markers), or it dates from before
-  this journal (migration 0004 marks every connection that existed then).
+* its reservation (``idempotency.service.reserve``, route :data:`RESERVATION_ROUTE`) was left
+  by an earlier attempt whose work may have reached Jira (``slot.unsettled``), or
+* the connection is *unjournaled*: it dates from before this journal (migration 0004 marks
+  every connection that existed then), or a release before bulk creates wrote the journal
+  ran a bulk create on it. The mark is one row of ``idempotency_keys`` per connection
+  (route :data:`ROUTE`), never removed while the connection exists.
 
-The unjournaled mark is one row of ``idempotency_keys`` per connection (route
-:data:`ROUTE`), never removed while the connection exists.
+Bulk creates write the same journal (:func:`journal_bulk`): a row per identifier, committed
+before any vendor call and tagged with the request or job, removed once the item is settled
+(stored, or certainly not created) and otherwise left ``UNSETTLED`` (or left ``IN_PROGRESS``
+by a crash, whose lease then runs out): exactly what a single create's reservation leaves,
+so a later single create of such an identifier takes the row over and searches Jira.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketbridge.idempotency.repository import IdempotencyRepository
+from ticketbridge.idempotency.repository import IN_PROGRESS, UNSETTLED, IdempotencyRepository
+from ticketbridge.idempotency.service import CLAIM_LEASE, UNSETTLED_TTL
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import Connection, IdempotencyKey
 
 ROUTE = "tickets.identifiers"
+RESERVATION_ROUTE = "tickets.identifier"  # the single create's reservations
 KEY = "unjournaled"
 STATUS = "UNJOURNALED"
 # The mark is permanent; the column wants an expiry and purges never look at this route.
@@ -39,8 +47,8 @@ _unjournaled: set[uuid.UUID] = set()
 
 
 async def store_vouches(session: AsyncSession, conn: Connection) -> bool:
-    """Whether every identifier that reached Jira on ``conn`` went through the reservation
-    journal (then the store, with the reservation rows, knows them all)."""
+    """Whether every identifier that reached Jira on ``conn`` went through the journal
+    (then the store, with the journal's rows, knows them all)."""
     if conn.id in _unjournaled:
         return False
     marked = await IdempotencyRepository(session).exists(conn.account_id, conn.id, ROUTE, KEY)
@@ -50,9 +58,8 @@ async def store_vouches(session: AsyncSession, conn: Connection) -> bool:
 
 
 async def mark_unjournaled(session: AsyncSession, conn: Connection) -> None:
-    """Record in ``session``'s transaction that ``conn``'s identifiers may reach Jira without
-    a reservation. Bulk creates call it before any vendor call, in a transaction committed
-    before that call (the job row's, or a short one of its own)."""
+    """Record in ``session``'s transaction that ``conn``'s identifiers may have reached Jira
+    without the journal (tests stand in for an older release with it)."""
     if not await store_vouches(session, conn):
         return  # marked already (committed)
     now = utcnow()
@@ -69,3 +76,87 @@ async def mark_unjournaled(session: AsyncSession, conn: Connection) -> None:
             expires_at=now + _FOREVER,
         )
     )
+
+
+def bulk_tag(kind: str, run: uuid.UUID) -> str:
+    """What a bulk create's journal rows hold as ``request_hash``: they are its own until a
+    single create takes one over."""
+    return f"bulk-{kind}:{run}"
+
+
+async def journal_bulk(
+    session: AsyncSession,
+    conn: Connection,
+    identifiers: Iterable[str],
+    *,
+    tag: str,
+    running: bool,
+) -> set[str]:
+    """Write a bulk create's journal rows in ``session`` (the caller commits before any
+    vendor call): ``running`` (a request creating now) holds them for a lease like a single
+    create's reservation; otherwise (a queued job) they are ``UNSETTLED`` from the start.
+
+    Returns the identifiers a running single create holds: their items must not be sent. A
+    row left by an earlier attempt stays as it is (the next single create checks Jira)."""
+    keys = list(dict.fromkeys(identifiers))
+    now = utcnow()
+    status, expires = (
+        (IN_PROGRESS, now + CLAIM_LEASE) if running else (UNSETTLED, now + UNSETTLED_TTL)
+    )
+    base: dict[str, Any] = {
+        "account_id": conn.account_id,
+        "connection_id": conn.id,
+        "route": RESERVATION_ROUTE,
+        "request_hash": tag,
+        "status": status,
+        "response_status": None,
+        "response_body": {},
+        "created_at": now,
+        "expires_at": expires,
+    }
+    repo = IdempotencyRepository(session)
+    inserted = await repo.insert_many([{**base, "key": k} for k in keys])
+    others = [k for k in keys if k not in inserted]
+    held = set()
+    for row in await repo.find_many(conn.account_id, conn.id, RESERVATION_ROUTE, others):
+        expiry = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+        if row.status == IN_PROGRESS and expiry > now:
+            held.add(row.key)
+    return held
+
+
+async def settle_bulk(
+    session: AsyncSession,
+    conn: Connection,
+    tag: str,
+    settled: Mapping[str, bool],
+) -> None:
+    """In ``session``'s transaction (the one storing the tickets): remove the rows of the
+    settled identifiers (``True``), leave the others ``UNSETTLED`` for the next single create
+    to check Jira."""
+    await IdempotencyRepository(session).settle_tagged(
+        conn.account_id,
+        conn.id,
+        RESERVATION_ROUTE,
+        tag,
+        remove=[k for k, done in settled.items() if done],
+        unsettle=[k for k, done in settled.items() if not done],
+        expires_at=utcnow() + UNSETTLED_TTL,
+    )
+
+
+def settled_items(
+    items: Sequence[Any], outcomes: Mapping[int, Any], stored: Mapping[int, Any]
+) -> dict[str, bool]:
+    """``{identifier: settled}`` of a bulk create's items: stored, or certainly not created
+    (never sent, or refused by the vendor item by item); anything else may be in Jira only."""
+    out: dict[str, bool] = {}
+    for item in items:
+        outcome = outcomes.get(item.index)
+        done = (
+            item.index in stored
+            or outcome is None
+            or (outcome.error is not None and outcome.key is None and not outcome.ambiguous)
+        )
+        out[item.identifier] = out.get(item.identifier, True) and done
+    return out

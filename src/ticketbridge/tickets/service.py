@@ -35,14 +35,14 @@ from ticketbridge.idempotency.service import Slot, reserve
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Ticket
 from ticketbridge.store.session import release_connection
-from ticketbridge.tickets.identifiers import store_vouches
+from ticketbridge.tickets.identifiers import RESERVATION_ROUTE, store_vouches
 from ticketbridge.tickets.repository import LinkCache, TicketRepository
 from ticketbridge.tickets.schemas import REQUIRED_FORMS, TicketCreate, TicketRead, TicketUpdate
 
 if TYPE_CHECKING:
     from ticketbridge.runtime import Runtime
 
-IDENTIFIER_ROUTE = "tickets.identifier"
+IDENTIFIER_ROUTE = RESERVATION_ROUTE
 GENERATED_PREFIX = "tb-"
 
 
