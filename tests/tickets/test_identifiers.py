@@ -156,18 +156,24 @@ class TestTheStoreCannotVouch:
         item = {"name": "b", "project_vendor_id": "DEMO", "type_vendor_id": "10001"}
         bulk = await client.post(
             "/v1/itsm/tickets/bulk/sync",
-            json={"tickets": [{**item, "identifier": "BULK-2"}]},
+            json={"tickets": [{**item, "identifier": "BULK-2"}, item]},
             headers=tenant.headers,
         )
-        assert bulk.json()["failed"] == 1
-        assert reservations(await stored(runtime, IdempotencyKey)) == [("BULK-2", "UNSETTLED")]
+        assert bulk.json()["failed"] == 2
+        # The generated identifier is reported with the failure: it is journaled too.
+        generated = bulk.json()["results"][1]["identifier"]
+        assert sorted(reservations(await stored(runtime, IdempotencyKey))) == sorted(
+            [("BULK-2", "UNSETTLED"), (generated, "UNSETTLED")]
+        )
         ops_site.faults.configure({})
         searches = calls(ops_site, SEARCH)
 
         await created(client, tenant, identifier="BULK-2")
         assert calls(ops_site, SEARCH) == searches + 1  # Jira asked: not there, created
+        await created(client, tenant, identifier=generated)
+        assert calls(ops_site, SEARCH) == searches + 2
         await created(client, tenant, identifier="OTHER-1")
-        assert calls(ops_site, SEARCH) == searches + 1  # a journaled identifier: not asked
+        assert calls(ops_site, SEARCH) == searches + 2  # a journaled identifier: not asked
         assert await stored(runtime, IdempotencyKey) == []
 
     async def test_a_single_create_waits_for_a_running_bulk_of_its_identifier(
@@ -183,7 +189,7 @@ class TestTheStoreCannotVouch:
         await asyncio.sleep(0.3)
         assert not waiting.done()  # it waits for the bulk request, it does not create
         async with runtime.session() as s:
-            await settle_bulk(s, conn, "bulk-sync:test", {"BULK-3": True})
+            await settle_bulk(s, conn.account_id, conn.id, "bulk-sync:test", {"BULK-3": True})
             await s.commit()
         answer = await waiting
         assert answer.status_code == 200, answer.text

@@ -40,7 +40,13 @@ from ticketbridge.logging import get_logger
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Job
 from ticketbridge.store.session import release_connection
-from ticketbridge.tickets.identifiers import bulk_tag, journal_bulk, settle_bulk, settled_items
+from ticketbridge.tickets.identifiers import (
+    bulk_tag,
+    given_identifiers,
+    journal_bulk,
+    settle_bulk,
+    settled_items,
+)
 from ticketbridge.tickets.service import resolve_update
 
 if TYPE_CHECKING:
@@ -68,8 +74,11 @@ async def create_sync(
     # The identifiers are journaled (committed) before they are checked and sent, like a
     # single create's reservation (tickets/identifiers.py).
     tag = bulk_tag("sync", uuid7())
-    async with runtime.session() as own:
-        held = await journal_bulk(own, conn, identifiers, tag=tag, running=True)
+    held: set[str] = set()
+    given = set(given_identifiers(tickets, identifiers))
+    if given:
+        async with runtime.session() as own:
+            held = await journal_bulk(own, conn, given, tag=tag, running=True)
     try:
         connector = CachingConnector(for_connection(conn, runtime))
         items = await prepare(session, connector, conn, tickets, identifiers, range(len(tickets)))
@@ -82,13 +91,15 @@ async def create_sync(
         for part in await asyncio.gather(*(_create_group(connector, g) for g in groups)):
             outcomes.update(part)
         ticket_ids = await persist(session, conn, items, outcomes)
-        await settle_bulk(session, conn, tag, settled_items(items, outcomes, ticket_ids))
+        settled = settled_items(items, outcomes, ticket_ids)
+        await settle_bulk(session, conn.account_id, conn.id, tag, settled, given)
     except BaseException:
         # Whatever was sent may be in Jira only: the journal says so at once (not only when
         # the rows' lease runs out).
         await session.rollback()
         async with runtime.session() as own:
-            await settle_bulk(own, conn, tag, dict.fromkeys(identifiers, False))
+            # (Generated identifiers too: the caller may learn them from an error report.)
+            await settle_bulk(own, conn.account_id, conn.id, tag, dict.fromkeys(identifiers, False))
         raise
     return summary([result(i, outcomes.get(i.index), ticket_ids.get(i.index)) for i in items])
 
@@ -124,7 +135,8 @@ async def enqueue_create(
         total=len(tickets),
     )
     # Journaled with the job row, before it can run (tickets/identifiers.py).
-    await journal_bulk(session, conn, identifiers, tag=bulk_tag("job", job.id), running=False)
+    given = given_identifiers(tickets, identifiers)
+    await journal_bulk(session, conn, given, tag=bulk_tag("job", job.id), running=False)
     # Its chunk rows go in with it: the runner starts on them without a write of its own.
     await JobChunkRepository(session).ensure(job.id, chunk_markers(conn.id, identifiers))
     return job

@@ -13,18 +13,21 @@ cannot vouch for the identifier:
   ran a bulk create on it. The mark is one row of ``idempotency_keys`` per connection
   (route :data:`ROUTE`), never removed while the connection exists.
 
-Bulk creates write the same journal (:func:`journal_bulk`): a row per identifier, committed
-before any vendor call and tagged with the request or job, removed once the item is settled
-(stored, or certainly not created) and otherwise left ``UNSETTLED`` (or left ``IN_PROGRESS``
-by a crash, whose lease then runs out): exactly what a single create's reservation leaves,
-so a later single create of such an identifier takes the row over and searches Jira.
+Bulk creates write the same journal (:func:`journal_bulk`). A caller's identifier gets its
+row before it is checked and sent, committed before any vendor call and tagged with the
+request or job; it is removed once the item is settled (stored, or certainly not created) and
+otherwise left ``UNSETTLED`` (or ``IN_PROGRESS`` after a crash, until its lease runs out):
+what a single create's reservation leaves. A generated identifier cannot be claimed by anyone
+before it is reported, so it gets a row only when its item is reported unsettled
+(:func:`settle_bulk`, and a job given up). A later single create of an identifier with such
+a row takes it over and searches Jira; of any other, it trusts the store.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, timedelta
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,28 +95,21 @@ async def journal_bulk(
     tag: str,
     running: bool,
 ) -> set[str]:
-    """Write a bulk create's journal rows in ``session`` (the caller commits before any
-    vendor call): ``running`` (a request creating now) holds them for a lease like a single
-    create's reservation; otherwise (a queued job) they are ``UNSETTLED`` from the start.
+    """Write the journal rows of a bulk create's caller-given identifiers in ``session`` (the
+    caller commits before any vendor call): ``running`` (a request creating now) holds them
+    for a lease like a single create's reservation; otherwise (a queued job) they are
+    ``UNSETTLED`` from the start.
 
     Returns the identifiers a running single create holds: their items must not be sent. A
     row left by an earlier attempt stays as it is (the next single create checks Jira)."""
     keys = list(dict.fromkeys(identifiers))
+    if not keys:
+        return set()
     now = utcnow()
     status, expires = (
         (IN_PROGRESS, now + CLAIM_LEASE) if running else (UNSETTLED, now + UNSETTLED_TTL)
     )
-    base: dict[str, Any] = {
-        "account_id": conn.account_id,
-        "connection_id": conn.id,
-        "route": RESERVATION_ROUTE,
-        "request_hash": tag,
-        "status": status,
-        "response_status": None,
-        "response_body": {},
-        "created_at": now,
-        "expires_at": expires,
-    }
+    base = _row(conn.account_id, conn.id, tag, status, now, expires)
     repo = IdempotencyRepository(session)
     inserted = await repo.insert_many([{**base, "key": k} for k in keys])
     others = [k for k in keys if k not in inserted]
@@ -127,22 +123,53 @@ async def journal_bulk(
 
 async def settle_bulk(
     session: AsyncSession,
-    conn: Connection,
+    account_id: uuid.UUID,
+    connection_id: uuid.UUID,
     tag: str,
     settled: Mapping[str, bool],
+    journaled: Collection[str] | None = None,
 ) -> None:
-    """In ``session``'s transaction (the one storing the tickets): remove the rows of the
-    settled identifiers (``True``), leave the others ``UNSETTLED`` for the next single create
-    to check Jira."""
-    await IdempotencyRepository(session).settle_tagged(
-        conn.account_id,
-        conn.id,
+    """In ``session``'s transaction (the one storing the tickets): remove this run's rows of
+    the settled identifiers (``True``; only those in ``journaled`` have one, when given); the
+    others are left ``UNSETTLED`` for the next single create to check Jira (a row is written
+    for those that had none: generated ones). No statement when there is nothing to do."""
+    remove = [k for k, done in settled.items() if done and (journaled is None or k in journaled)]
+    unsettle = [k for k, done in settled.items() if not done]
+    now = utcnow()
+    repo = IdempotencyRepository(session)
+    await repo.settle_tagged(
+        account_id,
+        connection_id,
         RESERVATION_ROUTE,
         tag,
-        remove=[k for k, done in settled.items() if done],
-        unsettle=[k for k, done in settled.items() if not done],
-        expires_at=utcnow() + UNSETTLED_TTL,
+        remove=remove,
+        unsettle=unsettle,
+        expires_at=now + UNSETTLED_TTL,
     )
+    if unsettle:
+        base = _row(account_id, connection_id, tag, UNSETTLED, now, now + UNSETTLED_TTL)
+        await repo.insert_many([{**base, "key": k} for k in unsettle])
+
+
+def _row(
+    account_id: uuid.UUID,
+    connection_id: uuid.UUID,
+    tag: str,
+    status: str,
+    now: datetime,
+    expires: datetime,
+) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "connection_id": connection_id,
+        "route": RESERVATION_ROUTE,
+        "request_hash": tag,
+        "status": status,
+        "response_status": None,
+        "response_body": {},
+        "created_at": now,
+        "expires_at": expires,
+    }
 
 
 def settled_items(
@@ -160,3 +187,12 @@ def settled_items(
         )
         out[item.identifier] = out.get(item.identifier, True) and done
     return out
+
+
+def given_identifiers(tickets: Sequence[Any], identifiers: Sequence[str]) -> list[str]:
+    """The identifiers the caller chose (the others were generated for this bulk create)."""
+    return [
+        identifier
+        for raw, identifier in zip(tickets, identifiers, strict=True)
+        if isinstance(raw, dict) and raw.get("identifier") == identifier
+    ]
