@@ -46,7 +46,7 @@ from ticketbridge.tickets.identifiers import (
     settle_bulk,
     settled_items,
 )
-from ticketbridge.tickets.repository import TicketRepository
+from ticketbridge.tickets.repository import LinkCache, TicketRepository
 from ticketbridge.tickets.schemas import TicketUpdate
 from ticketbridge.tickets.service import resolve_update
 
@@ -123,8 +123,16 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
             async with ctx.session() as s:
                 # A resumed chunk finds its own earlier creates by their markers: they are
                 # not duplicates, so the Jira check runs on the first attempt only.
+                links = LinkCache()
                 items = await prepare(
-                    s, connector, conn, tickets, identifiers, indexes, check_vendor=not search_first
+                    s,
+                    connector,
+                    conn,
+                    tickets,
+                    identifiers,
+                    indexes,
+                    check_vendor=not search_first,
+                    links=links,
                 )
 
             async def intent() -> None:
@@ -137,7 +145,7 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
                 outcomes = await complete(connector, items, created)
             # The tickets, the chunk's results and the job's progress: one commit.
             async with ctx.session() as s:
-                ticket_ids = await persist(s, conn, items, outcomes)
+                ticket_ids = await persist(s, conn, items, outcomes, links)
                 settled = settled_items(items, outcomes, ticket_ids)
                 tag = bulk_tag("job", job.id)
                 await settle_bulk(s, conn.account_id, conn.id, tag, settled, given)

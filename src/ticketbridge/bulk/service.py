@@ -47,6 +47,7 @@ from ticketbridge.tickets.identifiers import (
     settle_bulk,
     settled_items,
 )
+from ticketbridge.tickets.repository import LinkCache
 from ticketbridge.tickets.service import resolve_update
 
 if TYPE_CHECKING:
@@ -81,7 +82,10 @@ async def create_sync(
             held = await journal_bulk(own, conn, given, tag=tag, running=True)
     try:
         connector = CachingConnector(for_connection(conn, runtime))
-        items = await prepare(session, connector, conn, tickets, identifiers, range(len(tickets)))
+        links = LinkCache()
+        items = await prepare(
+            session, connector, conn, tickets, identifiers, range(len(tickets)), links=links
+        )
         for item in items:
             if item.identifier in held and item.error is None:
                 item.spec, item.error = None, BEING_CREATED
@@ -90,7 +94,7 @@ async def create_sync(
         await release_connection(session)
         for part in await asyncio.gather(*(_create_group(connector, g) for g in groups)):
             outcomes.update(part)
-        ticket_ids = await persist(session, conn, items, outcomes)
+        ticket_ids = await persist(session, conn, items, outcomes, links)
         settled = settled_items(items, outcomes, ticket_ids)
         await settle_bulk(session, conn.account_id, conn.id, tag, settled, given)
     except BaseException:
