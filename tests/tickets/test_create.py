@@ -104,6 +104,37 @@ class TestCreateByVendorIds:
             k: ticket[k] for k in ("name", "priority", "status", "tags", "due_date")
         }
 
+    async def test_a_synced_catalog_makes_one_post_and_the_next_sync_completes_the_row(
+        self, client: httpx.AsyncClient, synced: Tenant, ops_site: Site, runtime: Runtime
+    ) -> None:
+        ops_site.stats.reset()
+        ticket = await created(
+            client,
+            synced,
+            name="Disk full",
+            project_vendor_id="DEMO",
+            type_vendor_id="10004",
+            priority="HIGH",
+            identifier="ALERT-9",
+        )
+        assert dict(ops_site.stats.routes) == {CREATE: 1}  # no read-back, no search
+        # Known from the request and the catalog; what only Jira decides is not known yet.
+        assert (ticket["type"], ticket["priority"], ticket["status"]) == ("Bug", "HIGH", "TODO")
+        assert ticket["project_id"] == await project_uuid(runtime, synced, "DEMO")
+        assert ticket["type_id"] == await issue_type_uuid(runtime, synced, "DEMO", "Bug")
+        assert ticket["ticket_created_at"] is None and ticket["created_by_user_id"] is None
+
+        await sync(runtime, synced)
+        again = (
+            await client.get(f"/v1/itsm/tickets/{ticket['id']}", headers=synced.headers)
+        ).json()
+        assert again["ticket_created_at"] is not None
+        assert again["created_by_user_id"] is not None
+        assert again["identifier"] == "ALERT-9"
+        assert {k: again[k] for k in ("name", "priority", "status", "type", "tags")} == {
+            k: ticket[k] for k in ("name", "priority", "status", "type", "tags")
+        }
+
     async def test_vendor_ids_are_sent_without_any_store_lookup(
         self,
         client: httpx.AsyncClient,
