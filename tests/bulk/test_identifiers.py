@@ -15,8 +15,9 @@ from tests.bulk.conftest import ASYNC_URL, SYNC_URL, ticket, wait_job
 from tests.fixtures.tenants import Tenant
 from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
-from ticketbridge.store.models import Ticket
+from ticketbridge.store.models import Connection, Ticket
 from ticketbridge.sync.service import run_sync
+from ticketbridge.tickets.identifiers import mark_unjournaled
 
 ISSUE_TYPES = "GET /rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes"
 CREATE_URL = "/v1/itsm/tickets"
@@ -42,10 +43,14 @@ def cid(tenant: Tenant) -> uuid.UUID:
     return uuid.UUID(tenant.connection_id)
 
 
-async def forget_tickets(runtime: Runtime) -> None:
-    """What the store holds after a vendor-id bulk create of an older release (nothing)."""
+async def forget_tickets(runtime: Runtime, tenant: Tenant) -> None:
+    """What the store holds after a vendor-id bulk create of an older release: no ticket,
+    and the connection marked unjournaled (that release's bulk creates wrote no journal)."""
     async with runtime.session() as s, s.begin():
         await s.execute(delete(Ticket))
+        conn = await s.get(Connection, cid(tenant))
+        assert conn is not None
+        await mark_unjournaled(s, conn)
 
 
 class TestVendorTroubleWhilePreparing:
@@ -107,7 +112,7 @@ class TestIdentifierUniqueness:
         body = {"tickets": [vendor_item("vendor path", "EXT-VENDOR-1")]}
         first = (await client.post(SYNC_URL, json=body, headers=tenant.headers)).json()
         key = first["results"][0]["vendor_ticket_id"]
-        await forget_tickets(runtime)
+        await forget_tickets(runtime, tenant)
 
         again = (await client.post(SYNC_URL, json=body, headers=tenant.headers)).json()
         single = await client.post(CREATE_URL, json=body["tickets"][0], headers=tenant.headers)
@@ -145,7 +150,7 @@ class TestIdentifierRoundTrip:
         await run_sync(runtime, cid(tenant), full=True)
         body = {"tickets": [vendor_item("vendor path", "EXT-VENDOR-1")]}
         [made] = (await client.post(SYNC_URL, json=body, headers=tenant.headers)).json()["results"]
-        await forget_tickets(runtime)  # as if created before identifiers were stored
+        await forget_tickets(runtime, tenant)  # as if created before identifiers were stored
 
         await run_sync(runtime, cid(tenant), full=full)
 

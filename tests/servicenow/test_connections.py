@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import delete
 
 from tests.fixtures.servicenow import servicenow_calls
-from tests.fixtures.store import tickets_of
-from tests.fixtures.tenants import Tenant, make_tenant
+from tests.fixtures.store import stored, tickets_of
+from tests.fixtures.tenants import Tenant, cid, make_tenant
 from tests.servicenow.conftest import (
     People,
     create,
@@ -22,7 +22,8 @@ from tests.servicenow.conftest import (
 )
 from ticketbridge.fakeservicenow import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Instance
 from ticketbridge.runtime import Runtime
-from ticketbridge.store.models import Ticket
+from ticketbridge.store.models import Connection, Ticket
+from ticketbridge.tickets.identifiers import mark_unjournaled
 
 CONNECTIONS = "/v1/provisioning/connections"
 
@@ -175,7 +176,8 @@ class TestExactlyOnce:
     async def test_a_known_identifier_is_409_without_a_sync(
         self, client: httpx.AsyncClient, snow: Tenant, runtime: Runtime, fake_instance: Instance
     ) -> None:
-        # Created at the vendor by an earlier bulk call whose rows this store lost.
+        # Created at the vendor by an earlier bulk call of an older release, which stored no
+        # rows and wrote no identifier journal (the connection is marked unjournaled).
         await client.post(
             "/v1/itsm/tickets/bulk/sync",
             json={"tickets": [{"name": "x", "identifier": "KNOWN"}]},
@@ -183,6 +185,9 @@ class TestExactlyOnce:
         )
         async with runtime.session() as s:
             await s.execute(delete(Ticket))
+            [conn] = await stored(runtime, Connection, id=cid(snow))
+            await mark_unjournaled(s, conn)
+            await s.commit()
         r = await create(client, snow, identifier="KNOWN")
         assert r.status_code == 409 and "ServiceNow issue INC" in r.text
         assert len(incidents(fake_instance)) == 1

@@ -4,10 +4,12 @@ asked to create anything."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
 
+from tests.fixtures.jobs import wait_job
 from tests.fixtures.service import RecordingSleep
 from tests.fixtures.store import stored
 from tests.fixtures.tenants import Tenant, cid
@@ -17,8 +19,10 @@ from ticketbridge.fakejira import Site
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import Connection, IdempotencyKey
-from ticketbridge.tickets.identifiers import ROUTE as JOURNAL_ROUTE
+from ticketbridge.tickets.identifiers import journal_bulk, settle_bulk
 from ticketbridge.tickets.service import IDENTIFIER_ROUTE
+
+BULK_CREATE = "POST /rest/api/3/issue/bulk"
 
 
 def reservations(rows: list[IdempotencyKey]) -> list[tuple[str, str]]:
@@ -59,9 +63,10 @@ class TestTheStoreCannotVouch:
         runtime: Runtime,
         retry_sleep: RecordingSleep,
     ) -> None:
-        # The issue is created, but its read-back keeps failing: nothing is stored.
+        # The issue is created, but its read-back (a create with a status reads the issue to
+        # walk it) keeps failing: nothing is stored.
         ops_site.faults.configure({"error_rate": {"share": 1.0, "status": 503, "routes": [GET]}})
-        failed = await create(client, tenant, identifier="ALERT-3")
+        failed = await create(client, tenant, identifier="ALERT-3", status="IN_PROGRESS")
         assert failed.status_code == 503
         assert ops_site.issues_count() == 1
         assert reservations(await stored(runtime, IdempotencyKey)) == [("ALERT-3", "UNSETTLED")]
@@ -113,19 +118,112 @@ class TestTheStoreCannotVouch:
         assert calls(ops_site, CREATE) == 0
         assert ops_site.issues_count() == 1
 
-    async def test_after_a_bulk_create_single_creates_search(
+    async def test_after_bulk_creates_single_creates_need_no_search(
         self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
+        item = {"name": "b", "project_vendor_id": "DEMO", "type_vendor_id": "10001"}
         bulk = await client.post(
             "/v1/itsm/tickets/bulk/sync",
-            json={
-                "tickets": [{"name": "b", "project_vendor_id": "DEMO", "type_vendor_id": "10001"}]
-            },
+            json={"tickets": [{**item, "identifier": "BULK-1"}, item]},
             headers=tenant.headers,
         )
-        assert bulk.status_code == 200 and bulk.json()["succeeded"] == 1
-        [mark] = [r for r in await stored(runtime, IdempotencyKey) if r.route == JOURNAL_ROUTE]
-        assert mark.connection_id == cid(tenant)
-        before = calls(ops_site, SEARCH)
+        assert bulk.status_code == 200 and bulk.json()["succeeded"] == 2
+        job = await client.post(
+            "/v1/itsm/tickets/bulk",
+            json={"tickets": [{**item, "identifier": "JOB-1"}, item]},
+            headers=tenant.headers,
+        )
+        assert (await wait_job(client, tenant, job.json()["job_id"]))["status"] == "SUCCESS"
+        # Every bulk item settled (stored): the journal keeps nothing, marks nothing.
+        assert await stored(runtime, IdempotencyKey) == []
+        searches = calls(ops_site, SEARCH)
+
         await created(client, tenant, identifier="ALERT-5")
-        assert calls(ops_site, SEARCH) == before + 1
+        for taken in ("BULK-1", "JOB-1"):  # the store knows them: 409 without asking Jira
+            again = await create(client, tenant, identifier=taken)
+            assert again.status_code == 409, again.text
+        assert calls(ops_site, SEARCH) == searches
+        assert ops_site.issues_count() == 5
+
+    async def test_a_bulk_item_jira_may_hold_makes_the_single_create_search(
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
+    ) -> None:
+        # Every bulk call fails without an answer: the items may exist in Jira (its search
+        # index may lag), so their journal rows stay UNSETTLED.
+        ops_site.faults.configure(
+            {"error_rate": {"share": 1.0, "status": 503, "routes": [BULK_CREATE]}}
+        )
+        item = {"name": "b", "project_vendor_id": "DEMO", "type_vendor_id": "10001"}
+        bulk = await client.post(
+            "/v1/itsm/tickets/bulk/sync",
+            json={"tickets": [{**item, "identifier": "BULK-2"}, item]},
+            headers=tenant.headers,
+        )
+        assert bulk.json()["failed"] == 2
+        # The generated identifier is reported with the failure: it is journaled too.
+        generated = bulk.json()["results"][1]["identifier"]
+        assert sorted(reservations(await stored(runtime, IdempotencyKey))) == sorted(
+            [("BULK-2", "UNSETTLED"), (generated, "UNSETTLED")]
+        )
+        ops_site.faults.configure({})
+        searches = calls(ops_site, SEARCH)
+
+        await created(client, tenant, identifier="BULK-2")
+        assert calls(ops_site, SEARCH) == searches + 1  # Jira asked: not there, created
+        await created(client, tenant, identifier=generated)
+        assert calls(ops_site, SEARCH) == searches + 2
+        await created(client, tenant, identifier="OTHER-1")
+        assert calls(ops_site, SEARCH) == searches + 2  # a journaled identifier: not asked
+        assert await stored(runtime, IdempotencyKey) == []
+
+    async def test_a_single_create_waits_for_a_running_bulk_of_its_identifier(
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
+    ) -> None:
+        # The bulk request's journal row, as it is while the request runs.
+        async with runtime.session() as s:
+            [conn] = await stored(runtime, Connection, id=cid(tenant))
+            held = await journal_bulk(s, conn, ["BULK-3"], tag="bulk-sync:test", running=True)
+            await s.commit()
+        assert held == set()
+        waiting = asyncio.create_task(create(client, tenant, identifier="BULK-3"))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # it waits for the bulk request, it does not create
+        async with runtime.session() as s:
+            await settle_bulk(s, conn.account_id, conn.id, "bulk-sync:test", {"BULK-3": True})
+            await s.commit()
+        answer = await waiting
+        assert answer.status_code == 200, answer.text
+        assert ops_site.issues_count() == 1
+
+    async def test_a_bulk_item_of_an_identifier_a_single_create_holds_is_not_sent(
+        self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
+    ) -> None:
+        async with runtime.session() as s:
+            now = utcnow()
+            [conn] = await stored(runtime, Connection, id=cid(tenant))
+            s.add(
+                IdempotencyKey(
+                    account_id=conn.account_id,
+                    connection_id=conn.id,
+                    route=IDENTIFIER_ROUTE,
+                    key="HELD-1",
+                    request_hash="reservation",
+                    status="IN_PROGRESS",
+                    response_body={},
+                    created_at=now,
+                    expires_at=now + timedelta(minutes=5),
+                )
+            )
+            await s.commit()
+        item = {"name": "b", "project_vendor_id": "DEMO", "type_vendor_id": "10001"}
+        bulk = await client.post(
+            "/v1/itsm/tickets/bulk/sync",
+            json={"tickets": [{**item, "identifier": "HELD-1"}, item]},
+            headers=tenant.headers,
+        )
+        held, free = bulk.json()["results"]
+        assert held["success"] is False and "being created" in held["error"]
+        assert free["success"] is True
+        assert ops_site.issues_count() == 1
+        # The single create's reservation is its own: the bulk request left it as it was.
+        assert reservations(await stored(runtime, IdempotencyKey)) == [("HELD-1", "IN_PROGRESS")]

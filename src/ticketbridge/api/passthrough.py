@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 
 from ticketbridge.api.deps import ConnectionDep, PassthroughDep, RuntimeDep
-from ticketbridge.api.pagination import OffsetDep, Page
+from ticketbridge.api.pagination import OffsetDep, OffsetParams, Page
 from ticketbridge.passthrough.cursor import MAX_CURSOR_LENGTH
 from ticketbridge.passthrough.schemas import IssueTypeItem, ProjectItem, SearchPage, UserItem
 from ticketbridge.passthrough.service import PassthroughService, open_service, parse_fields
@@ -28,6 +30,17 @@ async def get_service(
 
 
 ServiceDep = Annotated[PassthroughService, Depends(get_service)]
+
+
+def _json(content: Any) -> Response:
+    """The answer, encoded once: it is mostly the vendor's own objects, already JSON-ready
+    (the route's ``response_model`` documents it; FastAPI does not re-validate a Response)."""
+    return Response(orjson.dumps(content), media_type="application/json")
+
+
+def _page(items: list[dict[str, Any]], total: int | None, page: OffsetParams) -> Response:
+    return _json({"items": items, "total": total, "limit": page.limit, "offset": page.offset})
+
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown project key, or a connection the caller may not see"},
@@ -49,21 +62,19 @@ async def list_projects(
     query: Annotated[
         str | None, Query(max_length=200, description="Jira's filter on project key or name")
     ] = None,
-) -> Page[ProjectItem]:
+) -> Response:
     items, total = await service.projects(
         offset=page.offset, limit=page.limit, query=query, expand_issue_types=expand_issue_types
     )
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return _page(items, total, page)
 
 
 @router.get(
     "/projects/{project_key}/issue-types", response_model=Page[IssueTypeItem], responses=_ERRORS
 )
-async def list_issue_types(
-    project_key: str, service: ServiceDep, page: OffsetDep
-) -> Page[IssueTypeItem]:
+async def list_issue_types(project_key: str, service: ServiceDep, page: OffsetDep) -> Response:
     items, total = await service.issue_types(project_key, offset=page.offset, limit=page.limit)
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return _page(items, total, page)
 
 
 @router.get(
@@ -76,20 +87,15 @@ async def list_assignable_users(
     query: Annotated[
         str | None, Query(max_length=200, description="Prefix of a name or email (Jira's match)")
     ] = None,
-) -> Page[UserItem]:
+) -> Response:
     items, total = await service.assignable_users(
         project_key, query=query or None, offset=page.offset, limit=page.limit
     )
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return _page(items, total, page)
 
 
-# exclude_unset: ``normalized`` is left out of items unless asked for (Jira's shape only).
-@router.get(
-    "/tickets/search",
-    response_model=SearchPage,
-    response_model_exclude_unset=True,
-    responses=_ERRORS,
-)
+# ``normalized`` is left out of items unless asked for (Jira's shape only).
+@router.get("/tickets/search", response_model=SearchPage, responses=_ERRORS)
 async def search_tickets(
     service: ServiceDep,
     jql: Annotated[
@@ -113,11 +119,13 @@ async def search_tickets(
     normalized: Annotated[
         bool, Query(description="Add our normalized view of each issue beside its fields")
     ] = False,
-) -> SearchPage:
-    return await service.search(
-        queries={"jql": jql, "query": query},
-        cursor=cursor or None,
-        limit=limit,
-        fields=parse_fields(fields),
-        normalized=normalized,
+) -> Response:
+    return _json(
+        await service.search(
+            queries={"jql": jql, "query": query},
+            cursor=cursor or None,
+            limit=limit,
+            fields=parse_fields(fields),
+            normalized=normalized,
+        )
     )

@@ -29,11 +29,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.post("", response_model=TicketRead, responses=_ERRORS)
 async def create_ticket(body: TicketCreate, write: IdempotentWriteDep) -> Any:
-    async with write.claim(CREATE_ROUTE, body.model_dump(mode="json", exclude_unset=True)) as slot:
+    # Without an Idempotency-Key nothing is recorded: the body is not dumped for a hash, nor
+    # the answer for a replay.
+    keyed = write.key is not None
+    request = body.model_dump(mode="json", exclude_unset=True) if keyed else None
+    async with write.claim(CREATE_ROUTE, request) as slot:
         if slot.replay is not None:
             return replay_response(slot.replay)
         ticket = await service.create_ticket(write.session, write.runtime, write.conn, body)
-        await slot.complete(200, ticket.model_dump(mode="json"))
+        await slot.complete(200, ticket.model_dump(mode="json") if keyed else None)
         return ticket
 
 

@@ -40,7 +40,7 @@ from ticketbridge.connectors import (
 from ticketbridge.errors import VendorError, VendorTimeout, VendorUnavailable
 from ticketbridge.logging import get_logger
 from ticketbridge.store.models import Connection
-from ticketbridge.tickets.repository import TicketRepository
+from ticketbridge.tickets.repository import LinkCache, TicketRepository
 from ticketbridge.tickets.schemas import TicketCreate
 from ticketbridge.tickets.service import generate_identifier
 
@@ -77,6 +77,7 @@ class Outcome:
     issue: NormalizedIssue | None = None  # what the store keeps of it
     read_back: bool = False  # ``issue`` is Jira's own view (else built from the request)
     error: str | None = None
+    ambiguous: bool = False  # the vendor call failed with no answer: it may exist anyway
 
 
 class BulkCreateConnector(BulkConnector, Protocol):
@@ -179,6 +180,7 @@ async def prepare(
     indexes: Sequence[int],
     *,
     check_vendor: bool = True,
+    links: LinkCache | None = None,
 ) -> list[Item]:
     """Validate and resolve the items: any failure, Jira's included (a lookup answering 503
     or 429 past the retries), is that item's error, never the request's.
@@ -212,7 +214,7 @@ async def prepare(
         if w.data.identifier in taken:
             items[w.index].error = already_exists(w.identifier)
     valid = [w for w in valid if items[w.index].error is None]
-    resolved = await resolve_many(session, connector, conn, valid)
+    resolved = await resolve_many(session, connector, conn, valid, links)
     for w in valid:
         item, found = items[w.index], resolved[w.index]
         if isinstance(found, str):
@@ -374,11 +376,16 @@ async def _apply_statuses(
 
 
 async def persist(
-    session: AsyncSession, conn: Connection, items: Sequence[Item], outcomes: dict[int, Outcome]
+    session: AsyncSession,
+    conn: Connection,
+    items: Sequence[Item],
+    outcomes: dict[int, Outcome],
+    links: LinkCache | None = None,
 ) -> dict[int, uuid.UUID]:
     """Store the created tickets with their identifiers: those built from the request are
     inserted (a row the sync stored first is Jira's own view and stays), those read back are
-    upserted (by vendor id: idempotent). A few statements per chunk, whatever its size."""
+    upserted (by vendor id: idempotent). A few statements per chunk, whatever its size;
+    ``links``: the catalog ids :func:`prepare` read already."""
     keep = [
         (i, o)
         for i in items
@@ -395,7 +402,7 @@ async def persist(
         assert outcome.issue is not None
         issue = replace(outcome.issue, identifier=item.identifier)
         (read if outcome.read_back else built).append(issue)
-    stored = await repo.insert_created(conn.id, built) if built else {}
+    stored = await repo.insert_created(conn.id, built, links) if built else {}
     for ticket in await repo.upsert_from_vendor(conn.id, read) if read else []:
         stored[ticket.vendor_id] = (ticket.id, ticket.identifier)
     out: dict[int, uuid.UUID] = {}

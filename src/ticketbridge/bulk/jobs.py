@@ -40,7 +40,13 @@ from ticketbridge.jobs.repository import JobChunkRepository
 from ticketbridge.jobs.runner import JobContext, LeaseLost
 from ticketbridge.provisioning.repository import ConnectionRepository
 from ticketbridge.store.models import Connection
-from ticketbridge.tickets.repository import TicketRepository
+from ticketbridge.tickets.identifiers import (
+    bulk_tag,
+    given_identifiers,
+    settle_bulk,
+    settled_items,
+)
+from ticketbridge.tickets.repository import LinkCache, TicketRepository
 from ticketbridge.tickets.schemas import TicketUpdate
 from ticketbridge.tickets.service import resolve_update
 
@@ -98,6 +104,7 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
             for i in range(len(tickets))
         ]
     ranges = chunks(len(tickets))
+    given = set(given_identifiers(tickets, identifiers))  # the ones journaled at enqueue
     results: dict[int, dict[str, Any]] = {}
     for row in rows.values():
         if row.status == "DONE":
@@ -116,8 +123,16 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
             async with ctx.session() as s:
                 # A resumed chunk finds its own earlier creates by their markers: they are
                 # not duplicates, so the Jira check runs on the first attempt only.
+                links = LinkCache()
                 items = await prepare(
-                    s, connector, conn, tickets, identifiers, indexes, check_vendor=not search_first
+                    s,
+                    connector,
+                    conn,
+                    tickets,
+                    identifiers,
+                    indexes,
+                    check_vendor=not search_first,
+                    links=links,
                 )
 
             async def intent() -> None:
@@ -130,7 +145,10 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
                 outcomes = await complete(connector, items, created)
             # The tickets, the chunk's results and the job's progress: one commit.
             async with ctx.session() as s:
-                ticket_ids = await persist(s, conn, items, outcomes)
+                ticket_ids = await persist(s, conn, items, outcomes, links)
+                settled = settled_items(items, outcomes, ticket_ids)
+                tag = bulk_tag("job", job.id)
+                await settle_bulk(s, conn.account_id, conn.id, tag, settled, given)
                 chunk = [result(i, outcomes.get(i.index), ticket_ids.get(i.index)) for i in items]
                 if not await JobChunkRepository(s).mark_done(job.id, k, ctx.owner, chunk):
                     raise LeaseLost(str(job.id))
@@ -170,8 +188,15 @@ async def give_up_create(ctx: JobContext, reason: str) -> list[dict[str, Any]]:
     for row in rows.values():
         if row.status == "DONE":
             results.update({r["request_index"]: r for r in row.results})
+    unsettled = {}
     for index in range(len(tickets)):
+        if index not in results and identifiers[index] is not None:
+            unsettled[identifiers[index]] = False  # sent, maybe: reported with its identifier
         results.setdefault(index, _failed(index, identifiers[index], reason))
+    if unsettled:
+        async with ctx.session() as s:
+            tag = bulk_tag("job", job.id)
+            await settle_bulk(s, job.account_id, job.connection_id, tag, unsettled)
     return _ordered(results)
 
 

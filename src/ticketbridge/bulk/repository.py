@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.store.models import IssueType, Project, Ticket, User
+from ticketbridge.tickets.repository import LinkCache
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class TypeRef:
     vendor_id: str
     name: str
     active: bool
+    id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class BulkLookupRepository:
                 IssueType.active,
             ).where(IssueType.connection_id == self.connection_id, IssueType.id.in_(wanted))
         )
-        return {i: TypeRef(p, v, n, a) for i, p, v, n, a in rows}
+        return {i: TypeRef(p, v, n, a, i) for i, p, v, n, a in rows}
 
     async def types_of_projects(self, project_ids: Iterable[uuid.UUID]) -> list[TypeRef]:
         """Every synced issue type of these projects, active or not, by name."""
@@ -76,25 +78,42 @@ class BulkLookupRepository:
         if not wanted:
             return []
         rows = await self.session.execute(
-            select(IssueType.project_id, IssueType.vendor_id, IssueType.name, IssueType.active)
+            select(
+                IssueType.project_id,
+                IssueType.vendor_id,
+                IssueType.name,
+                IssueType.active,
+                IssueType.id,
+            )
             .where(
                 IssueType.connection_id == self.connection_id,
                 IssueType.project_id.in_(wanted),
             )
             .order_by(IssueType.name)
         )
-        return [TypeRef(p, v, n, a) for p, v, n, a in rows]
+        return [TypeRef(p, v, n, a, i) for p, v, n, a, i in rows]
 
     async def type_names_by_vendor_ref(
-        self, project_refs: Iterable[str], type_vendor_ids: Iterable[str]
+        self,
+        project_refs: Iterable[str],
+        type_vendor_ids: Iterable[str],
+        links: LinkCache | None = None,
     ) -> dict[tuple[str, str], str]:
         """``{(project key or numeric id, issue type vendor id): name}`` the catalog knows
-        (the stored ticket's ``type`` of a vendor-id form)."""
+        (the stored ticket's ``type`` of a vendor-id form). ``links`` receives the project
+        and issue type ids read with them (storing the created tickets needs them)."""
         refs, types = _distinct(project_refs), _distinct(type_vendor_ids)
         if not refs or not types:
             return {}
         rows = await self.session.execute(
-            select(Project.key, Project.vendor_id, IssueType.vendor_id, IssueType.name)
+            select(
+                Project.key,
+                Project.vendor_id,
+                IssueType.vendor_id,
+                IssueType.name,
+                Project.id,
+                IssueType.id,
+            )
             .join(IssueType, IssueType.project_id == Project.id)
             .where(
                 Project.connection_id == self.connection_id,
@@ -103,8 +122,11 @@ class BulkLookupRepository:
             )
         )
         out: dict[tuple[str, str], str] = {}
-        for key, numeric, type_id, name in rows:
+        for key, numeric, type_id, name, project_uuid, type_uuid in rows:
             out[(key, type_id)] = out[(numeric, type_id)] = name
+            if links is not None:
+                links.projects[key] = project_uuid
+                links.types[(project_uuid, type_id)] = type_uuid
         return out
 
     async def users(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:

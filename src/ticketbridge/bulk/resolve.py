@@ -28,6 +28,7 @@ from ticketbridge.errors import (
 )
 from ticketbridge.store.models import Connection
 from ticketbridge.store.session import release_connection
+from ticketbridge.tickets.repository import LinkCache
 from ticketbridge.tickets.schemas import TicketCreate
 from ticketbridge.tickets.service import (
     IssueTypeNames,
@@ -69,7 +70,9 @@ def _type_uuid(data: TicketCreate) -> uuid.UUID | None:
     return data.type_id or data.type_uuid
 
 
-async def _load(session: AsyncSession, conn: Connection, items: Sequence[Wanted]) -> _Store:
+async def _load(
+    session: AsyncSession, conn: Connection, items: Sequence[Wanted], links: LinkCache | None
+) -> _Store:
     repo = BulkLookupRepository(session, conn.id)
     datas = [w.data for w in items]
     projects = await repo.projects(d.project_id for d in datas if d.project_id)
@@ -87,12 +90,18 @@ async def _load(session: AsyncSession, conn: Connection, items: Sequence[Wanted]
     vendor_type_names = await repo.type_names_by_vendor_ref(
         (str(d.project_vendor_id) for d in vendor_forms),
         (str(d.type_vendor_id) for d in vendor_forms),
+        links,
     )
     users = await repo.users(d.assigned_user_id for d in datas if d.assigned_user_id)
     parents = await repo.tickets(d.parent_ticket_id for d in datas if d.parent_ticket_id)
     parent_keys = await repo.ticket_keys(
         p for d in datas if (p := d.parent_ticket_vendor_id) and p.isdigit()
     )
+    if links is not None:  # the ids storing the created tickets links them with
+        links.projects.update({p.key: p.id for p in projects.values()})
+        for ref in [*types.values(), *(r for refs in by_project.values() for r in refs)]:
+            if ref.id is not None:
+                links.types[(ref.project_id, ref.vendor_id)] = ref.id
     return _Store(projects, types, by_project, vendor_type_names, users, parents, parent_keys)
 
 
@@ -101,10 +110,12 @@ async def resolve_many(
     connector: IssueTypeNames,
     conn: Connection,
     items: Sequence[Wanted],
+    links: LinkCache | None = None,
 ) -> dict[int, Resolved | str]:
     """``{index: Resolved, or the item's error text}``. The store is read first; the
-    session's read transaction ends before any vendor lookup."""
-    store = await _load(session, conn, items)
+    session's read transaction ends before any vendor lookup. ``links`` receives catalog ids
+    read on the way (for storing the created tickets without reading them again)."""
+    store = await _load(session, conn, items, links)
     await release_connection(session)
     out: dict[int, Resolved | str] = {}
     for item in items:

@@ -37,15 +37,25 @@ from ticketbridge.errors import Unprocessable, VendorError
 from ticketbridge.jobs.repository import JobChunkRepository
 from ticketbridge.jobs.service import create_job
 from ticketbridge.logging import get_logger
+from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Job
 from ticketbridge.store.session import release_connection
-from ticketbridge.tickets.identifiers import mark_unjournaled
+from ticketbridge.tickets.identifiers import (
+    bulk_tag,
+    given_identifiers,
+    journal_bulk,
+    settle_bulk,
+    settled_items,
+)
+from ticketbridge.tickets.repository import LinkCache
 from ticketbridge.tickets.service import resolve_update
 
 if TYPE_CHECKING:
     from ticketbridge.runtime import Runtime
 
 log = get_logger(__name__)
+
+BEING_CREATED = "a ticket with this identifier is being created; retry later"
 
 
 def check_size(runtime: Runtime, count: int, field: str) -> None:
@@ -61,17 +71,40 @@ async def create_sync(
 
     Chunks of 50 go to Jira concurrently, bounded by the connection's vendor limiter."""
     check_size(runtime, len(tickets), "tickets")
-    async with runtime.session() as own:  # committed before any vendor call
-        await mark_unjournaled(own, conn)
-    connector = CachingConnector(for_connection(conn, runtime))
     identifiers = assign_identifiers(tickets)
-    items = await prepare(session, connector, conn, tickets, identifiers, range(len(tickets)))
-    groups = [[items[i] for i in r] for r in chunks(len(items))]
-    outcomes: dict[int, Outcome] = {}
-    await release_connection(session)
-    for part in await asyncio.gather(*(_create_group(connector, g) for g in groups)):
-        outcomes.update(part)
-    ticket_ids = await persist(session, conn, items, outcomes)
+    # The identifiers are journaled (committed) before they are checked and sent, like a
+    # single create's reservation (tickets/identifiers.py).
+    tag = bulk_tag("sync", uuid7())
+    held: set[str] = set()
+    given = set(given_identifiers(tickets, identifiers))
+    if given:
+        async with runtime.session() as own:
+            held = await journal_bulk(own, conn, given, tag=tag, running=True)
+    try:
+        connector = CachingConnector(for_connection(conn, runtime))
+        links = LinkCache()
+        items = await prepare(
+            session, connector, conn, tickets, identifiers, range(len(tickets)), links=links
+        )
+        for item in items:
+            if item.identifier in held and item.error is None:
+                item.spec, item.error = None, BEING_CREATED
+        groups = [[items[i] for i in r] for r in chunks(len(items))]
+        outcomes: dict[int, Outcome] = {}
+        await release_connection(session)
+        for part in await asyncio.gather(*(_create_group(connector, g) for g in groups)):
+            outcomes.update(part)
+        ticket_ids = await persist(session, conn, items, outcomes, links)
+        settled = settled_items(items, outcomes, ticket_ids)
+        await settle_bulk(session, conn.account_id, conn.id, tag, settled, given)
+    except BaseException:
+        # Whatever was sent may be in Jira only: the journal says so at once (not only when
+        # the rows' lease runs out).
+        await session.rollback()
+        async with runtime.session() as own:
+            # (Generated identifiers too: the caller may learn them from an error report.)
+            await settle_bulk(own, conn.account_id, conn.id, tag, dict.fromkeys(identifiers, False))
+        raise
     return summary([result(i, outcomes.get(i.index), ticket_ids.get(i.index)) for i in items])
 
 
@@ -80,7 +113,9 @@ async def _create_group(connector: CachingConnector, items: list[Item]) -> dict[
         created = await create_exactly_once(connector, items, search_first=False)
     except VendorError as exc:  # Jira stayed unavailable; the markers showed nothing created
         log.warning("bulk_sync_chunk_failed", error=exc.message)
-        return {i.index: Outcome(error=exc.message) for i in items if i.spec is not None}
+        return {
+            i.index: Outcome(error=exc.message, ambiguous=True) for i in items if i.spec is not None
+        }
     try:
         return await complete(connector, items, created)
     except VendorError as exc:  # created, but not read back: reported without a ticket_id
@@ -92,7 +127,6 @@ async def enqueue_create(
     session: AsyncSession, runtime: Runtime, conn: Connection, tickets: Sequence[Any]
 ) -> Job:
     check_size(runtime, len(tickets), "tickets")
-    await mark_unjournaled(session, conn)  # committed with the job row, before it can run
     # Identifiers are fixed now: every attempt of the job derives the same markers from them.
     identifiers = assign_identifiers(tickets)
     payload = {"tickets": list(tickets), "identifiers": identifiers}
@@ -104,6 +138,9 @@ async def enqueue_create(
         payload=payload,
         total=len(tickets),
     )
+    # Journaled with the job row, before it can run (tickets/identifiers.py).
+    given = given_identifiers(tickets, identifiers)
+    await journal_bulk(session, conn, given, tag=bulk_tag("job", job.id), running=False)
     # Its chunk rows go in with it: the runner starts on them without a write of its own.
     await JobChunkRepository(session).ensure(job.id, chunk_markers(conn.id, identifiers))
     return job

@@ -24,6 +24,16 @@ from ticketbridge.store.models import IssueType, Project, ProjectUser, User
 from ticketbridge.store.upsert import insert_ignore, upsert
 
 
+@dataclass(frozen=True, slots=True)
+class CreateRefs:
+    """A create's project and issue type as the catalog knows them (``create_refs``)."""
+
+    project_id: uuid.UUID
+    project_key: str
+    type_id: uuid.UUID | None
+    type_name: str | None
+
+
 @dataclass(frozen=True)
 class UserFilters:
     name: str | None = None
@@ -127,6 +137,22 @@ class CatalogRepository:
             )
         )
         return {k: i for k, i in rows}
+
+    async def create_refs(
+        self, connection_id: uuid.UUID, project_ref: str, type_vendor_id: str | None
+    ) -> CreateRefs | None:
+        """What the catalog knows of a create's project (by key, or numeric vendor id) and
+        issue type (by vendor id), in one query; None when the project is not synced."""
+        ref = Project.vendor_id if project_ref.isdigit() else Project.key
+        stmt = select(Project.id, Project.key, IssueType.id, IssueType.name).where(
+            Project.connection_id == connection_id, ref == project_ref
+        )
+        stmt = stmt.outerjoin(
+            IssueType,
+            (IssueType.project_id == Project.id) & (IssueType.vendor_id == type_vendor_id),
+        )
+        row = (await self.session.execute(stmt.limit(1))).first()
+        return CreateRefs(*row) if row is not None else None
 
     async def list_projects(
         self, connection_id: uuid.UUID, *, limit: int, offset: int

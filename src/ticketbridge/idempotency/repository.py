@@ -11,7 +11,7 @@ from sqlalchemy import CursorResult, delete, select, update
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import IdempotencyKey
 from ticketbridge.store.repository import RepositoryBase
-from ticketbridge.store.upsert import insert_ignore
+from ticketbridge.store.upsert import insert_ignore, insert_new
 
 _UNIQUE = ("account_id", "connection_id", "route", "key")
 
@@ -61,8 +61,9 @@ class IdempotencyRepository(RepositoryBase[IdempotencyKey]):
             stmt = stmt.where(IdempotencyKey.expires_at <= expires_before)
         await self.session.execute(stmt)
 
-    async def take_over(self, row: IdempotencyKey, expires_at: datetime) -> bool:
-        """Claim ``row`` as it was read (compare-and-set: of two takers, one wins)."""
+    async def take_over(self, row: IdempotencyKey, expires_at: datetime, request_hash: str) -> bool:
+        """Claim ``row`` as it was read (compare-and-set: of two takers, one wins); it is
+        then the taker's (``request_hash``: a bulk create no longer counts it as its own)."""
         result = await self.session.execute(
             update(IdempotencyKey)
             .where(
@@ -70,7 +71,7 @@ class IdempotencyRepository(RepositoryBase[IdempotencyKey]):
                 IdempotencyKey.status == row.status,
                 IdempotencyKey.expires_at == row.expires_at,
             )
-            .values(status=IN_PROGRESS, expires_at=expires_at)
+            .values(status=IN_PROGRESS, expires_at=expires_at, request_hash=request_hash)
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) == 1
@@ -90,6 +91,65 @@ class IdempotencyRepository(RepositoryBase[IdempotencyKey]):
             values["id"] = uuid7()
         table = IdempotencyKey.__table__
         await insert_ignore(self.session, table, [values], conflict=_UNIQUE)  # type: ignore[arg-type]
+
+    async def insert_many(self, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert rows of one (account, connection, route), skipping keys that exist;
+        returns the keys inserted (one statement)."""
+        if not rows:
+            return set()
+        for values in rows:
+            values.setdefault("id", uuid7())
+        table = IdempotencyKey.__table__
+        inserted = await insert_new(self.session, table, rows, returning=("key",))  # type: ignore[arg-type]
+        return {str(k) for (k,) in inserted}
+
+    async def find_many(
+        self, account_id: uuid.UUID, connection_id: uuid.UUID, route: str, keys: list[str]
+    ) -> list[IdempotencyKey]:
+        if not keys:
+            return []
+        found = await self.session.scalars(
+            select(IdempotencyKey).where(
+                IdempotencyKey.account_id == account_id,
+                IdempotencyKey.connection_id == connection_id,
+                IdempotencyKey.route == route,
+                IdempotencyKey.key.in_(keys),
+            )
+        )
+        return list(found)
+
+    async def settle_tagged(
+        self,
+        account_id: uuid.UUID,
+        connection_id: uuid.UUID,
+        route: str,
+        request_hash: str,
+        *,
+        remove: list[str],
+        unsettle: list[str],
+        expires_at: datetime,
+    ) -> None:
+        """Of the rows still holding ``request_hash`` (not taken over): delete those of
+        ``remove``, mark those of ``unsettle`` UNSETTLED until ``expires_at``."""
+        mine = (
+            IdempotencyKey.account_id == account_id,
+            IdempotencyKey.connection_id == connection_id,
+            IdempotencyKey.route == route,
+            IdempotencyKey.request_hash == request_hash,
+        )
+        if remove:
+            await self.session.execute(
+                delete(IdempotencyKey)
+                .where(*mine, IdempotencyKey.key.in_(remove))
+                .execution_options(synchronize_session=False)
+            )
+        if unsettle:
+            await self.session.execute(
+                update(IdempotencyKey)
+                .where(*mine, IdempotencyKey.key.in_(unsettle))
+                .values(status=UNSETTLED, expires_at=expires_at)
+                .execution_options(synchronize_session=False)
+            )
 
     async def exists(
         self, account_id: uuid.UUID, connection_id: uuid.UUID, route: str, key: str

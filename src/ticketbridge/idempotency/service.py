@@ -275,7 +275,7 @@ async def _claim(
             if existing is not None and reservation and (expired or existing.status == UNSETTLED):
                 # An earlier holder crashed (its lease ran out) or failed after its vendor
                 # write: take the row over; our caller checks the vendor first.
-                if await repo.take_over(existing, now + CLAIM_LEASE):
+                if await repo.take_over(existing, now + CLAIM_LEASE, request_hash):
                     await own.commit()
                     return Slot(session, existing.id, unsettled=True)
                 continue
@@ -291,7 +291,8 @@ async def _claim(
             if vanished > _MAX_VANISHED:
                 raise RuntimeError(f"cannot claim a {scope.route} key: the insert keeps failing")
             continue
-        if existing.request_hash != request_hash:
+        if not reservation and existing.request_hash != request_hash:
+            # (A reservation's row may be a bulk create's, tagged with its run: it waits.)
             raise Unprocessable(mismatch, field=HEADER, location="header")
         if existing.status == DONE:
             replay = Replay(int(existing.response_status or 200), existing.response_body)

@@ -1,4 +1,9 @@
-"""Passthrough response shapes (see docs/api-passthrough.md)."""
+"""Passthrough response shapes (see docs/api-passthrough.md).
+
+The models document the answers (OpenAPI); the routes build the same JSON with the plain
+functions below (``*_json``), without a model per vendor object: the answers are mostly the
+vendor's own objects, passed through.
+"""
 
 from __future__ import annotations
 
@@ -122,3 +127,33 @@ class SearchPage(BaseModel):
         description="Pass as cursor (with the same jql, fields and limit) for the next page; "
         "null on the last page"
     )
+
+
+def record_json(record: LiveRecord) -> dict[str, Any]:
+    """``VendorRecord.of(record)``'s JSON: the helper first, then the vendor's fields (ours
+    wins over a same-named vendor field)."""
+    return {"vendor_id": record.vendor_id, **_without(record.data, ("vendor_id",))}
+
+
+def project_json(p: LiveProject) -> dict[str, Any]:
+    """``ProjectItem.of(p)``'s JSON."""
+    types = None if p.issue_types is None else [record_json(t) for t in p.issue_types]
+    helpers = {"vendor_id": p.vendor_id, "project_type": p.project_type, "issue_types": types}
+    return {**helpers, **_without(p.data, helpers)}
+
+
+def ticket_json(vendor: dict[str, Any], normalized: dict[str, Any] | None) -> dict[str, Any]:
+    """``TicketItem``'s JSON (``normalized`` only when asked for). Raises ValueError when the
+    vendor's issue lacks a string id or key, or its fields are not an object."""
+    issue_id, key, fields = vendor.get("id"), vendor.get("key"), vendor.get("fields")
+    if not isinstance(issue_id, str) or not isinstance(key, str) or not isinstance(fields, dict):
+        raise ValueError("not an issue")
+    out: dict[str, Any] = {"id": issue_id, "key": key, "fields": fields}
+    if normalized is not None:
+        out["normalized"] = normalized
+    out.update(_without(vendor, ("id", "key", "fields", "normalized")))
+    return out
+
+
+def _without(data: dict[str, Any], names: Any) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in names}

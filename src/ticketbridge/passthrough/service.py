@@ -14,8 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from ticketbridge.connectors import LiveTicket, PassthroughConnector, RetryPolicy, for_connection
 from ticketbridge.crypto import load_secret_key
 from ticketbridge.errors import (
@@ -27,13 +25,7 @@ from ticketbridge.errors import (
 )
 from ticketbridge.passthrough.cache import TtlCache
 from ticketbridge.passthrough.cursor import CursorSigner, derive_key, query_digest
-from ticketbridge.passthrough.schemas import (
-    IssueTypeItem,
-    ProjectItem,
-    SearchPage,
-    TicketItem,
-    UserItem,
-)
+from ticketbridge.passthrough.schemas import project_json, record_json, ticket_json
 from ticketbridge.runtime import Runtime
 from ticketbridge.store.models import Connection
 from ticketbridge.tickets.schemas import NormalizedTicket
@@ -45,6 +37,7 @@ MAX_FIELDS = 100
 # Jira project keys (letters, digits, underscore; a letter first) or numeric project ids.
 # Anything else cannot name a project, and could smuggle "/" or ".." into a vendor URL.
 PROJECT_REF = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]{0,99}|[0-9]{1,20})")
+JSON = dict[str, Any]  # a JSON-ready answer (the route encodes it as it is)
 FIELD_TOKEN = re.compile(r"(?:\*all|\*navigable|\*none|-?[A-Za-z0-9_.\[\]]{1,100})")
 
 
@@ -122,40 +115,40 @@ class PassthroughService:
 
     async def projects(
         self, *, offset: int, limit: int, query: str | None, expand_issue_types: bool
-    ) -> tuple[list[ProjectItem], int]:
+    ) -> tuple[list[JSON], int]:
         key = self._key("projects", offset, limit, query, expand_issue_types)
-        cached: tuple[list[ProjectItem], int] | None = self.resources.cache.get(key)
+        cached: tuple[list[JSON], int] | None = self.resources.cache.get(key)
         if cached is not None:
             return cached
         page = await self.connector.live_projects(
             offset=offset, limit=limit, query=query, with_issue_types=expand_issue_types
         )
-        result = ([ProjectItem.of(p) for p in page.items], page.total)
+        result = ([project_json(p) for p in page.items], page.total)
         self.resources.cache.put(key, result)
         return result
 
     async def issue_types(
         self, project_key: str, *, offset: int, limit: int
-    ) -> tuple[list[IssueTypeItem], int]:
+    ) -> tuple[list[JSON], int]:
         _check_project(project_key)
         key = self._key("issue-types", project_key, offset, limit)
-        cached: tuple[list[IssueTypeItem], int] | None = self.resources.cache.get(key)
+        cached: tuple[list[JSON], int] | None = self.resources.cache.get(key)
         if cached is not None:
             return cached
         try:
             page = await self.connector.live_issue_types(project_key, offset=offset, limit=limit)
         except VendorNotFound:
             raise _project_not_found(project_key) from None
-        result = ([IssueTypeItem.of(t) for t in page.items], page.total)
+        result = ([record_json(t) for t in page.items], page.total)
         self.resources.cache.put(key, result)
         return result
 
     async def assignable_users(
         self, project_key: str, *, query: str | None, offset: int, limit: int
-    ) -> tuple[list[UserItem], int | None]:
+    ) -> tuple[list[JSON], int | None]:
         _check_project(project_key)
         key = self._key("assignable-users", project_key, query, offset, limit)
-        cached: tuple[list[UserItem], int | None] | None = self.resources.cache.get(key)
+        cached: tuple[list[JSON], int | None] | None = self.resources.cache.get(key)
         if cached is not None:
             return cached
         try:
@@ -164,7 +157,7 @@ class PassthroughService:
             )
         except VendorNotFound:
             raise _project_not_found(project_key) from None
-        result = ([UserItem.of(u) for u in page.items], page.total)
+        result = ([record_json(u) for u in page.items], page.total)
         self.resources.cache.put(key, result)
         return result
 
@@ -197,7 +190,8 @@ class PassthroughService:
         limit: int,
         fields: list[str] | None,
         normalized: bool = False,
-    ) -> SearchPage:
+    ) -> JSON:
+        """``SearchPage``'s JSON: ``{items, next_cursor}``."""
         param, query = self.search_query(queries)
         vendor = self.connector.capabilities.display_name
         cursors = self.resources.cursors
@@ -228,21 +222,20 @@ class PassthroughService:
             next_cursor = cursors.seal(
                 connection_id=self.connection_id, digest=digest, token=page.next_page_token
             )
-        return SearchPage(items=[_ticket_item(t) for t in page.items], next_cursor=next_cursor)
+        return {"items": [_ticket_item(t) for t in page.items], "next_cursor": next_cursor}
 
 
-def _ticket_item(ticket: LiveTicket) -> TicketItem:
+def _ticket_item(ticket: LiveTicket) -> JSON:
+    normalized = None
+    if ticket.normalized is not None:  # only when asked for: absent from the item otherwise
+        normalized = NormalizedTicket.from_issue(ticket.normalized).model_dump(mode="json")
     try:
-        item = TicketItem.model_validate(ticket.vendor)
-    except ValidationError:
+        return ticket_json(ticket.vendor, normalized)
+    except ValueError:
         # Not Jira's issue shape (no string id/key): the vendor's fault, not a 500 of ours.
         raise VendorError(
             "unexpected answer from the vendor (an issue without id or key)"
         ) from None
-    if ticket.normalized is not None:
-        # Set only when asked for: the route leaves unset fields out of the answer.
-        item.normalized = NormalizedTicket.from_issue(ticket.normalized)
-    return item
 
 
 def open_service(

@@ -460,11 +460,15 @@ class TicketRepository(RepositoryBase[Ticket]):
 
     # -- bulk create ---------------------------------------------------------------------------
     async def insert_created(
-        self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue]
+        self,
+        connection_id: uuid.UUID,
+        issues: Sequence[NormalizedIssue],
+        cache: LinkCache | None = None,
     ) -> dict[str, tuple[uuid.UUID, str]]:
         """Store just-created issues (one INSERT per pass, no ORM objects), leaving a row that
         is already there as it is: the sync stored it first, from Jira's own view. Returns
         ``{vendor id: (ticket id, identifier)}`` for every issue, stored now or before.
+        ``cache``: catalog ids the caller knows already (``LinkCache``).
 
         An identifier taken between the ``_links`` check and the insert skips that row; the
         second pass sees the new holder and stores the ticket under its fallback."""
@@ -473,7 +477,7 @@ class TicketRepository(RepositoryBase[Ticket]):
         for _ in range(2):
             if not pending:
                 break
-            links = await self._links(connection_id, pending, LinkCache())
+            links = await self._links(connection_id, pending, cache or LinkCache())
             rows = [self._row(connection_id, i, links) for i in pending]
             inserted = await insert_new(
                 self.session,

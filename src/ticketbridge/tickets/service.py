@@ -11,7 +11,7 @@ request's unit of work does, after the handler returns.
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,15 +35,24 @@ from ticketbridge.idempotency.service import Slot, reserve
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Ticket
 from ticketbridge.store.session import release_connection
-from ticketbridge.tickets.identifiers import store_vouches
-from ticketbridge.tickets.repository import TicketRepository
+from ticketbridge.tickets.identifiers import RESERVATION_ROUTE, store_vouches
+from ticketbridge.tickets.repository import LinkCache, TicketRepository
 from ticketbridge.tickets.schemas import REQUIRED_FORMS, TicketCreate, TicketRead, TicketUpdate
 
 if TYPE_CHECKING:
     from ticketbridge.runtime import Runtime
 
-IDENTIFIER_ROUTE = "tickets.identifier"
+IDENTIFIER_ROUTE = RESERVATION_ROUTE
 GENERATED_PREFIX = "tb-"
+
+
+@dataclass
+class Seen:
+    """What resolving a create learned that the vendor's create answer does not repeat (the
+    stored ticket of a create that is not read back needs it)."""
+
+    type_names: dict[str, str] = field(default_factory=dict)  # issue type vendor id -> name
+    parent_key: str | None = None  # of a parent given by UUID
 
 
 class IssueTypeNames(Protocol):
@@ -157,7 +166,8 @@ async def _create(
     identifier: str,
     slot: Slot | None = None,
 ) -> TicketRead:
-    spec = await resolve_create(session, connector, conn, data, identifier=identifier)
+    seen = Seen()
+    spec = await resolve_create(session, connector, conn, data, identifier=identifier, seen=seen)
     await release_connection(session)
     if slot is not None:
         slot.sent = True  # from here a failure may leave the issue in Jira only
@@ -170,11 +180,52 @@ async def _create(
             ) from None
         raise
     repo = TicketRepository(session)
+    issue = replace(issue, identifier=identifier)
+    if issue.vendor_updated_at is None:
+        # Built from the request and the vendor's ids (no read-back, connectors/jira/
+        # created.py): inserted, never over a row the sync stored first from Jira's view.
+        ticket = await store_created(session, conn, spec, issue, seen)
+    else:
+        ticket = await store_issue(session, conn, issue)
     # The identifier goes in with the insert (no UPDATE after it); set_identifier is then a
     # no-op unless another ticket held the value.
-    ticket = await store_issue(session, conn, replace(issue, identifier=identifier))
     await repo.set_identifier(ticket, identifier)
     return TicketRead.from_model(ticket)
+
+
+async def store_created(
+    session: AsyncSession,
+    conn: Connection,
+    spec: CreateSpec,
+    issue: NormalizedIssue,
+    seen: Seen,
+) -> Ticket:
+    """Store a just-created issue known from the request. Its ``type`` is the name the
+    resolver met, else the catalog's; a parent given by UUID is linked by its key."""
+    repo = TicketRepository(session)
+    if spec.parent and issue.parent_ticket_vendor_id is None:
+        # A parent by UUID or by numeric id: the stored ticket links it by key.
+        key = seen.parent_key
+        if key is None and (parent := await repo.get_by_vendor_id(conn.id, spec.parent)):
+            key = parent.vendor_key
+        issue = replace(issue, parent_ticket_vendor_id=key)
+    cache = LinkCache()
+    refs = (
+        await CatalogRepository(session).create_refs(conn.id, spec.project, issue.type_vendor_id)
+        if spec.project
+        else None
+    )
+    if refs is not None:  # the links the insert would look up, read with the type's name
+        cache.projects[refs.project_key] = refs.project_id
+        if refs.type_id is not None and issue.type_vendor_id:
+            cache.types[(refs.project_id, issue.type_vendor_id)] = refs.type_id
+    if issue.type is None:
+        name = seen.type_names.get(issue.type_vendor_id or "")
+        issue = replace(issue, type=name or (refs.type_name if refs else None))
+    stored = await repo.insert_created(conn.id, [issue], cache)
+    ticket = await repo.get(conn.id, stored[issue.vendor_id][0])
+    assert ticket is not None  # inserted or found in this transaction
+    return ticket
 
 
 async def resolve_create(
@@ -184,14 +235,17 @@ async def resolve_create(
     data: TicketCreate,
     *,
     identifier: str,
+    seen: Seen | None = None,
 ) -> CreateSpec:
     """``TicketCreate`` -> ``CreateSpec`` (every UUID form resolved; vendor ids untouched).
+    ``seen`` receives what the resolver learned that the vendor's create answer lacks.
 
     Bulk creation calls this per item. Raises NotFound (a UUID not in this connection) or
     Unprocessable (a field the vendor requires, a vendor id of the wrong grammar, unknown
     issue type name, reserved tag)."""
     require_forms(data, connector.capabilities)
     check_vendor_forms(conn.vendor, data)
+    seen = seen if seen is not None else Seen()
     catalog = CatalogRepository(session)
     project_uuid: uuid.UUID | None = None
     project_ref: str | None = data.project_vendor_id  # None: a vendor without projects
@@ -202,7 +256,9 @@ async def resolve_create(
         project_ref, project_uuid = project.key, project.id
     return CreateSpec(
         project=project_ref,
-        issue_type_id=await _issue_type(catalog, connector, conn, data, project_ref, project_uuid),
+        issue_type_id=await _issue_type(
+            catalog, connector, conn, data, project_ref, project_uuid, seen.type_names
+        ),
         name=data.name,
         description=data.description,
         status=data.status.value if data.status else None,
@@ -210,7 +266,7 @@ async def resolve_create(
         assignee=await _assignee(
             catalog, conn, data.assigned_user_id, data.assigned_user_vendor_id
         ),
-        parent=await _parent(session, conn, data),
+        parent=await _parent(session, conn, data, seen),
         tags=check_tags(data.tags),
         due_date=data.due_date,
         custom_fields=dict(data.custom_fields or {}),
@@ -226,6 +282,7 @@ async def _issue_type(
     data: TicketCreate,
     project_ref: str | None,
     project_uuid: uuid.UUID | None,
+    seen: dict[str, str],
 ) -> str | None:
     if data.type_vendor_id is not None:
         return data.type_vendor_id
@@ -235,6 +292,7 @@ async def _issue_type(
         found = await catalog.get_issue_type(conn.id, type_uuid)
         if found is None:
             raise NotFound(f"{field}: issue type {type_uuid} not found")
+        seen[found.vendor_id] = found.name
         return found.vendor_id
     if data.type is None:
         return None  # the vendor's default type (require_forms refused it where required)
@@ -253,6 +311,7 @@ async def _issue_type(
     wanted = data.type.casefold()
     for name, vendor_id in names.items():
         if name.casefold() == wanted:
+            seen[vendor_id] = name
             return vendor_id
     valid = ", ".join(sorted(names)) or "none"
     where = f" in project {project_ref}" if project_ref else ""
@@ -290,12 +349,15 @@ async def _assignee(
     return user.vendor_id
 
 
-async def _parent(session: AsyncSession, conn: Connection, data: TicketCreate) -> str | None:
+async def _parent(
+    session: AsyncSession, conn: Connection, data: TicketCreate, seen: Seen
+) -> str | None:
     if data.parent_ticket_id is None:
         return data.parent_ticket_vendor_id
     parent = await TicketRepository(session).get(conn.id, data.parent_ticket_id)
     if parent is None:
         raise NotFound(f"parent_ticket_id: ticket {data.parent_ticket_id} not found")
+    seen.parent_key = parent.vendor_key
     return parent.vendor_id
 
 

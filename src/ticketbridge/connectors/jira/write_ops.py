@@ -1,7 +1,11 @@
 """Ticket writes: create, update and transition one issue, vendor-first.
 
-Every write ends with one ``GET /issue/{key}`` so the caller stores Jira's own view of the
-issue (defaults, rendered ADF, the workflow's initial status), never an echo of the request.
+An update or a status change ends with one ``GET /issue/{key}`` so the caller stores Jira's
+own view of the issue (defaults, rendered ADF, the status reached). A create with no status
+to reach does not read back: Jira's answer is the id and key, and the rest follows from the
+request (:mod:`created`, the bulk path's rule; what only Jira decides — timestamps, reporter,
+defaults — arrives with the next incremental sync). A create that was reconciled after an
+ambiguous failure, or that walks to a status, reads the issue back.
 
 Creating is not idempotent in Jira, so :meth:`WriteOps.create_issue` tags the issue with a
 marker label (:mod:`markers`). When ``POST /issue`` fails ambiguously (a 5xx or a
@@ -16,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from ticketbridge.connectors.base import UNSET, CreateSpec, NormalizedIssue, UpdateSpec
+from ticketbridge.connectors.base import UNSET, Created, CreateSpec, NormalizedIssue, UpdateSpec
 from ticketbridge.connectors.jira import jql as jqlb
+from ticketbridge.connectors.jira.created import issue_from_create
 from ticketbridge.connectors.jira.mapping import SYNC_FIELDS, issue_from_jira, map_status
 from ticketbridge.connectors.jira.markers import visible_tags
 from ticketbridge.connectors.jira.payloads import (
@@ -97,7 +102,14 @@ class WriteOps:
         """Create, then walk to ``spec.status``. The issue is never deleted because of its
         status: if the status cannot be reached, Jira's issue (in the status it has) is the
         answer and the reason is logged."""
-        key = await self._create_once(build_create_payload(spec, self.options), spec)
+        key, vendor_id = await self._create_once(build_create_payload(spec, self.options), spec)
+        if spec.status is None and vendor_id is not None:
+            return issue_from_create(
+                spec,
+                Created(key=key, vendor_id=vendor_id),
+                base_url=self.credentials.base_url,
+                options=self.options,
+            )
         extra = custom_field_ids(spec.custom_fields)
         raw = await self._get(key, extra, transitions=spec.status is not None)
         created = self._normalize(raw)
@@ -163,18 +175,23 @@ class WriteOps:
         return cast(StatusPaths, found)
 
     # -- helpers -----------------------------------------------------------------------------
-    async def _create_once(self, payload: dict[str, Any], spec: CreateSpec) -> str:
+    async def _create_once(
+        self, payload: dict[str, Any], spec: CreateSpec
+    ) -> tuple[str, str | None]:
+        """``(key, id)`` of the created issue; the id is None when the create was reconciled
+        from its marker (then the issue is read back: an earlier attempt made it)."""
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 created = await self.client.create_issue(payload)
-                return str(created["key"])
+                vendor_id = str(created.get("id"))
+                return str(created["key"]), vendor_id if vendor_id.isdigit() else None
             except (VendorUnavailable, VendorTimeout) as exc:
                 if spec.marker is None:
                     raise
                 found = await self._search_marker(spec, exc)
                 if found:
                     log.info("create_reconciled", key=found[0], marker=spec.marker)
-                    return found[0]
+                    return found[0], None
                 if attempt == CREATE_ATTEMPTS:
                     raise
                 log.info("create_retry", marker=spec.marker, error=type(exc).__name__)
