@@ -9,8 +9,9 @@ written, and memory holds a few pages whatever the size of the walk.
 * A full run reads the connector's disjoint slices (``plan_partitions``) concurrently, within
   the connection's vendor concurrency cap (``SyncConfig.readers``) and backing off under rate
   limits (``pipeline.Gate``). Each slice has its own resume point in the checkpoint, and its
-  reader waits for a page to be committed before it fetches the slice's next one, so a run
-  killed at any moment re-reads at most one page per slice.
+  reader fetches the slice's next page while the last one is written but hands it over only
+  once that one is committed (one page ahead per slice), so a run killed at any moment
+  re-reads at most two pages per slice.
 """
 
 from __future__ import annotations
@@ -237,6 +238,7 @@ async def _walk_partitions(state: RunState, connector: SyncConnector) -> None:
         after: str | None = slot["after"]
         query = connector.partition_query(slot["spec"], after)
         token: str | None = None
+        ahead: asyncio.Future[None] | None = None  # the slice's page before this one
         while True:
             waited = connector.throttled_secs
             try:
@@ -253,11 +255,15 @@ async def _walk_partitions(state: RunState, connector: SyncConnector) -> None:
                 continue
             gate.throttled(connector.throttled_secs > waited)
             position = connector.partition_position(slot["spec"], issues)
-            committed = loop.create_future()
-            await pages.put(Page(issues, token is None, n, position, committed))
+            # One page ahead per slice, no more: page n+1 was fetched while page n was
+            # written, and is handed over once page n is committed. A crash makes the next
+            # run read again at most two pages of the slice: the one being written and the
+            # one fetched ahead of it.
+            if ahead is not None:
+                await ahead
+            ahead = loop.create_future()
+            await pages.put(Page(issues, token is None, n, position, ahead))
             del issues
-            # One uncommitted page per slice: what a crash makes the next run read again.
-            await committed
             if token is None:
                 return
 
