@@ -16,18 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Row,
-    Select,
-    Table,
-    bindparam,
-    exists,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Row, Select, Table, bindparam, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from ticketbridge.catalog.repository import CatalogRepository
@@ -254,26 +243,23 @@ class TicketRepository(RepositoryBase[Ticket]):
         missing = [a for a in accounts if a not in users]
         if missing:
             users.update(await catalog.user_ids_by_vendor_id(c, missing))
-        # One read for both: the stored holders of the page's parent keys, and who holds
-        # the identifiers the page's issues would take.
-        claimed = wanted(v for i in issues for v in (i.vendor_key, i.identifier))
-        match: ColumnElement[bool] = Ticket.identifier.in_(claimed)
-        if parent_keys:
-            match = or_(match, Ticket.vendor_key.in_(parent_keys))
-        holders = await s.execute(
-            select(Ticket.identifier, Ticket.vendor_id, Ticket.vendor_key, Ticket.id)
-            .where(Ticket.connection_id == c, match)
-            .order_by(Ticket.vendor_updated_at.asc().nulls_first())
-        )
         parents: dict[str, uuid.UUID] = {}
-        taken: dict[str, str] = {}
-        wanted_parents, wanted_ids = set(parent_keys), set(claimed)
-        for identifier, vendor_id, vendor_key, ticket_id in holders:
-            if vendor_key in wanted_parents:
-                parents[vendor_key] = ticket_id  # the latest holder of a key wins
-            if identifier in wanted_ids:
-                taken[identifier] = vendor_id
-        return _Links(projects, types, users, parents, taken)
+        if parent_keys:
+            rows4 = await s.execute(
+                select(Ticket.vendor_key, Ticket.id)
+                .where(Ticket.connection_id == c, Ticket.vendor_key.in_(parent_keys))
+                .order_by(Ticket.vendor_updated_at.asc().nulls_first())
+            )
+            parents = {k: i for k, i in rows4}  # the latest holder of a key wins
+        rows5 = await s.execute(
+            select(Ticket.identifier, Ticket.vendor_id).where(
+                Ticket.connection_id == c,
+                Ticket.identifier.in_(
+                    wanted(v for i in issues for v in (i.vendor_key, i.identifier))
+                ),
+            )
+        )
+        return _Links(projects, types, users, parents, {k: v for k, v in rows5})
 
     def _row(
         self, connection_id: uuid.UUID, issue: NormalizedIssue, links: _Links
