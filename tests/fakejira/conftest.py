@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fixtures.clock import Clock
 from ticketbridge.fakejira import (
     DEFAULT_ADMIN_EMAIL,
     DEFAULT_ADMIN_TOKEN,
@@ -23,22 +24,9 @@ ADMIN = (DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_TOKEN)
 START_MS = 1_717_200_000_000  # 2024-06-01T00:00:00Z
 
 
-class Clock:
-    """A settable clock (seconds since the epoch) for the emulator's notion of now."""
-
-    def __init__(self, start_ms: int = START_MS) -> None:
-        self.now = start_ms / 1000
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START_MS / 1000)
 
 
 @pytest.fixture

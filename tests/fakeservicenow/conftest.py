@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fixtures.clock import Clock
 from ticketbridge.fakeservicenow import (
     DEFAULT_ADMIN_USER,
     DEFAULT_INTEGRATION_USER,
@@ -24,22 +25,9 @@ INTEGRATION = (DEFAULT_INTEGRATION_USER, DEFAULT_PASSWORD)
 START_S = 1_717_200_000  # 2024-06-01 00:00:00 UTC
 
 
-class Clock:
-    """A settable clock (seconds since the epoch) for the emulator's notion of now."""
-
-    def __init__(self, start: float = START_S) -> None:
-        self.now = float(start)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START_S)
 
 
 @pytest.fixture

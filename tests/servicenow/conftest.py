@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.fixtures.servicenow import VendorRouter
-from tests.fixtures.tenants import Tenant, make_key
+from tests.fixtures.tenants import Tenant, make_tenant
 from ticketbridge.fakejira import FakeJiraState
 from ticketbridge.fakejira import create_app as create_fake_jira
 from ticketbridge.fakeservicenow import FakeServiceNowState, Instance
@@ -44,24 +44,14 @@ async def make_snow_tenant(
     credentials: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
 ) -> Tenant:
-    tenant = Tenant(api_key=await make_key(runtime, account))
-    r = await client.post(
-        "/v1/provisioning/organizations", json={"name": f"{account} org"}, headers=tenant.headers
+    return await make_tenant(
+        client,
+        runtime,
+        account,
+        options=options,
+        credentials=credentials or snow_credentials(),
+        vendor="SERVICENOW",
     )
-    assert r.status_code == 201, r.text
-    tenant.org_id = r.json()["id"]
-    r = await client.post(
-        f"/v1/provisioning/organizations/{tenant.org_id}/connections",
-        json={
-            "vendor": "SERVICENOW",
-            "credentials": credentials or snow_credentials(),
-            "options": options or {},
-        },
-        headers=tenant.headers,
-    )
-    assert r.status_code == 201, r.text
-    tenant.connection_id = r.json()["id"]
-    return tenant
 
 
 @dataclass
