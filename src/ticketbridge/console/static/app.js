@@ -28,7 +28,12 @@ export async function refreshConnections() {
   return conns;
 }
 
+// Routes overlap: a page still awaiting its data when the hash changes again must not paint
+// over the newer page. Each route renders into its own pane; a superseded one is detached.
+let newest = 0;
+
 async function route() {
+  const mine = ++newest;
   if (cleanup) { cleanup(); cleanup = null; }
   flash("");
   if (!session.key) return signIn();
@@ -39,12 +44,17 @@ async function route() {
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.getAttribute("href") === `#/${page}`);
   document.getElementById("connection").value = session.connection || "";
   const mod = await PAGES[page]();
-  view.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  if (mine !== newest) return;
+  const pane = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  view.replaceChildren(pane);
   try {
-    cleanup = (await mod.render(view, { args: args.map(decodeURIComponent), refreshConnections, reload: route })) || null;
+    const done = (await mod.render(pane, { args: args.map(decodeURIComponent), refreshConnections, reload: route })) || null;
+    if (mine !== newest) { if (done) done(); return; }
+    cleanup = done;
   } catch (e) {
+    if (mine !== newest) return;
     if (e.status === 401) { session.clear(); return route(); }
-    view.replaceChildren(h("p", { class: "error" }, e.message));
+    pane.replaceChildren(h("p", { class: "error" }, e.message));
   }
 }
 
