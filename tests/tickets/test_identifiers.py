@@ -5,7 +5,7 @@ asked to create anything."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -23,6 +23,27 @@ from ticketbridge.tickets.identifiers import journal_bulk, settle_bulk
 from ticketbridge.tickets.service import IDENTIFIER_ROUTE
 
 BULK_CREATE = "POST /rest/api/3/issue/bulk"
+
+
+async def hold(
+    runtime: Runtime, tenant: Tenant, identifier: str, created_at: datetime, expires_at: datetime
+) -> None:
+    """An identifier reservation held by a single create (IN_PROGRESS, lease as given)."""
+    [conn] = await stored(runtime, Connection, id=cid(tenant))
+    async with runtime.session() as s:
+        s.add(
+            IdempotencyKey(
+                account_id=conn.account_id,
+                connection_id=conn.id,
+                route=IDENTIFIER_ROUTE,
+                key=identifier,
+                request_hash="reservation",
+                status="IN_PROGRESS",
+                response_body={},
+                created_at=created_at,
+                expires_at=expires_at,
+            )
+        )
 
 
 def reservations(rows: list[IdempotencyKey]) -> list[tuple[str, str]]:
@@ -96,22 +117,10 @@ class TestTheStoreCannotVouch:
                 }
             }
         )
-        async with runtime.session() as s:
-            now = utcnow()
-            [conn] = await stored(runtime, Connection, id=cid(tenant))
-            s.add(
-                IdempotencyKey(
-                    account_id=conn.account_id,
-                    connection_id=conn.id,
-                    route=IDENTIFIER_ROUTE,
-                    key="ALERT-4",
-                    request_hash="reservation",
-                    status="IN_PROGRESS",
-                    response_body={},
-                    created_at=now - timedelta(minutes=10),
-                    expires_at=now - timedelta(minutes=5),
-                )
-            )
+        now = utcnow()
+        await hold(
+            runtime, tenant, "ALERT-4", now - timedelta(minutes=10), now - timedelta(minutes=5)
+        )
         retry = await create(client, tenant, identifier="ALERT-4")
         assert retry.status_code == 409
         assert issue.key in retry.json()["detail"]
@@ -198,23 +207,8 @@ class TestTheStoreCannotVouch:
     async def test_a_bulk_item_of_an_identifier_a_single_create_holds_is_not_sent(
         self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site, runtime: Runtime
     ) -> None:
-        async with runtime.session() as s:
-            now = utcnow()
-            [conn] = await stored(runtime, Connection, id=cid(tenant))
-            s.add(
-                IdempotencyKey(
-                    account_id=conn.account_id,
-                    connection_id=conn.id,
-                    route=IDENTIFIER_ROUTE,
-                    key="HELD-1",
-                    request_hash="reservation",
-                    status="IN_PROGRESS",
-                    response_body={},
-                    created_at=now,
-                    expires_at=now + timedelta(minutes=5),
-                )
-            )
-            await s.commit()
+        now = utcnow()
+        await hold(runtime, tenant, "HELD-1", now, now + timedelta(minutes=5))
         item = {"name": "b", "project_vendor_id": "DEMO", "type_vendor_id": "10001"}
         bulk = await client.post(
             "/v1/itsm/tickets/bulk/sync",
