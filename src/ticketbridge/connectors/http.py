@@ -201,6 +201,16 @@ class VendorHttp:
         self._timeout = timeout
         self.waited_for_rate_limit = 0.0
 
+    @property
+    def policy(self) -> RetryPolicy:
+        return self._policy
+
+    async def wait_rate_limited(self, delay: float) -> None:
+        """Wait out a 429 the vendor gave inside a successful answer (a Batch API item), as
+        :meth:`request` waits out its own: with the policy's sleep, and counted."""
+        self.waited_for_rate_limit += delay
+        await self._policy.sleep(delay)
+
     async def request(
         self,
         method: str,

@@ -2,14 +2,16 @@
 record, results mapped back by item id (the item's index in the chunk).
 
 Per-item failures are per-item status codes (ServiceNow's error texts kept, clipped). Items
-ServiceNow lists as unserviced (a size or time limit cut the batch short) were not executed
-and are sent again in a further batch. A failed or lost batch answer raises
+ServiceNow lists as unserviced (a size or time limit cut the batch short) or answers 429 (a
+rate limit rule, checked before the record is touched) were not executed and are sent again in
+a further batch, the 429 ones after their ``Retry-After``. A failed or lost batch answer raises
 VendorUnavailable/VendorTimeout, and so does a create item answered 5xx (it may have run): the
 caller reconciles creates through their markers.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -41,6 +43,10 @@ def item_error(result: BatchResult) -> str:
     return error_for_status(result.status, documented(result.body), result.retry_after).message
 
 
+def _or_zero(value: float | None) -> float:
+    return -1.0 if value is None else value
+
+
 def unknown_outcome(result: BatchResult) -> bool:
     """A batch item whose effect is unknown: a 5xx (or no status) may come after the write."""
     return result.status >= 500 or result.status == 0
@@ -49,23 +55,59 @@ def unknown_outcome(result: BatchResult) -> bool:
 class BulkOps(WriteOps):
     bulk_create_max = BULK_MAX
 
-    async def _batch(self, items: Sequence[BatchItem]) -> dict[str, BatchResult]:
+    async def _batch(
+        self, items: Sequence[BatchItem], *, creates: bool = False
+    ) -> dict[str, BatchResult]:
         """Every item's result by id; raises VendorUnavailable when ServiceNow neither ran
-        nor declined an item (its outcome is unknown)."""
+        nor declined an item (its outcome is unknown).
+
+        Items ServiceNow did not run are sent again in a further batch: those it left
+        unserviced (up to ``BATCH_ROUNDS`` batches) and those answered 429 (a rate limit rule
+        refuses before the record is touched), after the longest ``Retry-After`` among them,
+        within the retry policy's attempts, wait and deadline, as ``VendorHttp`` retries a
+        whole call. An item still limited then keeps its 429 as its result. For ``creates``,
+        an item with an unknown outcome (5xx) stops the rounds at once: the caller reconciles
+        the whole chunk by marker, and re-sends what it does not find."""
+        http = self.client.http
+        policy = http.policy
+        started = time.monotonic()
         out: dict[str, BatchResult] = {}
         pending = list(items)
-        for _ in range(BATCH_ROUNDS):
-            if not pending:
-                break
+        unserviced_rounds = limited_rounds = 0
+        waited = 0.0
+        while pending:
             results, unserviced = await self.client.batch(pending)
             out.update({r.id: r for r in results})
-            declined = set(unserviced)
-            unknown = [i.id for i in pending if i.id not in out and i.id not in declined]
-            if unknown:
+            declined_ids = set(unserviced)
+            if any(i.id not in out and i.id not in declined_ids for i in pending):
                 raise VendorUnavailable("ServiceNow's batch answer left items unaccounted for")
-            pending = [i for i in pending if i.id in declined]
-        for item in pending:
-            out[item.id] = BatchResult(item.id, 503, {"error": {"message": "not serviced"}})
+            ran = [out[i.id] for i in pending if i.id not in declined_ids]
+            if creates and any(unknown_outcome(r) for r in ran):
+                break
+            declined = [i for i in pending if i.id in declined_ids]
+            if declined:
+                unserviced_rounds += 1
+                if unserviced_rounds >= BATCH_ROUNDS:
+                    declined = []
+            limited = [i for i in pending if i.id not in declined_ids and out[i.id].status == 429]
+            if limited:
+                limited_rounds += 1
+                delay = max((out[i.id].retry_after for i in limited), key=_or_zero)
+                delay = policy.backoff(limited_rounds - 1) if delay is None else delay
+                budget = min(
+                    policy.max_total_wait - waited,
+                    policy.total_deadline - (time.monotonic() - started),
+                )
+                if limited_rounds >= policy.max_attempts or delay > budget:
+                    limited = []
+                else:
+                    await http.wait_rate_limited(delay)
+                    waited += delay
+            again = {i.id for i in declined} | {i.id for i in limited}
+            pending = [i for i in pending if i.id in again]
+        for item in items:
+            if item.id not in out:
+                out[item.id] = BatchResult(item.id, 503, {"error": {"message": "not serviced"}})
         return out
 
     # -- create --------------------------------------------------------------------------------
@@ -83,7 +125,7 @@ class BulkOps(WriteOps):
                 out[index] = Created(error=exc.message)
                 continue
             items.append(BatchItem(f"{batch_id}-{index}", "POST", item_url(self.table), fields))
-        results = await self._batch(items) if items else {}
+        results = await self._batch(items, creates=True) if items else {}
         if any(unknown_outcome(results[item.id]) for item in items):
             # An item answered 5xx inside a 200 batch may have been applied (ServiceNow ran
             # it, then failed): like a lost batch answer, the caller reconciles every item of
