@@ -1,5 +1,6 @@
 """SIGTERM is bounded by ``TICKETBRIDGE_SHUTDOWN_GRACE_SECS`` even while vendor calls hang,
-and the job that was running is handed back so the next process resumes it."""
+and the job that was running is handed back so the next process resumes it; once per vendor
+(a Jira bulk create, a ServiceNow Batch API call hangs)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Api, FakeJira, base_env, create_tenant, tickets
+from tests.e2e.conftest import Api, VendorServer, base_env, create_tenant
 from tests.e2e.procs import Processes, create_api_key, free_port, wait_http, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +39,7 @@ def _chunk_sent(db: Path) -> bool:
 
 class TestGracefulShutdown:
     def test_sigterm_is_bounded_and_the_job_resumes(
-        self, processes: Processes, fake_jira_server: FakeJira, tmp_path: Path
+        self, processes: Processes, vendor_server: VendorServer, tmp_path: Path
     ) -> None:
         db = tmp_path / "tb.db"
         env = base_env(
@@ -48,8 +49,8 @@ class TestGracefulShutdown:
         api = Api(f"http://127.0.0.1:{port}")
         serve = processes.start("serve-1", ["serve", "--port", str(port)], env)
         wait_http(f"{api.url}/healthz", processes.logs)
-        api.headers = create_tenant(api.url, create_api_key(env), fake_jira_server.url)
-        fake_jira_server.faults({"latency_ms": HANGING_VENDOR_MS})
+        api.headers = create_tenant(api.url, create_api_key(env), vendor_server)
+        vendor_server.faults({"latency_ms": HANGING_VENDOR_MS})
 
         answers: list[int | str] = []
 
@@ -66,7 +67,7 @@ class TestGracefulShutdown:
         caller = threading.Thread(target=slow_test_call)
         caller.start()
         with api.client() as c:
-            r = c.post("/v1/itsm/tickets/bulk", json={"tickets": tickets(0, 2)})
+            r = c.post("/v1/itsm/tickets/bulk", json={"tickets": vendor_server.tickets(0, 2)})
             assert r.status_code == 202, r.text
             job_id = r.json()["job_id"]
         # The chunk's intent is committed right before its (hanging) vendor call.
@@ -82,7 +83,7 @@ class TestGracefulShutdown:
         status, owner = _job_row(db, job_id)
         assert (status, owner) == ("RUNNING", None)  # handed back, not left leased
 
-        fake_jira_server.faults({"latency_ms": 0})
+        vendor_server.faults({"latency_ms": 0})
         processes.start("serve-2", ["serve", "--port", str(port)], env)
         wait_http(f"{api.url}/healthz", processes.logs)
         wait_until(
