@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -107,6 +109,42 @@ async def test_faults_hit_batch_items_only_when_routes_name_them(
     await configure(client, {"ambiguous": {"mode": "5xx", "status": 502}})
     whole = await client.post("/api/now/v1/batch", json={"rest_requests": []})
     assert whole.status_code == 502  # a fault without routes hits the batch call itself
+
+
+async def test_a_rate_limited_batch_item_is_its_own_429_with_retry_after(
+    client: httpx.AsyncClient, instance: Instance
+) -> None:
+    # A rate limit rule on the items' route: each item answers 429 before touching a record,
+    # with the rule's headers in the item's own headers; the batch itself answers 200.
+    await configure(
+        client,
+        {
+            "rate_limit": {
+                "share": 1.0,
+                "retry_after": 4,
+                "routes": ["POST /api/now/table/incident"],
+            }
+        },
+    )
+    data = await batch_of(client, 2)
+    served = data["serviced_requests"]
+    assert [s["status_code"] for s in served] == [429, 429]
+    headers = {h["name"]: h["value"] for h in served[0]["headers"]}
+    assert headers["Retry-After"] == "4" and "X-RateLimit-Rule" in headers
+    assert "rate limit" in served[0]["error_message"].lower()
+    assert instance.count("incident") == 0
+    stats = (await client.get("/_fake/stats")).json()
+    assert stats["requests"]["BATCH POST /api/now/table/incident"] == 2
+    assert stats["faults"] == {"rate_limited": 2}
+
+
+async def test_stats_keep_the_peak_of_requests_in_flight(client: httpx.AsyncClient) -> None:
+    await configure(client, {"latency_ms": 20})
+    await asyncio.gather(*(client.get("/api/now/table/incident") for _ in range(3)))
+    stats = (await client.get("/_fake/stats")).json()
+    assert stats["peak_in_flight"] == 3
+    await client.post("/_fake/stats/reset")
+    assert (await client.get("/_fake/stats")).json()["peak_in_flight"] == 0
 
 
 async def test_latency_is_applied_and_configuration_is_validated(

@@ -183,44 +183,61 @@ def _endpoint(route: SnowRoute, version: str, template: str, dispatch: Dispatche
         instance: Instance = tenant_of(request)
         params = dict(request.path_params)
         key = route_key(request.method, template, params, False)
-        faults = instance.faults
+        instance.stats.started()
         try:
-            delay = faults.latency_s()
-            if delay:
-                await asyncio.sleep(delay)
-            pre_apply_faults(faults, key)
-            user = (
-                None
-                if route.anonymous
-                else authenticate(instance, request.headers.get("authorization"))
-            )
-            ctx = Ctx(
-                instance,
-                user,
-                request.method,
-                request.url.path,
-                params,
-                request.query_params,
-                await request.body(),
-                str(request.base_url).rstrip("/"),
-                version,
-                dispatch,
-                headers=request.headers,
-            )
-            answer = route.handler(ctx)
-            if answer.status < 400:
-                fault = after_apply(faults, key, request.scope)
-                if fault is not None:
-                    answer = injected_after(fault.status)
-        except SnowError as exc:
-            answer = error_answer(exc)
-        except Exception:  # a bug in the emulator: answer a 500, keep the trace
-            log.exception("fakeservicenow: unhandled error in %s %s", request.method, template)
-            answer = internal_error()
-        instance.stats.record(key.stat, answer.status)
+            answer = await _serve(request, route, instance, version, dispatch, key, params)
+        finally:
+            instance.stats.finished()
         return to_response(answer)
 
     return endpoint
+
+
+async def _serve(
+    request: Request,
+    route: SnowRoute,
+    instance: Instance,
+    version: str,
+    dispatch: Dispatcher,
+    key: RouteKey,
+    params: dict[str, str],
+) -> Answer:
+    faults = instance.faults
+    try:
+        delay = faults.latency_s()
+        if delay:
+            await asyncio.sleep(delay)
+        pre_apply_faults(faults, key)
+        user = (
+            None
+            if route.anonymous
+            else authenticate(instance, request.headers.get("authorization"))
+        )
+        ctx = Ctx(
+            instance,
+            user,
+            request.method,
+            request.url.path,
+            params,
+            request.query_params,
+            await request.body(),
+            str(request.base_url).rstrip("/"),
+            version,
+            dispatch,
+            headers=request.headers,
+        )
+        answer = route.handler(ctx)
+        if answer.status < 400:
+            fault = after_apply(faults, key, request.scope)
+            if fault is not None:
+                answer = injected_after(fault.status)
+    except SnowError as exc:
+        answer = error_answer(exc)
+    except Exception:  # a bug in the emulator: answer a 500, keep the trace
+        log.exception("fakeservicenow: unhandled error in %s %s", request.method, key.template)
+        answer = internal_error()
+    instance.stats.record(key.stat, answer.status)
+    return answer
 
 
 def injected_after(status: int) -> Answer:

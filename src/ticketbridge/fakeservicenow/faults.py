@@ -36,10 +36,10 @@ from typing import ClassVar
 from ticketbridge.fakekit import faults as kit
 from ticketbridge.fakekit.faults import (
     AmbiguousFault,
+    ConcurrencyStats,
     ErrorFault,
     RateLimitFault,
     RouteKey,
-    Stats,
 )
 
 __all__ = [
@@ -55,6 +55,10 @@ __all__ = [
 ]
 
 RATE_LIMIT_RULE = "b7c2e5a1c3a310104f7a2b1c4d5e6f70"
+
+# Requests per "METHOD /route/template", per status, in total; in flight and their peak (a
+# sync's concurrent reads, seen from the instance's side).
+Stats = ConcurrencyStats
 
 
 @dataclass

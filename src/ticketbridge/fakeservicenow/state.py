@@ -27,7 +27,7 @@ from ticketbridge.fakekit.tenants import DEFAULT_TENANT, Tenant, Tenants
 
 from . import choices, rules
 from .errors import invalid_table, no_record
-from .faults import FaultConfig, Faults
+from .faults import FaultConfig, Faults, Stats
 from .schema import REFERENCE, TASK_TABLES, Table, default_tables
 from .seed import SeedSpec, seed_instance
 from .values import format_time
@@ -63,6 +63,8 @@ class Instance(Tenant):
 
     faults_class = Faults
     faults: Faults
+    stats_class = Stats
+    stats: Stats
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _wipe(self) -> None:
