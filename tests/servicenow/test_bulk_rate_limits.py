@@ -37,7 +37,10 @@ def limit_items(
     instance: Instance, route: str, *, share: float, retry_after: int, seed: int = 1
 ) -> None:
     instance.faults.configure(
-        {"seed": seed, "rate_limit": {"share": share, "retry_after": retry_after, "routes": [route]}}
+        {
+            "seed": seed,
+            "rate_limit": {"share": share, "retry_after": retry_after, "routes": [route]},
+        }
     )
 
 

@@ -6,6 +6,9 @@ next page asks for the rows strictly after it (``after_key``). Rows that share a
 skip one another, and a record edited during the walk moves to the end instead of shifting
 an offset. Deletions are found by listing every sys_id of the table (``sysparm_fields=sys_id``,
 keyset on sys_id).
+
+A full sync reads disjoint sys_id ranges of the table concurrently (``partitions.py``): each
+in sys_id order, paged by keyset on sys_id, resumed after the last sys_id stored.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ticketbridge.connectors.base import (
     NormalizedProject,
     NormalizedUser,
 )
+from ticketbridge.connectors.servicenow import partitions
 from ticketbridge.connectors.servicenow import query as q
 from ticketbridge.connectors.servicenow.mapping import (
     category_from_choice,
@@ -163,20 +167,19 @@ class SyncOps:
     def scope_query(self, project_keys: Sequence[str] | None) -> str:
         return ""  # every record of the table (iter_issue_ids orders by sys_id)
 
-    # A full sync reads the table as one keyset stream: ServiceNow's pages are cheap to
-    # resume (the token is a key, not a cursor that expires), and no slicing is planned yet.
     async def plan_partitions(
         self, project_keys: Sequence[str], *, whole_scope: bool, slices: int, min_slice: int
     ) -> list[dict[str, Any]] | None:
-        return None
+        # No projects: the scope is always the whole table, sliced by sys_id ranges.
+        return await partitions.plan(self.client, self.table, slices=slices, min_slice=min_slice)
 
     def partition_query(self, partition: Mapping[str, Any], after: str | None) -> str:
-        raise NotImplementedError("ServiceNow syncs read one stream (plan_partitions is None)")
+        return partitions.query(partition, after)
 
     def partition_position(
         self, partition: Mapping[str, Any], issues: Sequence[NormalizedIssue]
     ) -> str | None:
-        raise NotImplementedError("ServiceNow syncs read one stream (plan_partitions is None)")
+        return partitions.position(partition, [i.vendor_id for i in issues])
 
     @property
     def throttled_secs(self) -> float:
@@ -199,13 +202,15 @@ class SyncOps:
     @staticmethod
     def _keyset(query: str, token: str | None) -> str:
         """The query for the rows after the page token (``query`` is ours: conditions then
-        ORDERBY terms)."""
+        ORDERBY terms; a slice's is in sys_id order alone, so its key is the sys_id)."""
         if not token:
             return query
         updated_on, _, sys_id = token.partition(TOKEN_SEPARATOR)
         parts = query.split("^")
         base = q.join(*(p for p in parts if not p.startswith("ORDERBY")))
         order = q.join(*(p for p in parts if p.startswith("ORDERBY")))
+        if order == q.ID_ORDER:
+            return q.join(base, f"sys_id>{q.value(sys_id)}", order)
         return q.join(q.after_key(base, updated_on, sys_id), order)
 
     async def iter_issue_ids(self, query: str) -> AsyncIterator[list[str]]:
