@@ -100,30 +100,31 @@ def asgi(app: object) -> httpx.ASGITransport:
 
 
 class EmulatorProcess:
-    """``ticketbridge fake-jira`` as its own process on a loopback port, seeded with ``issues``
-    issues, every request delayed ``latency_ms``: the vendor as a user's sync sees it."""
+    """``ticketbridge fake-jira`` (or another emulator's ``command``, such as
+    ``fake-servicenow``) as its own process on a loopback port, seeded with ``issues``
+    records, every request delayed ``latency_ms``: the vendor as a user's sync sees it."""
 
-    def __init__(self, issues: int, latency_ms: int = 0) -> None:
-        self.issues, self.latency_ms = issues, latency_ms
+    def __init__(self, issues: int, latency_ms: int = 0, command: str = "fake-jira") -> None:
+        self.issues, self.latency_ms, self.command = issues, latency_ms, command
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> EmulatorProcess:
         exe = Path(sys.executable).with_name("ticketbridge")
-        args = [str(exe), "fake-jira", "--port", str(self.port), "--seed", str(self.issues)]
+        args = [str(exe), self.command, "--port", str(self.port), "--seed", str(self.issues)]
         args += ["--latency-ms", str(self.latency_ms)]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("fake-jira exited")
+                raise RuntimeError(f"{self.command} exited")
             try:
                 httpx.get(f"{self.base_url}/_fake/stats", timeout=1).raise_for_status()
                 return self
             except httpx.HTTPError:
                 time.sleep(0.2)
-        raise RuntimeError("fake-jira did not start")
+        raise RuntimeError(f"{self.command} did not start")
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None:
