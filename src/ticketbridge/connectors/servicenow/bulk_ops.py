@@ -43,10 +43,6 @@ def item_error(result: BatchResult) -> str:
     return error_for_status(result.status, documented(result.body), result.retry_after).message
 
 
-def _or_zero(value: float | None) -> float:
-    return -1.0 if value is None else value
-
-
 def unknown_outcome(result: BatchResult) -> bool:
     """A batch item whose effect is unknown: a 5xx (or no status) may come after the write."""
     return result.status >= 500 or result.status == 0
@@ -92,8 +88,8 @@ class BulkOps(WriteOps):
             limited = [i for i in pending if i.id not in declined_ids and out[i.id].status == 429]
             if limited:
                 limited_rounds += 1
-                delay = max((out[i.id].retry_after for i in limited), key=_or_zero)
-                delay = policy.backoff(limited_rounds - 1) if delay is None else delay
+                asked = [w for i in limited if (w := out[i.id].retry_after) is not None]
+                delay = max(asked) if asked else policy.backoff(limited_rounds - 1)
                 budget = min(
                     policy.max_total_wait - waited,
                     policy.total_deadline - (time.monotonic() - started),
