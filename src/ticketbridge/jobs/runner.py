@@ -119,9 +119,7 @@ class JobContext:
         writers; a turn that came later than this needs the intent committed again."""
         return asyncio.get_running_loop().time() - committed_at <= self.lease_secs / 6
 
-    async def finish(
-        self, session: AsyncSession, results: list[dict[str, Any]]
-    ) -> str:
+    async def finish(self, session: AsyncSession, results: list[dict[str, Any]]) -> str:
         """Finish the job in ``session``'s transaction: the last chunk's results and the
         job's final status in one commit. Call it only when every other write of this
         attempt is committed (the status must never be ahead of the results)."""
