@@ -10,9 +10,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
+from starlette.responses import Response
 
-from ticketbridge.api.deps import AccountDep, SessionDep, parse_uuid
+from ticketbridge.api.deps import AccountDep, ReadSessionDep, parse_uuid
 from ticketbridge.api.pagination import OffsetDep, Page
+from ticketbridge.api.rendering import model_json
 from ticketbridge.jobs import service
 from ticketbridge.jobs.repository import JobRepository
 from ticketbridge.jobs.schemas import JobRead, JobStatus
@@ -22,7 +24,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
 async def optional_connection(
-    session: SessionDep,
+    session: ReadSessionDep,
     account_id: AccountDep,
     x_connection_id: Annotated[
         str | None,
@@ -40,12 +42,14 @@ ConnectionScopeDep = Annotated[uuid.UUID | None, Depends(optional_connection)]
 
 @router.get("", response_model=Page[JobRead])
 async def list_jobs(
-    session: SessionDep,
+    session: ReadSessionDep,
     account_id: AccountDep,
     connection_id: ConnectionScopeDep,
     page: OffsetDep,
     status: Annotated[JobStatus | None, Query()] = None,
-) -> Page[JobRead]:
+) -> Response:
+    # Clients poll this while their jobs run: the page is validated once and its JSON
+    # written once (api/rendering.py).
     rows, total = await JobRepository(session).list_visible(
         account_id,
         connection_id,
@@ -53,19 +57,22 @@ async def list_jobs(
         limit=page.limit,
         offset=page.offset,
     )
-    return Page(
-        items=[JobRead.from_model(r) for r in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+    return model_json(
+        Page(
+            items=[JobRead.from_model(r) for r in rows],
+            total=total,
+            limit=page.limit,
+            offset=page.offset,
+        )
     )
 
 
 @router.get("/{job_id}", response_model=JobRead, responses={404: {"description": "Unknown job"}})
 async def get_job(
     job_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,
     account_id: AccountDep,
     connection_id: ConnectionScopeDep,
-) -> JobRead:
-    return JobRead.from_model(await service.get_job(session, account_id, job_id, connection_id))
+) -> Response:
+    job = await service.get_job(session, account_id, job_id, connection_id)
+    return model_json(JobRead.from_model(job))

@@ -3,7 +3,8 @@
 Bulk create is exactly once across crashes: each chunk of 50 has a ``job_chunks`` row whose
 status is committed as SENT (fenced by the job's lease) before every vendor call. A resumed
 job skips DONE chunks, searches Jira for the markers of a SENT chunk's items, and sends only
-the items not found. The chunk's results, its tickets in the store and DONE are one commit.
+the items not found. The chunk's results, its tickets in the store and DONE are one commit;
+the chunk that commits last also finishes the job in that commit.
 
 Chunks run concurrently; each one's vendor part holds one of the connection's turns
 (``connectors.turns``: as many as its vendor concurrency cap, handed round the jobs of the
@@ -112,9 +113,9 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
     connector = CachingConnector(for_connection(conn, ctx.runtime))
     turns = ctx.runtime.connectors.turns(str(conn.id))
 
-    # A turn covers the vendor part only (the intent commit and the calls), so store work
-    # never keeps a turn from another job; a job has at most as many chunks in progress as
-    # there are turns, so it holds few database sessions while it waits for them.
+    # A turn covers the vendor calls only, so store work (the intent commit included) never
+    # keeps a turn from another job; a job has at most as many chunks in progress as there
+    # are turns, so it holds few database sessions while it waits for them.
     ahead = asyncio.Semaphore(turns.capacity)
 
     async def run_chunk(k: int, indexes: range, resume: bool) -> None:
@@ -135,8 +136,18 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
                     links=links,
                 )
 
+            # The intent is committed before the turn is taken, so a turn is held for vendor
+            # calls only, never while this commit queues behind other writers; it stays
+            # good for the first send if the turn comes soon enough (JobContext.intent_fresh).
+            committed: float | None = None
+            if any(i.spec is not None for i in items):
+                committed = await ctx.mark_chunk_sent(k)
+
             async def intent() -> None:
-                await ctx.mark_chunk_sent(k)
+                nonlocal committed
+                if committed is None or not ctx.intent_fresh(committed):
+                    await ctx.mark_chunk_sent(k)
+                committed = None  # a later send (after an ambiguous failure) commits anew
 
             async with turns.turn(job.id):
                 created = await create_exactly_once(
@@ -153,13 +164,18 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
                 if not await JobChunkRepository(s).mark_done(job.id, k, ctx.owner, chunk):
                     raise LeaseLost(str(job.id))
                 results.update({r["request_index"]: r for r in chunk})
-                if len(results) < len(tickets):  # the last one: the job's finish records it
+                if len(results) == len(tickets) and uncommitted == {k}:
+                    # Every other chunk is committed: the job finishes in this commit.
+                    await ctx.finish(s, _ordered(results))
+                elif len(results) < len(tickets):  # else the job's finish records them
                     await ctx.save_progress(len(results), _ordered(results), session=s)
+            uncommitted.discard(k)
 
+    uncommitted = {k for k in range(len(ranges)) if rows[k].status != "DONE"}
     try:
         async with asyncio.TaskGroup() as group:
             for k, indexes in enumerate(ranges):
-                if rows[k].status != "DONE":
+                if k in uncommitted:
                     group.create_task(run_chunk(k, indexes, rows[k].status == "SENT"))
     except ExceptionGroup as eg:  # the runner decides on the first cause (retry or give up)
         raise _first(eg) from None

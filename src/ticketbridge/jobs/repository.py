@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import defer
 from sqlalchemy.sql.dml import Update
 
 from ticketbridge.store.base import UTCDateTime
@@ -21,6 +22,9 @@ from ticketbridge.store.models import Job, JobChunk
 from ticketbridge.store.repository import RepositoryBase
 
 QUEUED, RUNNING = "QUEUED", "RUNNING"
+# What the API shows of a job (JobRead) never includes its payload (up to 1,000 tickets):
+# not loaded, not decoded, for clients that poll their jobs.
+_WITHOUT_PAYLOAD = defer(Job.payload, raiseload=True)
 
 
 def _claimable(now: datetime) -> Any:
@@ -41,7 +45,11 @@ class JobRepository(RepositoryBase[Job]):
     async def get_visible(
         self, account_id: uuid.UUID, job_id: uuid.UUID, connection_id: uuid.UUID | None
     ) -> Job | None:
-        stmt = select(Job).where(Job.id == job_id, Job.account_id == account_id)
+        stmt = (
+            select(Job)
+            .options(_WITHOUT_PAYLOAD)
+            .where(Job.id == job_id, Job.account_id == account_id)
+        )
         if connection_id is not None:
             stmt = stmt.where(Job.connection_id == connection_id)
         return await self.session.scalar(stmt)
@@ -55,7 +63,7 @@ class JobRepository(RepositoryBase[Job]):
         limit: int,
         offset: int,
     ) -> tuple[list[Job], int]:
-        stmt = select(Job).where(Job.account_id == account_id)
+        stmt = select(Job).options(_WITHOUT_PAYLOAD).where(Job.account_id == account_id)
         if connection_id is not None:
             stmt = stmt.where(Job.connection_id == connection_id)
         if status is not None:

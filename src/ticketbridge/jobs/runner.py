@@ -71,6 +71,8 @@ class JobContext:
     job: Job
     owner: str
     lease_secs: float
+    # Set when the handler finished the job itself (:meth:`finish`).
+    finished: str | None = None
 
     @property
     def last_attempt(self) -> bool:
@@ -94,8 +96,9 @@ class JobContext:
         ):
             raise LeaseLost(str(self.job.id))
 
-    async def mark_chunk_sent(self, index: int) -> None:
-        """Commit the intent to call the vendor for chunk ``index`` before making the call.
+    async def mark_chunk_sent(self, index: int) -> float:
+        """Commit the intent to call the vendor for chunk ``index`` before making the call;
+        returns when it was committed (the event loop's clock), for :meth:`intent_fresh`.
 
         Fenced with a margin: the lease must last at least half its length more, so the call
         starts well inside it (the heartbeat keeps extending it while the call runs)."""
@@ -105,6 +108,24 @@ class JobContext:
                 self.job.id, index, self.owner, lease_valid_until=until
             ):
                 raise LeaseLost(str(self.job.id))
+        return asyncio.get_running_loop().time()
+
+    def intent_fresh(self, committed_at: float) -> bool:
+        """Whether a call may still start on an intent committed at ``committed_at``.
+
+        Up to a sixth of the lease later: the fence left at least half the lease then, so a
+        third is left at the call's start. A chunk commits its intent before it waits for a
+        vendor turn, so the turn is not held through a commit that queues behind other
+        writers; a turn that came later than this needs the intent committed again."""
+        return asyncio.get_running_loop().time() - committed_at <= self.lease_secs / 6
+
+    async def finish(self, session: AsyncSession, results: list[dict[str, Any]]) -> str:
+        """Finish the job in ``session``'s transaction: the last chunk's results and the
+        job's final status in one commit. Call it only when every other write of this
+        attempt is committed (the status must never be ahead of the results)."""
+        status = await _finish_in(self, session, results)
+        self.finished = status
+        return status
 
 
 def process_owner(role: str) -> str:
@@ -193,21 +214,30 @@ async def _heartbeat(ctx: JobContext, work: asyncio.Task[Any]) -> None:
 
 
 async def _finish(ctx: JobContext, results: list[dict[str, Any]]) -> str:
+    async with ctx.session() as s:
+        status = await _finish_in(ctx, s, results)
+    _log_finished(ctx, status)
+    return status
+
+
+def _log_finished(ctx: JobContext, status: str) -> None:
+    log.info("job_finished", job_id=str(ctx.job.id), type=ctx.job.type, status=status)
+
+
+async def _finish_in(ctx: JobContext, session: AsyncSession, results: list[dict[str, Any]]) -> str:
     failed = any(not r.get("success") for r in results)
     status = JobStatus.FAILED if failed else JobStatus.SUCCESS
-    async with ctx.session() as s:
-        finished = await JobRepository(s).finish(
-            ctx.job.id,
-            ctx.owner,
-            utcnow(),
-            status=status.value,
-            results=results,
-            failure_reason=summarize(results) if failed else None,
-            done=len(results),
-        )
+    finished = await JobRepository(session).finish(
+        ctx.job.id,
+        ctx.owner,
+        utcnow(),
+        status=status.value,
+        results=results,
+        failure_reason=summarize(results) if failed else None,
+        done=len(results),
+    )
     if not finished:
         raise LeaseLost(str(ctx.job.id))
-    log.info("job_finished", job_id=str(ctx.job.id), type=ctx.job.type, status=status.value)
     return status.value
 
 
@@ -277,6 +307,9 @@ async def _attempt(ctx: JobContext, job_type: JobType) -> str:
     job = ctx.job
     try:
         results = await job_type.run(ctx)
+        if ctx.finished is not None:  # finished with its last write (JobContext.finish)
+            _log_finished(ctx, ctx.finished)
+            return ctx.finished
         return await _finish(ctx, results)
     except (LeaseLost, asyncio.CancelledError):
         raise

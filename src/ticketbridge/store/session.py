@@ -13,11 +13,13 @@ boundary commits.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -121,13 +123,49 @@ def create_engine(
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         _skip_idle_transaction_ends(engine)
         return engine
-    return create_async_engine(
-        aurl,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_timeout=pool_timeout,
-        pool_pre_ping=True,
+    engine = create_async_engine(
+        aurl, pool_size=pool_size, max_overflow=pool_size, pool_timeout=pool_timeout
     )
+    _ping_idle_connections(engine)
+    return engine
+
+
+# A pooled PostgreSQL connection is pinged on checkout only after this long unused.
+PING_IDLE_SECS = 2.0
+_CHECKED_IN = "ticketbridge.checked_in"
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, only for connections idle for ``PING_IDLE_SECS``.
+
+    asyncpg's ping is three round trips (BEGIN, ``;``, ROLLBACK: SQLAlchemy wraps it in a
+    transaction for pgbouncer), on every checkout: more than a ticket read's own statements.
+    A connection given back to the pool moments ago was alive then; one that sat idle may
+    have been closed by the server (restart, idle timeout), so it is pinged and, if dead,
+    replaced before anyone uses it (SQLAlchemy's pessimistic disconnect handling: raising
+    ``DisconnectionError`` on checkout makes the pool retry with a fresh connection). What is
+    left: the server dropping a connection within that window fails the one statement that
+    meets it (a 503), and SQLAlchemy then discards the pool's other connections."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "connect")
+    def _connected(dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()  # just opened: alive
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is not None and time.monotonic() - since < PING_IDLE_SECS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection is gone") from exc
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
