@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ticketbridge.config import Settings
+from ticketbridge.connectors.aiohttp_transport import AiohttpTransport
 from ticketbridge.connectors.guarded_transport import GuardedTransport
 from ticketbridge.connectors.http import RetryPolicy, vendor_client
 from ticketbridge.connectors.registry import ConnectorFactory
@@ -72,7 +73,7 @@ async def open_runtime(
     if vendor_transport is None:
         tls = vendor_ssl_context(settings)
         vendor_transport = (
-            httpx.AsyncHTTPTransport(limits=limits, verify=tls)
+            AiohttpTransport(limits=limits, ssl_context=tls)
             if url_policy.allow_private
             else GuardedTransport(limits=limits, ssl_context=tls)
         )

@@ -1,18 +1,17 @@
 """The vendor URL policy on its own: what it accepts and how it normalizes, and that the
-connect-time backend opens its socket to the address it checked (not to a second lookup)."""
+connect-time transport opens its socket to the address it checked (not to a second lookup)."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+import socket
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 
 from tests.security.vendor_servers import FakeDns
-from ticketbridge.connectors.guarded_transport import GuardedBackend, GuardedTransport
+from ticketbridge.connectors.guarded_transport import GuardedTransport
 from ticketbridge.connectors.url_policy import (
     UrlPolicy,
     UrlRefused,
@@ -91,22 +90,15 @@ class TestAddresses:
             await lax.check("http://127.0.0.1:8081/x#")
 
 
-class RecordingBackend(httpcore.AsyncNetworkBackend):
+class RecordingSockets:
     """Stands in for the network: records where a socket would go, then fails to connect."""
 
     def __init__(self) -> None:
         self.connects: list[tuple[str, int]] = []
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.connects.append((host, port))
-        raise httpcore.ConnectError("recorded")
+    def __call__(self, addr_info: Any) -> socket.socket:
+        self.connects.append((addr_info[4][0], addr_info[4][1]))
+        raise ConnectionRefusedError("recorded")
 
 
 class TestConnectTime:
@@ -115,22 +107,38 @@ class TestConnectTime:
     ) -> None:
         dns = FakeDns(monkeypatch)
         dns.names["vendor.example"] = ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]
-        inner = RecordingBackend()
-        with pytest.raises(httpcore.ConnectError):
-            await GuardedBackend(inner).connect_tcp("vendor.example", 443)
-        assert inner.connects == [
-            ("93.184.215.14", 443),
+        sockets = RecordingSockets()
+        transport = GuardedTransport(limits=httpx.Limits(), socket_factory=sockets)
+        with pytest.raises(httpx.ConnectError):
+            await transport.handle_async_request(httpx.Request("GET", "https://vendor.example/"))
+        await transport.aclose()
+        assert sorted(sockets.connects) == [
             ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", 443),
+            ("93.184.215.14", 443),
         ]
 
     async def test_one_internal_address_refuses_the_host(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         FakeDns(monkeypatch).names["vendor.example"] = ["93.184.215.14", "127.0.0.1"]
-        inner = RecordingBackend()
+        sockets = RecordingSockets()
+        transport = GuardedTransport(limits=httpx.Limits(), socket_factory=sockets)
         with pytest.raises(UrlRefused, match="loopback"):
-            await GuardedBackend(inner).connect_tcp("vendor.example", 443)
-        assert inner.connects == []
+            await transport.handle_async_request(httpx.Request("GET", "https://vendor.example/"))
+        await transport.aclose()
+        assert sockets.connects == []
+
+    @pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "169.254.169.254", "10.1.2.3"])
+    async def test_an_internal_literal_address_is_refused_before_any_socket(
+        self, host: str
+    ) -> None:
+        # aiohttp does not ask a resolver about literal IPs: the transport checks them.
+        sockets = RecordingSockets()
+        transport = GuardedTransport(limits=httpx.Limits(), socket_factory=sockets)
+        with pytest.raises(UrlRefused):
+            await transport.handle_async_request(httpx.Request("GET", f"https://{host}/"))
+        await transport.aclose()
+        assert sockets.connects == []
 
     async def test_the_transport_refuses_plain_http(self) -> None:
         transport = GuardedTransport(limits=httpx.Limits())

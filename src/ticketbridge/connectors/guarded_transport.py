@@ -1,83 +1,71 @@
 """The connect-time half of the vendor URL policy (see :mod:`url_policy`).
 
-httpx resolves a host and connects inside httpcore's network backend; this module swaps in a
-backend that resolves the host itself, refuses it when any address is not public and then
-connects to one of the addresses it checked. TLS still uses the host name for SNI and for
-certificate verification, and the ``Host`` header keeps the name: only the address the socket
-goes to is pinned. A second DNS answer (rebinding) is never asked for.
+aiohttp asks its resolver where a new connection may go; :class:`GuardedResolver` resolves
+the host itself, refuses it when any address is not public and answers only the addresses it
+checked, so the socket goes to a checked address. TLS still uses the host name for SNI and
+for certificate verification, and the ``Host`` header keeps the name: only the address the
+socket goes to is pinned. A second DNS answer (rebinding) is never asked for.
+
+aiohttp does not ask a resolver about a literal IP host, so the transport checks those
+itself before sending.
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
-from collections.abc import Iterable
 
-import httpcore
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.connector import SocketFactoryType
 
-from ticketbridge.connectors.url_policy import UrlRefused, checked_addresses
-
-SocketOption = (
-    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
-)
+from ticketbridge.connectors.aiohttp_transport import AiohttpTransport
+from ticketbridge.connectors.url_policy import UrlRefused, checked_addresses, literal_address
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._inner = inner or httpcore.AnyIOBackend()
+class GuardedResolver(AbstractResolver):
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            {
+                "hostname": host,
+                "host": str(ip),
+                "port": port,
+                "family": socket.AF_INET6 if ip.version == 6 else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            }
+            for ip in await checked_addresses(host, port)
+        ]
 
-    async def connect_tcp(
+    async def close(self) -> None:
+        return None
+
+
+class GuardedTransport(AiohttpTransport):
+    """A vendor transport that only reaches public https vendors, by checked address."""
+
+    def __init__(
         self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await checked_addresses(host, port)
-        error: Exception | None = None
-        for ip in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    str(ip),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-        assert error is not None  # checked_addresses never returns an empty list
-        raise error
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise UrlRefused("vendor calls never use unix sockets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """An httpx transport that only reaches public https vendors, by checked address."""
-
-    def __init__(self, *, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(),
+        *,
+        limits: httpx.Limits,
+        ssl_context: ssl.SSLContext | None = None,
+        socket_factory: SocketFactoryType | None = None,
+    ) -> None:
+        super().__init__(
+            limits=limits,
+            ssl_context=ssl_context,
+            resolver=GuardedResolver(),
+            socket_factory=socket_factory,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.scheme != "https":
+        url = request.url
+        if url.scheme != "https":
             raise UrlRefused("must use https")
-        if request.url.userinfo:
+        if url.userinfo:
             raise UrlRefused("must not contain userinfo (user:password@)")
+        if literal_address(url.host) is not None:
+            await checked_addresses(url.host, url.port or 443)
         return await super().handle_async_request(request)
