@@ -176,7 +176,7 @@ def start_fake_jira(processes: Processes, tmp_path: Path) -> FakeJira:
         base_env(tmp_path),
     )
     jira = FakeJira(f"http://127.0.0.1:{port}")
-    wait_http(f"{jira.url}/_fake/stats", processes.logs, timeout=20)
+    wait_http(f"{jira.url}/_fake/stats", processes.logs, timeout=60)
     return jira
 
 
@@ -188,7 +188,7 @@ def start_fake_servicenow(processes: Processes, tmp_path: Path) -> FakeServiceNo
         base_env(tmp_path),
     )
     snow = FakeServiceNow(f"http://127.0.0.1:{port}")
-    wait_http(f"{snow.url}/_fake/stats", processes.logs, timeout=20)
+    wait_http(f"{snow.url}/_fake/stats", processes.logs, timeout=60)
     return snow
 
 
