@@ -31,14 +31,14 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ticketbridge.api import tickets
-from ticketbridge.api.cursor import ListParams, cursor_page, list_params
+from ticketbridge.api.cursor import ListParams, cursor_page_json, list_params
 from ticketbridge.api.deps import Services, resolve_connection
 from ticketbridge.api.middleware import error_response
-from ticketbridge.api.rendering import model_json
+from ticketbridge.api.rendering import json_response
 from ticketbridge.errors import NotFound, ServiceUnavailable, TicketbridgeError
 from ticketbridge.store.models import Connection
+from ticketbridge.tickets.read_json import ticket_json
 from ticketbridge.tickets.repository import TicketFilters, TicketRepository
-from ticketbridge.tickets.schemas import TicketRead
 
 PREFIX = "/v1/itsm/tickets"
 _PAGE_PARAMS = frozenset({"limit", "enableCursor", "cursor"})
@@ -85,20 +85,21 @@ async def _answer(scope: Scope, read: Any, arg: Any) -> Response:
         conn = await resolve_connection(
             services, headers.get("x-api-key"), headers.get("x-connection-id")
         )
-        return model_json(await read(services, conn, arg))
+        response: Response = await read(services, conn, arg)
+        return response
     except TicketbridgeError as exc:
         return error_response(exc)
 
 
-async def _ticket(services: Services, conn: Connection, ticket_id: uuid.UUID) -> TicketRead:
+async def _ticket(services: Services, conn: Connection, ticket_id: uuid.UUID) -> Response:
     async with _read_session(services) as session:
         row = await TicketRepository(session).read_row(conn.id, ticket_id)
     if row is None:
         raise NotFound("ticket not found")
-    return TicketRead.from_row(row)
+    return json_response(ticket_json(row))
 
 
-async def _page(services: Services, conn: Connection, query: dict[str, str]) -> Any:
+async def _page(services: Services, conn: Connection, query: dict[str, str]) -> Response:
     params: ListParams = await list_params(
         limit=int(query["limit"]) if "limit" in query else None,
         enable_cursor=query.get("enableCursor") == "true",
@@ -108,7 +109,7 @@ async def _page(services: Services, conn: Connection, query: dict[str, str]) -> 
         page = await TicketRepository(session).list_keyset(
             conn.id, _NO_FILTERS, limit=params.limit, seek=params.seek
         )
-    return cursor_page(page, TicketRead.from_rows(page.items), params.limit)
+    return cursor_page_json(page, params.limit)
 
 
 class _read_session:  # noqa: N801 (used as a context manager, like the dependency)
