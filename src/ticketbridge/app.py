@@ -17,11 +17,13 @@ from ticketbridge import __version__, console
 from ticketbridge.api import metrics as metrics_api
 from ticketbridge.api.deps import Services
 from ticketbridge.api.error_schema import install_error_schema
+from ticketbridge.api.fast_reads import FastReadsMiddleware
 from ticketbridge.api.middleware import (
     REQUEST_ID_HEADER,
     BodyLimitMiddleware,
     CatchAllMiddleware,
     RequestIdMiddleware,
+    error_response,
 )
 from ticketbridge.api.ratelimit import RateLimitMiddleware, TokenBuckets
 from ticketbridge.api.responses import document_common_errors
@@ -59,9 +61,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TicketbridgeError)
     async def _tb_error(_: Request, exc: TicketbridgeError) -> JSONResponse:
-        if exc.status_code >= 500:
-            log.warning("request_failed", error=type(exc).__name__, message=exc.message)
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -78,6 +78,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def install_edge(app: FastAPI, settings: Settings) -> None:
     """Middleware, innermost first (Starlette wraps the last added outermost)."""
+    app.add_middleware(FastReadsMiddleware)  # behind every check of the edge
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body_bytes)
     if settings.rate_limit_active:
         buckets = TokenBuckets(settings.rate_limit_per_sec, settings.rate_limit_burst)

@@ -1,15 +1,19 @@
-"""store/sqlite_driver.py: one thread trip per statement answers what four did."""
+"""store/sqlite_driver.py: one thread trip per statement answers what four did; bounded reads
+make none."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketbridge.store.session import create_engine
-from ticketbridge.store.sqlite_driver import TrackedConnection
+from ticketbridge.store.sqlite_driver import TrackedConnection, inline_reads
 
 
 async def _tracked(conn: AsyncConnection) -> TrackedConnection:
@@ -75,3 +79,57 @@ async def test_each_statement_is_one_trip_and_leaves_no_lock(tmp_path: Path) -> 
         assert _write_lock_free(db)
     finally:
         await engine.dispose()
+
+
+async def test_bounded_reads_run_in_the_loop_thread_and_nothing_else_does(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+            await conn.execute(text("INSERT INTO t (v) VALUES ('a')"))
+        async with engine.connect() as conn:
+            tracked = await _tracked(conn)
+            sent = tracked._sent
+            with inline_reads():
+                assert (await conn.execute(text("SELECT v FROM t WHERE id = 1"))).scalar() == "a"
+                assert tracked._sent == sent  # no trip through the worker thread
+                await conn.execute(text("UPDATE t SET v = 'b'"))  # a write: through the thread
+                assert tracked._sent == sent + 1
+                # Its own transaction's row, read inline.
+                assert (await conn.execute(text("SELECT v FROM t"))).scalar() == "b"
+                assert tracked._sent == sent + 1
+            await conn.execute(text("SELECT v FROM t"))  # not marked: through the thread
+            assert tracked._sent == sent + 2
+            await conn.rollback()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_bounded_read_waits_for_a_call_still_in_the_thread(tmp_path: Path) -> None:
+    """A call whose caller was cancelled still runs in the thread: a read must not run beside
+    it on the same connection, so it queues behind it."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'd.db'}")
+    release = threading.Event()
+    try:
+        async with engine.connect() as conn:
+            tracked = await _tracked(conn)
+            pending = asyncio.ensure_future(tracked._execute(release.wait, 10))
+            await asyncio.sleep(0)
+            assert not tracked.idle()
+            sent = tracked._sent
+            read = asyncio.ensure_future(_inline_select(conn))
+            await asyncio.sleep(0.05)
+            assert not read.done() and tracked._sent == sent + 1  # queued in the thread
+            release.set()
+            await pending
+            assert await read == 1
+            assert tracked.idle()
+    finally:
+        await engine.dispose()
+
+
+async def _inline_select(conn: AsyncConnection) -> Any:
+    with inline_reads():
+        return (await conn.execute(text("SELECT 1"))).scalar()

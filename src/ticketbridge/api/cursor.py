@@ -23,10 +23,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from ticketbridge.api.pagination import MAX_OFFSET
+from ticketbridge.api.rendering import json_response
 from ticketbridge.errors import Unprocessable
 from ticketbridge.store.keyset import KeysetPage, Seek
+from ticketbridge.tickets.read_json import tickets_json
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 100
@@ -178,4 +181,18 @@ def cursor_page(page: KeysetPage[Any], items: list[T], limit: int | None = None)
         previous_cursor=(
             encode_cursor("b", page.previous_before, limit) if page.previous_before else None
         ),
+    )
+
+
+def cursor_page_json(page: KeysetPage[dict[str, Any]], limit: int) -> Response:
+    """A cursor page of ticket rows (``READ_COLUMNS`` by name), as ``cursor_page`` of their
+    ``TicketRead`` models would be written (tickets/read_json.py)."""
+    return json_response(
+        tickets_json(
+            page.items,
+            next_cursor=encode_cursor("a", page.next_after, limit) if page.next_after else None,
+            previous_cursor=(
+                encode_cursor("b", page.previous_before, limit) if page.previous_before else None
+            ),
+        )
     )

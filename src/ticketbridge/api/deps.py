@@ -127,6 +127,11 @@ async def get_account_id(
         str | None, Header(alias="X-API-KEY", description="Account API key")
     ] = None,
 ) -> uuid.UUID:
+    return await account_of(services, x_api_key)
+
+
+async def account_of(services: Services, x_api_key: str | None) -> uuid.UUID:
+    """The account of the request's API key (``get_account_id``; api/fast_reads.py)."""
     if not x_api_key:
         raise Unauthorized("missing X-API-KEY header")
     runtime = services.runtime
@@ -154,6 +159,20 @@ async def get_connection(
     x_connection_id: Annotated[
         str | None, Header(alias="X-CONNECTION-ID", description="Connection of this account")
     ] = None,
+) -> Connection:
+    return await connection_of(services, account_id, x_connection_id)
+
+
+async def resolve_connection(
+    services: Services, x_api_key: str | None, x_connection_id: str | None
+) -> Connection:
+    """``ConnectionDep`` as one plain call, in the dependencies' order: the key, then the
+    connection (api/fast_reads.py)."""
+    return await connection_of(services, await account_of(services, x_api_key), x_connection_id)
+
+
+async def connection_of(
+    services: Services, account_id: uuid.UUID, x_connection_id: str | None
 ) -> Connection:
     if not x_connection_id:
         raise Unprocessable(

@@ -19,3 +19,8 @@ def model_json(model: BaseModel, status_code: int = 200) -> Response:
         status_code=status_code,
         media_type="application/json",
     )
+
+
+def json_response(body: bytes, status_code: int = 200) -> Response:
+    """Bytes already written as FastAPI would write the route's ``response_model``."""
+    return Response(body, status_code=status_code, media_type="application/json")

@@ -17,13 +17,14 @@ from ticketbridge.api.cursor import (
     ListDep,
     ProjectFilterDep,
     check_updated_since,
-    cursor_page,
+    cursor_page_json,
     known_query_only,
 )
 from ticketbridge.api.deps import ConnectionDep, ReadSessionDep
 from ticketbridge.api.pagination import Page
-from ticketbridge.api.rendering import model_json
+from ticketbridge.api.rendering import json_response
 from ticketbridge.errors import NotFound
+from ticketbridge.tickets.read_json import ticket_json, tickets_json
 from ticketbridge.tickets.repository import TicketFilters, TicketRepository
 from ticketbridge.tickets.schemas import TicketPriority, TicketRead, TicketStatus
 
@@ -69,17 +70,9 @@ async def list_tickets(
     repo = TicketRepository(session)
     if params.cursor_mode:
         page = await repo.list_keyset(conn.id, filters, limit=params.limit, seek=params.seek)
-        items = TicketRead.from_rows(page.items)
-        return model_json(cursor_page(page, items, params.limit))
+        return cursor_page_json(page, params.limit)
     rows, total = await repo.list_offset(conn.id, filters, limit=params.limit, offset=params.offset)
-    return model_json(
-        Page[TicketRead](
-            items=TicketRead.from_rows(rows),
-            total=total,
-            limit=params.limit,
-            offset=params.offset,
-        )
-    )
+    return json_response(tickets_json(rows, total=total, limit=params.limit, offset=params.offset))
 
 
 # ``:path`` because an identifier is the caller's own key and may contain ``/`` (sent as ``%2F``,
@@ -91,7 +84,7 @@ async def get_ticket_by_identifier(
     row = await TicketRepository(session).read_row_by_identifier(conn.id, identifier)
     if row is None:
         raise NotFound("ticket not found")
-    return model_json(TicketRead.from_row(row))
+    return json_response(ticket_json(row))
 
 
 @router.get("/{ticket_id}", response_model=TicketRead, responses=_404)
@@ -101,4 +94,4 @@ async def get_ticket(
     row = await TicketRepository(session).read_row(conn.id, ticket_id)
     if row is None:
         raise NotFound("ticket not found")
-    return model_json(TicketRead.from_row(row))
+    return json_response(ticket_json(row))

@@ -30,26 +30,47 @@ its cursor kept alive by the ``CancelledError``'s traceback (a reference cycle),
 was held until the garbage collector ran, and writers in between failed with "database is
 locked" once their busy timeout ran out (tests/store/test_sqlite_cancellation.py).
 
-Reads could also run in the event loop's thread. Tried twice: every read, whatever the
-connection's state, left a write lock behind in a property test that stops its app during a
-sync; then only index-bounded reads on an idle connection (nothing pending in the thread, no
-transaction open), which was safe but measured no cheaper in CPU and much slower in wall time
-on a busy machine (the loop never yields while SQLite works). Both dropped (bench/README.md);
-the first one's leftover lock was probably the zombie close above, fixed since.
+Bounded reads run in the event loop's thread (:func:`inline_reads`): only what the caller
+marks as bounded (one row by key, one keyset page), only a ``SELECT``, and only on a
+connection with nothing pending in its thread (so calls never overlap on one connection).
+Such a read never suspends while it holds its pooled connection: under a saturated loop a
+trip through the thread held the connection for a whole turn of the loop, and 200 clients
+then queued for the pool until its timeout (503). Every write, and every read not marked,
+still goes through the thread, so a write waiting on SQLite's lock (the busy timeout) never
+blocks the loop, and neither does a scan; a read in WAL mode does not wait for writers.
+(An earlier attempt ran every read inline and left a write lock behind: that was the zombie
+close above, fixed since.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
 import aiosqlite
 from aiosqlite.context import contextmanager
+
+# Set by :func:`inline_reads` for the statements of a bounded read.
+_INLINE_READS: ContextVar[bool] = ContextVar("ticketbridge_sqlite_inline_reads", default=False)
+
+
+@contextlib.contextmanager
+def inline_reads() -> Iterator[None]:
+    """Lets the ``SELECT`` statements inside run in the event loop's thread when their
+    connection is idle. For reads bounded by an index (one row by key, one keyset page):
+    the loop does not yield while SQLite works. No effect on other databases."""
+    token = _INLINE_READS.set(True)
+    try:
+        yield
+    finally:
+        _INLINE_READS.reset(token)
 
 
 class ClosingConnection(sqlite3.Connection):
@@ -102,6 +123,10 @@ class TrackedConnection(aiosqlite.Connection):
         conn = self._connection
         return self._sent != self._finished or (conn is not None and conn.in_transaction)
 
+    def idle(self) -> bool:
+        """Open, with no call pending in the worker thread (event loop thread only)."""
+        return self._sent == self._finished and self._connection is not None and self._running
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         def counted() -> Any:  # runs in the worker thread
             try:
@@ -145,7 +170,11 @@ class OneTripCursor:
             cur.close()
 
     async def _call(self, sql: str, parameters: Any, many: bool) -> OneTripCursor:
-        result = await self._conn._execute(self._run, sql, parameters, many)
+        conn = self._conn
+        if _INLINE_READS.get() and not many and conn.idle() and sql[:6].upper() == "SELECT":
+            result = self._run(sql, parameters, many)
+        else:
+            result = await conn._execute(self._run, sql, parameters, many)
         self.description, self.rowcount, self.lastrowid, rows = result
         self._rows = deque(rows)
         return self

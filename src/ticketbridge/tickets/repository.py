@@ -10,6 +10,7 @@ tried next and then the new ticket's own UUID, so a sync never fails on the
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from ticketbridge.store.base import utcnow, uuid7
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
 from ticketbridge.store.models import Ticket
 from ticketbridge.store.repository import RepositoryBase
+from ticketbridge.store.sqlite_driver import inline_reads
 from ticketbridge.store.upsert import insert_new, upsert
 from ticketbridge.tickets.schemas import TicketRead, VendorAttributes
 
@@ -92,6 +94,9 @@ class TicketFilters:
     active: bool | None = None
 
 
+_NO_FILTERS = TicketFilters()
+
+
 @dataclass(frozen=True)
 class Presence:
     id: uuid.UUID
@@ -147,7 +152,8 @@ class TicketRepository(RepositoryBase[Ticket]):
         # Core execution on the session's connection (same transaction): the ORM's
         # statement handling is not needed for columns.
         conn = await self.session.connection()
-        row: Row[Any] | None = (await conn.execute(stmt, params)).first()
+        with inline_reads():  # one row by a unique index
+            row: Row[Any] | None = (await conn.execute(stmt, params)).first()
         return None if row is None else dict(zip(READ_NAMES, row, strict=False))
 
     async def get_by_identifier(self, connection_id: uuid.UUID, identifier: str) -> Ticket | None:
@@ -209,7 +215,13 @@ class TicketRepository(RepositoryBase[Ticket]):
     ) -> KeysetPage[dict[str, Any]]:
         """A keyset page of ``READ_COLUMNS`` rows (by name)."""
         stmt = self._filtered(connection_id, filters)
-        page = await keyset_page(self.session, stmt, Ticket.id, limit=limit, seek=seek, rows=True)
+        # Unfiltered, a page is one range of the (connection_id, id) index; a filter may
+        # make it scan.
+        bounded = inline_reads() if filters == _NO_FILTERS else contextlib.nullcontext()
+        with bounded:
+            page = await keyset_page(
+                self.session, stmt, Ticket.id, limit=limit, seek=seek, rows=True
+            )
         return KeysetPage(read_dicts(page.items), page.next_after, page.previous_before)
 
     # -- vendor upsert -------------------------------------------------------------------------

@@ -1,0 +1,185 @@
+"""api/fast_reads.py answers the hot ticket reads exactly as the routes do: each request is
+sent twice, once as it comes and once with the fast path turned off, and status, body and
+headers (but the request id) must match, for answers and errors alike."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.emulator import seed
+from tests.fixtures.tenants import Tenant, cid
+from ticketbridge.api import fast_reads
+from ticketbridge.fakejira import Site
+from ticketbridge.runtime import Runtime
+from ticketbridge.sync.service import run_sync
+
+TICKETS = "/v1/itsm/tickets"
+
+
+@pytest.fixture
+async def synced(fake_site: Site, runtime: Runtime, tenant: Tenant) -> Tenant:
+    seed(fake_site, projects=2, per_project=30, users=6)
+    await run_sync(runtime, cid(tenant))
+    return tenant
+
+
+def _answer(r: httpx.Response) -> tuple[int, bytes, list[tuple[str, str]]]:
+    headers = [(k, v) for k, v in r.headers.multi_items() if k.lower() != "x-request-id"]
+    return r.status_code, r.content, headers
+
+
+async def both_ways(
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    headers: dict[str, str],
+    params: Any = None,
+) -> httpx.Response:
+    """The answer with the fast path; asserts the routes give the same one."""
+    taken: list[bool] = []
+    real = fast_reads._answer
+
+    async def spy(*args: Any) -> Any:
+        taken.append(True)
+        return await real(*args)
+
+    monkeypatch.setattr(fast_reads, "_answer", spy)
+    fast = await client.get(url, params=params, headers=headers)
+    monkeypatch.setattr(fast_reads, "_answer", _never)
+    routed = await client.get(url, params=params, headers=headers)
+    monkeypatch.setattr(fast_reads, "_answer", real)
+    assert _answer(fast) == _answer(routed), url
+    fast.extensions["fast"] = bool(taken)
+    return fast
+
+
+async def _never(*_: Any) -> None:
+    raise AssertionError("the fast path is off")
+
+
+@pytest.fixture(autouse=True)
+def _route_when_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With ``_answer`` replaced by ``_never``, the middleware must not be reached: make the
+    # off switch the matchers instead, so the routes answer.
+    real_uuid, real_params = fast_reads._uuid, fast_reads._page_params
+
+    def uuid_or_off(text: str) -> uuid.UUID | None:
+        return None if fast_reads._answer is _never else real_uuid(text)
+
+    def params_or_off(raw: bytes) -> dict[str, str] | None:
+        return None if fast_reads._answer is _never else real_params(raw)
+
+    monkeypatch.setattr(fast_reads, "_uuid", uuid_or_off)
+    monkeypatch.setattr(fast_reads, "_page_params", params_or_off)
+
+
+class TestSameAnswers:
+    async def test_a_ticket_and_its_errors(
+        self,
+        client: httpx.AsyncClient,
+        monkeypatch: pytest.MonkeyPatch,
+        synced: Tenant,
+        other_tenant: Tenant,
+    ) -> None:
+        page = (await client.get(TICKETS, params={"limit": 3}, headers=synced.headers)).json()
+        tid = page["items"][0]["id"]
+        h = synced.headers
+        ok = await both_ways(client, monkeypatch, f"{TICKETS}/{tid}", h)
+        assert ok.status_code == 200 and ok.extensions["fast"]
+        assert ok.json()["id"] == tid
+        upper = await both_ways(client, monkeypatch, f"{TICKETS}/{tid.upper()}", h)
+        assert upper.status_code == 200 and upper.extensions["fast"]
+        cases: list[tuple[str, dict[str, str], int]] = [
+            (f"{TICKETS}/{uuid.uuid4()}", h, 404),
+            (f"{TICKETS}/{tid}", other_tenant.headers, 404),  # another account's connection
+            (f"{TICKETS}/{tid}", {"X-API-KEY": h["X-API-KEY"]}, 422),
+            (f"{TICKETS}/{tid}", {**h, "X-CONNECTION-ID": "nope"}, 422),
+            (f"{TICKETS}/{tid}", {**h, "X-API-KEY": "tb_wrong"}, 401),
+            (f"{TICKETS}/{tid}", {"X-CONNECTION-ID": h["X-CONNECTION-ID"]}, 401),
+            (f"{TICKETS}/not-a-uuid", h, 422),
+            (f"{TICKETS}/{{{tid}}}", h, 200),  # routed: pydantic takes braces too
+            (f"{TICKETS}/{tid}?x=1", h, 422),
+        ]
+        for url, headers, status in cases:
+            r = await both_ways(client, monkeypatch, url, headers)
+            assert r.status_code == status, (url, r.text)
+
+    async def test_a_disabled_connection_is_409(
+        self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, synced: Tenant
+    ) -> None:
+        h = synced.headers
+        r = await client.patch(
+            f"/v1/provisioning/connections/{synced.connection_id}",
+            json={"is_active": False},
+            headers=h,
+        )
+        assert r.status_code == 200, r.text
+        r = await both_ways(client, monkeypatch, f"{TICKETS}/{uuid.uuid4()}", h)
+        assert r.status_code == 409 and r.extensions["fast"]
+        r = await both_ways(client, monkeypatch, TICKETS, h, {"enableCursor": "true"})
+        assert r.status_code == 409 and r.extensions["fast"]
+
+    async def test_cursor_pages_forward_and_back(
+        self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, synced: Tenant
+    ) -> None:
+        h = synced.headers
+        first = await both_ways(
+            client, monkeypatch, TICKETS, h, {"limit": 7, "enableCursor": "true"}
+        )
+        assert first.extensions["fast"]
+        pages = [first.json()]
+        while pages[-1]["next_cursor"]:
+            r = await both_ways(
+                client, monkeypatch, TICKETS, h, {"cursor": pages[-1]["next_cursor"]}
+            )
+            assert r.status_code == 200 and r.extensions["fast"]
+            pages.append(r.json())
+        assert sum(len(p["items"]) for p in pages) == 60
+        back = await both_ways(
+            client, monkeypatch, TICKETS, h, {"cursor": pages[-1]["previous_cursor"]}
+        )
+        assert back.json() == pages[-2]
+        default = await both_ways(client, monkeypatch, TICKETS, h, {"enableCursor": "true"})
+        assert len(default.json()["items"]) == 60 and default.extensions["fast"]
+
+    async def test_everything_else_goes_to_the_routes(
+        self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, synced: Tenant
+    ) -> None:
+        h = synced.headers
+        routed: list[tuple[dict[str, Any], int]] = [
+            ({"limit": 5}, 200),  # an offset page
+            ({"limit": 5, "enableCursor": "1"}, 200),
+            ({"limit": 0, "enableCursor": "true"}, 422),
+            ({"limit": 1001, "enableCursor": "true"}, 422),
+            ({"limit": "x", "enableCursor": "true"}, 422),
+            ({"enableCursor": "true", "status": "TODO"}, 200),
+            ({"enableCursor": "true", "bogus": "1"}, 422),
+            ({"cursor": ""}, 200),
+            ([("limit", "5"), ("limit", "6"), ("enableCursor", "true")], 200),
+        ]
+        for params, status in routed:
+            r = await both_ways(client, monkeypatch, TICKETS, h, params)
+            assert r.status_code == status, (params, r.text)
+            assert not r.extensions["fast"], params
+        bad = await both_ways(client, monkeypatch, TICKETS, h, {"cursor": "bm90IGEgY3Vyc29y"})
+        assert bad.status_code == 422 and bad.extensions["fast"]
+        no_key = await both_ways(client, monkeypatch, TICKETS, {}, {"cursor": "bm90IGEgY3Vyc29y"})
+        assert no_key.status_code == 401  # the key is checked first, as by the routes
+
+
+def test_the_matchers() -> None:
+    assert fast_reads._page_params(b"limit=50&enableCursor=true") == {
+        "limit": "50",
+        "enableCursor": "true",
+    }
+    assert fast_reads._page_params(b"limit=50") is None
+    assert fast_reads._page_params(b"enableCursor=true&limit=%EF%BC%95") is None
+    assert fast_reads._page_params(b"enableCursor") is None
+    tid = uuid.uuid4()
+    assert fast_reads._uuid(str(tid)) == tid
+    assert fast_reads._uuid(tid.hex) is None
+    assert fast_reads._uuid(f"urn:uuid:{tid}") is None
