@@ -102,6 +102,16 @@ def helper_cpu(offload: Offload | None) -> float:
     return total
 
 
+def helper_peak_rss_mb(offload: Offload | None) -> float:
+    """Peak resident memory of the helper process (VmHWM), MB."""
+    peak = 0
+    for pid in offload.worker_pids() if offload is not None else ():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+    return round(peak / 1024, 1)
+
+
 async def one_run(
     backend: str,
     fake: FakeJiraState,
@@ -152,6 +162,7 @@ async def one_run(
             elapsed = time.perf_counter() - start
             cpu = time.process_time() - cpu
             helper = helper_cpu(runtime.offload) - helper
+            helper_rss = helper_peak_rss_mb(runtime.offload)
             if profiler is not None and profile:
                 profiler.stop()
                 Path(profile).write_text(
@@ -167,6 +178,7 @@ async def one_run(
         "tickets_per_cpu_s": round(issues / cpu, 1),
         # The helper process's CPU (sync_map_in_worker): decoding and mapping.
         "helper_cpu_seconds": round(helper, 3),
+        "helper_peak_rss_mb": helper_rss,
     }
 
 

@@ -153,7 +153,9 @@ def page_reader(state: RunState, connector: SyncConnector) -> ReadPage:
     if offload is None or not isinstance(connector, OffloadedPageReads):
         return connector.search_issues_page
 
-    async def read(query: str, token: str | None, size: int) -> tuple[list[NormalizedIssue], str | None]:
+    async def read(
+        query: str, token: str | None, size: int
+    ) -> tuple[list[NormalizedIssue], str | None]:
         return await connector.search_issues_page_offloaded(query, token, size, offload.run)
 
     return read

@@ -158,7 +158,7 @@ class SyncOps:
             mapped = await offload(map_search_page, *args)
         if mapped is None:
             raise not_json_object()
-        return mapped  # type: ignore[no-any-return]
+        return mapped
 
     def issues_from_search(self, body: dict[str, Any]) -> tuple[list[NormalizedIssue], str | None]:
         """A search answer's issues, normalized, and its next page token."""
