@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import os
 import pickle
@@ -141,8 +142,19 @@ class Offload:
 
 
 def _serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """The helper's loop: a call per frame, its result (or exception) back, until EOF."""
+    """The helper's loop: a call per frame, its result (or exception) back, until EOF.
+
+    The cyclic garbage collector is off while a call runs: a decoded page is tens of
+    thousands of fresh (acyclic) objects, whose allocation would trigger collections that
+    scan them all again (5% of the mapping's CPU); reference counting frees them, and a
+    collection every 64 calls catches any cycle."""
+    calls = 0
+    gc.freeze()  # what the imports made stays out of every collection
+    gc.disable()
     while True:
+        calls += 1
+        if calls % 64 == 0:
+            gc.collect()
         head = stdin.read(_SIZE.size)
         if len(head) < _SIZE.size:
             return
