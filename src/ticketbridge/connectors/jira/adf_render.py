@@ -241,14 +241,7 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
     stack: list[str] = []
     closer: dict[str, str] = {}
     keys = [_keys(seg) for seg in line]
-    # A break, mention or code span may sit inside emphasis that goes on around it; count
-    # it into that emphasis' run so the longer mark opens outside the shorter ones.
-    spans = [
-        keys[i] | {m for m in keys[i - 1] & keys[i + 1] if m[0] != "@"}
-        if 0 < i < len(line) - 1 and (seg is None or seg.raw or seg.code)
-        else keys[i]
-        for i, seg in enumerate(line)
-    ]
+    spans: list[frozenset[str]] | None = None  # built when two marks open at once
     pending = ""
     seen, checked = False, 0  # whether this line has visible output yet, incrementally
     for i, seg in enumerate(line):
@@ -294,6 +287,8 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
         elif len(new) == 1:  # nothing to order
             opening = list(new)
         else:
+            if spans is None:
+                spans = _spans(line, keys)
             opening = sorted(new, key=lambda m: (-_run(spans, i, m), _rank(m)))
         links = [k for k, m in enumerate(opening) if m[0] == "@"] if opening else []
         if not links:
@@ -318,9 +313,13 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
             in_link = bool(stack) and any(closer[m] for m in stack if m[0] == "@")
             final = i + 1 == len(line) or line[i + 1] is None
             text = _escape(core, final=final, in_link=in_link, cell=cell)
-            seen = seen or any(x.strip(" \t") for x in out[checked:])
-            checked = len(out)
-            out.append(_escape_line_start(text) if start and not seen else text)
+            if start and not seen:  # only a line's first visible text can start a block
+                seen = any(x.strip(" \t") for x in out[checked:])
+                checked = len(out)
+                if not seen:
+                    text = _escape_line_start(text)
+                    seen = True
+            out.append(text)
     for mark in reversed(stack):
         if mark[0] == "@":
             out.append(pending)
@@ -328,6 +327,18 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
         out.append(closer[mark])
     out.append(pending)
     return [*done, "".join(out).lstrip(" \t")]
+
+
+def _spans(line: Line, keys: list[frozenset[str]]) -> list[frozenset[str]]:
+    """Each segment's marks for ordering openers: a break, mention or code span may sit
+    inside emphasis that goes on around it; count it into that emphasis' run so the longer
+    mark opens outside the shorter ones."""
+    return [
+        keys[i] | {m for m in keys[i - 1] & keys[i + 1] if m[0] != "@"}
+        if 0 < i < len(line) - 1 and (seg is None or seg.raw or seg.code)
+        else keys[i]
+        for i, seg in enumerate(line)
+    ]
 
 
 def _has_marks(seg: _Seg) -> bool:
