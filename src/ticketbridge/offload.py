@@ -17,8 +17,9 @@ the page's bytes and receives the mapped issues.
   page), so memory holds a few pages whatever the size of the walk.
 * A helper that dies (killed, out of memory) is replaced on the next call; the call that saw
   it die runs in this process instead, as does every call when no helper can be started, so
-  work never fails because of the helper. A caller cancelled mid-call leaves the helper's
-  answer unread: that helper is stopped and the next call starts another.
+  work never fails because of the helper (after three dead in a row, no more are started).
+  A caller cancelled mid-call leaves the helper's answer unread: that helper is stopped and
+  the next call starts another.
 * It exits when its stdin closes (this process ending, however it ends) and ignores SIGINT,
   so a Ctrl-C stops the service, not the helper under it.
 """
@@ -35,6 +36,7 @@ import signal
 import struct
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from ticketbridge.logging import get_logger
@@ -44,6 +46,7 @@ log = get_logger(__name__)
 T = TypeVar("T")
 _SIZE = struct.Struct("!Q")
 _LIMIT = 1 << 30  # no page comes near: a larger frame means the stream is out of step
+_GIVE_UP = 3  # helpers dead in a row before this process stops starting them
 
 
 class Offload:
@@ -54,11 +57,15 @@ class Offload:
         self._proc: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
         self._warming: asyncio.Task[None] | None = None
+        self._failures = 0  # helpers in a row that died before answering
         self._closed = False
 
     async def _helper(self) -> asyncio.subprocess.Process:
         proc = self._proc
         if proc is None or proc.returncode is not None:
+            # The helper imports this very package, wherever this process found it.
+            source = str(Path(__file__).resolve().parent.parent)
+            path = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
             proc = self._proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -66,6 +73,7 @@ class Offload:
                 *self.preload,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": path},
             )
         return proc
 
@@ -101,10 +109,15 @@ class Offload:
             except (OSError, EOFError, asyncio.IncompleteReadError) as exc:
                 log.warning("offload_worker_died", error=repr(exc))
                 await self._stop()
+                self._failures += 1
+                if self._failures >= _GIVE_UP:  # it dies at start: stop paying for tries
+                    log.warning("offload_disabled", failures=self._failures)
+                    self._closed = True
                 return fn(*args)
             except BaseException:  # cancelled mid-call: its answer would be read by the next
                 await asyncio.shield(self._stop())
                 raise
+        self._failures = 0
         if not ok:  # it raised there: raise it here, the real exception with its traceback
             return fn(*args)
         return value  # type: ignore[no-any-return]

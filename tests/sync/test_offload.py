@@ -144,6 +144,21 @@ class TestOffload:
         finally:
             await helper.aclose()
 
+    async def test_a_helper_that_cannot_start_is_given_up_after_three_tries(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        helper = Offload(preload=["ticketbridge.no_such_module"])  # dies at its start
+        try:
+            for _ in range(4):
+                assert await helper.run(os.getpid) == os.getpid()  # here, every time
+            assert helper.worker_pids() == []
+            started: list[object] = []
+            monkeypatch.setattr(asyncio, "create_subprocess_exec", started.append)
+            assert await helper.run(os.getpid) == os.getpid()
+            assert started == []  # no fourth helper
+        finally:
+            await helper.aclose()
+
     async def test_closed_runs_here_and_leaves_no_worker(self) -> None:
         helper = Offload()
         helper.start()

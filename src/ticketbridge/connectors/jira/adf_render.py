@@ -244,24 +244,26 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
     spans: list[frozenset[str]] | None = None  # built when two marks open at once
     pending = ""
     seen, checked = False, 0  # whether this line has visible output yet, incrementally
+    size = len(line)
     for i, seg in enumerate(line):
         want, lead, core, trail = set(keys[i]), "", "", ""
-        nxt = keys[i + 1] if i + 1 < len(line) else frozenset()
+        nxt = keys[i + 1] if i + 1 < size else _NO_MARKS
         if seg is None:
             # Marks close at the end of a line unless that would push blanks out of them.
-            after = line[i + 1] if i + 1 < len(line) else None
+            after = line[i + 1] if i + 1 < size else None
             blank = after is not None and not after.code and after.text[:1].isspace()
             want = {m for m in stack if m[0] != "@" and (pending or blank)}
         elif not (seg.code or seg.raw):
-            core = seg.text.strip()
-            lead = seg.text[: len(seg.text) - len(seg.text.lstrip())] if core else ""
-            trail = seg.text[len(seg.text.rstrip()) :] if core else seg.text
+            text = seg.text
+            core = text.strip()
+            lead = text[: len(text) - len(text.lstrip())] if core else ""
+            trail = text[len(text.rstrip()) :] if core else text
             if not core:  # never open emphasis around bare whitespace
                 want = {m for m in want if m in stack or m[0] == "@"}
         else:
             # ADF forbids emphasis on mentions and code, yet markdown may nest them in it:
             # stay inside, or open early, when the blanks next to them belong inside.
-            after = line[i + 1] if i + 1 < len(line) else None
+            after = line[i + 1] if i + 1 < size else None
             early = after is not None and not after.code and after.text[:1].isspace()
             tail = next((x for x in reversed(out) if x), " ")  # a closer needs text before it
             keep = pending or tail[-1].isspace()
@@ -311,7 +313,7 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
             out.append(code_span(seg.text, cell))
         elif core:
             in_link = bool(stack) and any(closer[m] for m in stack if m[0] == "@")
-            final = i + 1 == len(line) or line[i + 1] is None
+            final = i + 1 == size or line[i + 1] is None
             text = _escape(core, final=final, in_link=in_link, cell=cell)
             if start and not seen:  # only a line's first visible text can start a block
                 seen = any(x.strip(" \t") for x in out[checked:])
