@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -42,6 +43,7 @@ from ticketbridge.connectors.jira.mapping import SYNC_FIELDS, SYNC_PROPERTIES  #
 from ticketbridge.fakejira import FakeJiraState, SeedSpec  # noqa: E402
 from ticketbridge.fakejira import create_app as create_fake_jira  # noqa: E402
 from ticketbridge.logging import configure_logging  # noqa: E402
+from ticketbridge.offload import Offload  # noqa: E402
 from ticketbridge.runtime import open_runtime  # noqa: E402
 from ticketbridge.sync.catalog import sync_catalog  # noqa: E402
 from ticketbridge.sync.repository import SyncRepository  # noqa: E402
@@ -77,15 +79,37 @@ async def record(state: FakeJiraState) -> list[bytes]:
 
 
 def replay(connector: JiraConnector, pages: list[bytes]) -> None:
-    """Serve the recorded pages, in order, as the connector's search reads."""
+    """Serve the recorded pages, in order, as the connector's search reads (decoded here or,
+    with the helper process on, there: ``sync_map_in_worker``)."""
     bodies = iter(pages)
 
-    async def search_issues_page(
-        query: str, next_page_token: str | None, max_results: int = 100
-    ) -> tuple[list[Any], str | None]:
-        return connector.issues_from_search(decode_json(next(bodies)))
+    async def search_jql(jql: str, **_: Any) -> dict[str, Any]:
+        return decode_json(next(bodies))  # type: ignore[no-any-return]
 
-    connector.search_issues_page = search_issues_page  # type: ignore[method-assign]
+    async def search_jql_raw(jql: str, **_: Any) -> bytes:
+        return next(bodies)
+
+    connector.client.search_jql = search_jql  # type: ignore[method-assign]
+    connector.client.search_jql_raw = search_jql_raw  # type: ignore[method-assign]
+
+
+def helper_cpu(offload: Offload | None) -> float:
+    """CPU seconds of the helper process so far (utime + stime from /proc)."""
+    total = 0.0
+    for pid in offload.worker_pids() if offload is not None else ():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def helper_peak_rss_mb(offload: Offload | None) -> float:
+    """Peak resident memory of the helper process (VmHWM), MB."""
+    peak = 0
+    for pid in offload.worker_pids() if offload is not None else ():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+    return round(peak / 1024, 1)
 
 
 async def one_run(
@@ -95,9 +119,10 @@ async def one_run(
     issues: int,
     profile: str | None,
     sequential: bool = False,
+    in_process: bool = False,
 ) -> dict[str, Any]:
     with Database(backend) as url:
-        settings = settings_for(url)
+        settings = settings_for(url, sync_map_in_worker=not in_process)
         transport = httpx.ASGITransport(app=create_fake_jira(fake))
         async with open_runtime(settings, vendor_transport=transport) as runtime:
             cid = await jira_connection(runtime, SITE)
@@ -110,7 +135,11 @@ async def one_run(
                 assert conn is not None
                 connector = for_connection(conn, runtime)
             assert isinstance(connector, JiraConnector)
+            if runtime.offload is not None:
+                runtime.offload.start()  # as a full sync does before its catalog phase
             await sync_catalog(runtime, connector, cid)
+            if runtime.offload is not None:  # and started before the clock, as in serve
+                await runtime.offload.run(int)
             state.run["phase"] = "tickets"
             profiler = None
             if profile:
@@ -118,6 +147,7 @@ async def one_run(
 
                 profiler = Profiler(async_mode="enabled", interval=0.0005)
                 profiler.start()
+            helper = helper_cpu(runtime.offload)
             start, cpu = time.perf_counter(), time.process_time()
             if sequential:
                 writer = PageWriter(state)
@@ -131,6 +161,8 @@ async def one_run(
                 await sync_tickets(state, connector, None, estimate_total=False)
             elapsed = time.perf_counter() - start
             cpu = time.process_time() - cpu
+            helper = helper_cpu(runtime.offload) - helper
+            helper_rss = helper_peak_rss_mb(runtime.offload)
             if profiler is not None and profile:
                 profiler.stop()
                 Path(profile).write_text(
@@ -144,6 +176,9 @@ async def one_run(
         # than wall time on a shared machine.
         "cpu_seconds": round(cpu, 3),
         "tickets_per_cpu_s": round(issues / cpu, 1),
+        # The helper process's CPU (sync_map_in_worker): decoding and mapping.
+        "helper_cpu_seconds": round(helper, 3),
+        "helper_peak_rss_mb": helper_rss,
     }
 
 
@@ -157,6 +192,11 @@ async def main() -> None:
         "--sequential",
         action="store_true",
         help="decode, map and write each page one after the other (no reader/writer overlap)",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="decode and map in this process (sync_map_in_worker off), not the helper",
     )
     args = parser.parse_args()
     configure_logging("WARNING")
@@ -173,7 +213,7 @@ async def main() -> None:
     }
     if args.profile:
         out["profile"] = await one_run(
-            "sqlite", fake, pages, args.issues, args.profile, args.sequential
+            "sqlite", fake, pages, args.issues, args.profile, args.sequential, args.in_process
         )
         print(json.dumps(out, indent=2))
         return
@@ -182,7 +222,9 @@ async def main() -> None:
     for _ in range(args.runs):  # interleaved, so load changes hit every backend alike
         for backend in backends:
             runs[backend].append(
-                await one_run(backend, fake, pages, args.issues, None, args.sequential)
+                await one_run(
+                    backend, fake, pages, args.issues, None, args.sequential, args.in_process
+                )
             )
     for backend in backends:
         out["backends"][backend] = {

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # The API's bounds for a connection's refresh_interval_secs (provisioning/schemas.py).
     default_refresh_interval_secs: int = Field(default=900, ge=60, le=7 * 86400)
     scheduler_enabled: bool = True
+    # Sync pages are decoded and mapped in one helper process (ticketbridge/offload.py), off
+    # the event loop; false keeps that work in this process (docs/sync.md).
+    sync_map_in_worker: bool = True
     # Jobs the embedded runner works on at once. Their vendor calls are bounded separately
     # (vendor_max_concurrency per connection, shared fairly between the jobs), so this may
     # be well above that cap.

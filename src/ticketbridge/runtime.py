@@ -15,9 +15,10 @@ from ticketbridge.config import Settings
 from ticketbridge.connectors.aiohttp_transport import AiohttpTransport
 from ticketbridge.connectors.guarded_transport import GuardedTransport
 from ticketbridge.connectors.http import RetryPolicy, vendor_client
-from ticketbridge.connectors.registry import ConnectorFactory
+from ticketbridge.connectors.registry import VENDOR_MODULES, ConnectorFactory
 from ticketbridge.connectors.url_policy import UrlPolicy
 from ticketbridge.crypto import SecretBox, load_keys
+from ticketbridge.offload import Offload
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.session import create_engine, create_sessionmaker
 
@@ -33,6 +34,8 @@ class Runtime:
     url_policy: UrlPolicy = field(default_factory=UrlPolicy)
     # Time source of throttled writes (API key last_used_at); tests inject a fake clock.
     clock: Callable[[], datetime] = utcnow
+    # CPU-bound pure work (sync page mapping) in a helper process; None: in this one.
+    offload: Offload | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -101,9 +104,13 @@ async def open_runtime(
             policy=policy,
         ),
         url_policy=url_policy,
+        # The vendor modules (by name) are imported once by the helper's fork server.
+        offload=Offload(preload=VENDOR_MODULES) if settings.sync_map_in_worker else None,
     )
     try:
         yield runtime
     finally:
+        if runtime.offload is not None:
+            await runtime.offload.aclose()
         await http.aclose()
         await engine.dispose()

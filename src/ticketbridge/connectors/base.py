@@ -75,6 +75,9 @@ class NormalizedUser:
     account_type: str | None = None
     vendor: str = ""  # the connection's vendor ("JIRA"): the stored vendor attributes say it
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _positional(self)
+
 
 @dataclass(frozen=True, slots=True)
 class NormalizedGroup:
@@ -128,6 +131,16 @@ class NormalizedIssue:
     # vendor; None for issues created elsewhere (the store then uses the vendor key).
     identifier: str | None = None
     vendor: str = ""  # the connection's vendor ("JIRA"): the stored vendor attributes say it
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _positional(self)
+
+
+def _positional(obj: Any) -> tuple[Any, ...]:
+    """Pickle a frozen slotted dataclass as its constructor's arguments: sync pages cross
+    to and from the mapping helper process (``ticketbridge/offload.py``), and the default
+    (a state tuple set back one ``object.__setattr__`` at a time) costs a third more."""
+    return type(obj), tuple([getattr(obj, name) for name in obj.__slots__])
 
 
 # --- writes ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ The data they exchange is in ``base.py``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ticketbridge.connectors.base import (
@@ -129,6 +129,22 @@ class SyncConnector(Protocol):
     async def count_issues(self, query: str) -> int:
         """An estimate (progress display only)."""
         ...
+
+
+@runtime_checkable
+class OffloadedPageReads(Protocol):
+    """A sync connector whose search pages can be decoded and mapped away from the event
+    loop: ``offload(fn, *args)`` runs a picklable function elsewhere (the runtime's helper
+    process, ``ticketbridge.offload``) and returns its result. Same answer, same errors as
+    ``search_issues_page``."""
+
+    async def search_issues_page_offloaded(
+        self,
+        query: str,
+        next_page_token: str | None,
+        max_results: int,
+        offload: Callable[..., Awaitable[Any]],
+    ) -> tuple[list[NormalizedIssue], str | None]: ...
 
 
 @runtime_checkable

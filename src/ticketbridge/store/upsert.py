@@ -75,6 +75,8 @@ def _sqlite_time(value: Any, general: Convert) -> Any:
     as ``YYYY-MM-DD HH:MM:SS.ffffff``."""
     if type(value) is not datetime:
         return general(value)
+    if value.tzinfo is UTC:  # the common case: "YYYY-MM-DD HH:MM:SS.ffffff+00:00", cut
+        return value.isoformat(" ", "microseconds")[:-6]
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")

@@ -146,6 +146,8 @@ async def _execute(
     runtime, cid, run, result = state.runtime, state.connection_id, state.run, state.result
     assert result is not None
     if run["phase"] == "catalog":
+        if run["mode"] == "full" and runtime.offload is not None:
+            runtime.offload.start()  # its ticket pages will be mapped there: start it now
         await state.progress()
         catalog = await sync_catalog(runtime, connector, cid)
         state.counts.update(

@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ticketbridge.catalog.repository import CatalogRepository
-from ticketbridge.connectors import NormalizedIssue, NormalizedUser, SyncConnector
+from ticketbridge.connectors import (
+    NormalizedIssue,
+    NormalizedUser,
+    OffloadedPageReads,
+    SyncConnector,
+)
 from ticketbridge.errors import VendorRejected
 from ticketbridge.logging import get_logger
 from ticketbridge.sync.pipeline import Gate, together
@@ -137,6 +142,25 @@ async def sync_tickets(
     await _walk_stream(state, connector, project_keys, estimate_total=estimate_total)
 
 
+ReadPage = Callable[[str, str | None, int], Awaitable[tuple[list[NormalizedIssue], str | None]]]
+
+
+def page_reader(state: RunState, connector: SyncConnector) -> ReadPage:
+    """The connector's page read; decoded and mapped in the runtime's helper process when
+    there is one (``sync_map_in_worker``) and the connector can, so the writes of this
+    process overlap that work instead of waiting for it on the event loop."""
+    offload = state.runtime.offload
+    if offload is None or not isinstance(connector, OffloadedPageReads):
+        return connector.search_issues_page
+
+    async def read(
+        query: str, token: str | None, size: int
+    ) -> tuple[list[NormalizedIssue], str | None]:
+        return await connector.search_issues_page_offloaded(query, token, size, offload.run)
+
+    return read
+
+
 def readers(state: RunState) -> int:
     """Concurrent reads of a full walk: the configured number, else three quarters of the
     connection's vendor concurrency cap (the rest stays free for its API requests)."""
@@ -192,11 +216,12 @@ async def _walk_stream(
     await state.progress()
     pages: asyncio.Queue[Page] = asyncio.Queue(maxsize=1)
     writer = PageWriter(state)
+    read_page = page_reader(state, connector)
 
     async def read() -> None:
         token: str | None = None
         while True:
-            issues, token = await connector.search_issues_page(query, token, config.page_size)
+            issues, token = await read_page(query, token, config.page_size)
             # One page ahead, no more: the next is fetched while this one's predecessor is
             # written, so a crash loses at most the page being written and this one.
             await pages.join()
@@ -232,6 +257,7 @@ async def _walk_partitions(state: RunState, connector: SyncConnector) -> None:
     pages: asyncio.Queue[Page] = asyncio.Queue(maxsize=width)
     writer = PageWriter(state)
     loop = asyncio.get_running_loop()
+    read_page = page_reader(state, connector)
 
     async def read_slice(n: int) -> None:
         slot: dict[str, Any] = run["partitions"][n]
@@ -243,9 +269,7 @@ async def _walk_partitions(state: RunState, connector: SyncConnector) -> None:
             waited = connector.throttled_secs
             try:
                 async with gate:
-                    issues, token = await connector.search_issues_page(
-                        query, token, config.page_size
-                    )
+                    issues, token = await read_page(query, token, config.page_size)
             except VendorRejected:
                 if after is None or token is not None:
                     raise

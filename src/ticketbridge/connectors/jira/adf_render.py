@@ -241,34 +241,29 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
     stack: list[str] = []
     closer: dict[str, str] = {}
     keys = [_keys(seg) for seg in line]
-    # A break, mention or code span may sit inside emphasis that goes on around it; count
-    # it into that emphasis' run so the longer mark opens outside the shorter ones.
-    spans = [
-        keys[i] | {m for m in keys[i - 1] & keys[i + 1] if m[0] != "@"}
-        if 0 < i < len(line) - 1 and (seg is None or seg.raw or seg.code)
-        else keys[i]
-        for i, seg in enumerate(line)
-    ]
+    spans: list[frozenset[str]] | None = None  # built when two marks open at once
     pending = ""
     seen, checked = False, 0  # whether this line has visible output yet, incrementally
+    size = len(line)
     for i, seg in enumerate(line):
         want, lead, core, trail = set(keys[i]), "", "", ""
-        nxt = keys[i + 1] if i + 1 < len(line) else frozenset()
+        nxt = keys[i + 1] if i + 1 < size else _NO_MARKS
         if seg is None:
             # Marks close at the end of a line unless that would push blanks out of them.
-            after = line[i + 1] if i + 1 < len(line) else None
+            after = line[i + 1] if i + 1 < size else None
             blank = after is not None and not after.code and after.text[:1].isspace()
             want = {m for m in stack if m[0] != "@" and (pending or blank)}
         elif not (seg.code or seg.raw):
-            core = seg.text.strip()
-            lead = seg.text[: len(seg.text) - len(seg.text.lstrip())] if core else ""
-            trail = seg.text[len(seg.text.rstrip()) :] if core else seg.text
+            text = seg.text
+            core = text.strip()
+            lead = text[: len(text) - len(text.lstrip())] if core else ""
+            trail = text[len(text.rstrip()) :] if core else text
             if not core:  # never open emphasis around bare whitespace
                 want = {m for m in want if m in stack or m[0] == "@"}
         else:
             # ADF forbids emphasis on mentions and code, yet markdown may nest them in it:
             # stay inside, or open early, when the blanks next to them belong inside.
-            after = line[i + 1] if i + 1 < len(line) else None
+            after = line[i + 1] if i + 1 < size else None
             early = after is not None and not after.code and after.text[:1].isspace()
             tail = next((x for x in reversed(out) if x), " ")  # a closer needs text before it
             keep = pending or tail[-1].isspace()
@@ -294,6 +289,8 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
         elif len(new) == 1:  # nothing to order
             opening = list(new)
         else:
+            if spans is None:
+                spans = _spans(line, keys)
             opening = sorted(new, key=lambda m: (-_run(spans, i, m), _rank(m)))
         links = [k for k, m in enumerate(opening) if m[0] == "@"] if opening else []
         if not links:
@@ -316,11 +313,15 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
             out.append(code_span(seg.text, cell))
         elif core:
             in_link = bool(stack) and any(closer[m] for m in stack if m[0] == "@")
-            final = i + 1 == len(line) or line[i + 1] is None
+            final = i + 1 == size or line[i + 1] is None
             text = _escape(core, final=final, in_link=in_link, cell=cell)
-            seen = seen or any(x.strip(" \t") for x in out[checked:])
-            checked = len(out)
-            out.append(_escape_line_start(text) if start and not seen else text)
+            if start and not seen:  # only a line's first visible text can start a block
+                seen = any(x.strip(" \t") for x in out[checked:])
+                checked = len(out)
+                if not seen:
+                    text = _escape_line_start(text)
+                    seen = True
+            out.append(text)
     for mark in reversed(stack):
         if mark[0] == "@":
             out.append(pending)
@@ -328,6 +329,18 @@ def _render(line: Line, *, start: bool, cell: bool) -> list[str]:
         out.append(closer[mark])
     out.append(pending)
     return [*done, "".join(out).lstrip(" \t")]
+
+
+def _spans(line: Line, keys: list[frozenset[str]]) -> list[frozenset[str]]:
+    """Each segment's marks for ordering openers: a break, mention or code span may sit
+    inside emphasis that goes on around it; count it into that emphasis' run so the longer
+    mark opens outside the shorter ones."""
+    return [
+        keys[i] | {m for m in keys[i - 1] & keys[i + 1] if m[0] != "@"}
+        if 0 < i < len(line) - 1 and (seg is None or seg.raw or seg.code)
+        else keys[i]
+        for i, seg in enumerate(line)
+    ]
 
 
 def _has_marks(seg: _Seg) -> bool:

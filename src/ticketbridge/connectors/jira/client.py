@@ -180,16 +180,25 @@ class JiraClient:
     ) -> dict[str, Any]:
         """``POST /search/jql`` (a read: retried like an idempotent call). ``properties``:
         up to 5 issue entity property keys to return with each issue."""
-        body: dict[str, Any] = {"jql": jql, "maxResults": max_results}
-        if next_page_token:
-            body["nextPageToken"] = next_page_token
-        if fields is not None:
-            body["fields"] = list(fields)
-        if properties:
-            body["properties"] = list(properties)
-        if expand:
-            body["expand"] = expand
+        body = _search_body(jql, next_page_token, max_results, fields, expand, properties)
         return await self._object("POST", f"{API}/search/jql", json=body, retry_unsafe=True)
+
+    async def search_jql_raw(
+        self,
+        jql: str,
+        *,
+        next_page_token: str | None = None,
+        max_results: int = 50,
+        fields: Sequence[str] | None = None,
+        properties: Sequence[str] | None = None,
+    ) -> bytes:
+        """:meth:`search_jql`'s answer undecoded, for a caller that decodes it elsewhere (the
+        sync's helper process); :func:`search_body` reads it as :meth:`search_jql` would."""
+        body = _search_body(jql, next_page_token, max_results, fields, None, properties)
+        response = await self._call("POST", f"{API}/search/jql", json=body, retry_unsafe=True)
+        if response.status_code != 200 and search_body(response.content) is None:
+            raise _unexpected(response)  # as _object says it (a 200 is said by the caller)
+        return response.content
 
     async def approximate_count(self, jql: str) -> int:
         body = await self._object(
@@ -279,6 +288,40 @@ class JiraClient:
     async def bulk_progress(self, task_id: str) -> dict[str, Any]:
         task = path_id(task_id, TASK_ID, field="task_id")
         return await self._object("GET", f"{API}/bulk/queue/{task}")
+
+
+def _search_body(
+    jql: str,
+    next_page_token: str | None,
+    max_results: int,
+    fields: Sequence[str] | None,
+    expand: str | None,
+    properties: Sequence[str] | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"jql": jql, "maxResults": max_results}
+    if next_page_token:
+        body["nextPageToken"] = next_page_token
+    if fields is not None:
+        body["fields"] = list(fields)
+    if properties:
+        body["properties"] = list(properties)
+    if expand:
+        body["expand"] = expand
+    return body
+
+
+def search_body(content: bytes) -> dict[str, Any] | None:
+    """A search answer's JSON object, or None when it is not one (the caller's 502)."""
+    try:
+        body = decode_json(content)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def not_json_object() -> VendorError:
+    """What :meth:`JiraClient._object` raises for a 200 answer that is not a JSON object."""
+    return VendorError(unexpected(200), vendor_status=200)
 
 
 def _unexpected(response: httpx.Response) -> VendorError:

@@ -6,7 +6,7 @@ of the site.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ticketbridge.connectors.base import (
@@ -17,6 +17,8 @@ from ticketbridge.connectors.base import (
 )
 from ticketbridge.connectors.jira import jql as jqlb
 from ticketbridge.connectors.jira import partitions
+from ticketbridge.connectors.jira.client import not_json_object, search_body
+from ticketbridge.connectors.jira.config import JiraOptions
 from ticketbridge.connectors.jira.mapping import (
     SYNC_FIELDS,
     SYNC_PROPERTIES,
@@ -28,13 +30,16 @@ from ticketbridge.connectors.jira.mapping import (
 
 if TYPE_CHECKING:
     from ticketbridge.connectors.jira.client import JiraClient
-    from ticketbridge.connectors.jira.config import JiraCredentials, JiraOptions
+    from ticketbridge.connectors.jira.config import JiraCredentials
 
 PROJECT_PAGE = 50  # project/search allows 100; 50 keeps each page light with descriptions
 ISSUE_TYPE_PAGE = 200
 USER_PAGE = 100
 ID_PAGE = 5000  # search/jql allows 5000 when only ids are requested
 ISSUE_PAGE = 100  # ... and 100 when fields are requested
+# A smaller answer (a dozen issues) is mapped here: shipping it to the helper process and
+# back costs about what mapping it does.
+OFFLOAD_MIN_BYTES = 64 * 1024
 
 
 class SyncOps:
@@ -130,15 +135,34 @@ class SyncOps:
         )
         return self.issues_from_search(body)
 
+    async def search_issues_page_offloaded(
+        self,
+        query: str,
+        next_page_token: str | None,
+        max_results: int,
+        offload: Callable[..., Awaitable[Any]],
+    ) -> tuple[list[NormalizedIssue], str | None]:
+        """:meth:`search_issues_page`, the answer decoded and mapped by ``offload`` (which
+        runs a picklable function elsewhere: the sync's helper process)."""
+        raw = await self.client.search_jql_raw(
+            query,
+            next_page_token=next_page_token,
+            max_results=min(max_results, ISSUE_PAGE),
+            fields=SYNC_FIELDS,
+            properties=SYNC_PROPERTIES,
+        )
+        args = (raw, self.credentials.base_url, self.options, self.scope)
+        if len(raw) < OFFLOAD_MIN_BYTES:
+            mapped = map_search_page(*args)
+        else:
+            mapped = await offload(map_search_page, *args)
+        if mapped is None:
+            raise not_json_object()
+        return mapped
+
     def issues_from_search(self, body: dict[str, Any]) -> tuple[list[NormalizedIssue], str | None]:
         """A search answer's issues, normalized, and its next page token."""
-        base, options, scope = self.credentials.base_url, self.options, self.scope
-        # issue_from_jira already leaves our reconciliation markers out of the tags.
-        issues = [
-            issue_from_jira(raw, base_url=base, options=options, scope=scope)
-            for raw in body["issues"]
-        ]
-        return issues, body.get("nextPageToken") or None
+        return issues_from_search(body, self.credentials.base_url, self.options, self.scope)
 
     async def iter_issue_ids(self, query: str) -> AsyncIterator[list[str]]:
         token: str | None = None
@@ -155,3 +179,23 @@ class SyncOps:
 
     async def count_issues(self, query: str) -> int:
         return await self.client.approximate_count(query)
+
+
+def issues_from_search(
+    body: dict[str, Any], base_url: str, options: JiraOptions, scope: str
+) -> tuple[list[NormalizedIssue], str | None]:
+    # issue_from_jira already leaves our reconciliation markers out of the tags.
+    issues = [
+        issue_from_jira(raw, base_url=base_url, options=options, scope=scope)
+        for raw in body["issues"]
+    ]
+    return issues, body.get("nextPageToken") or None
+
+
+def map_search_page(
+    content: bytes, base_url: str, options: JiraOptions, scope: str
+) -> tuple[list[NormalizedIssue], str | None] | None:
+    """A raw search answer, decoded and mapped (run in the sync's helper process); None
+    when it is not a JSON object."""
+    body = search_body(content)
+    return None if body is None else issues_from_search(body, base_url, options, scope)
