@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.connectors import NormalizedIssueType, NormalizedProject, NormalizedUser
@@ -22,6 +22,24 @@ from ticketbridge.store.base import utcnow, uuid7
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
 from ticketbridge.store.models import IssueType, Project, ProjectUser, User
 from ticketbridge.store.upsert import insert_ignore, upsert
+
+
+def _create_refs(ref: Any) -> Select[uuid.UUID, str, uuid.UUID, str]:
+    # Built once: every single create runs it, and building the statement (operator
+    # overloading, coercions) cost more than SQLite's work for it.
+    return (
+        select(Project.id, Project.key, IssueType.id, IssueType.name)
+        .where(Project.connection_id == bindparam("connection_id"), ref == bindparam("ref"))
+        .outerjoin(
+            IssueType,
+            (IssueType.project_id == Project.id) & (IssueType.vendor_id == bindparam("type")),
+        )
+        .limit(1)
+    )
+
+
+_REFS_BY_KEY = _create_refs(Project.key)
+_REFS_BY_VENDOR_ID = _create_refs(Project.vendor_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,15 +161,9 @@ class CatalogRepository:
     ) -> CreateRefs | None:
         """What the catalog knows of a create's project (by key, or numeric vendor id) and
         issue type (by vendor id), in one query; None when the project is not synced."""
-        ref = Project.vendor_id if project_ref.isdigit() else Project.key
-        stmt = select(Project.id, Project.key, IssueType.id, IssueType.name).where(
-            Project.connection_id == connection_id, ref == project_ref
-        )
-        stmt = stmt.outerjoin(
-            IssueType,
-            (IssueType.project_id == Project.id) & (IssueType.vendor_id == type_vendor_id),
-        )
-        row = (await self.session.execute(stmt.limit(1))).first()
+        stmt = _REFS_BY_VENDOR_ID if project_ref.isdigit() else _REFS_BY_KEY
+        params = {"connection_id": connection_id, "ref": project_ref, "type": type_vendor_id}
+        row = (await self.session.execute(stmt, params)).first()
         return CreateRefs(*row) if row is not None else None
 
     async def list_projects(

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, bindparam, delete, select, update
 
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import IdempotencyKey
@@ -19,6 +19,22 @@ IN_PROGRESS = "IN_PROGRESS"
 DONE = "DONE"
 # A reservation whose work may have reached the vendor without being recorded.
 UNSETTLED = "UNSETTLED"
+
+
+# The statements every keyed or reserved create runs, built once on the table's columns
+# (building them per call, ORM operators and coercions, cost more than SQLite's work).
+_KEYS = IdempotencyKey.__table__.c
+_EXISTS = (
+    select(_KEYS.id)
+    .where(
+        _KEYS.account_id == bindparam("account_id"),
+        _KEYS.connection_id == bindparam("connection_id"),
+        _KEYS.route == bindparam("route"),
+        _KEYS.key == bindparam("key"),
+    )
+    .limit(1)
+)
+_REMOVE = delete(IdempotencyKey).where(_KEYS.id == bindparam("row_id"))
 
 
 class IdempotencyRepository(RepositoryBase[IdempotencyKey]):
@@ -54,6 +70,10 @@ class IdempotencyRepository(RepositoryBase[IdempotencyKey]):
         only_in_progress: bool = False,
         expires_before: datetime | None = None,
     ) -> None:
+        if not only_in_progress and expires_before is None:
+            # Through the session (not its connection): the unit of work notes the write.
+            await self.session.execute(_REMOVE, {"row_id": row_id})
+            return
         stmt = delete(IdempotencyKey).where(IdempotencyKey.id == row_id)
         if only_in_progress:
             stmt = stmt.where(IdempotencyKey.status == IN_PROGRESS)
@@ -154,15 +174,9 @@ class IdempotencyRepository(RepositoryBase[IdempotencyKey]):
     async def exists(
         self, account_id: uuid.UUID, connection_id: uuid.UUID, route: str, key: str
     ) -> bool:
-        found = await self.session.scalar(
-            select(IdempotencyKey.id).where(
-                IdempotencyKey.account_id == account_id,
-                IdempotencyKey.connection_id == connection_id,
-                IdempotencyKey.route == route,
-                IdempotencyKey.key == key,
-            )
-        )
-        return found is not None
+        params = {"account_id": account_id, "connection_id": connection_id, "route": route}
+        conn = await self.session.connection()
+        return (await conn.execute(_EXISTS, {**params, "key": key})).first() is not None
 
     async def purge_expired(
         self, account_id: uuid.UUID, connection_id: uuid.UUID, route: str, now: datetime

@@ -71,6 +71,15 @@ READ_COLUMNS = tuple(Ticket.__table__.c[name] for name in READ_NAMES)
 _BY_ID = select(*READ_COLUMNS).where(
     Ticket.connection_id == bindparam("connection_id"), Ticket.id == bindparam("ticket_id")
 )
+_TICKETS = Ticket.__table__.c
+_HOLDER = (
+    select(_TICKETS.id)
+    .where(
+        _TICKETS.connection_id == bindparam("connection_id"),
+        _TICKETS.identifier == bindparam("identifier"),
+    )
+    .limit(1)
+)
 _BY_IDENTIFIER = select(*READ_COLUMNS).where(
     Ticket.connection_id == bindparam("connection_id"),
     Ticket.identifier == bindparam("identifier"),
@@ -155,6 +164,15 @@ class TicketRepository(RepositoryBase[Ticket]):
         with inline_reads():  # one row by a unique index
             row: Row[Any] | None = (await conn.execute(stmt, params)).first()
         return None if row is None else dict(zip(READ_NAMES, row, strict=False))
+
+    async def identifier_taken(self, connection_id: uuid.UUID, identifier: str) -> bool:
+        """Whether some ticket of the connection holds ``identifier`` (one prebuilt statement:
+        every single create with an identifier asks)."""
+        conn = await self.session.connection()
+        found = (
+            await conn.execute(_HOLDER, {"connection_id": connection_id, "identifier": identifier})
+        ).first()
+        return found is not None
 
     async def get_by_identifier(self, connection_id: uuid.UUID, identifier: str) -> Ticket | None:
         return await self.session.scalar(

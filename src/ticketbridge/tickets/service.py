@@ -143,7 +143,7 @@ async def create_ticket(
     ) as slot:
         # Checked before Jira is called, so a client retrying with its identifier never
         # creates a second issue.
-        if await TicketRepository(session).get_by_identifier(conn.id, data.identifier):
+        if await TicketRepository(session).identifier_taken(conn.id, data.identifier):
             raise Conflict(f"a ticket with identifier {data.identifier!r} already exists")
         # Jira may hold it where the store does not (an earlier attempt failed after its
         # create, or a bulk create did not record it): then ask Jira, by the identifier's
@@ -184,9 +184,14 @@ async def _create(
     if issue.vendor_updated_at is None:
         # Built from the request and the vendor's ids (no read-back, connectors/jira/
         # created.py): inserted, never over a row the sync stored first from Jira's view.
-        ticket = await store_created(session, conn, spec, issue, seen)
-    else:
-        ticket = await store_issue(session, conn, issue)
+        # The answer is the stored row's read columns, as GET reads it (no ORM object).
+        ticket_id, held = await store_created(session, conn, spec, issue, seen)
+        if held != identifier:  # another ticket held the value when the row went in
+            await repo.set_identifiers(conn.id, {ticket_id: identifier})
+        row = await repo.read_row(conn.id, ticket_id)
+        assert row is not None  # inserted or found in this transaction
+        return TicketRead.from_row(row)
+    ticket = await store_issue(session, conn, issue)
     # The identifier goes in with the insert (no UPDATE after it); set_identifier is then a
     # no-op unless another ticket held the value.
     await repo.set_identifier(ticket, identifier)
@@ -199,9 +204,10 @@ async def store_created(
     spec: CreateSpec,
     issue: NormalizedIssue,
     seen: Seen,
-) -> Ticket:
-    """Store a just-created issue known from the request. Its ``type`` is the name the
-    resolver met, else the catalog's; a parent given by UUID is linked by its key."""
+) -> tuple[uuid.UUID, str]:
+    """Store a just-created issue known from the request: (its ticket id, the identifier
+    it holds). Its ``type`` is the name the resolver met, else the catalog's; a parent
+    given by UUID is linked by its key."""
     repo = TicketRepository(session)
     if spec.parent and issue.parent_ticket_vendor_id is None:
         # A parent by UUID or by numeric id: the stored ticket links it by key.
@@ -223,9 +229,7 @@ async def store_created(
         name = seen.type_names.get(issue.type_vendor_id or "")
         issue = replace(issue, type=name or (refs.type_name if refs else None))
     stored = await repo.insert_created(conn.id, [issue], cache)
-    ticket = await repo.get(conn.id, stored[issue.vendor_id][0])
-    assert ticket is not None  # inserted or found in this transaction
-    return ticket
+    return stored[issue.vendor_id]
 
 
 async def resolve_create(
