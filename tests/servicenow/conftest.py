@@ -23,6 +23,8 @@ from ticketbridge.fakeservicenow import create_app as create_fake_servicenow
 from ticketbridge.runtime import Runtime
 
 TICKETS = "/v1/itsm/tickets"
+BATCH = "POST /api/now/v1/batch"
+CREATE = "POST /api/now/table/incident"
 INSTANCE_URL = "https://acme.service-now.com"
 
 
@@ -127,6 +129,13 @@ async def created(client: httpx.AsyncClient, tenant: Tenant, **body: Any) -> dic
     assert r.status_code == 200, r.text
     ticket: dict[str, Any] = r.json()
     return ticket
+
+
+async def bulk_sync(client: httpx.AsyncClient, tenant: Tenant, tickets: list[Any]) -> Any:
+    """``POST …/bulk/sync``, answered 200: its body."""
+    r = await client.post(f"{TICKETS}/bulk/sync", json={"tickets": tickets}, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 async def update(

@@ -3,8 +3,6 @@ request order, exactly once across ambiguous failures (by the correlation marker
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
@@ -12,23 +10,23 @@ from tests.fixtures.jobs import wait_job
 from tests.fixtures.servicenow import servicenow_calls
 from tests.fixtures.store import tickets_of
 from tests.fixtures.tenants import Tenant
-from tests.servicenow.conftest import TICKETS, People, created, incident, incidents
+from tests.servicenow.conftest import (
+    BATCH,
+    CREATE,
+    TICKETS,
+    People,
+    bulk_sync,
+    created,
+    incident,
+    incidents,
+)
 from ticketbridge.fakeservicenow import Instance
 from ticketbridge.runtime import Runtime
-
-BATCH = "POST /api/now/v1/batch"
-CREATE = "POST /api/now/table/incident"
 
 
 @pytest.fixture(autouse=True)
 def _no_settle(no_settle_delay: None) -> None:
     """The emulator reads its writes at once: no wait before a marker search."""
-
-
-async def bulk_sync(client: httpx.AsyncClient, tenant: Tenant, tickets: list[Any]) -> Any:
-    r = await client.post(f"{TICKETS}/bulk/sync", json={"tickets": tickets}, headers=tenant.headers)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 class TestBulkSync:

@@ -4,8 +4,6 @@ the retry policy's budget; past that budget the 429 is the item's error."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
@@ -13,11 +11,17 @@ from tests.fixtures.jobs import wait_job
 from tests.fixtures.service import RecordingSleep
 from tests.fixtures.servicenow import servicenow_calls
 from tests.fixtures.tenants import Tenant
-from tests.servicenow.conftest import TICKETS, created, incident, incidents
+from tests.servicenow.conftest import (
+    BATCH,
+    CREATE,
+    TICKETS,
+    bulk_sync,
+    created,
+    incident,
+    incidents,
+)
 from ticketbridge.fakeservicenow import Instance
 
-BATCH = "POST /api/now/v1/batch"
-CREATE = "POST /api/now/table/incident"
 CREATE_ITEM = "BATCH POST /api/now/table/incident"
 PATCH = "PATCH /api/now/table/incident/{sys_id}"
 
@@ -25,12 +29,6 @@ PATCH = "PATCH /api/now/table/incident/{sys_id}"
 @pytest.fixture(autouse=True)
 def _no_settle(no_settle_delay: None) -> None:
     """The emulator reads its writes at once: no wait before a marker search."""
-
-
-async def bulk_sync(client: httpx.AsyncClient, tenant: Tenant, tickets: list[Any]) -> Any:
-    r = await client.post(f"{TICKETS}/bulk/sync", json={"tickets": tickets}, headers=tenant.headers)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def limit_items(
