@@ -191,9 +191,10 @@ async def prepare(
     dupes = duplicate_errors(identifiers)
     items: dict[int, Item] = {}
     valid: list[Wanted] = []
+    scope = str(conn.id)
     for index in indexes:
         identifier = identifiers[index]
-        item = Item(index, identifier, marker_label(str(conn.id), identifier))
+        item = Item(index, identifier, marker_label(scope, identifier))
         item.given = (
             isinstance(tickets[index], dict) and tickets[index].get("identifier") == identifier
         )
@@ -206,7 +207,7 @@ async def prepare(
         if index in dupes:
             item.error = dupes[index]
             continue
-        valid.append(Wanted(index, data, identifier))
+        valid.append(Wanted(index, data, identifier, item.marker))
     taken = await TicketRepository(session).identifier_holders(
         conn.id, [w.data.identifier for w in valid if w.data.identifier]
     )
@@ -328,11 +329,12 @@ async def complete(
             readers.append(item)  # moving it needs its current state: Jira's view
         elif item.persist:
             issue = connector.created_issue(item.spec, c)
-            outcome.issue = replace(
-                issue,
-                type=item.type_name or issue.type,
-                parent_ticket_vendor_id=item.parent_key or issue.parent_ticket_vendor_id,
-            )
+            type_name = item.type_name or issue.type
+            parent_key = item.parent_key or issue.parent_ticket_vendor_id
+            # One copy at most (a dataclass copy of every field is most of this loop).
+            if type_name != issue.type or parent_key != issue.parent_ticket_vendor_id:
+                issue = replace(issue, type=type_name, parent_ticket_vendor_id=parent_key)
+            outcome.issue = issue
     if not readers:
         return out
     extra = sorted({f for i in readers if i.spec for f in i.spec.custom_fields})
@@ -399,8 +401,10 @@ async def persist(
     built: list[NormalizedIssue] = []
     read: list[NormalizedIssue] = []
     for item, outcome in keep:
-        assert outcome.issue is not None
-        issue = replace(outcome.issue, identifier=item.identifier)
+        issue = outcome.issue
+        assert issue is not None
+        if issue.identifier != item.identifier:  # a read-back issue carries none
+            issue = replace(issue, identifier=item.identifier)
         (read if outcome.read_back else built).append(issue)
     stored = await repo.insert_created(conn.id, built, links) if built else {}
     for ticket in await repo.upsert_from_vendor(conn.id, read) if read else []:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.bulk.repository import BulkLookupRepository, ProjectRef, TicketRef, TypeRef
-from ticketbridge.connectors import CreateSpec, marker_label
+from ticketbridge.connectors import CreateSpec
 from ticketbridge.errors import (
     Conflict,
     NotFound,
@@ -51,6 +51,7 @@ class Wanted:
     index: int
     data: TicketCreate
     identifier: str
+    marker: str  # marker_label(connection, identifier), computed once by the caller
 
 
 @dataclass
@@ -160,7 +161,7 @@ async def _resolve(
         due_date=data.due_date,
         custom_fields=dict(data.custom_fields or {}),
         identifier=item.identifier,
-        marker=marker_label(str(conn.id), item.identifier),
+        marker=item.marker,
     )
     return Resolved(spec, type_name, parent_key)
 
