@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.bulk.create import (
     CachingConnector,
+    Item,
     assign_identifiers,
     chunks,
     complete,
@@ -90,6 +91,10 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
     job = ctx.job
     tickets: list[Any] = list(job.payload.get("tickets") or [])
     identifiers: list[str] = list(job.payload.get("identifiers") or assign_identifiers(tickets))
+    ranges = chunks(len(tickets))
+    connector: CachingConnector | None = None
+    links = LinkCache()
+    prepared: dict[int, Item] = {}
     async with ctx.session() as s:
         conn = await _connection(ctx, s)
         if conn is not None:
@@ -99,84 +104,98 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
             if set(rows) != set(markers):  # they normally come with the job (enqueue_create)
                 await repo.ensure(job.id, markers)
                 rows = await repo.for_job(job.id)
-    if conn is None:
+                await s.commit()  # before any vendor lookup of prepare
+            # Every chunk still to do is validated and resolved here, in this session, with
+            # one store query per kind of reference for the whole job (as bulk/sync does for
+            # its request), not a session and a set of queries per chunk. A resumed chunk
+            # finds its own earlier creates by their markers: they are not duplicates, so
+            # the Jira check runs on a chunk's first attempt only.
+            connector = CachingConnector(for_connection(conn, ctx.runtime))
+            search_first = {
+                k: rows[k].status == "SENT" or rows[k].marker != markers[k]
+                for k in range(len(ranges))
+                if rows[k].status != "DONE"
+            }
+            for resumed in (False, True):
+                indexes = [
+                    i for k, r in enumerate(ranges) if search_first.get(k) is resumed for i in r
+                ]
+                if indexes:
+                    items = await prepare(
+                        s,
+                        connector,
+                        conn,
+                        tickets,
+                        identifiers,
+                        indexes,
+                        check_vendor=not resumed,
+                        links=links,
+                    )
+                    prepared.update({i.index: i for i in items})
+    if conn is None or connector is None:
         return [
             _failed(i, identifiers[i], "connection not found or disabled")
             for i in range(len(tickets))
         ]
-    ranges = chunks(len(tickets))
     given = set(given_identifiers(tickets, identifiers))  # the ones journaled at enqueue
     results: dict[int, dict[str, Any]] = {}
     for row in rows.values():
         if row.status == "DONE":
             results.update({r["request_index"]: r for r in row.results})
-    connector = CachingConnector(for_connection(conn, ctx.runtime))
     turns = ctx.runtime.connectors.turns(str(conn.id))
 
-    # A turn covers the vendor calls only, so store work (the intent commit included) never
-    # keeps a turn from another job; a job has at most as many chunks in progress as there
-    # are turns, so it holds few database sessions while it waits for them.
+    # At most as many chunks of a job in progress as there are turns: no intent is committed
+    # long before its chunk can have a turn (a SENT chunk is searched for on resume).
     ahead = asyncio.Semaphore(turns.capacity)
 
-    async def run_chunk(k: int, indexes: range, resume: bool) -> None:
+    async def run_chunk(k: int, items: list[Item]) -> None:
         async with ahead:
-            search_first = resume or rows[k].marker != markers[k]
-            async with ctx.session() as s:
-                # A resumed chunk finds its own earlier creates by their markers: they are
-                # not duplicates, so the Jira check runs on the first attempt only.
-                links = LinkCache()
-                items = await prepare(
-                    s,
-                    connector,
-                    conn,
-                    tickets,
-                    identifiers,
-                    indexes,
-                    check_vendor=not search_first,
-                    links=links,
-                )
+            await _run_chunk(k, items)
 
-            # The intent is committed before the turn is taken, so a turn is held for vendor
-            # calls only, never while this commit queues behind other writers; it stays
-            # good for the first send if the turn comes soon enough (JobContext.intent_fresh).
-            committed: float | None = None
-            if any(i.spec is not None for i in items):
-                committed = await ctx.mark_chunk_sent(k)
+    async def _run_chunk(k: int, items: list[Item]) -> None:
+        # The intent is committed before the turn is taken, so a turn is held for vendor
+        # calls only, never while this commit queues behind other writers; it stays good for
+        # the first send if the turn comes soon enough (JobContext.intent_fresh).
+        committed: float | None = None
+        if any(i.spec is not None for i in items):
+            committed = await ctx.mark_chunk_sent(k)
 
-            async def intent() -> None:
-                nonlocal committed
-                if committed is None or not ctx.intent_fresh(committed):
-                    await ctx.mark_chunk_sent(k)
-                committed = None  # a later send (after an ambiguous failure) commits anew
+        async def intent() -> None:
+            nonlocal committed
+            if committed is None or not ctx.intent_fresh(committed):
+                await ctx.mark_chunk_sent(k)
+            committed = None  # a later send (after an ambiguous failure) commits anew
 
-            async with turns.turn(job.id):
-                created = await create_exactly_once(
-                    connector, items, search_first=search_first, before_send=intent
-                )
-                outcomes = await complete(connector, items, created)
-            # The tickets, the chunk's results and the job's progress: one commit.
-            async with ctx.session() as s:
-                ticket_ids = await persist(s, conn, items, outcomes, links)
-                settled = settled_items(items, outcomes, ticket_ids)
-                tag = bulk_tag("job", job.id)
-                await settle_bulk(s, conn.account_id, conn.id, tag, settled, given)
-                chunk = [result(i, outcomes.get(i.index), ticket_ids.get(i.index)) for i in items]
-                if not await JobChunkRepository(s).mark_done(job.id, k, ctx.owner, chunk):
-                    raise LeaseLost(str(job.id))
-                results.update({r["request_index"]: r for r in chunk})
-                if len(results) == len(tickets) and uncommitted == {k}:
-                    # Every other chunk is committed: the job finishes in this commit.
-                    await ctx.finish(s, _ordered(results))
-                elif len(results) < len(tickets):  # else the job's finish records them
-                    await ctx.save_progress(len(results), _ordered(results), session=s)
-            uncommitted.discard(k)
+        # A turn covers the vendor calls only, so store work never keeps a turn from another
+        # job; the chunks of one job wait for turns with no database session held.
+        async with turns.turn(job.id):
+            created = await create_exactly_once(
+                connector, items, search_first=search_first[k], before_send=intent
+            )
+            outcomes = await complete(connector, items, created)
+        # The tickets, the chunk's results and the job's progress: one commit.
+        async with ctx.session() as s:
+            ticket_ids = await persist(s, conn, items, outcomes, links)
+            settled = settled_items(items, outcomes, ticket_ids)
+            tag = bulk_tag("job", job.id)
+            await settle_bulk(s, conn.account_id, conn.id, tag, settled, given)
+            chunk = [result(i, outcomes.get(i.index), ticket_ids.get(i.index)) for i in items]
+            if not await JobChunkRepository(s).mark_done(job.id, k, ctx.owner, chunk):
+                raise LeaseLost(str(job.id))
+            results.update({r["request_index"]: r for r in chunk})
+            if len(results) == len(tickets) and uncommitted == {k}:
+                # Every other chunk is committed: the job finishes in this commit.
+                await ctx.finish(s, _ordered(results))
+            elif len(results) < len(tickets):  # else the job's finish records them
+                await ctx.save_progress(len(results), _ordered(results), session=s)
+        uncommitted.discard(k)
 
-    uncommitted = {k for k in range(len(ranges)) if rows[k].status != "DONE"}
+    uncommitted = set(search_first)
     try:
         async with asyncio.TaskGroup() as group:
-            for k, indexes in enumerate(ranges):
+            for k, chunk_range in enumerate(ranges):
                 if k in uncommitted:
-                    group.create_task(run_chunk(k, indexes, rows[k].status == "SENT"))
+                    group.create_task(run_chunk(k, [prepared[i] for i in chunk_range]))
     except ExceptionGroup as eg:  # the runner decides on the first cause (retry or give up)
         raise _first(eg) from None
     return _ordered(results)
