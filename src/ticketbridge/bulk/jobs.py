@@ -191,12 +191,6 @@ async def run_create(ctx: JobContext) -> list[dict[str, Any]]:
         uncommitted.discard(k)
 
     uncommitted = set(search_first)
-    if len(uncommitted) == 1:
-        # A job of one chunk to do runs it here: as a task it would wait behind every
-        # callback already queued in the loop before its intent and vendor call.
-        k = next(iter(uncommitted))
-        await run_chunk(k, [prepared[i] for i in ranges[k]])
-        return _ordered(results)
     try:
         async with asyncio.TaskGroup() as group:
             for k, chunk_range in enumerate(ranges):

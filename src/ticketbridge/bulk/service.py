@@ -92,14 +92,8 @@ async def create_sync(
         groups = [[items[i] for i in r] for r in chunks(len(items))]
         outcomes: dict[int, Outcome] = {}
         await release_connection(session)
-        if len(groups) == 1:
-            # Awaited here, not as a task: a new task runs only after every callback already
-            # waiting in the loop (the other requests' parsing and validation), which delayed
-            # the vendor call of each of 20 concurrent requests until all were prepared.
-            outcomes.update(await _create_group(connector, groups[0]))
-        else:
-            for part in await asyncio.gather(*(_create_group(connector, g) for g in groups)):
-                outcomes.update(part)
+        for part in await asyncio.gather(*(_create_group(connector, g) for g in groups)):
+            outcomes.update(part)
         ticket_ids = await persist(session, conn, items, outcomes, links)
         settled = settled_items(items, outcomes, ticket_ids)
         await settle_bulk(session, conn.account_id, conn.id, tag, settled, given)
