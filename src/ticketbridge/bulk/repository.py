@@ -1,11 +1,6 @@
 """The store lookups of a bulk create: one query per kind of reference for every item of a
-request (or job), not two per item. Scoped to the connection like every catalog query:
+request (or job chunk), not two per item. Scoped to the connection like every catalog query:
 another connection's UUID finds nothing, so the item gets its 404 text.
-
-Each lookup is bounded (by primary or unique keys, at most one request's worth), so on SQLite
-it runs in the event loop's thread (``inline_reads``): a request's preparation then does not
-yield to the loop at every query, and its vendor call goes out before the next request's
-parsing and validation rather than after all of them.
 """
 
 from __future__ import annotations
@@ -13,13 +8,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Executable, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketbridge.store.models import IssueType, Project, Ticket, User
-from ticketbridge.store.sqlite_driver import inline_reads
 from ticketbridge.tickets.repository import LinkCache
 
 
@@ -53,15 +46,11 @@ class BulkLookupRepository:
         self.session = session
         self.connection_id = connection_id
 
-    async def _execute(self, stmt: Executable) -> Any:
-        with inline_reads():  # bounded by keys (module docstring)
-            return await self.session.execute(stmt)
-
     async def projects(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ProjectRef]:
         wanted = _distinct(ids)
         if not wanted:
             return {}
-        rows = await self._execute(
+        rows = await self.session.execute(
             select(Project.id, Project.key).where(
                 Project.connection_id == self.connection_id, Project.id.in_(wanted)
             )
@@ -72,7 +61,7 @@ class BulkLookupRepository:
         wanted = _distinct(ids)
         if not wanted:
             return {}
-        rows = await self._execute(
+        rows = await self.session.execute(
             select(
                 IssueType.id,
                 IssueType.project_id,
@@ -88,7 +77,7 @@ class BulkLookupRepository:
         wanted = _distinct(project_ids)
         if not wanted:
             return []
-        rows = await self._execute(
+        rows = await self.session.execute(
             select(
                 IssueType.project_id,
                 IssueType.vendor_id,
@@ -116,7 +105,7 @@ class BulkLookupRepository:
         refs, types = _distinct(project_refs), _distinct(type_vendor_ids)
         if not refs or not types:
             return {}
-        rows = await self._execute(
+        rows = await self.session.execute(
             select(
                 Project.key,
                 Project.vendor_id,
@@ -145,7 +134,7 @@ class BulkLookupRepository:
         wanted = _distinct(ids)
         if not wanted:
             return {}
-        rows = await self._execute(
+        rows = await self.session.execute(
             select(User.id, User.vendor_id).where(
                 User.connection_id == self.connection_id, User.id.in_(wanted)
             )
@@ -156,7 +145,7 @@ class BulkLookupRepository:
         wanted = _distinct(ids)
         if not wanted:
             return {}
-        rows = await self._execute(
+        rows = await self.session.execute(
             select(Ticket.id, Ticket.vendor_id, Ticket.vendor_key).where(
                 Ticket.connection_id == self.connection_id, Ticket.id.in_(wanted)
             )
@@ -168,7 +157,7 @@ class BulkLookupRepository:
         wanted = _distinct(vendor_ids)
         if not wanted:
             return {}
-        rows = await self._execute(
+        rows = await self.session.execute(
             select(Ticket.vendor_id, Ticket.vendor_key).where(
                 Ticket.connection_id == self.connection_id, Ticket.vendor_id.in_(wanted)
             )

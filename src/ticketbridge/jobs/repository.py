@@ -20,7 +20,6 @@ from sqlalchemy.sql.dml import Update
 from ticketbridge.store.base import UTCDateTime
 from ticketbridge.store.models import Job, JobChunk
 from ticketbridge.store.repository import RepositoryBase
-from ticketbridge.store.sqlite_driver import inline_reads
 
 QUEUED, RUNNING = "QUEUED", "RUNNING"
 # What the API shows of a job (JobRead) never includes its payload (up to 1,000 tickets):
@@ -230,12 +229,11 @@ class JobChunkRepository(RepositoryBase[JobChunk]):
         return int(cast(CursorResult[Any], result).rowcount)
 
     async def for_job(self, job_id: uuid.UUID) -> dict[int, JobChunk]:
-        with inline_reads():  # one job's chunk rows, by the primary key's prefix
-            rows = await self.session.scalars(
-                select(JobChunk)
-                .where(JobChunk.job_id == job_id)
-                .execution_options(populate_existing=True)
-            )
+        rows = await self.session.scalars(
+            select(JobChunk)
+            .where(JobChunk.job_id == job_id)
+            .execution_options(populate_existing=True)
+        )
         return {c.index: c for c in rows.all()}
 
     async def ensure(self, job_id: uuid.UUID, markers: dict[int, str]) -> None:

@@ -493,8 +493,7 @@ class TicketRepository(RepositoryBase[Ticket]):
         for _ in range(2):
             if not pending:
                 break
-            with inline_reads():  # the catalog ids of one bulk chunk: bounded by keys
-                links = await self._links(connection_id, pending, cache or LinkCache())
+            links = await self._links(connection_id, pending, cache or LinkCache())
             rows = [self._row(connection_id, i, links) for i in pending]
             inserted = await insert_new(
                 self.session,
@@ -520,13 +519,12 @@ class TicketRepository(RepositoryBase[Ticket]):
         """``{identifier: ticket id}`` of the identifiers some ticket holds."""
         if not identifiers:
             return {}
-        with inline_reads():  # bounded: by a unique index, one bulk request's worth at most
-            rows = await self.session.execute(
-                select(Ticket.identifier, Ticket.id).where(
-                    Ticket.connection_id == connection_id,
-                    Ticket.identifier.in_(list(dict.fromkeys(identifiers))),
-                )
+        rows = await self.session.execute(
+            select(Ticket.identifier, Ticket.id).where(
+                Ticket.connection_id == connection_id,
+                Ticket.identifier.in_(list(dict.fromkeys(identifiers))),
             )
+        )
         return {k: v for k, v in rows}
 
     async def set_identifiers(
