@@ -31,11 +31,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.post("/bulk/sync", response_model=BulkCreateResponse, responses=_ERRORS)
 async def bulk_create_sync(body: BulkCreateRequest, write: IdempotentWriteDep) -> Any:
-    async with write.claim(SYNC_ROUTE, body.model_dump(mode="json")) as slot:
+    async with write.claim(SYNC_ROUTE, lambda: body.model_dump(mode="json")) as slot:
         if slot.replay is not None:
             return replay_response(slot.replay)
         response = await service.create_sync(write.session, write.runtime, write.conn, body.tickets)
-        await slot.complete(200, response.model_dump(mode="json"))
+        # Without an Idempotency-Key nothing is recorded (nor dumped) for a replay.
+        await slot.complete(
+            200, response.model_dump(mode="json") if write.key is not None else None
+        )
         return response
 
 
@@ -46,12 +49,14 @@ async def bulk_create(
     runner: JobRunnerDep,
     background: BackgroundTasks,
 ) -> Any:
-    async with write.claim(ASYNC_ROUTE, body.model_dump(mode="json")) as slot:
+    async with write.claim(ASYNC_ROUTE, lambda: body.model_dump(mode="json")) as slot:
         if slot.replay is not None:
             return replay_response(slot.replay)
         job = await service.enqueue_create(write.session, write.runtime, write.conn, body.tickets)
         accepted = JobAccepted(job_id=job.id)
-        await slot.complete(202, accepted.model_dump(mode="json"))
+        await slot.complete(
+            202, accepted.model_dump(mode="json") if write.key is not None else None
+        )
     background.add_task(runner.enqueue, job.id)
     return accepted
 
@@ -63,11 +68,15 @@ async def bulk_update(
     runner: JobRunnerDep,
     background: BackgroundTasks,
 ) -> Any:
-    async with write.claim(UPDATE_ROUTE, body.model_dump(mode="json", exclude_unset=True)) as slot:
+    async with write.claim(
+        UPDATE_ROUTE, lambda: body.model_dump(mode="json", exclude_unset=True)
+    ) as slot:
         if slot.replay is not None:
             return replay_response(slot.replay)
         job = await service.enqueue_update(write.session, write.runtime, write.conn, body)
         accepted = JobAccepted(job_id=job.id)
-        await slot.complete(202, accepted.model_dump(mode="json"))
+        await slot.complete(
+            202, accepted.model_dump(mode="json") if write.key is not None else None
+        )
     background.add_task(runner.enqueue, job.id)
     return accepted
