@@ -199,10 +199,19 @@ class BulkConnector(Protocol):
         """``{marker: the oldest issue carrying it}`` for the markers the vendor knows."""
         ...
 
-    def created_issue(self, spec: CreateSpec, created: Created) -> NormalizedIssue:
+    def created_issue(
+        self,
+        spec: CreateSpec,
+        created: Created,
+        *,
+        type_name: str | None = None,
+        parent_key: str | None = None,
+    ) -> NormalizedIssue:
         """The issue ``spec`` just created, as far as the request and the vendor's create
         answer tell, without a vendor call. What only the vendor decides (timestamps, the
-        reporter, defaults it fills in) is left empty for the next sync to bring."""
+        reporter, defaults it fills in) is left empty for the next sync to bring.
+        ``type_name`` and ``parent_key``, when given, are what the caller's catalog knows of
+        the issue type's name and the parent's key; they win over what the answer says."""
         ...
 
     async def read_issues(

@@ -107,10 +107,22 @@ class BulkOps(BulkTaskOps):
             if token is None:
                 return found
 
-    def created_issue(self, spec: CreateSpec, created: Created) -> NormalizedIssue:
+    def created_issue(
+        self,
+        spec: CreateSpec,
+        created: Created,
+        *,
+        type_name: str | None = None,
+        parent_key: str | None = None,
+    ) -> NormalizedIssue:
         """The issue as known from the request and Jira's answer (no call; see created.py)."""
         return issue_from_create(
-            spec, created, base_url=self.credentials.base_url, options=self.options
+            spec,
+            created,
+            base_url=self.credentials.base_url,
+            options=self.options,
+            type_name=type_name,
+            parent_key=parent_key,
         )
 
     # -- read back -----------------------------------------------------------------------------

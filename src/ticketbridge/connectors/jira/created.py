@@ -26,10 +26,19 @@ def project_key_of(issue_key: str) -> str | None:
 
 
 def issue_from_create(
-    spec: CreateSpec, created: Created, *, base_url: str, options: JiraOptions
+    spec: CreateSpec,
+    created: Created,
+    *,
+    base_url: str,
+    options: JiraOptions,
+    type_name: str | None = None,
+    parent_key: str | None = None,
 ) -> NormalizedIssue:
+    """``type_name``/``parent_key``: the issue type's name and the parent's key as the
+    caller's catalog knows them (Jira's answer carries neither; a parent given by key is
+    its own key)."""
     key, vendor_id = str(created.key), str(created.vendor_id)
-    parent = spec.parent if spec.parent and not spec.parent.isdigit() else None
+    parent = parent_key or (spec.parent if spec.parent and not spec.parent.isdigit() else None)
     return NormalizedIssue(
         vendor_id=vendor_id,
         vendor_key=key,
@@ -37,7 +46,7 @@ def issue_from_create(
         description=spec.description or None,
         status=INITIAL_STATUS,
         priority=spec.priority or UNKNOWN_PRIORITY,
-        type=None,  # the caller knows the name (its catalog); Jira's answer does not carry it
+        type=type_name,  # the caller's catalog knows it; Jira's answer does not carry it
         type_vendor_id=spec.issue_type_id,
         project_vendor_id=project_key_of(key),
         project_vendor_numeric_id=spec.project if spec.project and spec.project.isdigit() else None,

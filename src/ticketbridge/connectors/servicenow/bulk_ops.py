@@ -141,19 +141,30 @@ class BulkOps(WriteOps):
                 out[index] = Created(error=item_error(result))
         return [c or Created(error="not created") for c in out]
 
-    def created_issue(self, spec: CreateSpec, created: Created) -> NormalizedIssue:
+    def created_issue(
+        self,
+        spec: CreateSpec,
+        created: Created,
+        *,
+        type_name: str | None = None,
+        parent_key: str | None = None,
+    ) -> NormalizedIssue:
         """The Batch API answers each created record whole: that is the issue. A record found
         by its marker after an ambiguous batch carries only ids: the spec fills in the rest
-        (the next sync brings ServiceNow's own values)."""
-        if created.issue is not None:
-            return created.issue
-        return issue_from_spec(
+        (the next sync brings ServiceNow's own values). The caller's ``type_name`` and
+        ``parent_key`` win over either."""
+        issue = created.issue or issue_from_spec(
             spec,
             sys_id=str(created.vendor_id),
             number=str(created.key),
             base_url=self.credentials.base_url,
             table=self.table,
         )
+        type_name = type_name or issue.type
+        parent_key = parent_key or issue.parent_ticket_vendor_id
+        if type_name != issue.type or parent_key != issue.parent_ticket_vendor_id:
+            issue = replace(issue, type=type_name, parent_ticket_vendor_id=parent_key)
+        return issue
 
     async def find_markers(self, markers: Sequence[str]) -> dict[str, Created]:
         """``{marker: the oldest record carrying it}`` for the markers found."""
