@@ -54,6 +54,7 @@ def serve(
     import uvicorn
 
     from ticketbridge.app import create_app
+    from ticketbridge.gc_tuning import tune_for_service
     from ticketbridge.provisioning.secret_rotation import key_file_lock
     from ticketbridge.store.migrate import upgrade
 
@@ -69,6 +70,7 @@ def serve(
         upgrade(settings.resolved_database_url)
     warn_unreadable_credentials(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
+    tune_for_service()
     application = create_app(settings)
     application.state.setup_token = first_run_token(settings, bind_host, bind_port)
     with contextlib.ExitStack() as stack:
@@ -98,11 +100,13 @@ def worker(
     name: str | None = typer.Option(None, help="Worker name (logs; default: host and pid)"),
 ) -> None:
     """Run a job worker (distributed mode, PostgreSQL): bulk jobs and scheduled syncs."""
+    from ticketbridge.gc_tuning import tune_for_service
     from ticketbridge.handlers import job_handlers
     from ticketbridge.jobs.procrastinate_runner import main_worker
 
     settings = Settings()
     check_secret_key(settings)
+    tune_for_service()
     raise typer.Exit(main_worker(settings, job_handlers(), concurrency=concurrency, name=name))
 
 
