@@ -6,8 +6,9 @@ request of 50 tickets allocates far more than that (parsed JSON, pydantic models
 stored rows, results), so it ran dozens of young collections and, every hundred of those, a
 collection of the whole heap (the app, its routes, schemas and ORM metadata: hundreds of
 thousands of objects). Measured on the bulk rows (20 concurrent requests or jobs of 50, one
-``serve``): the event loop's CPU per 1,000 tickets fell by ~20% for ``bulk/sync`` and ~40% for
-the jobs with the thresholds below (bench/README.md, ``bulkpath``). Reference counting still
+``serve``, 12 rounds each at load ~5): the event loop's CPU per 1,000 tickets fell by 28%
+(``bulk/sync`` with vendor ids), 6% (UUID fields) and 10% (jobs) with the thresholds below
+(bench/README.md, ``bulkpath``). Reference counting still
 frees everything not in a cycle at once; cyclic garbage waits for a young collection every
 50,000 allocations, a few MB at most.
 """
