@@ -288,10 +288,10 @@ def paragraph_line(nodes: list[Any]) -> str | None:
     first = True  # no run with visible chunk yet (only the first can start a block)
     size = len(runs)
     previous: str | None = ""
-    for i, (key, chunk) in enumerate(runs):
-        if key and (previous or previous is None) or key is None and previous:
+    for i, (delim, chunk) in enumerate(runs):
+        if delim and (previous or previous is None) or delim is None and previous:
             return None  # marked runs next to each other or to a mention: general path
-        previous = key
+        previous = delim
         if closer:
             if in_link and pending:
                 out.append(pending)
@@ -300,7 +300,7 @@ def paragraph_line(nodes: list[Any]) -> str | None:
             closer = ""
         if pending:
             out.append(pending)
-        if key is None:
+        if delim is None:
             pending = ""
             out.append(chunk)
             first = False
@@ -309,7 +309,7 @@ def paragraph_line(nodes: list[Any]) -> str | None:
         if core is chunk:  # str.strip returns the string itself when there is nothing to strip
             lead = pending = ""
         elif not core:
-            if key:
+            if delim:
                 return None  # a mark around bare blanks: general path
             pending = chunk
             continue
@@ -317,22 +317,22 @@ def paragraph_line(nodes: list[Any]) -> str | None:
             lead = chunk[: len(chunk) - len(chunk.lstrip())]
             pending = chunk[len(chunk.rstrip()) :]
         final = i + 1 == size
-        if not key:
+        if not delim:
             if lead:
                 out.append(lead)
             esc = _escape(core, final=final) if _SPECIAL_SEARCH(core) else core
             if first and not any(x.strip(" \t") for x in out):
                 esc = _escape_line_start(esc)
-        elif key[0] == "@":
-            if key[1:] == chunk:
+        elif delim[0] == "@":
+            if delim[1:] == chunk:
                 return None  # a bare URL may go without brackets: general path
             out.append("[" + lead)
             esc = _escape(core, final=final, in_link=True) if _SPECIAL_SEARCH(core) else core
-            closer, in_link = f"]({_dest(key[1:])})", True
+            closer, in_link = f"]({_dest(delim[1:])})", True
         else:
-            out.append(lead + key)
+            out.append(lead + delim)
             esc = _escape(core, final=final) if _SPECIAL_SEARCH(core) else core
-            closer, in_link = key, False
+            closer, in_link = delim, False
         first = False
         out.append(esc)
     if closer:
