@@ -107,18 +107,13 @@ def adf_to_text(doc: Mapping[str, Any] | str | None) -> str:
 def _parts(children: Sequence[Node]) -> list[tuple[Node, str]]:
     """Each block with its Markdown; stray inline nodes among them are wrapped in
     paragraphs first, so nothing is dropped."""
-    if not children:
-        return []
-    for child in children:
-        kind = child.get("type")
-        if kind in INLINE_TYPES or ("text" in child and "content" not in child):
-            children = wrap_inline(children)
-            break
     parts: list[tuple[Node, str]] = []
     alt = False
     family: str | None = None
     for node in children:
         kind = node.get("type")
+        if kind in INLINE_TYPES or ("text" in node and "content" not in node):
+            return _parts(wrap_inline(children))  # rare: start again on the wrapped list
         # Two adjacent lists with the same marker would merge into one when re-read.
         previous, family = family, _FAMILY.get(kind)
         alt = family is not None and bool(parts) and previous == family and not alt
@@ -263,10 +258,15 @@ def _code_block(node: Node) -> str:
     code = "".join(as_str(n.get("text")) for n in child_nodes(node.get("content")))
     words = as_str(node_attrs(node).get("language")).split()
     # Info strings are unescaped, and a pipe would let the fence line start a GFM table.
-    lang = _INFO_SPECIAL.sub(r"\\\1", words[0]) if words else ""
+    lang = words[0] if words else ""
+    if _INFO_SPECIAL.search(lang):  # most languages are a plain word: no substitution
+        lang = _INFO_SPECIAL.sub(r"\\\1", lang)
     char = "~" if "`" in lang else "`"
     lang = "\\" + lang if lang.startswith(char) else lang  # or it would lengthen the fence
-    fence = char * max(3, max(map(len, _FENCE_RUNS[char].findall(code)), default=0) + 1)
+    if char not in code:  # no run of the fence character to outgrow
+        fence = char * 3
+    else:
+        fence = char * max(3, max(map(len, _FENCE_RUNS[char].findall(code)), default=0) + 1)
     return f"{fence}{lang}\n{code}\n{fence}"
 
 
