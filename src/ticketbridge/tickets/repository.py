@@ -290,12 +290,15 @@ class TicketRepository(RepositoryBase[Ticket]):
         missing = [a for a in accounts if a not in users]
         if missing:
             users.update(await catalog.user_ids_by_vendor_id(c, missing))
+        # Core execution on the session's connection (same transaction): the ORM's
+        # statement handling is not needed for columns.
+        conn = await s.connection()
         parents: dict[str, uuid.UUID] = {}
         if parent_keys:
-            rows4 = await s.execute(_PARENT_HOLDERS, {"c": c, "keys": parent_keys})
+            rows4 = await conn.execute(_PARENT_HOLDERS, {"c": c, "keys": parent_keys})
             parents = {k: i for k, i in rows4}  # the latest holder of a key wins
         taken = wanted(v for i in issues for v in (i.vendor_key, i.identifier))
-        rows5 = await s.execute(_TAKEN_IDENTIFIERS, {"c": c, "values": taken})
+        rows5 = await conn.execute(_TAKEN_IDENTIFIERS, {"c": c, "values": taken})
         return _Links(projects, types, users, parents, {k: v for k, v in rows5})
 
     def _row(
