@@ -4,6 +4,10 @@ Inline nodes are flattened to segments (text with its marks, or raw Markdown for
 mentions; None for a hard break) and marks are opened and closed as a stack. Escaping is
 deliberately minimal so ordinary prose survives unchanged, but anything Markdown would
 read as syntax gets a backslash, so re-parsing gives the same ADF.
+
+Most paragraphs are one line of plain text, mentions and singly-marked runs:
+:func:`paragraph_line` renders those in one pass with the same output, and declines the
+rest, which the segment renderer (:func:`inline_lines`) handles.
 """
 
 from __future__ import annotations
