@@ -137,7 +137,7 @@ class _Links:
 
 # The two reads of every sync page, built once: constructing and cache-keying a select per
 # page costs more than running it. Each stays on its own (connection_id, ...) index; a
-# merged OR of the two could not (docs/sync.md).
+# merged OR of the two could not (bench/README.md, ingest second round).
 _PARENT_HOLDERS = (
     select(Ticket.vendor_key, Ticket.id)
     .where(
