@@ -1092,3 +1092,67 @@ class TestPlainLineShortPath:
 
         general = adf_to_markdown(doc(item(p(text), {"type": "paragraph", "content": []})))
         assert adf_to_markdown(doc(item(p(text)))) == general
+
+
+RUN_TEXT = st.text(
+    alphabet=st.sampled_from(list("ab1.)#>-+=*_~`[]!<&|\\:( \t\u00a0x")), max_size=10
+)
+RUN_MARKS = st.sampled_from(
+    [(), (), ("strong",), ("em",), ("strike",), ("underline",), ("code",), ("strong", "em")]
+)
+
+
+@st.composite
+def one_line_runs(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Inline content on one line: text with zero, one or two marks, links (some to their
+    own text), mentions and emoji, touching in any order."""
+    nodes: list[dict[str, Any]] = []
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["text", "text", "link", "url", "mention", "emoji"]))
+        if kind == "mention":
+            nodes.append(mention(draw(st.sampled_from(["Ann", "@Bo [x]", ""]))))
+        elif kind == "emoji":
+            nodes.append({"type": "emoji", "attrs": {"shortName": ":x:", "text": "⚠️"}})
+        elif kind == "url":
+            nodes.append(t("https://e.io/p", href="https://e.io/p"))
+        else:
+            href = draw(st.sampled_from(["https://e.io/p", "a b(c"])) if kind == "link" else None
+            found: list[dict[str, Any]] = [{"type": m} for m in draw(RUN_MARKS)]
+            if href is not None:
+                found.append({"type": "link", "attrs": {"href": href}})
+            node: dict[str, Any] = {"type": "text", "text": draw(RUN_TEXT)}
+            if found:
+                node["marks"] = found
+            nodes.append(node)
+    return nodes
+
+
+class TestOnePassParagraph:
+    """``paragraph_line`` renders common one-line paragraphs in one pass and declines the
+    rest; whatever it renders must be exactly what the general inline renderer gives."""
+
+    @PROPERTY
+    @given(one_line_runs())
+    def test_matches_the_general_renderer(self, nodes: list[dict[str, Any]]) -> None:
+        from ticketbridge.connectors.jira.adf_render import inline_lines, paragraph_line
+
+        line = paragraph_line(nodes)
+        if line is not None:
+            assert line == "\n".join(inline_lines(nodes))
+
+    def test_the_seeded_paragraph_takes_the_one_pass_path(self) -> None:
+        from ticketbridge.connectors.jira.adf_render import paragraph_line
+
+        nodes = [
+            t("Reported by "),
+            mention("Zoë Okafor"),
+            t(" — see the "),
+            t("runbook", href="https://example.com/runbook"),
+            t(" for details. "),
+            t("Urgent", "strong"),
+            {"type": "emoji", "attrs": {"shortName": ":warning:", "text": "⚠️"}},
+        ]
+        assert paragraph_line(nodes) == (
+            f"Reported by @[Zoë Okafor](accountid:{ACCOUNT}) — see the "
+            "[runbook](https://example.com/runbook) for details. **Urgent**⚠️"
+        )

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, or_
@@ -70,22 +71,38 @@ def _upsert_statement(
     return upserting.returning(*[table.c[c] for c in conflict]) if returning else upserting
 
 
-def _sqlite_time(value: Any, general: Convert) -> Any:
+def _sqlite_time(general: Convert) -> Convert:
     """``UTCDateTime`` then SQLite's ``DATETIME`` bind processing, for a datetime: naive UTC
-    as ``YYYY-MM-DD HH:MM:SS.ffffff``."""
-    if type(value) is not datetime:
-        return general(value)
-    if value.tzinfo is UTC:  # the common case: "YYYY-MM-DD HH:MM:SS.ffffff+00:00", cut
-        return value.isoformat(" ", "microseconds")[:-6]
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
+    as ``YYYY-MM-DD HH:MM:SS.ffffff``. One call per value (six a ticket row)."""
+
+    # The last value converted and its text, as one tuple (replaced whole, so threads
+    # sharing the plan never see a mismatched pair): a page's rows share their
+    # created_at/updated_at object, converted once instead of twice a row.
+    last: tuple[Any, Any] = (None, None)
+
+    def convert(value: Any) -> Any:
+        nonlocal last
+        seen = last
+        if seen[0] is value and value is not None:
+            return seen[1]
+        if type(value) is not datetime:
+            return general(value)
+        if value.tzinfo is UTC:  # the common case: "YYYY-MM-DD HH:MM:SS.ffffff+00:00", cut
+            text = value.isoformat(" ", "microseconds")[:-6]
+        elif value.tzinfo is not None:
+            text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        else:
+            text = value.isoformat(" ", "microseconds")
+        last = (value, text)  # datetimes are immutable: the same object, the same text
+        return text
+
+    return convert
 
 
 def _converter(column: Any, dialect: Dialect) -> Convert | None:
     general = column.type.dialect_impl(dialect).bind_processor(dialect)
     if isinstance(column.type, UTCDateTime) and general is not None:
-        return lambda value: _sqlite_time(value, general)
+        return _sqlite_time(general)
     return general  # type: ignore[no-any-return]
 
 
@@ -98,13 +115,16 @@ def _sqlite_plan(
     always: tuple[str, ...],
     revive: bool,
     keys: tuple[str, ...],
-) -> tuple[str, tuple[tuple[str, Convert | None], ...]]:
-    """The upsert's SQL (no ``RETURNING``) and, in its parameter order, each column with
-    its conversion to the stored form."""
+) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], tuple[tuple[int, Convert], ...]]:
+    """The upsert's SQL (no ``RETURNING``), a getter of a row's values in its parameter
+    order, and the positions that need converting to the stored form, with their
+    conversion (the others, text and numbers, go to the driver as they are)."""
     stmt = _upsert_statement("sqlite", table, conflict, update, always, revive, False)
     compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
-    order = compiled.positiontup or []
-    return compiled.string, tuple((c, _converter(table.c[c], dialect)) for c in order)
+    order = list(compiled.positiontup or [])
+    converts = [(k, _converter(table.c[c], dialect)) for k, c in enumerate(order)]
+    getter = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    return compiled.string, getter, tuple((k, f) for k, f in converts if f is not None)
 
 
 def _sqlite_params(
@@ -115,14 +135,19 @@ def _sqlite_params(
 ) -> tuple[str, list[tuple[Any, ...]]] | None:
     """The SQL and the converted parameter rows, or None when a row lacks a column."""
     dialect = session.get_bind().dialect
-    sql, columns = _sqlite_plan(dialect, table, *shape, tuple(table.c.keys()))
+    sql, getter, converts = _sqlite_plan(dialect, table, *shape, tuple(table.c.keys()))
+    # The row's values come out in one C call; only the columns that have a conversion
+    # (UUIDs, times, JSON, booleans) cost a Python call each.
+    params: list[tuple[Any, ...]] = []
     try:
-        return sql, [
-            tuple(row[c] if convert is None else convert(row[c]) for c, convert in columns)
-            for row in rows
-        ]
+        for row in rows:
+            values = list(getter(row))
+            for k, convert in converts:
+                values[k] = convert(values[k])
+            params.append(tuple(values))  # the driver API takes tuples, not lists
     except KeyError:
         return None
+    return sql, params
 
 
 async def _sqlite_upsert(

@@ -135,6 +135,23 @@ class _Links:
     taken: dict[str, str]  # identifier -> vendor id of the ticket holding it
 
 
+# The two reads of every sync page, built once: constructing and cache-keying a select per
+# page costs more than running it. Each stays on its own (connection_id, ...) index; a
+# merged OR of the two could not (bench/README.md, ingest second round).
+_PARENT_HOLDERS = (
+    select(Ticket.vendor_key, Ticket.id)
+    .where(
+        Ticket.connection_id == bindparam("c"),
+        Ticket.vendor_key.in_(bindparam("keys", expanding=True)),
+    )
+    .order_by(Ticket.vendor_updated_at.asc().nulls_first())
+)
+_TAKEN_IDENTIFIERS = select(Ticket.identifier, Ticket.vendor_id).where(
+    Ticket.connection_id == bindparam("c"),
+    Ticket.identifier.in_(bindparam("values", expanding=True)),
+)
+
+
 class TicketRepository(RepositoryBase[Ticket]):
     model = Ticket
 
@@ -273,26 +290,19 @@ class TicketRepository(RepositoryBase[Ticket]):
         missing = [a for a in accounts if a not in users]
         if missing:
             users.update(await catalog.user_ids_by_vendor_id(c, missing))
+        # Core execution on the session's connection (same transaction): the ORM's
+        # statement handling is not needed for columns.
+        conn = await s.connection()
         parents: dict[str, uuid.UUID] = {}
         if parent_keys:
-            rows4 = await s.execute(
-                select(Ticket.vendor_key, Ticket.id)
-                .where(Ticket.connection_id == c, Ticket.vendor_key.in_(parent_keys))
-                .order_by(Ticket.vendor_updated_at.asc().nulls_first())
-            )
+            rows4 = await conn.execute(_PARENT_HOLDERS, {"c": c, "keys": parent_keys})
             parents = {k: i for k, i in rows4}  # the latest holder of a key wins
-        rows5 = await s.execute(
-            select(Ticket.identifier, Ticket.vendor_id).where(
-                Ticket.connection_id == c,
-                Ticket.identifier.in_(
-                    wanted(v for i in issues for v in (i.vendor_key, i.identifier))
-                ),
-            )
-        )
+        taken = wanted(v for i in issues for v in (i.vendor_key, i.identifier))
+        rows5 = await conn.execute(_TAKEN_IDENTIFIERS, {"c": c, "values": taken})
         return _Links(projects, types, users, parents, {k: v for k, v in rows5})
 
     def _row(
-        self, connection_id: uuid.UUID, issue: NormalizedIssue, links: _Links
+        self, connection_id: uuid.UUID, issue: NormalizedIssue, links: _Links, now: datetime
     ) -> dict[str, Any]:
         project_id = links.projects.get(issue.project_vendor_id or "")
         type_id = (
@@ -301,14 +311,14 @@ class TicketRepository(RepositoryBase[Ticket]):
             else None
         )
         new_id = uuid7()
-        identifier = str(new_id)
         for candidate in (issue.identifier, issue.vendor_key):
             if candidate and links.taken.get(candidate) in (None, issue.vendor_id):
                 identifier = candidate
                 break
+        else:  # neither is free: the row's own id, as text (rare: formatting it costs)
+            identifier = str(new_id)
         # Two issues of one page may want the same value: the first one takes it.
         links.taken.setdefault(identifier, issue.vendor_id)
-        now = utcnow()
         return {
             "id": new_id,
             "connection_id": connection_id,
@@ -355,7 +365,8 @@ class TicketRepository(RepositoryBase[Ticket]):
         if not unique:
             return 0
         links = await self._links(connection_id, unique, cache or LinkCache())
-        rows = [self._row(connection_id, i, links) for i in unique]
+        now = utcnow()  # one time for the page's rows, as for one transaction
+        rows = [self._row(connection_id, i, links, now) for i in unique]
         return await upsert(
             self.session,
             Ticket.__table__,  # type: ignore[arg-type]
@@ -494,7 +505,8 @@ class TicketRepository(RepositoryBase[Ticket]):
             if not pending:
                 break
             links = await self._links(connection_id, pending, cache or LinkCache())
-            rows = [self._row(connection_id, i, links) for i in pending]
+            now = utcnow()
+            rows = [self._row(connection_id, i, links, now) for i in pending]
             inserted = await insert_new(
                 self.session,
                 Ticket.__table__,  # type: ignore[arg-type]

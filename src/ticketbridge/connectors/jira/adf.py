@@ -48,21 +48,21 @@ and marker style (``-`` bullets, ``*em*``, numbered ``1. 2. 3.``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .adf_parse import parse_markdown
 from .adf_render import (
-    LINK_DEFINITION,
+    INLINE_TYPES,
     as_str,
     child_nodes,
     code_span,
-    escape_line_start,
     escape_text,
     inline_lines,
     is_inline,
     leaf_text,
     node_attrs,
+    paragraph_line,
     wrap_inline,
 )
 
@@ -85,7 +85,7 @@ def adf_to_markdown(doc: Mapping[str, Any] | str | None) -> str | None:
     if doc is None or isinstance(doc, str):
         return doc
     top = child_nodes(doc.get("content")) if doc.get("type") == "doc" else [doc]
-    return _blocks(wrap_inline(top))
+    return "\n\n".join([md for _, md in _parts(top) if md])
 
 
 def adf_to_text(doc: Mapping[str, Any] | str | None) -> str:
@@ -98,71 +98,92 @@ def adf_to_text(doc: Mapping[str, Any] | str | None) -> str:
 
 
 # ---------------------------------------------------------------- blocks
-
-
-def _blocks(children: Sequence[Node]) -> str:
-    return "\n\n".join(md for _, md in _parts(children) if md)
+#
+# One walk over the tree: each block is rendered by its entry in _RENDERERS, and inline
+# content goes to adf_render (paragraph_line for the common one-line paragraph, else the
+# general inline_lines).
 
 
 def _parts(children: Sequence[Node]) -> list[tuple[Node, str]]:
+    """Each block with its Markdown; stray inline nodes among them are wrapped in
+    paragraphs first, so nothing is dropped."""
     parts: list[tuple[Node, str]] = []
     alt = False
+    family: str | None = None
     for node in children:
         kind = node.get("type")
+        if kind in INLINE_TYPES or ("text" in node and "content" not in node):
+            return _parts(wrap_inline(children))  # rare: start again on the wrapped list
         # Two adjacent lists with the same marker would merge into one when re-read.
-        same = bool(parts) and _family(parts[-1][0].get("type")) == _family(kind)
-        alt = kind in _LISTS and same and not alt
-        parts.append((node, _block(node, alt)))
+        previous, family = family, _FAMILY.get(kind)
+        alt = family is not None and bool(parts) and previous == family and not alt
+        parts.append((node, _RENDERERS.get(kind, _other)(node, alt)))
     return parts
 
 
-def _family(kind: Any) -> str | None:
-    return None if kind not in _LISTS else "ordered" if kind == "orderedList" else "bullet"
+def _heading(node: Node, alt: bool) -> str:
+    level = node_attrs(node).get("level")
+    level = level if isinstance(level, int) and 1 <= level <= 6 else 1
+    content = child_nodes(node.get("content"))
+    plain = _plain_text(content)
+    if plain is None:
+        text = " ".join(inline_lines(content, single=True))
+    else:  # what inline_lines gives one unmarked line: stripped, escaped, no line start
+        plain = plain.strip()
+        text = escape_text(plain, final=True) if plain else ""
+    if "#" in text:  # only a closing "#" sequence needs the (slower) substitution
+        text = _HEADING_TAIL.sub(r"\1\\\2", text)
+    return ("#" * level + " " + text).rstrip()
 
 
-def _block(node: Node, alt: bool) -> str:
-    kind, attrs, content = node.get("type"), node_attrs(node), child_nodes(node.get("content"))
-    if kind == "heading":
-        level = attrs.get("level")
-        level = level if isinstance(level, int) and 1 <= level <= 6 else 1
-        plain = _plain_text(content)
-        if plain is None:
-            text = " ".join(inline_lines(content, single=True))
-        else:  # what inline_lines gives one unmarked line: stripped, escaped, no line start
-            plain = plain.strip()
-            text = escape_text(plain, final=True) if plain else ""
-        if "#" in text:  # only a closing "#" sequence needs the (slower) substitution
-            text = _HEADING_TAIL.sub(r"\1\\\2", text)
-        return ("#" * level + " " + text).rstrip()
-    if kind in _LISTS:
-        return _list(node, alt)
-    if kind == "codeBlock":
-        return _code_block(node)
-    if kind in ("blockquote", "panel"):
-        inner = _blocks(wrap_inline(content))
-        return "\n".join("> " + ln if ln else ">" for ln in inner.split("\n")) if inner else ""
-    if kind == "rule":
-        return "---"
-    if kind == "table":
-        return _table(content)
-    if kind in ("blockCard", "embedCard"):
-        return "\n".join(inline_lines([{**node, "type": "inlineCard"}]))
-    if kind in ("media", "mediaSingle", "mediaGroup"):
-        return " ".join(ln for media in content or [node] for ln in inline_lines([media]))
-    if kind == "paragraph":
-        plain = _plain_text(content)
-        return "\n".join(inline_lines(content)) if plain is None else _plain_paragraph(plain)
+def _paragraph(node: Node, alt: bool) -> str:
+    content = node.get("content")
+    # paragraph_line declines anything but a list of plain dicts, so it can take the
+    # content as it came; the general path gets it filtered.
+    line = paragraph_line(content) if type(content) is list else None
+    return "\n".join(inline_lines(child_nodes(content))) if line is None else line
+
+
+def _quote(node: Node, alt: bool) -> str:
+    inner = "\n\n".join([md for _, md in _parts(child_nodes(node.get("content"))) if md])
+    return "\n".join("> " + ln if ln else ">" for ln in inner.split("\n")) if inner else ""
+
+
+def _rule(node: Node, alt: bool) -> str:
+    return "---"
+
+
+def _table_block(node: Node, alt: bool) -> str:
+    return _table(child_nodes(node.get("content")))
+
+
+def _code(node: Node, alt: bool) -> str:
+    return _code_block(node)
+
+
+def _card(node: Node, alt: bool) -> str:
+    return "\n".join(inline_lines([{**node, "type": "inlineCard"}]))
+
+
+def _media(node: Node, alt: bool) -> str:
+    content = child_nodes(node.get("content"))
+    return " ".join(ln for media in content or [node] for ln in inline_lines([media]))
+
+
+def _other(node: Node, alt: bool) -> str:
     if "content" not in node and not is_inline(node):
         return "\n".join(inline_lines([node]))  # unknown atom: keep whatever text it carries
-    title = as_str(attrs.get("title"))  # expand / nestedExpand
-    return _blocks(wrap_inline(([{"type": "text", "text": title}] if title else []) + content))
+    title = as_str(node_attrs(node).get("title"))  # expand / nestedExpand
+    content = child_nodes(node.get("content"))
+    children = ([{"type": "text", "text": title}] if title else []) + content
+    return "\n\n".join([md for _, md in _parts(children) if md])
 
 
 def _plain_text(content: Sequence[Node]) -> str | None:
     """The text of inline content that is one unmarked single-line text node (most
-    paragraphs, list items and headings), else None. Such content takes a short path with
-    exactly the output of the general one (``inline_lines``), without its segment and
-    mark-stack bookkeeping."""
+    list items and headings), else None. Such content takes a short path with exactly the
+    output of the general one (``inline_lines``), without its segment and mark-stack
+    bookkeeping."""
     if len(content) != 1:
         return None
     node = content[0]
@@ -178,28 +199,20 @@ def _plain_text(content: Sequence[Node]) -> str | None:
     return text
 
 
-def _plain_paragraph(text: str) -> str:
-    """``"\\n".join(inline_lines([text node]))`` for a :func:`_plain_text` text."""
-    text = text.strip()
-    if not text:
-        return ""
-    out = escape_line_start(escape_text(text, final=True))
-    if out[:1] == "[" and LINK_DEFINITION.match(out):
-        return "\\" + out
-    return out
-
-
 def _list(node: Node, alt: bool) -> str:
     ordered = node.get("type") == "orderedList"
-    order = node_attrs(node).get("order", 1)
+    order = node_attrs(node).get("order", 1) if ordered else 1
     start = order if isinstance(order, int) and 0 <= order < 10**8 else 1
+    bullet = "* " if alt else "- "
+    dot = ") " if alt else ". "
     items = []
     for n, item in enumerate(child_nodes(node.get("content"))):
-        if item.get("type") not in ("listItem", "taskItem", "decisionItem"):
-            item = {"type": "listItem", "content": [item]}
-        marker = f"{start + n}{')' if alt else '.'} " if ordered else ("* " if alt else "- ")
+        itype = item.get("type")
+        if itype not in _ITEMS:
+            item, itype = {"type": "listItem", "content": [item]}, "listItem"
+        marker = f"{start + n}{dot}" if ordered else bullet
         body = _item_body(item)
-        if item.get("type") == "taskItem":
+        if itype == "taskItem":
             body = ("[x] " if node_attrs(item).get("state") == "DONE" else "[ ] ") + body
         if "\n" not in body:  # a one-line item: no continuation lines to indent
             items.append((marker + body).rstrip(" "))
@@ -213,14 +226,15 @@ def _list(node: Node, alt: bool) -> str:
 
 
 def _item_body(item: Node) -> str:
-    children = child_nodes(item.get("content"))
-    if len(children) == 1 and children[0].get("type") == "paragraph":
-        # The commonest item, one paragraph of one plain line: what the loop below gives.
-        plain = _plain_text(child_nodes(children[0].get("content")))
-        if plain is not None:
-            return _plain_paragraph(plain)
+    children = item.get("content")
+    if type(children) is list and len(children) == 1:
+        child = children[0]
+        if type(child) is dict and child.get("type") == "paragraph":
+            # The commonest item, one paragraph: what the loop below gives for it.
+            return _paragraph(child, False)
+    children = child_nodes(children)
     body: str | None = None
-    for child, md in _parts(wrap_inline(children)):
+    for child, md in _parts(children):
         if body is None or not md:
             body = md if body is None else body
         elif not body:
@@ -244,10 +258,15 @@ def _code_block(node: Node) -> str:
     code = "".join(as_str(n.get("text")) for n in child_nodes(node.get("content")))
     words = as_str(node_attrs(node).get("language")).split()
     # Info strings are unescaped, and a pipe would let the fence line start a GFM table.
-    lang = _INFO_SPECIAL.sub(r"\\\1", words[0]) if words else ""
+    lang = words[0] if words else ""
+    if _INFO_SPECIAL.search(lang):  # most languages are a plain word: no substitution
+        lang = _INFO_SPECIAL.sub(r"\\\1", lang)
     char = "~" if "`" in lang else "`"
     lang = "\\" + lang if lang.startswith(char) else lang  # or it would lengthen the fence
-    fence = char * max(3, max(map(len, _FENCE_RUNS[char].findall(code)), default=0) + 1)
+    if char not in code:  # no run of the fence character to outgrow
+        fence = char * 3
+    else:
+        fence = char * max(3, max(map(len, _FENCE_RUNS[char].findall(code)), default=0) + 1)
     return f"{fence}{lang}\n{code}\n{fence}"
 
 
@@ -275,6 +294,33 @@ def _cell(node: Node) -> str:
     if not content or is_inline(content[0]):
         return " ".join(inline_lines(content or [node], single=True, cell=True))
     return " ".join(filter(None, map(_cell, wrap_inline(content))))
+
+
+_FAMILY: dict[Any, str] = {
+    "orderedList": "ordered",
+    "bulletList": "bullet",
+    "taskList": "bullet",
+    "decisionList": "bullet",
+}
+_ITEMS = ("listItem", "taskItem", "decisionItem")  # a tuple: an item's type may be unhashable
+_RENDERERS: dict[Any, Callable[[Node, bool], str]] = {
+    "paragraph": _paragraph,
+    "heading": _heading,
+    "orderedList": _list,
+    "bulletList": _list,
+    "taskList": _list,
+    "decisionList": _list,
+    "codeBlock": _code,
+    "blockquote": _quote,
+    "panel": _quote,
+    "rule": _rule,
+    "table": _table_block,
+    "blockCard": _card,
+    "embedCard": _card,
+    "media": _media,
+    "mediaSingle": _media,
+    "mediaGroup": _media,
+}
 
 
 # ---------------------------------------------------------------- plain text

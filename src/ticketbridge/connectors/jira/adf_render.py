@@ -4,6 +4,10 @@ Inline nodes are flattened to segments (text with its marks, or raw Markdown for
 mentions; None for a hard break) and marks are opened and closed as a stack. Escaping is
 deliberately minimal so ordinary prose survives unchanged, but anything Markdown would
 read as syntax gets a backslash, so re-parsing gives the same ADF.
+
+Most paragraphs are one line of plain text, mentions and singly-marked runs:
+:func:`paragraph_line` renders those in one pass with the same output, and declines the
+rest, which the segment renderer (:func:`inline_lines`) handles.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ Node = Mapping[str, Any]
 _PUNCT = frozenset(string.punctuation)
 _DELIMS = {"strike": "~~", "strong": "**", "em": "*"}
 _ORDER = tuple(_DELIMS)  # tie-break: outermost first
-_INLINE = frozenset(
+INLINE_TYPES = frozenset(
     {"text", "hardBreak", "mention", "emoji", "date", "status", "inlineCard", "mediaInline"}
     | {"placeholder", "inlineExtension"}
 )
@@ -40,6 +44,9 @@ _BACKTICKS = re.compile(r"`+")
 _WHITESPACE = re.compile(r"\s")
 _DEST_UNSAFE = re.compile(r"[\s<>\\\x00-\x1f]")
 _DEST_QUOTE = re.compile(r"([<>\\])")
+# A destination without these characters is written as it is (see _dest).
+_DEST_SPECIAL = re.compile(r"[\s<>\\\x00-\x1f()&]").search
+_SPECIAL_SEARCH = _SPECIAL.search  # for call sites that skip _escape when it has nothing to do
 _EMPH_MARKS = frozenset(_DELIMS)
 _NO_MARKS: frozenset[str] = frozenset()
 
@@ -76,7 +83,7 @@ def as_str(value: Any) -> str:
 
 
 def is_inline(node: Node) -> bool:
-    return node.get("type") in _INLINE or ("text" in node and "content" not in node)
+    return node.get("type") in INLINE_TYPES or ("text" in node and "content" not in node)
 
 
 def wrap_inline(children: Sequence[Node]) -> list[Node]:
@@ -173,6 +180,175 @@ def _segments(nodes: Sequence[Node], out: list[_Seg | None]) -> list[_Seg | None
         else:
             _segments(child_nodes(node.get("content")), out)
     return out
+
+
+_FAST_DELIMS = {"strong": "**", "em": "*", "strike": "~~"}
+_FAST_SKIP = frozenset({"code", "link", *_FAST_DELIMS})  # marks that change the output
+
+
+def paragraph_line(nodes: list[Any]) -> str | None:
+    """A paragraph whose inline content is one line of plain text, mentions, emoji and
+    text with at most one emphasis or link mark each, marked runs set apart by plain text:
+    what ``"\n".join(inline_lines(nodes))`` gives, in one pass without segments or a mark
+    stack. None for anything else (breaks, code, nested or adjacent marks, bare URLs,
+    inline cards...): the general renderer decides those.
+
+    It replays :func:`_render` for such a line: a marked run opens after the plain text
+    before it and closes before the plain text after it, with its outer blanks outside an
+    emphasis delimiter but inside a link's brackets; only a first visible run of plain
+    text can start a block."""
+    if len(nodes) == 1:  # the commonest paragraph (and list item): one unmarked text
+        node = nodes[0]
+        text = node.get("text") if type(node) is dict else None
+        if (
+            type(text) is str
+            and node.get("type") == "text"
+            and not node.get("marks")
+            and "\n" not in text
+            and "\r" not in text
+        ):
+            text = text.strip()
+            if not text:
+                return ""
+            if _SPECIAL_SEARCH(text):
+                text = _escape(text, final=True)
+            text = _escape_line_start(text)
+            if text[:1] == "[" and LINK_DEFINITION.match(text):
+                return "\\" + text
+            return text
+    # Pass 1: merged runs as (delimiter, text): "" plain, "**"/"*"/"~~" emphasis,
+    # "@"+href a link, None a mention (its text is already Markdown).
+    runs: list[tuple[str | None, str]] = []
+    for node in nodes:
+        if type(node) is not dict:
+            return None
+        kind = node.get("type")
+        if kind == "text":
+            text = node.get("text")
+            if type(text) is not str:
+                return None
+            key = ""
+            marks = node.get("marks")
+            if marks:
+                if type(marks) is not list:
+                    return None
+                for mark in marks:
+                    mtype = mark.get("type") if type(mark) is dict else None
+                    if mtype not in _FAST_SKIP:
+                        if type(mark) is not dict or type(mtype) is not str:
+                            return None
+                        continue  # underline, colours...: the text stays plain
+                    if key or mtype == "code":
+                        return None
+                    if mtype == "link":
+                        attrs = mark.get("attrs")
+                        href = attrs.get("href") if type(attrs) is dict else None
+                        if type(href) is not str or href == text:
+                            return None  # a bare URL may go without brackets: general path
+                        key = "@" + href
+                    else:
+                        key = _FAST_DELIMS[mtype]
+        elif kind == "mention":
+            attrs = node_attrs(node)
+            name = as_str(attrs.get("text") or attrs.get("id"))
+            name = name[1:] if name.startswith("@") else name
+            dest = _dest(MENTION_SCHEME + as_str(attrs.get("id")))
+            if _SPECIAL_SEARCH(name):
+                name = _escape(name, in_link=True)
+            runs.append((None, f"@[{name}]({dest})"))
+            continue
+        elif kind == "emoji" and not node.get("marks"):
+            attrs = node_attrs(node)
+            text, key = as_str(attrs.get("text") or attrs.get("shortName")), ""
+        else:
+            return None
+        if not text:
+            continue
+        if "\n" in text or "\r" in text:
+            return None
+        if runs and runs[-1][0] == key:
+            runs[-1] = (key, runs[-1][1] + text)
+        else:
+            runs.append((key, text))
+    # Markdown strips a paragraph as a whole: blanks of plain runs at either end go.
+    while runs and runs[0][0] == "":
+        text = runs[0][1].lstrip()
+        if text:
+            runs[0] = ("", text)
+            break
+        del runs[0]
+    while runs and runs[-1][0] == "":
+        text = runs[-1][1].rstrip()
+        if text:
+            runs[-1] = ("", text)
+            break
+        del runs[-1]
+    if not runs:
+        return None  # nothing to render: let the general path say what that is
+    # Pass 2: render.
+    out: list[str] = []
+    pending = ""  # blanks after the last run's chunk, placed once the next run is known
+    closer, in_link = "", False  # the open mark, if any
+    first = True  # no run with visible chunk yet (only the first can start a block)
+    size = len(runs)
+    previous: str | None = ""
+    for i, (delim, chunk) in enumerate(runs):
+        if delim and (previous or previous is None) or delim is None and previous:
+            return None  # marked runs next to each other or to a mention: general path
+        previous = delim
+        if closer:
+            if in_link and pending:
+                out.append(pending)
+                pending = ""
+            out.append(closer)
+            closer = ""
+        if pending:
+            out.append(pending)
+        if delim is None:
+            pending = ""
+            out.append(chunk)
+            first = False
+            continue
+        core = chunk.strip()
+        if core is chunk:  # str.strip returns the string itself when there is nothing to strip
+            lead = pending = ""
+        elif not core:
+            if delim:
+                return None  # a mark around bare blanks: general path
+            pending = chunk
+            continue
+        else:
+            lead = chunk[: len(chunk) - len(chunk.lstrip())]
+            pending = chunk[len(chunk.rstrip()) :]
+        final = i + 1 == size
+        if not delim:
+            if lead:
+                out.append(lead)
+            esc = _escape(core, final=final) if _SPECIAL_SEARCH(core) else core
+            if first and not any(x.strip(" \t") for x in out):
+                esc = _escape_line_start(esc)
+        elif delim[0] == "@":
+            if delim[1:] == chunk:
+                return None  # a bare URL may go without brackets: general path
+            out.append("[" + lead)
+            esc = _escape(core, final=final, in_link=True) if _SPECIAL_SEARCH(core) else core
+            closer, in_link = f"]({_dest(delim[1:])})", True
+        else:
+            out.append(lead + delim)
+            esc = _escape(core, final=final) if _SPECIAL_SEARCH(core) else core
+            closer, in_link = delim, False
+        first = False
+        out.append(esc)
+    if closer:
+        if in_link and pending:
+            out.append(pending)
+            pending = ""
+        out.append(closer)
+    out.append(pending)
+    line = "".join(out).strip(" \t")
+    if line[:1] == "[" and LINK_DEFINITION.match(line):
+        return "\\" + line
+    return line
 
 
 def inline_lines(nodes: Sequence[Node], *, single: bool = False, cell: bool = False) -> list[str]:
@@ -489,6 +665,8 @@ def code_span(text: str, cell: bool) -> str:
 
 
 def _dest(href: str) -> str:
+    if not _DEST_SPECIAL(href):  # the usual URL: nothing to balance, quote or escape
+        return href
     href = href.replace("\n", "%0A").replace("\r", "%0D")
     depth = 0
     if ")" in href:  # only a closer can unbalance the parentheses partway through
