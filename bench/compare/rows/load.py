@@ -17,7 +17,9 @@ client (this process) and of each server process are recorded: on 2 shared cores
 itself takes a share. Each simulated client has its own raw keep-alive connection
 (``bench/loadgen.py``, tens of µs of client CPU per request; httpx took about a millisecond
 and made the client the bottleneck). A failed request is counted as an error under its
-exception name and never retried.
+exception name and never retried. Before the mix, the same clients load ``/healthz`` alone
+for a third of the time (at most 10 s): the ceiling of these processes' HTTP stack on this
+machine, in the row's note.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,6 +57,7 @@ PG_SERVER = os.environ.get(
     "TICKETBRIDGE_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 MIX = (("read", 60), ("page", 15), ("passthrough", 15), ("create", 10))
+FLOOR = (("healthz", 1),)
 
 
 def load(ctx: Ctx) -> None:
@@ -114,26 +117,46 @@ def run_load(
     with httpx.Client(base_url=urls[0], headers=headers, timeout=60) as c:
         ids = [t["id"] for t in c.get("/v1/itsm/tickets", params={"limit": 1000}).json()["items"]]
     watched = {p.name: p.pid for p in [*apis, *others]}
+    s = ctx.scale
+    # The HTTP stack's ceiling first: the same clients on ``/healthz`` alone (no key, no
+    # database, no vendor), so the mix's figure can be read against what these processes
+    # answer at most on this machine.
+    ceiling_s = min(10.0, s.load_seconds / 3)
+    with ctx.step(f"{name}: ceiling, {s.load_clients} clients on /healthz for {ceiling_s:.0f} s"):
+        ceiling = measured(watched, drive(urls, headers, ids, s.load_clients, ceiling_s, FLOOR))
+    with ctx.step(f"{name}: {s.load_clients} clients for {s.load_seconds:.0f} s"):
+        result = measured(watched, drive(urls, headers, ids, s.load_clients, s.load_seconds))
+    result["api_processes"] = len(apis)
+    result["healthz_ceiling"] = {
+        k: ceiling[k] for k in ("requests_per_s", "p50_ms", "p99_ms", "errors", "cpu_s")
+    }
+    return result
+
+
+def measured(watched: dict[str, int], work: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """Run a load; its figures and the CPU seconds each process spent meanwhile."""
     cpu_before = {n: cpu_seconds(pid) for n, pid in watched.items()}
     client_before = time.process_time()
-    s = ctx.scale
-    with ctx.step(f"{name}: {s.load_clients} clients for {s.load_seconds:.0f} s"):
-        result = asyncio.run(drive(urls, headers, ids, s.load_clients, s.load_seconds))
+    result = asyncio.run(work)
     result["cpu_s"] = {
         n: round((cpu_seconds(pid) or 0) - (cpu_before[n] or 0), 1) for n, pid in watched.items()
     }
     result["cpu_s"]["client (this process)"] = round(time.process_time() - client_before, 1)
-    result["api_processes"] = len(apis)
     return result
 
 
 async def drive(
-    urls: list[str], headers: dict[str, str], ids: list[str], clients: int, seconds: float
+    urls: list[str],
+    headers: dict[str, str],
+    ids: list[str],
+    clients: int,
+    seconds: float,
+    mix: tuple[tuple[str, int], ...] = MIX,
 ) -> dict[str, Any]:
     # One raw keep-alive connection per simulated client (bench/loadgen.py): httpx cost about
     # a millisecond of client CPU per request, so the load generator was the bottleneck.
-    ops = [op for op, _ in MIX]
-    weights = [w for _, w in MIX]
+    ops = [op for op, _ in mix]
+    weights = [w for _, w in mix]
     records: list[tuple[str, float, float, str]] = []  # op, ms, end time, status
     samples: dict[str, list[str]] = {}  # a few answers per error status, to tell causes apart
     start = time.perf_counter()
@@ -150,7 +173,9 @@ async def drive(
                 n += 1
                 t0 = time.perf_counter()
                 try:
-                    if op == "read":
+                    if op == "healthz":
+                        r = await http.request("GET", "/healthz")
+                    elif op == "read":
                         r = await http.request("GET", f"/v1/itsm/tickets/{rng.choice(ids)}")
                     elif op == "page":
                         params: dict[str, str | int] = (
@@ -233,6 +258,13 @@ def row_for(ctx: Ctx, row_id: str, result: dict[str, Any], base: dict[str, Any] 
         f"{rps:,.0f} requests/s, p50 {_ms(result['p50_ms'])}, p99 {_ms(p99)}, "
         f"{result['errors']} errors ({result['clients']} clients, {result['seconds']:.0f} s)"
     )
+    ceiling = result.get("healthz_ceiling")
+    if ceiling:
+        row.note = (
+            f"ceiling: the same clients on `/healthz` alone got {ceiling['requests_per_s']:,.0f}"
+            f" requests/s (p99 {_ms(ceiling['p99_ms'])}) from these processes; CPU seconds of "
+            "the mix per process: " + ", ".join(f"{n} {v}" for n, v in result["cpu_s"].items())
+        )
     if row_id == "load-sqlite":
         row.passed = ok and rps >= 500
     elif base is not None:
