@@ -146,13 +146,40 @@ class TestSameAnswers:
         default = await both_ways(client, monkeypatch, TICKETS, h, {"enableCursor": "true"})
         assert len(default.json()["items"]) == 60 and default.extensions["fast"]
 
+    async def test_offset_pages(
+        self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, synced: Tenant
+    ) -> None:
+        h = synced.headers
+        seen: list[str] = []
+        for offset in range(0, 63, 9):
+            r = await both_ways(client, monkeypatch, TICKETS, h, {"limit": 9, "offset": offset})
+            assert r.status_code == 200 and r.extensions["fast"]
+            body = r.json()
+            assert (body["total"], body["limit"], body["offset"]) == (60, 9, offset)
+            seen += [t["id"] for t in body["items"]]
+        assert len(seen) == len(set(seen)) == 60
+        default = await both_ways(client, monkeypatch, TICKETS, h)
+        assert default.extensions["fast"] and default.json()["limit"] == 100
+        assert len(default.json()["items"]) == 60
+        only_offset = await both_ways(client, monkeypatch, TICKETS, h, {"offset": 58})
+        assert only_offset.extensions["fast"] and len(only_offset.json()["items"]) == 2
+        no_key = await both_ways(client, monkeypatch, TICKETS, {}, {"limit": 5})
+        assert no_key.status_code == 401 and no_key.extensions["fast"]
+
     async def test_everything_else_goes_to_the_routes(
         self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, synced: Tenant
     ) -> None:
         h = synced.headers
-        routed: list[tuple[dict[str, Any], int]] = [
-            ({"limit": 5}, 200),  # an offset page
+        routed: list[tuple[Any, int]] = [
             ({"limit": 5, "enableCursor": "1"}, 200),
+            ({"limit": 5, "enableCursor": "false"}, 200),  # an offset page, spelled out
+            ({"limit": 5, "offset": 3, "enableCursor": "true"}, 200),
+            ({"limit": 5, "offset": -1}, 422),
+            ({"limit": 5, "offset": 1_000_001}, 422),
+            ({"limit": 5, "offset": "+3"}, 200),
+            ({"limit": 0}, 422),
+            ({"limit": 5, "status": "TODO"}, 200),
+            ([("offset", "5"), ("offset", "6")], 200),
             ({"limit": 0, "enableCursor": "true"}, 422),
             ({"limit": 1001, "enableCursor": "true"}, 422),
             ({"limit": "x", "enableCursor": "true"}, 422),
@@ -176,7 +203,10 @@ def test_the_matchers() -> None:
         "limit": "50",
         "enableCursor": "true",
     }
-    assert fast_reads._page_params(b"limit=50") is None
+    assert fast_reads._page_params(b"limit=50") == {"limit": "50"}
+    assert fast_reads._page_params(b"") == {}
+    assert fast_reads._page_params(b"limit=50&offset=1000001") is None
+    assert fast_reads._page_params(b"limit=50&offset=0&cursor=x") is None
     assert fast_reads._page_params(b"enableCursor=true&limit=%EF%BC%95") is None
     assert fast_reads._page_params(b"enableCursor") is None
     tid = uuid.uuid4()
