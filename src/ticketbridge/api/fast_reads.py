@@ -31,7 +31,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ticketbridge.api import tickets
+from ticketbridge.api import fast_passthrough, tickets
 from ticketbridge.api.cursor import DEFAULT_LIMIT, ListParams, cursor_page_json, list_params
 from ticketbridge.api.deps import Services, resolve_connection
 from ticketbridge.api.middleware import error_response
@@ -60,6 +60,7 @@ class FastReadsMiddleware:
         self.app = app
         self.ticket_route = _route(PREFIX + "/{ticket_id}")
         self.list_route = _route(PREFIX)
+        self.passthrough_routes = fast_passthrough.routes()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = None
@@ -76,6 +77,11 @@ class FastReadsMiddleware:
                 if ticket_id is not None:
                     scope["route"] = self.ticket_route
                     response = await _answer(scope, _ticket, ticket_id)
+            elif path.startswith(fast_passthrough.PREFIX):
+                found = fast_passthrough.match(path, scope["query_string"])
+                if found is not None:
+                    scope["route"] = self.passthrough_routes[path]
+                    response = await _answer(scope, *found)
         if response is None:
             await self.app(scope, receive, send)
             return
