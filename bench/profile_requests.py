@@ -5,9 +5,10 @@ the app is driven in this process through ``httpx.ASGITransport``, with the real
 transport (aiohttp under httpx), as ``serve`` runs it. Each scenario's requests are run under
 ``cProfile`` (event-loop thread only: SQLite's worker thread is not in it) and the samples are
 grouped by package: ours, FastAPI/Starlette, httpx, aiohttp, SQLAlchemy, pydantic, the
-the rest. The measured requests are sent as bare ASGI calls (no client-side httpx). Prints per scenario the
-thread CPU per request (``time.thread_time``) and the share of each group, and with
-``--stats N`` the N heaviest functions by own time.
+rest. The measured requests are sent as bare ASGI calls (no client-side httpx). Prints per
+scenario the thread CPU per request (``time.thread_time``, unprofiled, then profiled: the
+profiler's own cost inflates small calls) and the share of each group, with ``--stats N``
+the N heaviest functions, and with ``--sql`` the statements one request sends.
 
     .venv/bin/python bench/profile_requests.py [--n 300] [--only create] [--stats 25]
     PYTHONPATH=/work/main/src .venv/bin/python bench/profile_requests.py   # main's code
@@ -187,7 +188,8 @@ class Raw:
         raw = orjson.dumps(body) if body is not None else b""
         headers = list(self.headers)
         if body is not None:
-            headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
+            size = b"%d" % len(raw)
+            headers += [(b"content-type", b"application/json"), (b"content-length", size)]
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},

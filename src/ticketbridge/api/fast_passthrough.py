@@ -102,4 +102,3 @@ def _query(raw: bytes, allowed: frozenset[str]) -> dict[str, str] | None:
 def _number(value: str | None, low: int, high: int) -> bool:
     """Absent, or plain decimal digits within the route's bounds."""
     return value is None or (value.isascii() and value.isdigit() and low <= int(value) <= high)
-

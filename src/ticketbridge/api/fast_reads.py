@@ -1,9 +1,10 @@
 """The hottest reads answered without FastAPI's routing and dependency solving.
 
 ``GET /v1/itsm/tickets/{ticket_id}`` and the pages of ``GET /v1/itsm/tickets`` (cursor and
-offset) are most of a client's traffic (a sync mirror polls them). Through FastAPI each request walks the
-route table and solves its dependency tree (services, session, API key, connection, the
-query check, the list parameters): about a fifth of a ticket read's CPU, more than the SQL.
+offset) are most of a client's traffic (a sync mirror polls them). Through FastAPI each
+request walks the route table and solves its dependency tree (services, session, API key,
+connection, the query check, the list parameters): about a fifth of a ticket read's CPU,
+more than the SQL. The passthrough reads are matched here too (``api/fast_passthrough.py``).
 :class:`FastReadsMiddleware`, the innermost middleware, answers them itself with the same
 functions the routes use (``api/deps.py``'s key and connection lookups, the ticket
 repository, the same rendering), so the answer is byte for byte the route's.
@@ -11,8 +12,8 @@ repository, the same rendering), so the answer is byte for byte the route's.
 Only the plain form is taken: no query string for a ticket; for a page only ``limit``,
 ``enableCursor`` and ``cursor`` (cursor mode) or only ``limit`` and ``offset`` (offset mode),
 each at most once, a well-formed id, plain digits within the route's bounds.
-Anything else (a filter, ``enableCursor=false``, a malformed value: whatever FastAPI would answer
-with a validation error) goes to the routes, which stay the documented source of truth
+Anything else (a filter, ``enableCursor=false``, a malformed value: whatever FastAPI would
+answer with a validation error) goes to the routes, which stay the documented source of truth
 (OpenAPI, validation). Errors the lookups raise (401, 404, 409, 422 of a cursor, 503 of a
 busy pool) are rendered as the app's handler renders them, in the routes' order: key, then
 connection, then the cursor. ``scope["route"]`` is set to the route answered for, as routing
