@@ -32,7 +32,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ticketbridge.api import fast_passthrough, tickets
+from ticketbridge.api import fast_create, fast_passthrough, tickets
 from ticketbridge.api.cursor import DEFAULT_LIMIT, ListParams, cursor_page_json, list_params
 from ticketbridge.api.deps import Services, resolve_connection
 from ticketbridge.api.middleware import error_response
@@ -62,6 +62,7 @@ class FastReadsMiddleware:
         self.ticket_route = _route(PREFIX + "/{ticket_id}")
         self.list_route = _route(PREFIX)
         self.passthrough_routes = fast_passthrough.routes()
+        self.create_route = fast_create.route()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = None
@@ -83,6 +84,13 @@ class FastReadsMiddleware:
                 if found is not None:
                     scope["route"] = self.passthrough_routes[path]
                     response = await _answer(scope, *found)
+        elif scope["type"] == "http" and scope["method"] == "POST":
+            if scope["path"] == fast_create.PATH:
+                body, receive = await fast_create.read_body(receive)
+                create = fast_create.plain_create(scope, body)
+                if create is not None:
+                    scope["route"] = self.create_route
+                    response = await _answer(scope, fast_create.answer, create)
         if response is None:
             await self.app(scope, receive, send)
             return
