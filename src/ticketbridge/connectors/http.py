@@ -295,8 +295,17 @@ class VendorHttp:
     async def _send(
         self, method: str, url: str, params: Any, json: Any, remaining: float
     ) -> httpx.Response:
-        request = self._client.build_request(
-            method, url, params=params, json=json, timeout=min(self._timeout, remaining)
+        # What ``build_request`` makes, without its merges: the URL is absolute (the client has
+        # no base URL, no default params) and the jar never holds a cookie (``vendor_client``),
+        # so only the client's headers and the timeout are added. A third of its CPU.
+        timeout = httpx.Timeout(min(self._timeout, remaining)).as_dict()
+        request = httpx.Request(
+            method,
+            url,
+            params=params,
+            json=json,
+            headers=self._client.headers,
+            extensions={"timeout": timeout},
         )
         response = await self._client.send(
             request,
