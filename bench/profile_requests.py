@@ -133,7 +133,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
                 for name, call in scenarios.items():
                     if args.only and name not in args.only:
                         continue
-                    await measure(name, call, args.n, args.stats)
+                    await measure(name, call, args.n, args.stats, args.callees)
     finally:
         proc.terminate()
         proc.wait(20)
@@ -291,7 +291,7 @@ async def count_sql(app: Any, scenarios: dict[str, Call], only: list[str]) -> No
             print("   ", text)
 
 
-async def measure(name: str, call: Call, n: int, top: int) -> None:
+async def measure(name: str, call: Call, n: int, top: int, callees: list[str]) -> None:
     for _ in range(20):
         r = await call()
         if r.status_code >= 300:
@@ -306,20 +306,23 @@ async def measure(name: str, call: Call, n: int, top: int) -> None:
     cpu = (time.thread_time() - t0) / n * 1000
     wall = (time.perf_counter() - w0) / n * 1000
     # Unprofiled CPU (cProfile inflates it): the same calls again.
-    t1 = time.thread_time()
+    t1, p1 = time.thread_time(), time.process_time()
     for _ in range(n):
         await call()
     plain = (time.thread_time() - t1) / n * 1000
+    every = (time.process_time() - p1) / n * 1000  # SQLite's worker threads too
     stats = pstats.Stats(profile)
     groups = by_group(stats)
     total = sum(groups.values()) or 1
-    print(f"== {name}: {plain:.2f} ms CPU/request unprofiled (loop thread, client included);")
+    print(f"== {name}: {plain:.2f} ms CPU/request unprofiled (loop thread; {every:.2f} all threads)")
     print(f"   profiled {cpu:.2f} ms CPU, {wall:.2f} ms wall; own time by group:")
     for group, secs in sorted(groups.items(), key=lambda kv: -kv[1]):
         print(f"   {group:20s} {100 * secs / total:5.1f}%  ~{plain * secs / total:.2f} ms")
     if top:
         stats.sort_stats("tottime").print_stats(top)
         stats.sort_stats("cumulative").print_stats(top)
+    for pattern in callees:
+        stats.sort_stats("cumulative").print_callees(pattern)
     sys.stdout.flush()
 
 
@@ -328,6 +331,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--issues", type=int, default=1200)
     parser.add_argument("--only", nargs="*", default=[])
+    parser.add_argument("--callees", nargs="*", default=[], help="pstats patterns to expand")
     parser.add_argument("--sql", action="store_true", help="list each scenario's statements")
     parser.add_argument("--stats", type=int, default=0, help="heaviest functions to print")
     args = parser.parse_args()

@@ -135,12 +135,33 @@ class _NoCookies(DefaultCookiePolicy):
         return False
 
 
+class _UnreadCookies(httpx.Cookies):
+    """A jar that answers are not even read into: httpx reads every answer's cookies into
+    the client's jar (building urllib request and response wrappers, ~50 µs a call), and
+    this one would refuse each (``_NoCookies``) anyway."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _VendorClient(httpx.AsyncClient):
+    _unread = _UnreadCookies(CookieJar(policy=_NoCookies()))
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._unread
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise AttributeError("the vendor client keeps no cookies")
+
+
 def vendor_client(
     transport: httpx.AsyncBaseTransport | None, *, limits: httpx.Limits, timeout: float
 ) -> httpx.AsyncClient:
     """The one pooled client for vendor calls. Its jar accepts no cookie, so no vendor
     session state passes between connections (or tenants) and nothing grows."""
-    return httpx.AsyncClient(
+    return _VendorClient(
         transport=transport,
         limits=limits,
         timeout=timeout,
