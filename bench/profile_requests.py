@@ -314,7 +314,7 @@ async def measure(name: str, call: Call, n: int, top: int, callees: list[str]) -
     stats = pstats.Stats(profile)
     groups = by_group(stats)
     total = sum(groups.values()) or 1
-    print(f"== {name}: {plain:.2f} ms CPU/request unprofiled (loop thread; {every:.2f} all threads)")
+    print(f"== {name}: {plain:.2f} ms CPU/request unprofiled (loop thread; {every:.2f} all)")
     print(f"   profiled {cpu:.2f} ms CPU, {wall:.2f} ms wall; own time by group:")
     for group, secs in sorted(groups.items(), key=lambda kv: -kv[1]):
         print(f"   {group:20s} {100 * secs / total:5.1f}%  ~{plain * secs / total:.2f} ms")
