@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -88,6 +88,14 @@ PassthroughDep = Annotated[PassthroughResources, Depends(get_passthrough)]
 
 
 async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    async with unit_of_work(services) as session:
+        yield session
+
+
+@asynccontextmanager
+async def unit_of_work(services: Services) -> AsyncIterator[AsyncSession]:
+    """``SessionDep`` as a context manager (api/fast_create.py): committed when the block
+    wrote and ended without an error, rolled back otherwise."""
     async with services.runtime.sessionmaker() as session:
         try:
             yield session

@@ -32,14 +32,14 @@ async def get_service(
 ServiceDep = Annotated[PassthroughService, Depends(get_service)]
 
 
-def _json(content: Any) -> Response:
+def vendor_json(content: Any) -> Response:
     """The answer, encoded once: it is mostly the vendor's own objects, already JSON-ready
     (the route's ``response_model`` documents it; FastAPI does not re-validate a Response)."""
     return Response(orjson.dumps(content), media_type="application/json")
 
 
-def _page(items: list[dict[str, Any]], total: int | None, page: OffsetParams) -> Response:
-    return _json({"items": items, "total": total, "limit": page.limit, "offset": page.offset})
+def vendor_page(items: list[dict[str, Any]], total: int | None, page: OffsetParams) -> Response:
+    return vendor_json({"items": items, "total": total, "limit": page.limit, "offset": page.offset})
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -66,7 +66,7 @@ async def list_projects(
     items, total = await service.projects(
         offset=page.offset, limit=page.limit, query=query, expand_issue_types=expand_issue_types
     )
-    return _page(items, total, page)
+    return vendor_page(items, total, page)
 
 
 @router.get(
@@ -74,7 +74,7 @@ async def list_projects(
 )
 async def list_issue_types(project_key: str, service: ServiceDep, page: OffsetDep) -> Response:
     items, total = await service.issue_types(project_key, offset=page.offset, limit=page.limit)
-    return _page(items, total, page)
+    return vendor_page(items, total, page)
 
 
 @router.get(
@@ -91,7 +91,7 @@ async def list_assignable_users(
     items, total = await service.assignable_users(
         project_key, query=query or None, offset=page.offset, limit=page.limit
     )
-    return _page(items, total, page)
+    return vendor_page(items, total, page)
 
 
 # ``normalized`` is left out of items unless asked for (Jira's shape only).
@@ -120,7 +120,7 @@ async def search_tickets(
         bool, Query(description="Add our normalized view of each issue beside its fields")
     ] = False,
 ) -> Response:
-    return _json(
+    return vendor_json(
         await service.search(
             queries={"jql": jql, "query": query},
             cursor=cursor or None,

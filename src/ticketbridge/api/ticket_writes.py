@@ -6,8 +6,15 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
-from ticketbridge.api.deps import ConnectionDep, IdempotentWriteDep, RuntimeDep, SessionDep
+from ticketbridge.api.deps import (
+    ConnectionDep,
+    IdempotentWrite,
+    IdempotentWriteDep,
+    RuntimeDep,
+    SessionDep,
+)
 from ticketbridge.idempotency.service import replay_response
 from ticketbridge.tickets import service
 from ticketbridge.tickets.schemas import TicketCreate, TicketRead, TicketUpdate
@@ -29,6 +36,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.post("", response_model=TicketRead, responses=_ERRORS)
 async def create_ticket(body: TicketCreate, write: IdempotentWriteDep) -> Any:
+    return await create(body, write)
+
+
+async def create(body: TicketCreate, write: IdempotentWrite) -> TicketRead | JSONResponse:
+    """The route's work (api/fast_create.py calls it too): the ticket, or a replay."""
     # Without an Idempotency-Key nothing is recorded: the body is not dumped for a hash, nor
     # the answer for a replay.
     keyed = write.key is not None

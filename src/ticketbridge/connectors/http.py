@@ -135,12 +135,33 @@ class _NoCookies(DefaultCookiePolicy):
         return False
 
 
+class _UnreadCookies(httpx.Cookies):
+    """A jar that answers are not even read into: httpx reads every answer's cookies into
+    the client's jar (building urllib request and response wrappers, ~50 µs a call), and
+    this one would refuse each (``_NoCookies``) anyway."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _VendorClient(httpx.AsyncClient):
+    _unread = _UnreadCookies(CookieJar(policy=_NoCookies()))
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._unread
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise AttributeError("the vendor client keeps no cookies")
+
+
 def vendor_client(
     transport: httpx.AsyncBaseTransport | None, *, limits: httpx.Limits, timeout: float
 ) -> httpx.AsyncClient:
     """The one pooled client for vendor calls. Its jar accepts no cookie, so no vendor
     session state passes between connections (or tenants) and nothing grows."""
-    return httpx.AsyncClient(
+    return _VendorClient(
         transport=transport,
         limits=limits,
         timeout=timeout,
@@ -295,8 +316,17 @@ class VendorHttp:
     async def _send(
         self, method: str, url: str, params: Any, json: Any, remaining: float
     ) -> httpx.Response:
-        request = self._client.build_request(
-            method, url, params=params, json=json, timeout=min(self._timeout, remaining)
+        # What ``build_request`` makes, without its merges: the URL is absolute (the client has
+        # no base URL, no default params) and the jar never holds a cookie (``vendor_client``),
+        # so only the client's headers and the timeout are added. A third of its CPU.
+        timeout = httpx.Timeout(min(self._timeout, remaining)).as_dict()
+        request = httpx.Request(
+            method,
+            url,
+            params=params,
+            json=json,
+            headers=self._client.headers,
+            extensions={"timeout": timeout},
         )
         response = await self._client.send(
             request,

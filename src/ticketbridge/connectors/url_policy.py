@@ -19,6 +19,7 @@ and address rules, for the emulator, the demo and tests.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -47,6 +48,9 @@ class UrlRefused(ValueError):
         self.reason = reason
 
 
+# A connection's connector (and with it this check) is built per request: the answer for a
+# stored URL never changes (a refusal is raised again each time: lru_cache keeps no errors).
+@functools.lru_cache(maxsize=4096)
 def normalize_base_url(value: str) -> str:
     """The structural rules: returns ``scheme://host[:port][/path]`` or raises UrlRefused."""
     value = value.strip()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, delete, select, update
+from sqlalchemy import CursorResult, Table, bindparam, delete, insert, select, update
 
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import IdempotencyKey
@@ -35,10 +35,19 @@ _EXISTS = (
     .limit(1)
 )
 _REMOVE = delete(IdempotencyKey).where(_KEYS.id == bindparam("row_id"))
+_CLAIM = insert(cast(Table, IdempotencyKey.__table__))
 
 
 class IdempotencyRepository(RepositoryBase[IdempotencyKey]):
     model = IdempotencyKey
+
+    async def claim(self, values: dict[str, Any]) -> uuid.UUID:
+        """Insert one claim row (``id`` made here), or IntegrityError when the key is held.
+        A Core insert: nothing reads the row back, and the ORM's unit of work for it (an
+        object, its flush) cost more than the statement."""
+        row_id = uuid7()
+        await self.session.execute(_CLAIM, {**values, "id": row_id})
+        return row_id
 
     async def find(
         self, account_id: uuid.UUID, connection_id: uuid.UUID, route: str, key: str

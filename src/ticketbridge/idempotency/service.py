@@ -56,7 +56,6 @@ from ticketbridge.idempotency.repository import (
     IdempotencyRepository,
 )
 from ticketbridge.store.base import utcnow
-from ticketbridge.store.models import IdempotencyKey
 from ticketbridge.store.session import release_connection
 
 if TYPE_CHECKING:
@@ -251,21 +250,23 @@ async def _claim(
                 # Reservations are never purged: a leftover one is the evidence of work
                 # that may have reached the vendor.
                 await repo.purge_expired(scope.account_id, scope.connection_id, scope.route, now)
-            row = IdempotencyKey(
-                account_id=scope.account_id,
-                connection_id=scope.connection_id,
-                route=scope.route,
-                key=scope.key,
-                request_hash=request_hash,
-                status=IN_PROGRESS,
-                response_body={},  # the column is NOT NULL; complete() writes the response
-                created_at=now,
-                expires_at=now + CLAIM_LEASE,
-            )
+            row = {
+                "account_id": scope.account_id,
+                "connection_id": scope.connection_id,
+                "route": scope.route,
+                "key": scope.key,
+                "request_hash": request_hash,
+                "status": IN_PROGRESS,
+                "response_status": None,
+                "response_body": {},  # the column is NOT NULL; complete() writes the response
+                "error": None,
+                "created_at": now,
+                "expires_at": now + CLAIM_LEASE,
+            }
             try:
-                await repo.add(row)
+                row_id = await repo.claim(row)
                 await own.commit()
-                return Slot(session, row.id)
+                return Slot(session, row_id)
             except IntegrityError:
                 await own.rollback()
             existing = await repo.find(
