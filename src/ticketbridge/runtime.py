@@ -105,7 +105,11 @@ async def open_runtime(
         ),
         url_policy=url_policy,
         # The vendor modules (by name) are imported once by the helper's fork server.
-        offload=Offload(preload=VENDOR_MODULES) if settings.sync_map_in_worker else None,
+        # The helper maps sync pages (the vendor modules) and makes their rows' stored form
+        # (tickets.stored, named here as text: this layer does not import the domain).
+        offload=Offload(preload=[*VENDOR_MODULES, "ticketbridge.tickets.stored"])
+        if settings.sync_map_in_worker
+        else None,
     )
     try:
         yield runtime

@@ -13,11 +13,13 @@ from sqlalchemy import select, update
 
 from tests.fixtures.tenants import Tenant, cid
 from ticketbridge.connectors import NormalizedIssue
+from ticketbridge.offload import Offload
 from ticketbridge.runtime import Runtime
 from ticketbridge.store import changes
 from ticketbridge.store.models import Ticket
 from ticketbridge.store.upsert import _upsert_statement, dialect_name
 from ticketbridge.tickets.repository import VENDOR_COLUMNS, TicketRepository
+from ticketbridge.tickets.stored import stored_page
 
 T0 = datetime(2024, 1, 31, 12, 34, 56, 789000, tzinfo=UTC)
 
@@ -162,3 +164,38 @@ class TestSqliteDriverPath:
         for n, name in enumerate(columns):
             if name not in skip:
                 assert got["90001"][n] == got["other"][n], name
+
+
+class TestStoredForm:
+    """A page's rows made ready in the sync's helper process (``tickets.stored``)."""
+
+    async def test_made_in_the_helper_process_as_here(
+        self, runtime: Runtime, tenant: Tenant
+    ) -> None:
+        issues = [issue(1, closed_at=T0), issue(2, custom_fields={"x": [1.5, None, "é"]})]
+        dialect = runtime.engine.dialect.name
+        helper = Offload(preload=["ticketbridge.tickets.stored"])
+        try:
+            there = await helper.run(stored_page, dialect, issues)
+            assert helper.worker_pids()  # it did run in the helper
+        finally:
+            await helper.aclose()
+        here = stored_page(dialect, issues)
+        # Everything but the new rows' ids (fresh each time) is the same value.
+        assert [row[1:] for row in there] == [row[1:] for row in here]
+        c = cid(tenant)
+        async with runtime.session() as s:
+            assert await TicketRepository(s).upsert_page(c, issues, stored=there) == 2
+            await s.commit()
+        rows = await stored(runtime, c)
+        assert rows["90002"].vendor_attributes["data"]["customFields"] == {"x": [1.5, None, "é"]}
+        assert (rows["90001"].closed_at, rows["90001"].tags) == (T0, ["a", "ü"])
+
+    async def test_an_identifier_neither_free_is_the_rows_own_id(
+        self, runtime: Runtime, tenant: Tenant
+    ) -> None:
+        c = cid(tenant)
+        await upsert_page(runtime, c, [issue(1), issue(2, identifier="UPS-1", vendor_key="UPS-1")])
+        rows = await stored(runtime, c)
+        # UPS-1 (the identifier it asks for, then its key) is the first issue's.
+        assert rows["90002"].identifier == str(rows["90002"].id)

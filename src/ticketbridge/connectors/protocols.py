@@ -136,7 +136,8 @@ class OffloadedPageReads(Protocol):
     """A sync connector whose search pages can be decoded and mapped away from the event
     loop: ``offload(fn, *args)`` runs a picklable function elsewhere (the runtime's helper
     process, ``ticketbridge.offload``) and returns its result. Same answer, same errors as
-    ``search_issues_page``."""
+    ``search_issues_page``, and a third item: ``prepare(issues)``, computed with the mapping
+    (the caller's own per-page work, e.g. the rows' stored form), or None without it."""
 
     async def search_issues_page_offloaded(
         self,
@@ -144,7 +145,8 @@ class OffloadedPageReads(Protocol):
         next_page_token: str | None,
         max_results: int,
         offload: Callable[..., Awaitable[Any]],
-    ) -> tuple[list[NormalizedIssue], str | None]: ...
+        prepare: Callable[[list[NormalizedIssue]], Any] | None = None,
+    ) -> tuple[list[NormalizedIssue], str | None, Any]: ...
 
 
 @runtime_checkable

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, or_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,6 +107,19 @@ def _converter(column: Any, dialect: Dialect) -> Convert | None:
     return general  # type: ignore[no-any-return]
 
 
+@lru_cache(maxsize=16)
+def sqlite_converters(table: Table, columns: tuple[str, ...]) -> tuple[Convert | None, ...]:
+    """Each column's conversion to what SQLite stores (None: stored as it is), as
+    :func:`upsert` does it, for work that prepares rows away from the writer (a sync page in
+    its helper process). The engine's SQLite dialect (no JSON serializer configured: the
+    standard library's ``json.dumps``, so the text is the one stored by every other path)."""
+    dialect = _SQLITE
+    return tuple(_converter(table.c[c], dialect) for c in columns)
+
+
+_SQLITE = SQLiteDialect_aiosqlite()
+
+
 @lru_cache(maxsize=64)
 def _sqlite_plan(
     dialect: Dialect,
@@ -115,14 +129,18 @@ def _sqlite_plan(
     always: tuple[str, ...],
     revive: bool,
     keys: tuple[str, ...],
+    ready: tuple[str, ...] = (),
 ) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], tuple[tuple[int, Convert], ...]]:
     """The upsert's SQL (no ``RETURNING``), a getter of a row's values in its parameter
     order, and the positions that need converting to the stored form, with their
-    conversion (the others, text and numbers, go to the driver as they are)."""
+    conversion (the others, text and numbers, and the ``ready`` columns, already in their
+    stored form, go to the driver as they are)."""
     stmt = _upsert_statement("sqlite", table, conflict, update, always, revive, False)
     compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
     order = list(compiled.positiontup or [])
-    converts = [(k, _converter(table.c[c], dialect)) for k, c in enumerate(order)]
+    converts = [
+        (k, None if c in ready else _converter(table.c[c], dialect)) for k, c in enumerate(order)
+    ]
     getter = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
     return compiled.string, getter, tuple((k, f) for k, f in converts if f is not None)
 
@@ -132,10 +150,11 @@ def _sqlite_params(
     table: Table,
     rows: Sequence[dict[str, Any]],
     shape: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool],
+    ready: tuple[str, ...] = (),
 ) -> tuple[str, list[tuple[Any, ...]]] | None:
     """The SQL and the converted parameter rows, or None when a row lacks a column."""
     dialect = session.get_bind().dialect
-    sql, getter, converts = _sqlite_plan(dialect, table, *shape, tuple(table.c.keys()))
+    sql, getter, converts = _sqlite_plan(dialect, table, *shape, tuple(table.c.keys()), ready)
     # The row's values come out in one C call; only the columns that have a conversion
     # (UUIDs, times, JSON, booleans) cost a Python call each.
     params: list[tuple[Any, ...]] = []
@@ -169,22 +188,29 @@ async def upsert(
     update: Iterable[str],
     always: Iterable[str] = ("updated_at",),
     revive: bool = False,
+    ready: Iterable[str] = (),
 ) -> int:
     """Upsert ``rows`` (dicts with every column). On conflict, the ``update`` columns take
     the incoming values when any of them differs (or, with ``revive``, when the row is
     inactive), and the ``always`` columns (e.g. ``updated_at``) are then taken too. Returns
-    the number of rows inserted or changed."""
+    the number of rows inserted or changed.
+
+    ``ready`` (SQLite only) names columns whose values are already in SQLite's stored form
+    (:func:`sqlite_converters`), which then go to the driver as they are."""
     if not rows:
         return 0
     shape = (tuple(conflict), tuple(update), tuple(always), revive)
     dialect = dialect_name(session)
     width = len(table.c)
+    stored = tuple(sorted(ready))
     if dialect == "sqlite" and all(len(row) == width for row in rows):
         # Rows of exactly the table's columns (a missing one raises KeyError below, before
         # anything is sent): nothing for SQLAlchemy to default.
-        params = _sqlite_params(session, table, rows, shape)
+        params = _sqlite_params(session, table, rows, shape, stored)
         if params is not None:
             return await _sqlite_upsert(session, table, params)
+    if stored:  # SQLAlchemy would convert the stored text again (JSON encoded twice)
+        raise ValueError("upsert: stored-form values need SQLite and rows of every column")
     stmt = _upsert_statement(dialect, table, *shape)
     result = await session.execute(stmt, list(rows))
     return len(result.all())

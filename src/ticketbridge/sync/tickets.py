@@ -20,6 +20,7 @@ import asyncio
 import gc
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ticketbridge.catalog.repository import CatalogRepository
@@ -35,6 +36,7 @@ from ticketbridge.sync.pipeline import Gate, together
 from ticketbridge.sync.repository import SyncRepository
 from ticketbridge.sync.run import RunState, epoch_ms
 from ticketbridge.tickets.repository import LinkCache, TicketRepository
+from ticketbridge.tickets.stored import Stored, stored_page
 
 log = get_logger(__name__)
 
@@ -58,6 +60,7 @@ class Page:
     partition: int | None = None
     position: str | None = None
     committed: asyncio.Future[None] | None = None
+    stored: list[Stored] | None = None  # the rows' own columns, made with the mapping
 
 
 class PageWriter:
@@ -85,7 +88,7 @@ class PageWriter:
                 # rolled-back transaction are never used.
                 ids = await CatalogRepository(s).upsert_users(cid, changed_people)
                 self.links.users.update(ids)
-            changed = await TicketRepository(s).upsert_page(cid, issues, self.links)
+            changed = await TicketRepository(s).upsert_page(cid, issues, self.links, page.stored)
             stamps = [m for m in (epoch_ms(i.vendor_updated_at) for i in issues) if m is not None]
             if stamps:
                 run["max_updated_ms"] = max([*stamps, run["max_updated_ms"] or 0])
@@ -142,21 +145,37 @@ async def sync_tickets(
     await _walk_stream(state, connector, project_keys, estimate_total=estimate_total)
 
 
-ReadPage = Callable[[str, str | None, int], Awaitable[tuple[list[NormalizedIssue], str | None]]]
+ReadPage = Callable[
+    [str, str | None, int],
+    Awaitable[tuple[list[NormalizedIssue], str | None, list[Stored] | None]],
+]
 
 
 def page_reader(state: RunState, connector: SyncConnector) -> ReadPage:
-    """The connector's page read; decoded and mapped in the runtime's helper process when
+    """The connector's page read, with the rows' stored form (``tickets.stored``) when it
+    can be made with the mapping; decoded and mapped in the runtime's helper process when
     there is one (``sync_map_in_worker``) and the connector can, so the writes of this
-    process overlap that work instead of waiting for it on the event loop."""
+    process overlap that work instead of waiting for it on the event loop. Without the
+    stored form, the writer makes it (the same function, in this process)."""
     offload = state.runtime.offload
     if offload is None or not isinstance(connector, OffloadedPageReads):
-        return connector.search_issues_page
+
+        async def read_here(
+            query: str, token: str | None, size: int
+        ) -> tuple[list[NormalizedIssue], str | None, list[Stored] | None]:
+            issues, after = await connector.search_issues_page(query, token, size)
+            return issues, after, None
+
+        return read_here
+
+    prepare = partial(stored_page, state.runtime.engine.dialect.name)
 
     async def read(
         query: str, token: str | None, size: int
-    ) -> tuple[list[NormalizedIssue], str | None]:
-        return await connector.search_issues_page_offloaded(query, token, size, offload.run)
+    ) -> tuple[list[NormalizedIssue], str | None, list[Stored] | None]:
+        return await connector.search_issues_page_offloaded(
+            query, token, size, offload.run, prepare
+        )
 
     return read
 
@@ -221,12 +240,12 @@ async def _walk_stream(
     async def read() -> None:
         token: str | None = None
         while True:
-            issues, token = await read_page(query, token, config.page_size)
+            issues, token, stored = await read_page(query, token, config.page_size)
             # One page ahead, no more: the next is fetched while this one's predecessor is
             # written, so a crash loses at most the page being written and this one.
             await pages.join()
-            await pages.put(Page(issues, token is None))
-            del issues
+            await pages.put(Page(issues, token is None, stored=stored))
+            del issues, stored
             if token is None:
                 return
 
@@ -269,7 +288,7 @@ async def _walk_partitions(state: RunState, connector: SyncConnector) -> None:
             waited = connector.throttled_secs
             try:
                 async with gate:
-                    issues, token = await read_page(query, token, config.page_size)
+                    issues, token, stored = await read_page(query, token, config.page_size)
             except VendorRejected:
                 if after is None or token is not None:
                     raise
@@ -286,8 +305,8 @@ async def _walk_partitions(state: RunState, connector: SyncConnector) -> None:
             if ahead is not None:
                 await ahead
             ahead = loop.create_future()
-            await pages.put(Page(issues, token is None, n, position, ahead))
-            del issues
+            await pages.put(Page(issues, token is None, n, position, ahead, stored))
+            del issues, stored
             if token is None:
                 return
 

@@ -22,13 +22,14 @@ from sqlalchemy.orm import aliased
 
 from ticketbridge.catalog.repository import CatalogRepository
 from ticketbridge.connectors import NormalizedIssue
-from ticketbridge.store.base import utcnow, uuid7
+from ticketbridge.store.base import utcnow
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
 from ticketbridge.store.models import Ticket
 from ticketbridge.store.repository import RepositoryBase
 from ticketbridge.store.sqlite_driver import inline_reads
 from ticketbridge.store.upsert import insert_new, upsert
-from ticketbridge.tickets.schemas import TicketRead, VendorAttributes
+from ticketbridge.tickets.schemas import TicketRead
+from ticketbridge.tickets.stored import Stored, issue_values, ready_columns, stored_page
 
 # Columns the vendor owns: rewritten by every upsert that sees a difference.
 VENDOR_COLUMNS = (
@@ -302,21 +303,31 @@ class TicketRepository(RepositoryBase[Ticket]):
         return _Links(projects, types, users, parents, {k: v for k, v in rows5})
 
     def _row(
-        self, connection_id: uuid.UUID, issue: NormalizedIssue, links: _Links, now: datetime
+        self,
+        connection_id: uuid.UUID,
+        issue: NormalizedIssue,
+        links: _Links,
+        now: datetime,
+        stored: Stored | None = None,
     ) -> dict[str, Any]:
+        """The issue's row; its own columns from ``stored`` (``tickets.stored``) when given,
+        else as Python objects."""
+        if stored is None:
+            stored = issue_values(issue)
+        new_id, tags, due_date, created, closed, status_updated, vendor_updated, attrs = stored
         project_id = links.projects.get(issue.project_vendor_id or "")
         type_id = (
             links.types.get((project_id, issue.type_vendor_id))
             if project_id and issue.type_vendor_id
             else None
         )
-        new_id = uuid7()
         for candidate in (issue.identifier, issue.vendor_key):
             if candidate and links.taken.get(candidate) in (None, issue.vendor_id):
                 identifier = candidate
                 break
         else:  # neither is free: the row's own id, as text (rare: formatting it costs)
-            identifier = str(new_id)
+            # (on SQLite the id is already its stored form, the hex digits)
+            identifier = str(new_id if isinstance(new_id, uuid.UUID) else uuid.UUID(new_id))
         # Two issues of one page may want the same value: the first one takes it.
         links.taken.setdefault(identifier, issue.vendor_id)
         return {
@@ -340,13 +351,13 @@ class TicketRepository(RepositoryBase[Ticket]):
             "parent_ticket_vendor_id": issue.parent_ticket_vendor_id,
             "url": issue.url,
             "active": True,
-            "tags": list(issue.tags),
-            "due_date": issue.due_date,
-            "ticket_created_at": issue.ticket_created_at,
-            "closed_at": issue.closed_at,
-            "status_updated_at": issue.status_updated_at,
-            "vendor_updated_at": issue.vendor_updated_at,
-            "vendor_attributes": VendorAttributes.stored_from_issue(issue),
+            "tags": tags,
+            "due_date": due_date,
+            "ticket_created_at": created,
+            "closed_at": closed,
+            "status_updated_at": status_updated,
+            "vendor_updated_at": vendor_updated,
+            "vendor_attributes": attrs,
             "created_at": now,
             "updated_at": now,
         }
@@ -356,17 +367,24 @@ class TicketRepository(RepositoryBase[Ticket]):
         connection_id: uuid.UUID,
         issues: Sequence[NormalizedIssue],
         cache: LinkCache | None = None,
+        stored: Sequence[Stored] | None = None,
     ) -> int:
         """Insert or update one page of vendor issues with one statement; returns the number
         of rows inserted or changed. UUID links are resolved against the store (``cache``
         keeps catalog ids across the pages of one run); a parent that is not stored yet
-        stays unresolved until :meth:`resolve_parents`."""
-        unique = list({i.vendor_id: i for i in issues}.values())  # a repeat would abort PG
+        stays unresolved until :meth:`resolve_parents`. ``stored``: the issues' own columns
+        as :func:`~ticketbridge.tickets.stored.stored_page` made them for this session's
+        dialect (the sync makes them in its helper process); made here when not given."""
+        dialect = self.session.get_bind().dialect.name
+        if stored is None:
+            stored = stored_page(dialect, issues)
+        # A repeat would abort PostgreSQL: the last one of a vendor id wins.
+        unique = list({i.vendor_id: (i, s) for i, s in zip(issues, stored, strict=True)}.values())
         if not unique:
             return 0
-        links = await self._links(connection_id, unique, cache or LinkCache())
+        links = await self._links(connection_id, [i for i, _ in unique], cache or LinkCache())
         now = utcnow()  # one time for the page's rows, as for one transaction
-        rows = [self._row(connection_id, i, links, now) for i in unique]
+        rows = [self._row(connection_id, i, links, now, s) for i, s in unique]
         return await upsert(
             self.session,
             Ticket.__table__,  # type: ignore[arg-type]
@@ -375,6 +393,7 @@ class TicketRepository(RepositoryBase[Ticket]):
             update=VENDOR_COLUMNS,
             always=("active", "updated_at"),
             revive=True,
+            ready=ready_columns(dialect),
         )
 
     async def upsert_from_vendor(

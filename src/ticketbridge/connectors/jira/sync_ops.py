@@ -141,9 +141,11 @@ class SyncOps:
         next_page_token: str | None,
         max_results: int,
         offload: Callable[..., Awaitable[Any]],
-    ) -> tuple[list[NormalizedIssue], str | None]:
+        prepare: Callable[[list[NormalizedIssue]], Any] | None = None,
+    ) -> tuple[list[NormalizedIssue], str | None, Any]:
         """:meth:`search_issues_page`, the answer decoded and mapped by ``offload`` (which
-        runs a picklable function elsewhere: the sync's helper process)."""
+        runs a picklable function elsewhere: the sync's helper process), and
+        ``prepare(issues)`` (picklable too, None without it) computed there as well."""
         raw = await self.client.search_jql_raw(
             query,
             next_page_token=next_page_token,
@@ -151,7 +153,7 @@ class SyncOps:
             fields=SYNC_FIELDS,
             properties=SYNC_PROPERTIES,
         )
-        args = (raw, self.credentials.base_url, self.options, self.scope)
+        args = (raw, self.credentials.base_url, self.options, self.scope, prepare)
         if len(raw) < OFFLOAD_MIN_BYTES:
             mapped = map_search_page(*args)
         else:
@@ -193,9 +195,16 @@ def issues_from_search(
 
 
 def map_search_page(
-    content: bytes, base_url: str, options: JiraOptions, scope: str
-) -> tuple[list[NormalizedIssue], str | None] | None:
-    """A raw search answer, decoded and mapped (run in the sync's helper process); None
-    when it is not a JSON object."""
+    content: bytes,
+    base_url: str,
+    options: JiraOptions,
+    scope: str,
+    prepare: Callable[[list[NormalizedIssue]], Any] | None = None,
+) -> tuple[list[NormalizedIssue], str | None, Any] | None:
+    """A raw search answer, decoded and mapped, and ``prepare`` of the issues (run in the
+    sync's helper process); None when it is not a JSON object."""
     body = search_body(content)
-    return None if body is None else issues_from_search(body, base_url, options, scope)
+    if body is None:
+        return None
+    issues, token = issues_from_search(body, base_url, options, scope)
+    return issues, token, None if prepare is None else prepare(issues)
