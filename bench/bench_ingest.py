@@ -16,6 +16,12 @@ tickets/s (wall) and tickets per CPU second of this process, and their medians.
     .venv/bin/python bench/bench_ingest.py [--issues 10000] [--runs 3] [--backends sqlite,postgres]
         [--sequential]
     .venv/bin/python bench/bench_ingest.py --profile bench/profiles/ingest.txt  # pyinstrument
+
+``--overlap`` adds, per run, how the helper's work and the writes overlapped: the wall time
+of the helper calls (request sent to answer read: the helper busy, plus its pipe) and of
+the page writes (``PageWriter.store``: the event loop and SQLite's thread), their sums, the
+time both were under way, and how close the run came to the larger of the two rather than
+their sum.
 """
 
 from __future__ import annotations
@@ -93,6 +99,52 @@ def replay(connector: JiraConnector, pages: list[bytes]) -> None:
     connector.client.search_jql_raw = search_jql_raw  # type: ignore[method-assign]
 
 
+class Spans:
+    """Wall-time intervals of one kind of work (``--overlap``)."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[float, float]] = []
+
+    def wrap(self, fn: Any) -> Any:
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                self.spans.append((start, time.perf_counter()))
+
+        return timed
+
+    def total(self) -> float:
+        return sum(b - a for a, b in self.spans)
+
+    def together(self, other: Spans) -> float:
+        """Time during which a span of each was under way."""
+        both, i, j = 0.0, 0, 0
+        mine, theirs = sorted(self.spans), sorted(other.spans)
+        while i < len(mine) and j < len(theirs):
+            (a0, a1), (b0, b1) = mine[i], theirs[j]
+            both += max(0.0, min(a1, b1) - max(a0, b0))
+            if a1 < b1:
+                i += 1
+            else:
+                j += 1
+        return both
+
+
+def overlap_report(helper: Spans, writes: Spans, elapsed: float) -> dict[str, Any]:
+    h, w = helper.total(), writes.total()
+    return {
+        "helper_calls": len(helper.spans),
+        "helper_busy_s": round(h, 3),
+        "writes_busy_s": round(w, 3),
+        "both_busy_s": round(helper.together(writes), 3),
+        "elapsed_s": round(elapsed, 3),
+        # 1.0: the run took the larger of the two (full overlap); 0.0: their sum.
+        "overlap_score": round((h + w - elapsed) / min(h, w), 2) if min(h, w) else None,
+    }
+
+
 def helper_cpu(offload: Offload | None) -> float:
     """CPU seconds of the helper process so far (utime + stime from /proc)."""
     total = 0.0
@@ -120,6 +172,7 @@ async def one_run(
     profile: str | None,
     sequential: bool = False,
     in_process: bool = False,
+    overlap: bool = False,
 ) -> dict[str, Any]:
     with Database(backend) as url:
         settings = settings_for(url, sync_map_in_worker=not in_process)
@@ -147,6 +200,12 @@ async def one_run(
 
                 profiler = Profiler(async_mode="enabled", interval=0.0005)
                 profiler.start()
+            helper_spans, write_spans = Spans(), Spans()
+            store = PageWriter.store
+            if overlap:
+                if runtime.offload is not None:
+                    runtime.offload.run = helper_spans.wrap(runtime.offload.run)  # type: ignore[method-assign]
+                PageWriter.store = write_spans.wrap(store)  # type: ignore[method-assign]
             helper = helper_cpu(runtime.offload)
             start, cpu = time.perf_counter(), time.process_time()
             if sequential:
@@ -161,6 +220,7 @@ async def one_run(
                 await sync_tickets(state, connector, None, estimate_total=False)
             elapsed = time.perf_counter() - start
             cpu = time.process_time() - cpu
+            PageWriter.store = store  # type: ignore[method-assign]
             helper = helper_cpu(runtime.offload) - helper
             helper_rss = helper_peak_rss_mb(runtime.offload)
             if profiler is not None and profile:
@@ -179,6 +239,7 @@ async def one_run(
         # The helper process's CPU (sync_map_in_worker): decoding and mapping.
         "helper_cpu_seconds": round(helper, 3),
         "helper_peak_rss_mb": helper_rss,
+        **({"overlap": overlap_report(helper_spans, write_spans, elapsed)} if overlap else {}),
     }
 
 
@@ -197,6 +258,11 @@ async def main() -> None:
         "--in-process",
         action="store_true",
         help="decode and map in this process (sync_map_in_worker off), not the helper",
+    )
+    parser.add_argument(
+        "--overlap",
+        action="store_true",
+        help="per run: how the helper's calls and the page writes overlapped (wall time)",
     )
     args = parser.parse_args()
     configure_logging("WARNING")
@@ -223,7 +289,14 @@ async def main() -> None:
         for backend in backends:
             runs[backend].append(
                 await one_run(
-                    backend, fake, pages, args.issues, None, args.sequential, args.in_process
+                    backend,
+                    fake,
+                    pages,
+                    args.issues,
+                    None,
+                    args.sequential,
+                    args.in_process,
+                    args.overlap,
                 )
             )
     for backend in backends:

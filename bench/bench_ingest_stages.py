@@ -1,8 +1,11 @@
-"""CPU per ticket by stage of the sync's page work, in this process: decode, map, write.
+"""CPU per ticket by stage of the sync's page work, in this process: decode, map, prepare,
+write.
 
 The pages of ``bench_ingest.py`` (recorded from an in-process emulator), each decoded,
-mapped (``SyncOps.issues_from_search``: what the helper process does with
-``sync_map_in_worker``) and written (``PageWriter.store_page``) one after the other. Per
+mapped (``SyncOps.issues_from_search``), its rows' own columns made in their stored form
+(``tickets.stored.stored_page``; decode, map and prepare are what the helper process does
+with ``sync_map_in_worker``) and written (``PageWriter.store``) one after the other. A
+checkout without ``tickets.stored`` has no prepare stage (its write makes the rows). Per
 stage: microseconds of CPU per ticket for the whole process (``time.process_time``: SQLite's
 connection thread included, the PostgreSQL server not) and for the event-loop thread alone
 (``time.thread_time``). Run it with another checkout's interpreter for an A/B (its
@@ -37,7 +40,12 @@ from ticketbridge.sync.catalog import sync_catalog  # noqa: E402
 from ticketbridge.sync.repository import SyncRepository  # noqa: E402
 from ticketbridge.sync.run import RunState, SyncConfig, default_owner  # noqa: E402
 from ticketbridge.sync.service import start_run  # noqa: E402
-from ticketbridge.sync.tickets import PageWriter, release_page_garbage  # noqa: E402
+from ticketbridge.sync.tickets import Page, PageWriter, release_page_garbage  # noqa: E402
+
+try:
+    from ticketbridge.tickets.stored import stored_page
+except ImportError:  # a checkout from before it: the write stage makes the rows
+    stored_page = None  # type: ignore[assignment]
 
 
 async def stages(backend: str, fake: FakeJiraState, pages: list[bytes]) -> dict[str, list[int]]:
@@ -55,7 +63,8 @@ async def stages(backend: str, fake: FakeJiraState, pages: list[bytes]) -> dict[
             await sync_catalog(runtime, connector, cid)
             state.run["phase"] = "tickets"
             writer = PageWriter(state)
-            spent = {"decode": [0.0, 0.0], "map": [0.0, 0.0], "write": [0.0, 0.0]}
+            spent = {k: [0.0, 0.0] for k in ("decode", "map", "prepare", "write")}
+            dialect = runtime.engine.dialect.name
 
             def clock() -> tuple[float, float]:
                 return time.process_time(), time.thread_time()
@@ -66,12 +75,22 @@ async def stages(backend: str, fake: FakeJiraState, pages: list[bytes]) -> dict[
                 b = clock()
                 batch, _ = connector.issues_from_search(body)
                 c = clock()
-                await writer.store_page(batch, n == len(pages) - 1)
+                stored = None if stored_page is None else stored_page(dialect, batch)
                 d = clock()
-                for stage, (x, y) in (("decode", (a, b)), ("map", (b, c)), ("write", (c, d))):
+                if stored is None:
+                    await writer.store_page(batch, n == len(pages) - 1)
+                else:
+                    await writer.store(Page(batch, n == len(pages) - 1, stored=stored))
+                e = clock()
+                for stage, (x, y) in (
+                    ("decode", (a, b)),
+                    ("map", (b, c)),
+                    ("prepare", (c, d)),
+                    ("write", (d, e)),
+                ):
                     spent[stage][0] += y[0] - x[0]
                     spent[stage][1] += y[1] - x[1]
-                del batch, body
+                del batch, body, stored
                 release_page_garbage()
             tickets = int(state.run["tickets"])
     return {k: [round(v[0] / tickets * 1e6), round(v[1] / tickets * 1e6)] for k, v in spent.items()}
