@@ -27,7 +27,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Uuid, or_
+from sqlalchemy import ColumnElement, Table, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Dialect
@@ -100,36 +100,12 @@ def _sqlite_time(general: Convert) -> Convert:
     return convert
 
 
-_LINKS_KEPT = 1024  # a link column's distinct ids remembered (then forgotten, all at once)
-
-
-def _sqlite_link(general: Convert) -> Convert:
-    """A UUID column that links to another table: a page's rows name a few projects, types
-    and people (and one connection) over and over, so each id's text is made once, not once
-    a row (five link columns a ticket). Bounded: cleared whole when full."""
-    seen: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        if value is None:  # an unresolved link
-            return None
-        text = seen.get(value)
-        if text is None:
-            if len(seen) >= _LINKS_KEPT:
-                seen.clear()
-            text = seen[value] = general(value)
-        return text
-
-    return convert
-
-
 def _converter(column: Any, dialect: Dialect) -> Convert | None:
     general = column.type.dialect_impl(dialect).bind_processor(dialect)
     if general is None:
         return None
     if isinstance(column.type, UTCDateTime):
         return _sqlite_time(general)
-    if isinstance(column.type, Uuid) and column.foreign_keys:
-        return _sqlite_link(general)
     return general  # type: ignore[no-any-return]
 
 
