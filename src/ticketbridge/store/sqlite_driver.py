@@ -111,11 +111,70 @@ class ClosingConnection(sqlite3.Connection):
         super().close()
 
 
+# Python's ``sqlite3`` opens a transaction (``BEGIN``, deferred) before these statements,
+# recognised by their first word; they take SQLite's write lock as they start.
+_DML = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+# Statements of a transaction that holds the write lock run in the event loop's thread up
+# to this many bound values (one row's INSERT or UPDATE has about 20); a bigger one (a
+# page's upsert: 100 rows, ~12 ms of SQLite work) would stall every request for that long.
+INLINE_WRITE_MAX_PARAMS = 64
+
+
+def _is_dml(sql: str) -> bool:
+    # Leading comments are not skipped: such a statement is simply not counted (the slow,
+    # safe side), never counted wrongly.
+    return sql.lstrip()[:7].upper().startswith(_DML)
+
+
+def _param_count(parameters: Any, many: bool) -> int | None:
+    """Bound values of a statement, ``None`` if unknown (an iterator of rows)."""
+    if not many:
+        return len(parameters) if isinstance(parameters, Sequence | dict) else None
+    if not isinstance(parameters, Sequence):
+        return None
+    return sum(len(row) for row in parameters)
+
+
 class TrackedConnection(aiosqlite.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sent = 0  # calls handed to the worker thread (event loop thread only)
         self._finished = 0  # calls the thread has finished (worker thread only)
+        # A write statement of the open transaction has succeeded, so this connection holds
+        # SQLite's write lock until the transaction ends. Written by whichever thread ran
+        # the statement, read in the event loop's thread only when no call is pending.
+        self._write_locked = False
+
+    def holds_write_lock(self) -> bool:
+        """Idle, in a transaction that has written (event loop thread only)."""
+        conn = self._connection
+        return self._write_locked and self.idle() and conn is not None and conn.in_transaction
+
+    def _note_transaction(self) -> None:
+        # After every call: a transaction that has ended (commit, rollback, or one SQLite
+        # rolled back itself after an error) holds no lock any more.
+        conn = self._connection
+        if conn is None or not conn.in_transaction:
+            self._write_locked = False
+
+    async def commit(self) -> None:
+        await self._end(self._conn.commit)
+
+    async def rollback(self) -> None:
+        await self._end(self._conn.rollback)
+
+    async def _end(self, fn: Callable[[], None]) -> None:
+        if self.holds_write_lock():
+            # The lock is held, so nothing here waits on another connection (WAL: the
+            # commit needs no other lock, its auto-checkpoint is PASSIVE); a trip through
+            # the thread would keep every other writer queued for a turn of the loop.
+            try:
+                fn()
+            finally:
+                self._note_transaction()
+        else:
+            await self._execute(fn)
 
     def in_transaction_now(self) -> bool:
         """Whether SQLite has a transaction open here; True while a call is still pending
@@ -132,6 +191,7 @@ class TrackedConnection(aiosqlite.Connection):
             try:
                 return fn(*args, **kwargs)
             finally:
+                self._note_transaction()
                 self._finished += 1
 
         self._sent += 1
@@ -156,12 +216,18 @@ class OneTripCursor:
         self.lastrowid: int | None = None
 
     def _run(self, sql: str, parameters: Any, many: bool) -> tuple[Any, int, int | None, list[Any]]:
-        cur = self._conn._conn.cursor()  # runs in the worker thread
+        conn = self._conn
+        cur = conn._conn.cursor()  # in the worker thread, or inline (see _call)
         try:
             if many:
                 cur.executemany(sql, parameters)
             else:
                 cur.execute(sql, parameters)
+            # It ran (an executemany of no rows runs nothing: its BEGIN takes no lock), so
+            # its write lock is held until the transaction ends.
+            if conn._connection is not None and conn._connection.in_transaction:
+                if _is_dml(sql) and (not many or _param_count(parameters, many) != 0):
+                    conn._write_locked = True
             description = cur.description
             rows = cur.fetchall() if description else []
             # After the fetch: a DML statement's RETURNING rows count as they are stepped.
@@ -173,6 +239,11 @@ class OneTripCursor:
         conn = self._conn
         if _INLINE_READS.get() and not many and conn.idle() and sql[:6].upper() == "SELECT":
             result = self._run(sql, parameters, many)
+        elif conn.holds_write_lock() and _small(parameters, many):
+            try:
+                result = self._run(sql, parameters, many)
+            finally:
+                conn._note_transaction()
         else:
             result = await conn._execute(self._run, sql, parameters, many)
         self.description, self.rowcount, self.lastrowid, rows = result
@@ -205,6 +276,11 @@ class OneTripCursor:
 
     async def __aexit__(self, *_: object) -> None:
         await self.close()
+
+
+def _small(parameters: Any, many: bool) -> bool:
+    n = _param_count(parameters, many)
+    return n is not None and n <= INLINE_WRITE_MAX_PARAMS
 
 
 def connector(database: str, **kwargs: Any) -> Callable[[], TrackedConnection]:
