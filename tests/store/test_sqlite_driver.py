@@ -68,10 +68,13 @@ async def test_each_statement_is_one_trip_and_leaves_no_lock(tmp_path: Path) -> 
         async with engine.connect() as conn:
             tracked = await _tracked(conn)
             sent = tracked._sent
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+            assert tracked._sent == sent + 1  # one trip, not four
+            # The lock is free: the write takes it at once and runs inline, as do the
+            # statements after it.
             await conn.execute(text("INSERT INTO t (v) VALUES ('uncommitted')"))
             row = (await conn.execute(text("SELECT v FROM t WHERE id = 1"))).one()
             assert row.v == "uncommitted"  # its own transaction's row
-            # The insert through the thread; the select inline: the insert holds the lock.
             assert tracked._sent == sent + 1
             assert not _write_lock_free(db)  # the insert's transaction is open
             await conn.rollback()
@@ -82,7 +85,7 @@ async def test_each_statement_is_one_trip_and_leaves_no_lock(tmp_path: Path) -> 
         await engine.dispose()
 
 
-async def test_bounded_reads_run_in_the_loop_thread_and_nothing_else_does(
+async def test_bounded_reads_run_in_the_loop_thread_and_other_reads_do_not(
     tmp_path: Path,
 ) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'c.db'}")
@@ -98,12 +101,8 @@ async def test_bounded_reads_run_in_the_loop_thread_and_nothing_else_does(
             with inline_reads():
                 assert (await conn.execute(text("SELECT v FROM t WHERE id = 1"))).scalar() == "a"
                 assert tracked._sent == sent + 1  # no trip through the worker thread
-                await conn.execute(text("UPDATE t SET v = 'b'"))  # a write: through the thread
-                assert tracked._sent == sent + 2
-                # Its own transaction's row, read inline.
-                assert (await conn.execute(text("SELECT v FROM t"))).scalar() == "b"
-                assert tracked._sent == sent + 2
-            await conn.rollback()
+            await conn.execute(text("SELECT v FROM t"))
+            assert tracked._sent == sent + 2
     finally:
         await engine.dispose()
 
@@ -136,7 +135,7 @@ async def _inline_select(conn: AsyncConnection) -> Any:
         return (await conn.execute(text("SELECT 1"))).scalar()
 
 
-async def test_once_a_write_holds_the_lock_the_rest_of_its_transaction_runs_inline(
+async def test_a_write_waits_for_the_lock_in_the_thread_then_its_transaction_runs_inline(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "e.db"
@@ -144,31 +143,50 @@ async def test_once_a_write_holds_the_lock_the_rest_of_its_transaction_runs_inli
     try:
         async with engine.begin() as conn:
             await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
-        async with engine.connect() as conn:
-            tracked = await _tracked(conn)
-            sent = tracked._sent
-            # The first write may wait for the lock: through the thread. It matches no row,
-            # and still takes the lock.
-            await conn.execute(text("UPDATE t SET v = 'x' WHERE id = 99"))
-            assert tracked._sent == sent + 1
-            assert tracked.holds_write_lock() and not _write_lock_free(db)
-            await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "a"}, {"v": "b"}])
-            r = await conn.execute(text("UPDATE t SET v = 'c' WHERE id = 1 RETURNING v"))
-            assert r.scalar() == "c"
-            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 2
-            await conn.commit()
-            assert tracked._sent == sent + 1  # the statements and the commit: inline
-            assert not tracked.holds_write_lock() and _write_lock_free(db)
+        holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            async with engine.connect() as conn:
+                tracked = await _tracked(conn)
+                sent = tracked._sent
+                turns = 0
 
-            # A big statement still goes through the thread, even with the lock held.
-            await conn.execute(text("INSERT INTO t (v) VALUES ('d')"))
-            await conn.execute(
-                text("INSERT INTO t (v) VALUES (:v)"), [{"v": str(i)} for i in range(100)]
-            )
-            assert tracked._sent == sent + 3
-            await conn.rollback()  # inline: the lock is held
-            assert tracked._sent == sent + 3
-            assert _write_lock_free(db)
+                async def ticker() -> None:  # the loop keeps running while the write waits
+                    nonlocal turns
+                    while True:
+                        turns += 1
+                        if turns == 5:
+                            holder.execute("ROLLBACK")
+                        await asyncio.sleep(0.01)
+
+                ticking = asyncio.ensure_future(ticker())
+                try:
+                    # Another connection holds the lock: through the thread, waiting there.
+                    # It matches no row, and still takes the lock.
+                    await conn.execute(text("UPDATE t SET v = 'x' WHERE id = 99"))
+                finally:
+                    ticking.cancel()
+                assert turns >= 5 and tracked._sent == sent + 1
+                assert tracked.holds_write_lock() and not _write_lock_free(db)
+                await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "a"}, {"v": "b"}])
+                r = await conn.execute(text("UPDATE t SET v = 'c' WHERE id = 1 RETURNING v"))
+                assert r.scalar() == "c"
+                assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 2
+                await conn.commit()
+                assert tracked._sent == sent + 1  # the statements and the commit: inline
+                assert not tracked.holds_write_lock() and _write_lock_free(db)
+
+                # A big statement goes through the thread, even with the lock held.
+                await conn.execute(text("INSERT INTO t (v) VALUES ('d')"))
+                await conn.execute(
+                    text("INSERT INTO t (v) VALUES (:v)"), [{"v": str(i)} for i in range(100)]
+                )
+                assert tracked._sent == sent + 2
+                await conn.rollback()  # inline: the lock is held
+                assert tracked._sent == sent + 2
+                assert _write_lock_free(db)
+        finally:
+            holder.close()
         other = sqlite3.connect(db)
         try:
             assert other.execute("SELECT id, v FROM t ORDER BY id").fetchall() == [
