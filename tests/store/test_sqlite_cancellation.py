@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ticketbridge.store import sqlite_driver
 from ticketbridge.store.session import create_engine, create_sessionmaker
 from ticketbridge.store.sqlite_driver import ClosingConnection
 
@@ -46,7 +47,11 @@ class Store:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
+async def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Store]:
+    # A statement after a write runs in the event loop's thread, where no cancellation can
+    # land mid-statement, unless it is big: make every statement big, so that they all take
+    # the thread path these tests are about.
+    monkeypatch.setattr(sqlite_driver, "INLINE_WRITE_MAX_PARAMS", -1)
     path = tmp_path / "cancel.db"
     engine = create_engine(f"sqlite:///{path}")
     gate = Gate()

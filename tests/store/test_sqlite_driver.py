@@ -68,10 +68,14 @@ async def test_each_statement_is_one_trip_and_leaves_no_lock(tmp_path: Path) -> 
         async with engine.connect() as conn:
             tracked = await _tracked(conn)
             sent = tracked._sent
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+            assert tracked._sent == sent + 1  # one trip, not four
+            # The lock is free: the write takes it at once and runs inline, as do the
+            # statements after it.
             await conn.execute(text("INSERT INTO t (v) VALUES ('uncommitted')"))
             row = (await conn.execute(text("SELECT v FROM t WHERE id = 1"))).one()
             assert row.v == "uncommitted"  # its own transaction's row
-            assert tracked._sent == sent + 2
+            assert tracked._sent == sent + 1
             assert not _write_lock_free(db)  # the insert's transaction is open
             await conn.rollback()
             assert not tracked.in_transaction_now()
@@ -81,7 +85,7 @@ async def test_each_statement_is_one_trip_and_leaves_no_lock(tmp_path: Path) -> 
         await engine.dispose()
 
 
-async def test_bounded_reads_run_in_the_loop_thread_and_nothing_else_does(
+async def test_bounded_reads_run_in_the_loop_thread_and_other_reads_do_not(
     tmp_path: Path,
 ) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'c.db'}")
@@ -92,17 +96,13 @@ async def test_bounded_reads_run_in_the_loop_thread_and_nothing_else_does(
         async with engine.connect() as conn:
             tracked = await _tracked(conn)
             sent = tracked._sent
+            await conn.execute(text("SELECT v FROM t"))  # not marked: through the thread
+            assert tracked._sent == sent + 1
             with inline_reads():
                 assert (await conn.execute(text("SELECT v FROM t WHERE id = 1"))).scalar() == "a"
-                assert tracked._sent == sent  # no trip through the worker thread
-                await conn.execute(text("UPDATE t SET v = 'b'"))  # a write: through the thread
-                assert tracked._sent == sent + 1
-                # Its own transaction's row, read inline.
-                assert (await conn.execute(text("SELECT v FROM t"))).scalar() == "b"
-                assert tracked._sent == sent + 1
-            await conn.execute(text("SELECT v FROM t"))  # not marked: through the thread
+                assert tracked._sent == sent + 1  # no trip through the worker thread
+            await conn.execute(text("SELECT v FROM t"))
             assert tracked._sent == sent + 2
-            await conn.rollback()
     finally:
         await engine.dispose()
 
@@ -133,3 +133,109 @@ async def test_a_bounded_read_waits_for_a_call_still_in_the_thread(tmp_path: Pat
 async def _inline_select(conn: AsyncConnection) -> Any:
     with inline_reads():
         return (await conn.execute(text("SELECT 1"))).scalar()
+
+
+async def test_a_write_waits_for_the_lock_in_the_thread_then_its_transaction_runs_inline(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "e.db"
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+        holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            async with engine.connect() as conn:
+                tracked = await _tracked(conn)
+                sent = tracked._sent
+                turns = 0
+
+                async def ticker() -> None:  # the loop keeps running while the write waits
+                    nonlocal turns
+                    while True:
+                        turns += 1
+                        if turns == 5:
+                            holder.execute("ROLLBACK")
+                        await asyncio.sleep(0.01)
+
+                ticking = asyncio.ensure_future(ticker())
+                try:
+                    # Another connection holds the lock: through the thread, waiting there.
+                    # It matches no row, and still takes the lock.
+                    await conn.execute(text("UPDATE t SET v = 'x' WHERE id = 99"))
+                finally:
+                    ticking.cancel()
+                assert turns >= 5 and tracked._sent == sent + 1
+                assert tracked.holds_write_lock() and not _write_lock_free(db)
+                await conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "a"}, {"v": "b"}])
+                r = await conn.execute(text("UPDATE t SET v = 'c' WHERE id = 1 RETURNING v"))
+                assert r.scalar() == "c"
+                assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 2
+                await conn.commit()
+                assert tracked._sent == sent + 1  # the statements and the commit: inline
+                assert not tracked.holds_write_lock() and _write_lock_free(db)
+
+                # A big statement goes through the thread, even with the lock held.
+                await conn.execute(text("INSERT INTO t (v) VALUES ('d')"))
+                await conn.execute(
+                    text("INSERT INTO t (v) VALUES (:v)"), [{"v": str(i)} for i in range(100)]
+                )
+                assert tracked._sent == sent + 2
+                await conn.rollback()  # inline: the lock is held
+                assert tracked._sent == sent + 2
+                assert _write_lock_free(db)
+        finally:
+            holder.close()
+        other = sqlite3.connect(db)
+        try:
+            assert other.execute("SELECT id, v FROM t ORDER BY id").fetchall() == [
+                (1, "c"),
+                (2, "b"),
+            ]
+        finally:
+            other.close()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_write_that_did_not_get_the_lock_keeps_going_through_the_thread(
+    tmp_path: Path,
+) -> None:
+    """``BEGIN`` succeeded, the write found the lock taken: a transaction is open and holds
+    no lock, so its next statements may wait for it and must not block the loop."""
+    db = tmp_path / "f.db"
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+        holder = sqlite3.connect(db, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            async with engine.connect() as conn:
+                tracked = await _tracked(conn)
+                await conn.exec_driver_sql("PRAGMA busy_timeout=50")
+                try:
+                    await conn.execute(text("INSERT INTO t (v) VALUES ('a')"))
+                except Exception as exc:
+                    assert "locked" in str(exc)
+                else:
+                    raise AssertionError("the write got the lock")
+                assert tracked.in_transaction_now() and not tracked.holds_write_lock()
+                sent = tracked._sent
+                await conn.execute(text("SELECT count(*) FROM t"))
+                # An executemany of no rows opens a transaction and takes no lock.
+                cursor = await tracked.cursor()
+                await cursor.executemany("UPDATE t SET v = ? WHERE id = ?", [])
+                assert not tracked.holds_write_lock()
+                await conn.rollback()
+                assert tracked._sent == sent + 3  # all through the thread
+                holder.execute("ROLLBACK")
+                await conn.execute(text("INSERT INTO t (v) VALUES ('b')"))
+                assert tracked.holds_write_lock()
+                await conn.commit()
+        finally:
+            holder.close()
+        assert _write_lock_free(db)
+    finally:
+        await engine.dispose()
