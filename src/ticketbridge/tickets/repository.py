@@ -146,6 +146,7 @@ _PARENT_HOLDERS = (
     )
     .order_by(Ticket.vendor_updated_at.asc().nulls_first())
 )
+_CREATED_IDS = ("vendor_id", "id", "identifier")
 _TAKEN_IDENTIFIERS = select(Ticket.identifier, Ticket.vendor_id).where(
     Ticket.connection_id == bindparam("c"),
     Ticket.identifier.in_(bindparam("values", expanding=True)),
@@ -261,7 +262,12 @@ class TicketRepository(RepositoryBase[Ticket]):
 
     # -- vendor upsert -------------------------------------------------------------------------
     async def _links(
-        self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue], cache: LinkCache
+        self,
+        connection_id: uuid.UUID,
+        issues: Sequence[NormalizedIssue],
+        cache: LinkCache,
+        *,
+        taken: bool = True,
     ) -> _Links:
         def wanted(values: Iterable[str | None]) -> list[str]:
             return sorted({v for v in values if v})
@@ -297,9 +303,12 @@ class TicketRepository(RepositoryBase[Ticket]):
         if parent_keys:
             rows4 = await conn.execute(_PARENT_HOLDERS, {"c": c, "keys": parent_keys})
             parents = {k: i for k, i in rows4}  # the latest holder of a key wins
-        taken = wanted(v for i in issues for v in (i.vendor_key, i.identifier))
-        rows5 = await conn.execute(_TAKEN_IDENTIFIERS, {"c": c, "values": taken})
-        return _Links(projects, types, users, parents, {k: v for k, v in rows5})
+        holders: dict[str, str] = {}
+        if taken:
+            values = wanted(v for i in issues for v in (i.vendor_key, i.identifier))
+            rows5 = await conn.execute(_TAKEN_IDENTIFIERS, {"c": c, "values": values})
+            holders = {k: v for k, v in rows5}
+        return _Links(projects, types, users, parents, holders)
 
     def _row(
         self, connection_id: uuid.UUID, issue: NormalizedIssue, links: _Links, now: datetime
@@ -491,6 +500,9 @@ class TicketRepository(RepositoryBase[Ticket]):
         connection_id: uuid.UUID,
         issues: Sequence[NormalizedIssue],
         cache: LinkCache | None = None,
+        *,
+        free: bool = False,
+        read_rows: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, tuple[uuid.UUID, str]]:
         """Store just-created issues (one INSERT per pass, no ORM objects), leaving a row that
         is already there as it is: the sync stored it first, from Jira's own view. Returns
@@ -498,22 +510,36 @@ class TicketRepository(RepositoryBase[Ticket]):
         ``cache``: catalog ids the caller knows already (``LinkCache``).
 
         An identifier taken between the ``_links`` check and the insert skips that row; the
-        second pass sees the new holder and stores the ticket under its fallback."""
+        next pass sees the new holder and stores the ticket under its fallback. ``free``: the
+        caller checked the issues' identifiers are free (a single create, under its
+        reservation): the first pass does not look the holders up (a holder that came since
+        still only skips the row, and the next pass looks). ``read_rows`` receives the
+        ``READ_COLUMNS`` rows (by name) of the rows inserted now, from the INSERT's
+        ``RETURNING`` (no read-back); a row stored before is not in it."""
         pending = list({i.vendor_id: i for i in issues}.values())
         out: dict[str, tuple[uuid.UUID, str]] = {}
-        for _ in range(2):
+        returning = ("vendor_id", *READ_NAMES) if read_rows is not None else _CREATED_IDS
+        for attempt in range(3 if free else 2):
             if not pending:
                 break
-            links = await self._links(connection_id, pending, cache or LinkCache())
+            links = await self._links(
+                connection_id, pending, cache or LinkCache(), taken=not (free and attempt == 0)
+            )
             now = utcnow()
             rows = [self._row(connection_id, i, links, now) for i in pending]
             inserted = await insert_new(
                 self.session,
                 Ticket.__table__,  # type: ignore[arg-type]
                 rows,
-                returning=("vendor_id", "id", "identifier"),
+                returning=returning,
             )
-            out.update({v: (i, ident) for v, i, ident in inserted})
+            if read_rows is None:
+                out.update({v: (i, ident) for v, i, ident in inserted})
+            else:
+                for vendor_id, *values in inserted:
+                    row = dict(zip(READ_NAMES, values, strict=True))
+                    read_rows[vendor_id] = row
+                    out[vendor_id] = (row["id"], row["identifier"])
             missing = [i.vendor_id for i in pending if i.vendor_id not in out]
             if missing:
                 found = await self.session.execute(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -185,10 +185,12 @@ async def _create(
         # Built from the request and the vendor's ids (no read-back, connectors/jira/
         # created.py): inserted, never over a row the sync stored first from Jira's view.
         # The answer is the stored row's read columns, as GET reads it (no ORM object).
-        ticket_id, held = await store_created(session, conn, spec, issue, seen)
+        ticket_id, held, row = await store_created(session, conn, spec, issue, seen)
         if held != identifier:  # another ticket held the value when the row went in
             await repo.set_identifiers(conn.id, {ticket_id: identifier})
-        row = await repo.read_row(conn.id, ticket_id)
+            row = None
+        if row is None:  # stored before (by the sync), or changed since the INSERT returned
+            row = await repo.read_row(conn.id, ticket_id)
         assert row is not None  # inserted or found in this transaction
         return TicketRead.from_row(row)
     ticket = await store_issue(session, conn, issue)
@@ -204,10 +206,11 @@ async def store_created(
     spec: CreateSpec,
     issue: NormalizedIssue,
     seen: Seen,
-) -> tuple[uuid.UUID, str]:
+) -> tuple[uuid.UUID, str, dict[str, Any] | None]:
     """Store a just-created issue known from the request: (its ticket id, the identifier
-    it holds). Its ``type`` is the name the resolver met, else the catalog's; a parent
-    given by UUID is linked by its key."""
+    it holds, its read row when inserted now: the INSERT returns it). Its ``type`` is the
+    name the resolver met, else the catalog's; a parent given by UUID is linked by its key.
+    Its identifier was checked free under the caller's reservation, or generated."""
     repo = TicketRepository(session)
     if spec.parent and issue.parent_ticket_vendor_id is None:
         # A parent by UUID or by numeric id: the stored ticket links it by key.
@@ -228,8 +231,10 @@ async def store_created(
     if issue.type is None:
         name = seen.type_names.get(issue.type_vendor_id or "")
         issue = replace(issue, type=name or (refs.type_name if refs else None))
-    stored = await repo.insert_created(conn.id, [issue], cache)
-    return stored[issue.vendor_id]
+    rows: dict[str, dict[str, Any]] = {}
+    stored = await repo.insert_created(conn.id, [issue], cache, free=True, read_rows=rows)
+    ticket_id, held = stored[issue.vendor_id]
+    return ticket_id, held, rows.get(issue.vendor_id)
 
 
 async def resolve_create(
