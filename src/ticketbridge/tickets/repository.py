@@ -24,7 +24,7 @@ from ticketbridge.catalog.repository import CatalogRepository
 from ticketbridge.connectors import NormalizedIssue
 from ticketbridge.store.base import utcnow, uuid7
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
-from ticketbridge.store.models import Ticket
+from ticketbridge.store.models import IdempotencyKey, Ticket
 from ticketbridge.store.repository import RepositoryBase
 from ticketbridge.store.sqlite_driver import inline_reads
 from ticketbridge.store.upsert import insert_new, upsert
@@ -79,6 +79,21 @@ _HOLDER = (
         _TICKETS.identifier == bindparam("identifier"),
     )
     .limit(1)
+)
+_KEYS = IdempotencyKey.__table__.c
+# A single create with an identifier asks both before its vendor call (tickets/identifiers.py):
+# whether a ticket holds it, and whether the connection carries the journal's mark; one
+# round trip (and one statement through SQLite's worker thread) instead of two.
+_HOLDER_AND_MARK = select(
+    _HOLDER.exists(),
+    select(_KEYS.id)
+    .where(
+        _KEYS.account_id == bindparam("account_id"),
+        _KEYS.connection_id == bindparam("connection_id"),
+        _KEYS.route == bindparam("route"),
+        _KEYS.key == bindparam("key"),
+    )
+    .exists(),
 )
 _BY_IDENTIFIER = select(*READ_COLUMNS).where(
     Ticket.connection_id == bindparam("connection_id"),
@@ -191,6 +206,28 @@ class TicketRepository(RepositoryBase[Ticket]):
             await conn.execute(_HOLDER, {"connection_id": connection_id, "identifier": identifier})
         ).first()
         return found is not None
+
+    async def identifier_taken_and_marked(
+        self,
+        connection_id: uuid.UUID,
+        identifier: str,
+        *,
+        account_id: uuid.UUID,
+        route: str,
+        key: str,
+    ) -> tuple[bool, bool]:
+        """(whether some ticket of the connection holds ``identifier``, whether the
+        connection's ``idempotency_keys`` row ``route``/``key`` exists), in one statement."""
+        conn = await self.session.connection()
+        params = {
+            "connection_id": connection_id,
+            "identifier": identifier,
+            "account_id": account_id,
+            "route": route,
+            "key": key,
+        }
+        row = (await conn.execute(_HOLDER_AND_MARK, params)).one()
+        return bool(row[0]), bool(row[1])
 
     async def get_by_identifier(self, connection_id: uuid.UUID, identifier: str) -> Ticket | None:
         return await self.session.scalar(

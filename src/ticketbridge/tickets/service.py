@@ -35,7 +35,7 @@ from ticketbridge.idempotency.service import Slot, reserve
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Ticket
 from ticketbridge.store.session import release_connection
-from ticketbridge.tickets.identifiers import RESERVATION_ROUTE, store_vouches
+from ticketbridge.tickets.identifiers import RESERVATION_ROUTE, identifier_state
 from ticketbridge.tickets.repository import LinkCache, TicketRepository
 from ticketbridge.tickets.schemas import REQUIRED_FORMS, TicketCreate, TicketRead, TicketUpdate
 
@@ -143,12 +143,13 @@ async def create_ticket(
     ) as slot:
         # Checked before Jira is called, so a client retrying with its identifier never
         # creates a second issue.
-        if await TicketRepository(session).identifier_taken(conn.id, data.identifier):
+        taken, vouches = await identifier_state(session, conn, data.identifier)
+        if taken:
             raise Conflict(f"a ticket with identifier {data.identifier!r} already exists")
         # Jira may hold it where the store does not (an earlier attempt failed after its
         # create, or a bulk create did not record it): then ask Jira, by the identifier's
         # marker label (tickets/identifiers.py says when the store can vouch instead).
-        if slot.unsettled or not await store_vouches(session, conn):
+        if slot.unsettled or not vouches:
             found = await connector.find_by_marker(marker_label(str(conn.id), data.identifier))
             if found:
                 raise Conflict(
