@@ -160,6 +160,20 @@ class TestCreateByVendorIds:
         assert jira_issue(ops_site, ticket).parent_id == parent.id
         assert ticket["parent_ticket_vendor_id"] == parent.key
 
+    async def test_the_stored_row_answers_without_reading_tickets_after_jira(
+        self, client: httpx.AsyncClient, synced: Tenant, statements: Statements
+    ) -> None:
+        # The identifier was checked before the call; the INSERT returns the row it answers.
+        statements.sql.clear()
+        ticket = await created(client, synced, identifier="ALERT-RET", priority="HIGH")
+        after = statements.sql[statements.marks["POST /rest/api/3/issue"] :]
+        assert [
+            s for s in after if s.lstrip().upper().startswith("SELECT") and "tickets" in s
+        ] == []
+        again = await client.get(f"/v1/itsm/tickets/{ticket['id']}", headers=synced.headers)
+        assert again.json() == ticket
+        assert ticket["identifier"] == "ALERT-RET"
+
     async def test_project_by_numeric_id(
         self, client: httpx.AsyncClient, tenant: Tenant, ops_site: Site
     ) -> None:

@@ -23,23 +23,29 @@ from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
 from ticketbridge.store.models import IssueType, Project, ProjectUser, User
 from ticketbridge.store.upsert import insert_ignore, upsert
 
+_PROJECTS = Project.__table__.c
+_TYPES = IssueType.__table__.c
+
 
 def _create_refs(ref: Any) -> Select[uuid.UUID, str, uuid.UUID, str]:
     # Built once: every single create runs it, and building the statement (operator
-    # overloading, coercions) cost more than SQLite's work for it.
+    # overloading, coercions) cost more than SQLite's work for it. The tables' own columns,
+    # run on the session's connection: no ORM statement handling for four plain values.
     return (
-        select(Project.id, Project.key, IssueType.id, IssueType.name)
-        .where(Project.connection_id == bindparam("connection_id"), ref == bindparam("ref"))
-        .outerjoin(
-            IssueType,
-            (IssueType.project_id == Project.id) & (IssueType.vendor_id == bindparam("type")),
+        select(_PROJECTS.id, _PROJECTS.key, _TYPES.id, _TYPES.name)
+        .select_from(
+            Project.__table__.outerjoin(
+                IssueType.__table__,
+                (_TYPES.project_id == _PROJECTS.id) & (_TYPES.vendor_id == bindparam("type")),
+            )
         )
+        .where(_PROJECTS.connection_id == bindparam("connection_id"), ref == bindparam("ref"))
         .limit(1)
     )
 
 
-_REFS_BY_KEY = _create_refs(Project.key)
-_REFS_BY_VENDOR_ID = _create_refs(Project.vendor_id)
+_REFS_BY_KEY = _create_refs(_PROJECTS.key)
+_REFS_BY_VENDOR_ID = _create_refs(_PROJECTS.vendor_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +169,8 @@ class CatalogRepository:
         issue type (by vendor id), in one query; None when the project is not synced."""
         stmt = _REFS_BY_VENDOR_ID if project_ref.isdigit() else _REFS_BY_KEY
         params = {"connection_id": connection_id, "ref": project_ref, "type": type_vendor_id}
-        row = (await self.session.execute(stmt, params)).first()
+        conn = await self.session.connection()
+        row = (await conn.execute(stmt, params)).first()
         return CreateRefs(*row) if row is not None else None
 
     async def list_projects(

@@ -36,6 +36,7 @@ from ticketbridge.idempotency.repository import IN_PROGRESS, UNSETTLED, Idempote
 from ticketbridge.idempotency.service import CLAIM_LEASE, UNSETTLED_TTL
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.models import Connection, IdempotencyKey
+from ticketbridge.tickets.repository import TicketRepository
 
 ROUTE = "tickets.identifiers"
 RESERVATION_ROUTE = "tickets.identifier"  # the single create's reservations
@@ -58,6 +59,22 @@ async def store_vouches(session: AsyncSession, conn: Connection) -> bool:
     if marked:
         _unjournaled.add(conn.id)
     return not marked
+
+
+async def identifier_state(
+    session: AsyncSession, conn: Connection, identifier: str
+) -> tuple[bool, bool]:
+    """(whether a stored ticket holds ``identifier``, :func:`store_vouches`), asked in one
+    statement: a single create with an identifier needs both before its vendor call."""
+    repo = TicketRepository(session)
+    if conn.id in _unjournaled:
+        return await repo.identifier_taken(conn.id, identifier), False
+    taken, marked = await repo.identifier_taken_and_marked(
+        conn.id, identifier, account_id=conn.account_id, route=ROUTE, key=KEY
+    )
+    if marked:
+        _unjournaled.add(conn.id)
+    return taken, not marked
 
 
 async def mark_unjournaled(session: AsyncSession, conn: Connection) -> None:

@@ -24,7 +24,7 @@ from ticketbridge.catalog.repository import CatalogRepository
 from ticketbridge.connectors import NormalizedIssue
 from ticketbridge.store.base import utcnow
 from ticketbridge.store.keyset import KeysetPage, Seek, keyset_page
-from ticketbridge.store.models import Ticket
+from ticketbridge.store.models import IdempotencyKey, Ticket
 from ticketbridge.store.repository import RepositoryBase
 from ticketbridge.store.sqlite_driver import inline_reads
 from ticketbridge.store.upsert import insert_new, upsert
@@ -80,6 +80,21 @@ _HOLDER = (
         _TICKETS.identifier == bindparam("identifier"),
     )
     .limit(1)
+)
+_KEYS = IdempotencyKey.__table__.c
+# A single create with an identifier asks both before its vendor call (tickets/identifiers.py):
+# whether a ticket holds it, and whether the connection carries the journal's mark; one
+# round trip (and one statement through SQLite's worker thread) instead of two.
+_HOLDER_AND_MARK = select(
+    _HOLDER.exists(),
+    select(_KEYS.id)
+    .where(
+        _KEYS.account_id == bindparam("account_id"),
+        _KEYS.connection_id == bindparam("connection_id"),
+        _KEYS.route == bindparam("route"),
+        _KEYS.key == bindparam("key"),
+    )
+    .exists(),
 )
 _BY_IDENTIFIER = select(*READ_COLUMNS).where(
     Ticket.connection_id == bindparam("connection_id"),
@@ -147,6 +162,7 @@ _PARENT_HOLDERS = (
     )
     .order_by(Ticket.vendor_updated_at.asc().nulls_first())
 )
+_CREATED_IDS = ("vendor_id", "id", "identifier")
 _TAKEN_IDENTIFIERS = select(Ticket.identifier, Ticket.vendor_id).where(
     Ticket.connection_id == bindparam("c"),
     Ticket.identifier.in_(bindparam("values", expanding=True)),
@@ -191,6 +207,28 @@ class TicketRepository(RepositoryBase[Ticket]):
             await conn.execute(_HOLDER, {"connection_id": connection_id, "identifier": identifier})
         ).first()
         return found is not None
+
+    async def identifier_taken_and_marked(
+        self,
+        connection_id: uuid.UUID,
+        identifier: str,
+        *,
+        account_id: uuid.UUID,
+        route: str,
+        key: str,
+    ) -> tuple[bool, bool]:
+        """(whether some ticket of the connection holds ``identifier``, whether the
+        connection's ``idempotency_keys`` row ``route``/``key`` exists), in one statement."""
+        conn = await self.session.connection()
+        params = {
+            "connection_id": connection_id,
+            "identifier": identifier,
+            "account_id": account_id,
+            "route": route,
+            "key": key,
+        }
+        row = (await conn.execute(_HOLDER_AND_MARK, params)).one()
+        return bool(row[0]), bool(row[1])
 
     async def get_by_identifier(self, connection_id: uuid.UUID, identifier: str) -> Ticket | None:
         return await self.session.scalar(
@@ -262,7 +300,12 @@ class TicketRepository(RepositoryBase[Ticket]):
 
     # -- vendor upsert -------------------------------------------------------------------------
     async def _links(
-        self, connection_id: uuid.UUID, issues: Sequence[NormalizedIssue], cache: LinkCache
+        self,
+        connection_id: uuid.UUID,
+        issues: Sequence[NormalizedIssue],
+        cache: LinkCache,
+        *,
+        taken: bool = True,
     ) -> _Links:
         def wanted(values: Iterable[str | None]) -> list[str]:
             return sorted({v for v in values if v})
@@ -298,9 +341,12 @@ class TicketRepository(RepositoryBase[Ticket]):
         if parent_keys:
             rows4 = await conn.execute(_PARENT_HOLDERS, {"c": c, "keys": parent_keys})
             parents = {k: i for k, i in rows4}  # the latest holder of a key wins
-        taken = wanted(v for i in issues for v in (i.vendor_key, i.identifier))
-        rows5 = await conn.execute(_TAKEN_IDENTIFIERS, {"c": c, "values": taken})
-        return _Links(projects, types, users, parents, {k: v for k, v in rows5})
+        holders: dict[str, str] = {}
+        if taken:
+            values = wanted(v for i in issues for v in (i.vendor_key, i.identifier))
+            rows5 = await conn.execute(_TAKEN_IDENTIFIERS, {"c": c, "values": values})
+            holders = {k: v for k, v in rows5}
+        return _Links(projects, types, users, parents, holders)
 
     def _row(
         self,
@@ -510,6 +556,9 @@ class TicketRepository(RepositoryBase[Ticket]):
         connection_id: uuid.UUID,
         issues: Sequence[NormalizedIssue],
         cache: LinkCache | None = None,
+        *,
+        free: bool = False,
+        read_rows: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, tuple[uuid.UUID, str]]:
         """Store just-created issues (one INSERT per pass, no ORM objects), leaving a row that
         is already there as it is: the sync stored it first, from Jira's own view. Returns
@@ -517,22 +566,36 @@ class TicketRepository(RepositoryBase[Ticket]):
         ``cache``: catalog ids the caller knows already (``LinkCache``).
 
         An identifier taken between the ``_links`` check and the insert skips that row; the
-        second pass sees the new holder and stores the ticket under its fallback."""
+        next pass sees the new holder and stores the ticket under its fallback. ``free``: the
+        caller checked the issues' identifiers are free (a single create, under its
+        reservation): the first pass does not look the holders up (a holder that came since
+        still only skips the row, and the next pass looks). ``read_rows`` receives the
+        ``READ_COLUMNS`` rows (by name) of the rows inserted now, from the INSERT's
+        ``RETURNING`` (no read-back); a row stored before is not in it."""
         pending = list({i.vendor_id: i for i in issues}.values())
         out: dict[str, tuple[uuid.UUID, str]] = {}
-        for _ in range(2):
+        returning = ("vendor_id", *READ_NAMES) if read_rows is not None else _CREATED_IDS
+        for attempt in range(3 if free else 2):
             if not pending:
                 break
-            links = await self._links(connection_id, pending, cache or LinkCache())
+            links = await self._links(
+                connection_id, pending, cache or LinkCache(), taken=not (free and attempt == 0)
+            )
             now = utcnow()
             rows = [self._row(connection_id, i, links, now) for i in pending]
             inserted = await insert_new(
                 self.session,
                 Ticket.__table__,  # type: ignore[arg-type]
                 rows,
-                returning=("vendor_id", "id", "identifier"),
+                returning=returning,
             )
-            out.update({v: (i, ident) for v, i, ident in inserted})
+            if read_rows is None:
+                out.update({v: (i, ident) for v, i, ident in inserted})
+            else:
+                for vendor_id, *values in inserted:
+                    row = dict(zip(READ_NAMES, values, strict=True))
+                    read_rows[vendor_id] = row
+                    out[vendor_id] = (row["id"], row["identifier"])
             missing = [i.vendor_id for i in pending if i.vendor_id not in out]
             if missing:
                 found = await self.session.execute(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +35,7 @@ from ticketbridge.idempotency.service import Slot, reserve
 from ticketbridge.store.base import uuid7
 from ticketbridge.store.models import Connection, Ticket
 from ticketbridge.store.session import release_connection
-from ticketbridge.tickets.identifiers import RESERVATION_ROUTE, store_vouches
+from ticketbridge.tickets.identifiers import RESERVATION_ROUTE, identifier_state
 from ticketbridge.tickets.repository import LinkCache, TicketRepository
 from ticketbridge.tickets.schemas import REQUIRED_FORMS, TicketCreate, TicketRead, TicketUpdate
 
@@ -143,12 +143,13 @@ async def create_ticket(
     ) as slot:
         # Checked before Jira is called, so a client retrying with its identifier never
         # creates a second issue.
-        if await TicketRepository(session).identifier_taken(conn.id, data.identifier):
+        taken, vouches = await identifier_state(session, conn, data.identifier)
+        if taken:
             raise Conflict(f"a ticket with identifier {data.identifier!r} already exists")
         # Jira may hold it where the store does not (an earlier attempt failed after its
         # create, or a bulk create did not record it): then ask Jira, by the identifier's
         # marker label (tickets/identifiers.py says when the store can vouch instead).
-        if slot.unsettled or not await store_vouches(session, conn):
+        if slot.unsettled or not vouches:
             found = await connector.find_by_marker(marker_label(str(conn.id), data.identifier))
             if found:
                 raise Conflict(
@@ -185,10 +186,12 @@ async def _create(
         # Built from the request and the vendor's ids (no read-back, connectors/jira/
         # created.py): inserted, never over a row the sync stored first from Jira's view.
         # The answer is the stored row's read columns, as GET reads it (no ORM object).
-        ticket_id, held = await store_created(session, conn, spec, issue, seen)
+        ticket_id, held, row = await store_created(session, conn, spec, issue, seen)
         if held != identifier:  # another ticket held the value when the row went in
             await repo.set_identifiers(conn.id, {ticket_id: identifier})
-        row = await repo.read_row(conn.id, ticket_id)
+            row = None
+        if row is None:  # stored before (by the sync), or changed since the INSERT returned
+            row = await repo.read_row(conn.id, ticket_id)
         assert row is not None  # inserted or found in this transaction
         return TicketRead.from_row(row)
     ticket = await store_issue(session, conn, issue)
@@ -204,10 +207,11 @@ async def store_created(
     spec: CreateSpec,
     issue: NormalizedIssue,
     seen: Seen,
-) -> tuple[uuid.UUID, str]:
+) -> tuple[uuid.UUID, str, dict[str, Any] | None]:
     """Store a just-created issue known from the request: (its ticket id, the identifier
-    it holds). Its ``type`` is the name the resolver met, else the catalog's; a parent
-    given by UUID is linked by its key."""
+    it holds, its read row when inserted now: the INSERT returns it). Its ``type`` is the
+    name the resolver met, else the catalog's; a parent given by UUID is linked by its key.
+    Its identifier was checked free under the caller's reservation, or generated."""
     repo = TicketRepository(session)
     if spec.parent and issue.parent_ticket_vendor_id is None:
         # A parent by UUID or by numeric id: the stored ticket links it by key.
@@ -228,8 +232,10 @@ async def store_created(
     if issue.type is None:
         name = seen.type_names.get(issue.type_vendor_id or "")
         issue = replace(issue, type=name or (refs.type_name if refs else None))
-    stored = await repo.insert_created(conn.id, [issue], cache)
-    return stored[issue.vendor_id]
+    rows: dict[str, dict[str, Any]] = {}
+    stored = await repo.insert_created(conn.id, [issue], cache, free=True, read_rows=rows)
+    ticket_id, held = stored[issue.vendor_id]
+    return ticket_id, held, rows.get(issue.vendor_id)
 
 
 async def resolve_create(
