@@ -239,3 +239,19 @@ async def test_a_write_that_did_not_get_the_lock_keeps_going_through_the_thread(
         assert _write_lock_free(db)
     finally:
         await engine.dispose()
+
+
+async def test_closing_a_pooled_connection_is_clean_and_counted(tmp_path: Path) -> None:
+    # The lock bookkeeping after each call in the thread asked a closed sqlite3 connection
+    # whether it was in a transaction, and the pool logged "Exception closing connection"
+    # at every shutdown (caught by tests/cli/test_papercuts.py's JSON log check).
+    engine = create_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    async with engine.connect() as conn:
+        await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        await conn.execute(text("INSERT INTO t VALUES (1)"))
+        await conn.commit()
+        tracked = await _tracked(conn)
+    await tracked.close()
+    assert not tracked.in_transaction_now()
+    assert not tracked.holds_write_lock()
+    await engine.dispose()

@@ -223,8 +223,14 @@ class TrackedConnection(aiosqlite.Connection):
     def _note_transaction(self) -> None:
         # After every call: a transaction that has ended (commit, rollback, or one SQLite
         # rolled back itself after an error) holds no lock any more.
+        # A closed connection (the call was ``close``) holds nothing, and raises if asked:
+        # this runs in ``counted``'s ``finally``, which must still count the call.
         conn = self._connection
-        if conn is None or not conn.in_transaction:
+        try:
+            open_transaction = conn is not None and conn.in_transaction
+        except sqlite3.ProgrammingError:
+            open_transaction = False
+        if not open_transaction:
             self._write_locked = False
 
     async def commit(self) -> None:
