@@ -34,8 +34,9 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
-SECRET = "Qm9vdHN0cmFwLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmc="
-ADMIN = ("admin@example.com", "fake-token")
+# Run as a script, so bench/ is on sys.path: the overhead bench's provisioning and secrets.
+from bench_overhead import ADMIN, SECRET, provision  # noqa: E402
+
 GROUPS = (
     ("ticketbridge/", "ours"),
     ("fastapi/", "fastapi+starlette"),
@@ -137,22 +138,6 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(20)
-
-
-async def provision(api: httpx.AsyncClient, key: str, jira_url: str) -> dict[str, str]:
-    headers = {"X-API-KEY": key}
-    r = await api.post("/v1/provisioning/organizations", json={"name": "p"}, headers=headers)
-    r.raise_for_status()
-    r = await api.post(
-        f"/v1/provisioning/organizations/{r.json()['id']}/connections",
-        json={
-            "vendor": "JIRA",
-            "credentials": {"base_url": jira_url, "email": ADMIN[0], "api_token": ADMIN[1]},
-        },
-        headers=headers,
-    )
-    r.raise_for_status()
-    return {**headers, "X-CONNECTION-ID": r.json()["id"]}
 
 
 async def sync(api: httpx.AsyncClient, headers: dict[str, str]) -> None:
